@@ -1,0 +1,22 @@
+# tme: paired tumour-microenvironment analysis of window-of-opportunity trials.
+# Thin on purpose: configuration and validation live in workflow/rules/common.smk, each analysis
+# stage in its own workflow/rules/<stage>.smk, all logic in the tme library (src/tme).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

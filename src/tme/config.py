@@ -1,0 +1,92 @@
+"""The run configuration: validated against ``config.schema.yaml``, defaults filled, paths checked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from tme.errors import TmeInputError
+from tme.schema import validate
+
+
+@dataclass(frozen=True)
+class Design:
+    """Arms and timepoints of a two-arm paired window trial, as labelled in the sample sheet."""
+
+    reference_arm: str = "usual_care"
+    treatment_arm: str = "anakinra"
+    pre: str = "pre"
+    post: str = "post"
+    covariates: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def arms(self) -> tuple[str, str]:
+        return (self.reference_arm, self.treatment_arm)
+
+    @property
+    def timepoints(self) -> tuple[str, str]:
+        return (self.pre, self.post)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Design":
+        d = config.get("design", {})
+        return cls(d.get("reference_arm", cls.reference_arm), d.get("treatment_arm", cls.treatment_arm),
+                   d.get("pre", cls.pre), d.get("post", cls.post), tuple(d.get("covariates", ())))
+
+
+def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(config key, path) of every input file the config names."""
+    out = [("samples", config["samples"])]
+    for section in ("expression", "immune"):
+        if config.get(section):
+            out.append((f"{section}.path", config[section]["path"]))
+    return out
+
+
+def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None = None,
+                    base_dir: str | os.PathLike = ".") -> dict:
+    """Validate a config dict, fill defaults, check that its input files exist.
+
+    Raises :class:`TmeInputError` naming the config file, the key and the fix.
+    """
+    file = None if file is None else str(file)
+    if not isinstance(config, Mapping) or not config:
+        raise TmeInputError("the config is empty", file=file, fix="start from config/config.yaml")
+    if "samples" not in config:
+        raise TmeInputError("config key 'samples' is missing", file=file, fix="set samples: <path to the sample sheet TSV>")
+    config = validate(dict(config), "config", file=file)
+    design = Design.from_config(config)
+    if design.reference_arm == design.treatment_arm:
+        raise TmeInputError("config keys 'design.reference_arm' and 'design.treatment_arm' name the same arm",
+                            file=file, fix="name the control arm and the experimental arm differently")
+    if design.pre == design.post:
+        raise TmeInputError("config keys 'design.pre' and 'design.post' name the same timepoint",
+                            file=file, fix="name the baseline and post-window timepoints differently")
+    if not config.get("expression") and not config.get("immune"):
+        raise TmeInputError("the config names no data: neither 'expression' nor 'immune' is set",
+                            file=file, fix="add an expression and/or an immune section")
+    for key, value in _input_paths(config):
+        path = Path(base_dir, value)
+        if not path.exists():
+            hint = " (a broken symbolic link)" if path.is_symlink() else ""
+            raise TmeInputError(f"config key '{key}' names a path that does not exist{hint}: {value}", file=file,
+                                fix="correct the path (relative paths start at the directory Snakemake runs in)")
+    return config
+
+
+def load_config(path: str | os.PathLike) -> dict:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise TmeInputError("the config file does not exist", file=path, fix="pass an existing YAML file") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise TmeInputError(f"the config is not valid YAML ({getattr(exc, 'problem', exc)})", file=path,
+                            line=None if line is None else line + 1, fix="correct the YAML syntax") from None
+    return validate_config(config or {}, file=path)

@@ -1,0 +1,69 @@
+"""Sample flow (CONSORT-style): randomised → usable pre → usable post → paired, per arm and modality.
+
+``sample_flow.tsv`` is one tidy table: count rows (``step`` = randomised, with_pre, with_post,
+paired; ``n_patients`` filled), one ``excluded`` row per excluded sample with its ``reason`` (from
+the sheet's ``exclude_reason``, QC, or absence from the modality's data) and one ``missing`` row
+per patient with no sample at a timepoint.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from tme.config import Design
+from tme.errors import TmeInputError
+
+COLUMNS = ["modality", "arm", "step", "n_patients", "sample_id", "patient_id", "timepoint", "reason"]
+
+
+def exclusions(samples: pd.DataFrame, present: set[str], qc: Mapping[str, str] | None = None,
+               absent_reason: str = "not in the data") -> pd.Series:
+    """Reason each sample is unusable for a modality ('' if usable): sheet, then absence, then QC."""
+    qc = qc or {}
+    reason = samples["exclude_reason"].copy()
+    reason[(reason == "") & ~samples.index.isin(list(present))] = absent_reason
+    for sample, why in qc.items():
+        if reason.get(sample, "x") == "":
+            reason[sample] = why
+    return reason
+
+
+def sample_flow(samples: pd.DataFrame, design: Design, modality: str, reason: pd.Series) -> pd.DataFrame:
+    """Flow table for one modality; ``reason`` from :func:`exclusions`."""
+    rows = []
+    usable = samples[reason == ""]
+    for arm in design.arms:
+        arm_samples = samples[samples["arm"] == arm]
+        arm_usable = usable[usable["arm"] == arm]
+        pre = set(arm_usable.loc[arm_usable["timepoint"] == design.pre, "patient_id"])
+        post = set(arm_usable.loc[arm_usable["timepoint"] == design.post, "patient_id"])
+        for step, n in (("randomised", arm_samples["patient_id"].nunique()), ("with_pre", len(pre)),
+                        ("with_post", len(post)), ("paired", len(pre & post))):
+            rows.append(dict(modality=modality, arm=arm, step=step, n_patients=n))
+        for sample, row in arm_samples[reason[arm_samples.index] != ""].iterrows():
+            rows.append(dict(modality=modality, arm=arm, step="excluded", sample_id=sample,
+                             patient_id=row["patient_id"], timepoint=row["timepoint"], reason=reason[sample]))
+        for timepoint in design.timepoints:
+            taken = set(arm_samples.loc[arm_samples["timepoint"] == timepoint, "patient_id"])
+            for patient in sorted(set(arm_samples["patient_id"]) - taken):
+                rows.append(dict(modality=modality, arm=arm, step="missing", patient_id=patient, timepoint=timepoint,
+                                 reason="no sample in the sample sheet"))
+    flow = pd.DataFrame(rows, columns=COLUMNS)
+    text = [c for c in COLUMNS if c != "n_patients"]
+    flow[text] = flow[text].fillna("")
+    return flow.astype({"n_patients": "Int64"})
+
+
+def require_pairs(flow: pd.DataFrame, modality: str, source: str) -> None:
+    """Error when an arm has no usable post sample or no pair (nothing to compare between arms)."""
+    counts = flow[flow["step"].isin(["with_post", "paired"])]
+    for _, row in counts.iterrows():
+        if row["n_patients"] == 0:
+            what = "usable post sample" if row["step"] == "with_post" else "patient with both a usable pre and post sample"
+            raise TmeInputError(
+                f"arm {row['arm']!r} has no {what} in the {modality} data after exclusions, so the within-patient "
+                f"change cannot be compared between arms",
+                file=source,
+                fix="check the sample_id and timepoint labels, the exclude_reason column and the QC thresholds (e.g. expression.min_library_size)")

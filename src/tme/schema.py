@@ -1,0 +1,80 @@
+"""JSON-schema validation (draft 2020-12) with defaults filled in and messages a user can act on.
+
+The schemas ship inside the package (``tme/schemas/``) so the library validates without Snakemake;
+``workflow/schemas/`` links to the same files, as the Snakemake catalog layout expects.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+import yaml
+
+from tme.errors import TmeInputError
+
+
+@cache
+def load_schema(name: str) -> dict:
+    """The schema ``tme/schemas/<name>.schema.yaml`` as a dict."""
+    return yaml.safe_load(files("tme.schemas").joinpath(f"{name}.schema.yaml").read_text())
+
+
+def fill_defaults(instance: Any, schema: dict) -> Any:
+    """Copy of ``instance`` with every missing property that has a ``default`` filled in (recursively)."""
+    if not isinstance(instance, dict) or schema.get("type") != "object":
+        return instance
+    out = copy.deepcopy(instance)
+    for key, sub in schema.get("properties", {}).items():
+        if key not in out and "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+        if key in out:
+            out[key] = fill_defaults(out[key], sub)
+    return out
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path)
+
+
+def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
+    """(key path, problem, fix) for one schema violation."""
+    key = _key_path(error)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        name = ".".join([key, extra[0]]) if key else extra[0]
+        return name, f"unknown key '{extra[0]}'", f"remove it or use one of: {', '.join(allowed)}"
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        return key, f"required key '{missing}' is missing", f"add '{missing}'"
+    if error.validator == "enum":
+        options = ", ".join(map(str, error.validator_value))
+        return key, f"value {error.instance!r} is not allowed", f"use one of: {options}"
+    if error.validator == "type":
+        return key, f"value {error.instance!r} is not of type {error.validator_value}", f"give a {error.validator_value}"
+    if error.validator == "pattern":
+        return key, f"value {error.instance!r} contains characters that are not allowed", (
+            "use letters, digits, '.', '_' or '-' only, starting with a letter or digit")
+    if error.validator in {"minimum", "maximum"}:
+        return key, f"value {error.instance!r} is out of range ({error.validator} {error.validator_value})", (
+            f"give a value with {error.validator} {error.validator_value}")
+    return key, error.message, "see the schema's description of this key"
+
+
+def validate(instance: Any, name: str, *, file: str | None = None, line: int | None = None,
+             what: str = "config") -> Any:
+    """Validate ``instance`` against schema ``name``, raise the first violation, return it with defaults."""
+    schema = load_schema(name)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        key, problem, fix = describe_error(errors[0])
+        if what == "config":
+            problem = f"config key '{key}': {problem}" if key else f"config: {problem}"
+            raise TmeInputError(problem, file=file, fix=fix)
+        raise TmeInputError(problem, file=file, line=line, column=key or None, fix=fix)
+    return fill_defaults(instance, schema)

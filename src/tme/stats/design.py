@@ -1,0 +1,229 @@
+"""The trial design, input validation and design-matrix rank checks shared by the stats modules.
+
+Input is a tidy long table ``values`` with columns ``patient_id, arm, timepoint, feature, value``
+plus optional covariate columns that are constant per sample (``patient_id`` × ``timepoint``).
+Decisions documented here (and raised as :class:`tme.errors.TmeInputError`):
+
+* an arm or timepoint label other than the four in :class:`Design` is an error;
+* a patient in both arms, or two values for one patient × timepoint × feature, is an error;
+* a covariate with missing values is an error naming the covariate and the samples (tme does not
+  silently drop patients from the primary analysis);
+* a covariate confounded with arm, timepoint, timepoint × arm, or constant (design rank check on
+  all samples) is an error naming the covariate and what it is confounded with;
+* categorical covariates (non-numeric or boolean) are treatment-coded with the first level in
+  sorted order as reference; numeric covariates enter linearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from tme.errors import TmeInputError
+
+REQUIRED_COLUMNS = ("patient_id", "arm", "timepoint", "feature", "value")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Labels of the two arms and two timepoints, and the covariates to adjust for.
+
+    The estimand is ``(post - pre | treatment_arm) - (post - pre | reference_arm)``.
+    """
+
+    reference_arm: str = "usual_care"
+    treatment_arm: str = "anakinra"
+    pre: str = "pre"
+    post: str = "post"
+    covariates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        if self.reference_arm == self.treatment_arm:
+            raise TmeInputError(
+                f"reference and treatment arm are both '{self.reference_arm}'",
+                column="arm",
+                fix="name two different arms in the design",
+            )
+        if self.pre == self.post:
+            raise TmeInputError(
+                f"pre and post timepoints are both '{self.pre}'",
+                column="timepoint",
+                fix="name two different timepoints in the design",
+            )
+
+
+def feature_table(
+    features: Iterable[str],
+    feature_info: Mapping[str, tuple[str, str]] | pd.DataFrame | None,
+    families: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Return ``feature, feature_type, family`` for each feature, checking the declared families.
+
+    ``feature_info`` maps feature → ``(feature_type, family)`` (or is a DataFrame with those three
+    columns); ``None`` puts every feature in the family ``all_features``. ``families`` are the
+    family names declared in the config: a feature whose family is not declared, and a declared
+    family that matches no feature, are errors (a family name typo would otherwise silently change
+    what the BH correction covers).
+    """
+    features = list(dict.fromkeys(features))
+    if feature_info is None:
+        table = pd.DataFrame({"feature": features, "feature_type": "unspecified",
+                              "family": "all_features"})
+    else:
+        if isinstance(feature_info, pd.DataFrame):
+            info = feature_info.set_index("feature")[["feature_type", "family"]]
+        else:
+            info = pd.DataFrame.from_dict(
+                dict(feature_info), orient="index", columns=["feature_type", "family"]
+            )
+        missing = [f for f in features if f not in info.index]
+        if missing:
+            raise TmeInputError(
+                f"{len(missing)} feature(s) have no feature type/family: {', '.join(missing[:5])}",
+                column="feature",
+                fix="add them to the feature → family mapping in the config",
+            )
+        table = info.loc[features].rename_axis("feature").reset_index()
+    if families is not None:
+        declared = list(dict.fromkeys(families))
+        undeclared = sorted(set(table["family"]) - set(declared))
+        if undeclared:
+            raise TmeInputError(
+                f"feature family/families {undeclared} are not declared "
+                f"(declared: {declared})",
+                column="family",
+                fix="declare the family in the config or correct the feature's family",
+            )
+        empty = [f for f in declared if f not in set(table["family"])]
+        if empty:
+            raise TmeInputError(
+                f"declared family/families {empty} match no feature in the data "
+                f"(families with features: {sorted(set(table['family']))})",
+                column="family",
+                fix="correct the family name or remove the family from the config",
+            )
+    return table
+
+
+def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check ``values`` and return ``(values without missing values, sample table)``.
+
+    The sample table has one row per patient × timepoint with ``patient_id, arm, timepoint`` and
+    the covariates. Rows with a missing ``value`` are dropped (that sample does not count for
+    that feature).
+    """
+    absent = [c for c in (*REQUIRED_COLUMNS, *design.covariates) if c not in values.columns]
+    if absent:
+        raise TmeInputError(
+            f"the values table lacks column(s) {absent}",
+            column=absent[0],
+            fix="provide columns patient_id, arm, timepoint, feature, value and every configured "
+            "covariate",
+        )
+    for column, allowed in (
+        ("arm", (design.reference_arm, design.treatment_arm)),
+        ("timepoint", (design.pre, design.post)),
+    ):
+        bad = sorted(set(values[column].astype(str)) - set(allowed))
+        if bad:
+            raise TmeInputError(
+                f"unexpected {column} label(s) {bad}; the design expects {list(allowed)}",
+                column=column,
+                fix=f"relabel the samples or set the design's {column} names",
+            )
+    arms_per_patient = values.groupby("patient_id")["arm"].nunique()
+    if (arms_per_patient > 1).any():
+        raise TmeInputError(
+            f"patient(s) {list(arms_per_patient.index[arms_per_patient > 1][:5])} appear in both arms",
+            column="arm",
+            fix="each patient belongs to one arm; correct the sample sheet",
+        )
+    dup = values.duplicated(["patient_id", "timepoint", "feature"], keep=False)
+    if dup.any():
+        first = values.loc[dup, ["patient_id", "timepoint", "feature"]].iloc[0]
+        raise TmeInputError(
+            f"{int(dup.sum())} rows repeat a patient × timepoint × feature, e.g. "
+            f"{first.patient_id} {first.timepoint} {first.feature}",
+            fix="keep one value per patient, timepoint and feature (average replicates upstream)",
+        )
+    samples = values[["patient_id", "arm", "timepoint", *design.covariates]].drop_duplicates()
+    for cov in design.covariates:
+        na = samples[samples[cov].isna()]
+        if len(na):
+            names = ", ".join(f"{p}/{t}" for p, t in zip(na.patient_id, na.timepoint))
+            raise TmeInputError(
+                f"covariate '{cov}' is missing for sample(s) {names}",
+                column=cov,
+                fix="fill in the covariate for these samples or remove it from the configured "
+                "covariates",
+            )
+    if samples.duplicated(["patient_id", "timepoint"]).any():
+        varying = [
+            c for c in design.covariates
+            if (samples.groupby(["patient_id", "timepoint"])[c].nunique() > 1).any()
+        ]
+        raise TmeInputError(
+            f"covariate(s) {varying} take several values within one sample",
+            column=varying[0] if varying else None,
+            fix="covariates must be constant per patient × timepoint",
+        )
+    return values.dropna(subset=["value"]), samples.reset_index(drop=True)
+
+
+def covariate_matrix(frame: pd.DataFrame, covariates: Iterable[str]) -> pd.DataFrame:
+    """Numeric covariates as they are; categorical ones as treatment-coded dummies ``name=level``."""
+    blocks = []
+    for cov in covariates:
+        column = frame[cov]
+        if is_numeric_dtype(column) and not is_bool_dtype(column):
+            blocks.append(column.astype(float).to_frame(cov))
+        else:
+            dummies = pd.get_dummies(column.astype(str), prefix=cov, prefix_sep="=", dtype=float)
+            blocks.append(dummies.iloc[:, 1:])
+    if not blocks:
+        return pd.DataFrame(index=frame.index)
+    return pd.concat(blocks, axis=1)
+
+
+def _in_span(block: np.ndarray, basis: np.ndarray) -> bool:
+    coef, *_ = np.linalg.lstsq(basis, block, rcond=None)
+    scale = max(1.0, float(np.abs(block).max()))
+    return bool(np.abs(block - basis @ coef).max() <= 1e-9 * scale * len(block))
+
+
+def confounded_covariates(
+    structure: Mapping[str, np.ndarray], covariates: pd.DataFrame, names: Iterable[str]
+) -> list[str]:
+    """Explain, in words, a rank deficiency caused by covariates.
+
+    ``structure`` maps a term (e.g. ``"timepoint"``, ``"arm"``) to its design column(s), in model
+    order (an intercept is always included); ``covariates`` is :func:`covariate_matrix` output for
+    the covariates ``names``. Each covariate is added after the structural terms and the preceding
+    covariates; one whose columns do not raise the rank is reported as e.g.
+    ``"'batch' is confounded with arm"``, naming the first structural term whose span (with the
+    terms before it) contains it, or "the other covariates".
+    """
+    spans = [("the intercept (it is constant)", np.ones((len(covariates), 1)))]
+    for label, cols in structure.items():
+        spans.append((label, np.column_stack([spans[-1][1], cols])))
+    current = spans[-1][1]
+    problems = []
+    for name in names:
+        cols = [c for c in covariates.columns if c == name or c.startswith(f"{name}=")]
+        if not cols:  # a categorical covariate with one level has no dummy column
+            problems.append(f"'{name}' is confounded with the intercept (it is constant)")
+            continue
+        block = covariates[cols].to_numpy(float)
+        candidate = np.column_stack([current, block])
+        if np.linalg.matrix_rank(candidate) < np.linalg.matrix_rank(current) + block.shape[1]:
+            what = next((label for label, span in spans if _in_span(block, span)),
+                        "the other covariates")
+            problems.append(f"'{name}' is confounded with {what}")
+        else:
+            current = candidate
+    return problems

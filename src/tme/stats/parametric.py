@@ -1,0 +1,73 @@
+"""Paired t, Welch t and ANCOVA, matching R's ``t.test`` and ``lm`` (R 4.2).
+
+* Paired t: ``d = post - pre``, ``t = mean(d) / (sd(d)/sqrt(n))`` on ``n - 1`` df.
+* Welch t on changes (treatment ``x`` minus reference ``y``):
+  ``t = (mean(x) - mean(y)) / sqrt(s_x^2/n_x + s_y^2/n_y)`` with Welch–Satterthwaite df
+  ``(s_x^2/n_x + s_y^2/n_y)^2 / ((s_x^2/n_x)^2/(n_x-1) + (s_y^2/n_y)^2/(n_y-1))``.
+* ANCOVA (Vickers & Altman, BMJ 2001;323:1123): OLS ``post = b0 + b1 pre + b2 arm + g'z + e``
+  with ``arm = 1`` for the treatment arm; ``b2`` is the baseline-adjusted between-arm difference
+  in post values, which equals the difference in change adjusted for baseline. SE from
+  ``s^2 (X'X)^{-1}``, t on ``n - rank(X)`` df.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from tme.stats.result import Estimate, not_estimable
+
+
+def _t_result(estimate: float, se: float, df: float, conf_level: float, method: str) -> Estimate:
+    if not np.isfinite(se) or se <= 0:
+        return not_estimable("no variation: the standard error is zero", method)
+    t = estimate / se
+    half = stats.t.ppf(0.5 + conf_level / 2, df) * se
+    return Estimate(estimate, se, estimate - half, estimate + half, t, df,
+                    float(2 * stats.t.sf(abs(t), df)), method)
+
+
+def paired_t(change: np.ndarray, conf_level: float = 0.95) -> Estimate:
+    """One-sample t test of the paired changes (R ``t.test(post, pre, paired = TRUE)``)."""
+    change = np.asarray(change, dtype=float)
+    n = len(change)
+    return _t_result(change.mean(), change.std(ddof=1) / np.sqrt(n), n - 1, conf_level,
+                     "paired t")
+
+
+def welch_t(x: np.ndarray, y: np.ndarray, conf_level: float = 0.95) -> Estimate:
+    """Welch two-sample t test, estimate ``mean(x) - mean(y)`` (R ``t.test(x, y)``)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = np.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1)) if se > 0 else np.nan
+    return _t_result(x.mean() - y.mean(), se, df, conf_level, "Welch t")
+
+
+def ancova(
+    pre: np.ndarray,
+    post: np.ndarray,
+    treated: np.ndarray,
+    covariates: np.ndarray | None = None,
+    conf_level: float = 0.95,
+) -> Estimate:
+    """Coefficient of ``arm`` in OLS ``post ~ pre + arm (+ covariates)`` (R ``lm`` + ``confint``).
+
+    ``covariates`` is an (n, k) numeric matrix (see :func:`tme.stats.design.covariate_matrix`).
+    A rank-deficient design returns NaN with a note (the caller explains which covariate).
+    """
+    n = len(post)
+    columns = [np.ones(n), np.asarray(pre, float), np.asarray(treated, float)]
+    x = np.column_stack(columns if covariates is None else [*columns, covariates])
+    rank = np.linalg.matrix_rank(x)
+    if rank < x.shape[1]:
+        return not_estimable("ANCOVA design is rank-deficient", "OLS")
+    df = n - rank
+    if df < 1:
+        return not_estimable("no residual degrees of freedom", "OLS")
+    xtx_inv = np.linalg.inv(x.T @ x)
+    beta = xtx_inv @ x.T @ np.asarray(post, float)
+    resid = post - x @ beta
+    sigma2 = resid @ resid / df
+    return _t_result(beta[2], np.sqrt(sigma2 * xtx_inv[2, 2]), df, conf_level, "OLS")

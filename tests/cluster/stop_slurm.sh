@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Stop the test SLURM started by tests/cluster/start_slurm.sh.
+#
+# Cancels queued/running jobs, then stops slurmd and slurmctld by the PIDs in
+# their pidfiles (never by process name), and munged only if start_slurm.sh
+# started it.  Safe to call when nothing is running.
+#
+#   bash tests/cluster/stop_slurm.sh            # keep $TME_SLURM_DIR (logs)
+#   bash tests/cluster/stop_slurm.sh --purge    # also delete $TME_SLURM_DIR
+set -uo pipefail
+
+SCRATCH="${TME_SLURM_DIR:-/tmp/tme-slurm}"
+CTLD_PID="$SCRATCH/run/slurmctld.pid"
+SLURMD_PID="$SCRATCH/run/slurmd.pid"
+MUNGED_OURS="$SCRATCH/run/munged.started-by-tme"
+
+say() { printf 'stop_slurm: %s\n' "$*"; }
+
+# PID from a pidfile if that process is alive and is the expected program
+# (guards against a recycled PID).
+alive_pid() {
+  local f="$1" want="$2" pid comm
+  [[ -s "$f" ]] || return 1
+  pid="$(tr -dc '0-9' <"$f")"
+  [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+  comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
+  [[ "$comm" == "$want"* ]] || return 1
+  printf '%s' "$pid"
+}
+
+stop_pid() {  # $1 pid  $2 label
+  local pid="$1" label="$2"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do [[ -d "/proc/$pid" ]] || { say "stopped $label (pid $pid)"; return 0; }; sleep 0.1; done
+  say "$label (pid $pid) ignored SIGTERM for 10 s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Cancel this cluster's jobs first so that no slurmstepd outlives slurmd.
+if alive_pid "$CTLD_PID" slurmctld >/dev/null; then
+  jobs="$(timeout 10 squeue -h -o %i 2>/dev/null | tr '\n' ' ')"
+  if [[ -n "${jobs// }" ]]; then
+    say "cancelling jobs: $jobs"
+    # shellcheck disable=SC2086
+    timeout 10 scancel $jobs 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      [[ -z "$(timeout 5 squeue -h -t R,CG,PD -o %i 2>/dev/null)" ]] && break; sleep 0.2
+    done
+  fi
+fi
+
+if pid="$(alive_pid "$SLURMD_PID" slurmd)"; then stop_pid "$pid" slurmd; else say "slurmd not running"; fi
+if pid="$(alive_pid "$CTLD_PID" slurmctld)"; then stop_pid "$pid" slurmctld; else say "slurmctld not running"; fi
+if [[ -s "$MUNGED_OURS" ]]; then
+  if pid="$(alive_pid "$MUNGED_OURS" munged)"; then stop_pid "$pid" munged; fi
+  rm -f "$MUNGED_OURS"
+fi
+rm -f "$CTLD_PID" "$SLURMD_PID"
+
+if [[ "${1:-}" == --purge ]]; then
+  rm -rf -- "$SCRATCH"
+  say "removed $SCRATCH"
+fi
+exit 0

@@ -1,0 +1,154 @@
+"""Bad or awkward input to tme.stats: clear errors, or NA rows with the reason in ``note``."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tme.errors import TmeInputError
+from tme.stats import (
+    BETWEEN_COLUMNS,
+    WITHIN_COLUMNS,
+    Design,
+    benjamini_hochberg,
+    bootstrap_mean_change_difference,
+    changes_within_arm,
+    effects_between_arms,
+    rank_sum_test,
+    signed_rank_test,
+)
+
+
+def make_values(n_per_arm=8, seed=1, features=("A", "B"), effect=0.0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for arm in ("usual_care", "anakinra"):
+        for i in range(n_per_arm):
+            pid = f"{arm[:2]}{i:02d}"
+            base = rng.normal()
+            for feature in features:
+                pre = base + rng.normal(scale=0.5)
+                post = pre + 0.3 + (effect if arm == "anakinra" else 0) + rng.normal(scale=0.5)
+                for timepoint, value in (("pre", pre), ("post", post)):
+                    rows.append({"patient_id": pid, "arm": arm, "timepoint": timepoint,
+                                 "feature": feature, "value": value,
+                                 "batch": f"b{i % 2}", "days": 10 + i})
+    return pd.DataFrame(rows)
+
+
+def test_tables_have_documented_columns():
+    values = make_values()
+    within = changes_within_arm(values, Design())
+    between = effects_between_arms(values, Design(covariates=("batch", "days")), n_bootstrap=100)
+    assert list(within.columns) == WITHIN_COLUMNS
+    assert list(between.columns) == BETWEEN_COLUMNS
+    assert set(between["analysis"]) == {"ancova", "mann_whitney_change", "welch_t_change",
+                                        "mixed_model", "bootstrap_mean_change"}
+    ancova = between[between["analysis"] == "ancova"].iloc[0]
+    assert ancova["covariates"] == "batch;days"
+    assert ancova["model"] == "post ~ pre + arm + batch + days"
+    assert ancova["df"] == 16 - 5
+    assert (between["family"] == "all_features").all()
+
+
+def test_arm_with_fewer_than_three_pairs_gives_na_with_reason():
+    values = make_values()
+    drop = values["arm"].eq("anakinra") & values["timepoint"].eq("post") \
+        & ~values["patient_id"].isin(["an00", "an01"])
+    values = values[~drop]
+    within = changes_within_arm(values, Design())
+    ana = within[within["arm"] == "anakinra"]
+    assert ana["p"].isna().all() and ana["note"].str.contains("fewer than 3 pairs").all()
+    assert within.loc[within["arm"] == "usual_care", "p"].notna().all()
+    between = effects_between_arms(values, Design(), n_bootstrap=100)
+    assert between["estimate"].isna().all()
+    assert between["note"].str.contains(r"treatment 2\)").all()
+
+
+def test_constant_feature_is_na_with_reason():
+    values = make_values()
+    values.loc[values["feature"] == "B", "value"] = 1.0
+    between = effects_between_arms(values, Design(), n_bootstrap=100)
+    b = between[between["feature"] == "B"]
+    assert b["estimate"].isna().all() and (b["note"] == "feature is constant in all samples").all()
+    assert between.loc[between["feature"] == "A", "p"].notna().sum() == 4
+
+
+def test_missing_covariate_is_an_error_naming_samples():
+    values = make_values()
+    values.loc[(values["patient_id"] == "us03") & (values["timepoint"] == "post"), "batch"] = None
+    with pytest.raises(TmeInputError, match=r"covariate 'batch' is missing for sample\(s\) us03/post"):
+        effects_between_arms(values, Design(covariates=("batch",)))
+
+
+@pytest.mark.parametrize(("column", "confounded_with"), [
+    ("arm_batch", "arm"), ("sample_type", "timepoint"), ("site", "the intercept")])
+def test_confounded_covariate_is_an_error_naming_it(column, confounded_with):
+    values = make_values()
+    values["arm_batch"] = np.where(values["arm"] == "anakinra", "run1", "run2")
+    values["sample_type"] = np.where(values["timepoint"] == "post", "resection", "core")
+    values["site"] = 1.0
+    with pytest.raises(TmeInputError, match=f"'{column}' is confounded with {confounded_with}"):
+        effects_between_arms(values, Design(covariates=(column,)))
+
+
+def test_family_checks():
+    values = make_values()
+    info = {"A": ("signature", "primary"), "B": ("immune_measure", "exploratory")}
+    table = effects_between_arms(values, Design(), info, families=["primary", "exploratory"],
+                                 n_bootstrap=0)
+    assert set(zip(table["feature"], table["family"])) == {("A", "primary"),
+                                                           ("B", "exploratory")}
+    # one p per family × analysis: q equals p
+    np.testing.assert_allclose(table["q"], table["p"])
+    with pytest.raises(TmeInputError, match="match no feature"):
+        effects_between_arms(values, Design(), info, families=["primary", "exploratory", "prmary"])
+    with pytest.raises(TmeInputError, match="not declared"):
+        effects_between_arms(values, Design(), info, families=["primary"])
+    with pytest.raises(TmeInputError, match="no feature type/family: B"):
+        effects_between_arms(values, Design(), {"A": ("signature", "primary")})
+
+
+def test_unknown_arm_label_is_an_error():
+    values = make_values()
+    values.loc[values["arm"] == "anakinra", "arm"] = "Anakinra"
+    with pytest.raises(TmeInputError, match="unexpected arm label"):
+        changes_within_arm(values, Design())
+
+
+def test_mixed_model_keeps_unpaired_patients():
+    values = make_values(n_per_arm=10)
+    values = values[~((values["patient_id"] == "an09") & (values["timepoint"] == "post"))]
+    between = effects_between_arms(values[values["feature"] == "A"], Design(),
+                                   n_bootstrap=0).set_index("analysis")
+    assert between.loc["ancova", "n_treatment_arm"] == 9
+    assert between.loc["mixed_model", "n_treatment_arm"] == 10
+
+
+def test_bootstrap_is_seeded_and_brackets_estimate():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(-0.5, 1, 20), rng.normal(0, 1, 22)
+    a = bootstrap_mean_change_difference(x, y, 2000, seed=7)
+    b = bootstrap_mean_change_difference(x, y, 2000, seed=7)
+    assert a == b
+    assert a.ci_low < a.estimate < a.ci_high
+    assert a.estimate == pytest.approx(x.mean() - y.mean())
+
+
+def test_rank_tests_with_ties_use_normal_approximation_like_r():
+    # R: wilcox.test(c(1,2,2,3,4), c(2,3,5,5,6,7), exact=TRUE) → W = 4.5, p-value = 0.05594
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = rank_sum_test(np.array([1, 2, 2, 3, 4.0]), np.array([2, 3, 5, 5, 6, 7.0]))
+    assert res.statistic == 4.5
+    assert res.method.startswith("normal approximation")
+    assert res.estimate == -2.5
+    # zeros are dropped and force the normal approximation, as in R
+    res = signed_rank_test(np.array([0.0, 1.5, -0.5, 2.0, 3.0, 2.5]))
+    assert res.statistic == 14 and res.method.startswith("normal approximation")
+
+
+def test_benjamini_hochberg_ignores_missing():
+    q = benjamini_hochberg(np.array([0.01, np.nan, 0.04, 0.03]))
+    np.testing.assert_allclose(q, [0.03, np.nan, 0.04, 0.04])

@@ -1,0 +1,47 @@
+# Configuration, sample sheet and input functions. Validation runs when Snakemake reads the
+# workflow, before any job: a bad config or sample sheet stops here with one message naming the
+# file, line, column and the fix (the same checks as `tme validate`).
+import tme
+from snakemake.exceptions import WorkflowError
+from tme.config import Design, validate_config
+from tme.errors import TmeInputError
+from tme.samplesheet import read_samplesheet
+
+# tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
+# to them) but turns violations into messages a user can act on.
+try:
+    config.update(validate_config(config, file=", ".join(map(str, workflow.configfiles)) or None))
+    DESIGN = Design.from_config(config)
+    SAMPLES = read_samplesheet(config["samples"], DESIGN)
+except TmeInputError as error:
+    raise WorkflowError(str(error)) from None
+
+
+wildcard_constraints:
+    arm="|".join(DESIGN.arms),
+
+
+def design_params():
+    """The design as a plain dict for scripts."""
+    return {"reference_arm": DESIGN.reference_arm, "treatment_arm": DESIGN.treatment_arm,
+            "pre": DESIGN.pre, "post": DESIGN.post, "covariates": list(DESIGN.covariates)}
+
+
+def flow_inputs(wildcards):
+    """Per-modality outputs the sample flow is built from."""
+    inputs = {}
+    if config.get("expression"):
+        inputs["expression_qc"] = "results/qc/expression_qc.tsv"
+    if config.get("immune"):
+        inputs["immune"] = "results/immune/immune_values.tsv"
+    return inputs
+
+
+def all_targets():
+    """Every final output the config switches on."""
+    targets = ["results/tables/sample_flow.tsv"]
+    if config.get("expression"):
+        targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv"]
+    if config.get("immune"):
+        targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
+    return targets
