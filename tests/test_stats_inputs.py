@@ -1,10 +1,9 @@
 """Bad or awkward input to tme.stats: clear errors, or NA rows with the reason in ``note``."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from tme.errors import TmeInputError
 from tme.stats import (
@@ -136,17 +135,31 @@ def test_bootstrap_is_seeded_and_brackets_estimate():
     assert a.estimate == pytest.approx(x.mean() - y.mean())
 
 
-def test_rank_tests_with_ties_use_normal_approximation_like_r():
-    # R: wilcox.test(c(1,2,2,3,4), c(2,3,5,5,6,7), exact=TRUE) → W = 4.5, p-value = 0.05594
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        res = rank_sum_test(np.array([1, 2, 2, 3, 4.0]), np.array([2, 3, 5, 5, 6, 7.0]))
-    assert res.statistic == 4.5
-    assert res.method.startswith("normal approximation")
-    assert res.estimate == -2.5
-    # zeros are dropped and force the normal approximation, as in R
-    res = signed_rank_test(np.array([0.0, 1.5, -0.5, 2.0, 3.0, 2.5]))
-    assert res.statistic == 14 and res.method.startswith("normal approximation")
+def test_rank_tests_with_ties_or_zeros_use_rs_normal_approximation():
+    """R falls back to the tie-corrected normal approximation with continuity correction;
+    scipy implements the same formula, an independent check of the p-values."""
+    x, y = np.array([1, 2, 2, 3, 4.0]), np.array([2, 3, 5, 5, 6, 7.0])
+    res = rank_sum_test(x, y)
+    assert res.statistic == 4.5 and res.method.startswith("normal approximation")
+    assert res.estimate == -2.5  # median of the 30 differences x_i - y_j
+    ref = stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=True)
+    assert res.p == pytest.approx(ref.pvalue, abs=1e-12)
+    assert res.ci_low <= res.estimate <= res.ci_high
+    # zeros are dropped (R's and scipy's zero_method="wilcox") and force the approximation
+    d = np.array([0.0, 1.5, -0.5, 2.0, 3.0, 2.5, -1.0, 4.0])
+    res = signed_rank_test(d)
+    assert res.statistic == 25 and res.method.startswith("normal approximation")
+    ref = stats.wilcoxon(d, zero_method="wilcox", correction=True, method="approx")
+    assert res.p == pytest.approx(ref.pvalue, abs=1e-12)
+
+
+def test_exact_rank_tests_agree_with_scipy():
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=9), rng.normal(0.5, size=12)
+    assert rank_sum_test(x, y).p == pytest.approx(
+        stats.mannwhitneyu(x, y, method="exact").pvalue, abs=1e-12)
+    assert signed_rank_test(x).p == pytest.approx(stats.wilcoxon(x, method="exact").pvalue,
+                                                  abs=1e-12)
 
 
 def test_benjamini_hochberg_ignores_missing():

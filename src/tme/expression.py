@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from tme.errors import TmeInputError
-from tme.genes import GeneMap, find_excel_mangled
+from tme.genes import GeneMap, describe_excel_mangled, find_excel_mangled
 from tme.io import read_matrix_text
 
 COUNT_FORMATS = {"counts", "nfcore_salmon_counts"}
@@ -121,7 +121,7 @@ def _gene_ids(frame: pd.DataFrame, id_cols: list[str], path: Path) -> pd.DataFra
     if mangled:
         where = int(np.flatnonzero(ids[id_cols[-1]].isin(mangled).to_numpy())[0]) + 2
         raise TmeInputError(
-            f"{len(mangled)} gene name(s) look converted to dates by Excel ({', '.join(mangled[:6])})", file=path,
+            describe_excel_mangled(mangled), file=path,
             line=where, column=id_cols[-1],
             fix="re-export the matrix without opening it in Excel (or import gene names as text), or use Ensembl IDs")
     return ids
@@ -173,9 +173,9 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     if missing:
         first = usable.loc[missing[0], "_line"]
         raise TmeInputError(
-            f"{len(missing)} sample(s) of the sample sheet have no column in the expression matrix {path} "
-            f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}; first on sample-sheet line {first})",
-            column="sample_id",
+            f"{len(missing)} sample(s) have no column in the expression matrix {path} "
+            f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''})",
+            file=samples.attrs.get("path"), line=int(first), column="sample_id",
             fix="correct the sample_id, or set the sample's exclude_reason (e.g. 'RNA failed') if it was not sequenced")
     extra = [c for c in sample_cols if c not in samples.index]
     if extra and settings.get("extra_samples", "error") == "error":

@@ -93,7 +93,7 @@ class GeneMap:
         """All current symbols."""
         return self._symbol.symbol.index
 
-    def to_symbols(self, ids: Sequence[str] | Iterable[str]) -> pd.DataFrame:
+    def to_symbols(self, ids: Iterable[str]) -> pd.DataFrame:
         """Map identifiers to current gene symbols, vectorised.
 
         Parameters

@@ -121,4 +121,6 @@ def read_samplesheet(path: str | os.PathLike, design: Design) -> pd.DataFrame:
                     f"arm {arm!r} has no usable {timepoint!r} sample, so the within-patient change cannot be compared between arms",
                     file=path, column="timepoint",
                     fix="check the arm and timepoint labels and exclude_reason values; a paired analysis needs pre and post samples in both arms")
-    return frame.set_index("sample_id", drop=False).rename_axis(None)
+    frame = frame.set_index("sample_id", drop=False).rename_axis(None)
+    frame.attrs["path"] = str(path)
+    return frame

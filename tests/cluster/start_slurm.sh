@@ -147,7 +147,11 @@ SlurmdPort=6818
 # no systemd / no cgroups in the test container
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
+# Memory enforcement without cgroups: sample each step's RSS from /proc every second and kill
+# a step that exceeds the job's --mem (what a real cluster's cgroup limit does, roughly).
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
 # no accounting database: snakemake must use --slurm-status-command squeue
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none

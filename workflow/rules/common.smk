@@ -27,19 +27,18 @@ def design_params():
             "pre": DESIGN.pre, "post": DESIGN.post, "covariates": list(DESIGN.covariates)}
 
 
-def flow_inputs(wildcards):
-    """Per-modality outputs the sample flow is built from."""
-    inputs = {}
-    if config.get("expression"):
-        inputs["expression_qc"] = "results/qc/expression_qc.tsv"
-    if config.get("immune"):
-        inputs["immune"] = "results/immune/immune_values.tsv"
-    return inputs
+def input_files(wildcards):
+    """The user's input files, named, so that a changed input reruns what depends on it."""
+    files = {"samples": config["samples"]}
+    for section in ("expression", "immune"):
+        if config.get(section):
+            files[section] = config[section]["path"]
+    return files
 
 
 def all_targets():
     """Every final output the config switches on."""
-    targets = ["results/tables/sample_flow.tsv"]
+    targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv"]
     if config.get("expression"):
         targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv"]
     if config.get("immune"):

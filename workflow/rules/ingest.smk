@@ -1,10 +1,30 @@
-# Ingest: expression matrix → harmonised AnnData, immune table → analysis scale, sample flow.
+# Ingest: check every input and write the sample flow first (every other rule depends on it, so bad
+# input stops the run before anything is written), then the harmonised AnnData and immune table.
+
+
+rule sample_flow:
+    input:
+        unpack(input_files),
+    output:
+        flow="results/tables/sample_flow.tsv",
+        files="results/qc/input_files.tsv",
+    params:
+        config=config,
+    log:
+        "logs/ingest/sample_flow.log",
+    resources:
+        mem_mb=lambda wc, input, attempt: (2000 + 40 * int(input.size_mb)) * attempt,
+        runtime=lambda wc, attempt: 15 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/sample_flow.py"
 
 
 rule ingest_expression:
     input:
-        samples=config["samples"],
-        matrix=config["expression"]["path"] if config.get("expression") else [],
+        unpack(input_files),
+        flow="results/tables/sample_flow.tsv",
     output:
         adata="results/expression/expression.h5ad",
         unmapped="results/qc/unmapped_genes.tsv",
@@ -17,14 +37,16 @@ rule ingest_expression:
     resources:
         mem_mb=lambda wc, input, attempt: (2000 + 40 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 15 * attempt,
+    conda:
+        "../../envs/tme.yaml"
     script:
         "../scripts/ingest_expression.py"
 
 
 rule ingest_immune:
     input:
-        samples=config["samples"],
-        table=config["immune"]["path"] if config.get("immune") else [],
+        unpack(input_files),
+        flow="results/tables/sample_flow.tsv",
     output:
         values="results/immune/immune_values.tsv",
         measures="results/qc/immune_measures.tsv",
@@ -33,26 +55,11 @@ rule ingest_immune:
         design=design_params(),
     log:
         "logs/ingest/immune.log",
+    localrule: True
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
+    conda:
+        "../../envs/tme.yaml"
     script:
         "../scripts/ingest_immune.py"
-
-
-rule sample_flow:
-    input:
-        unpack(flow_inputs),
-        samples=config["samples"],
-    output:
-        flow="results/tables/sample_flow.tsv",
-    params:
-        design=design_params(),
-    log:
-        "logs/ingest/sample_flow.log",
-    localrule: True
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/sample_flow.py"

@@ -302,7 +302,12 @@ def score(
     _check_matrix(X, genes, samples)
     sigs = _signatures(signatures)
 
-    if spec.drops_constant_genes and X.shape[0] > 1:
+    if spec.drops_constant_genes:
+        if X.shape[0] < 2:
+            raise TmeInputError(
+                f"method '{method}' standardises genes across samples and needs at least 2 samples",
+                fix="score more samples together, or use a single-sample method (ssgsea, singscore, mean)",
+            )
         keep = X.std(axis=0, ddof=1) >= CONSTANT_SD
         if not keep.all():
             X, genes = X[:, keep], genes[keep]

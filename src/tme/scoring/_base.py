@@ -23,11 +23,6 @@ class IndexedSet:
     weights: np.ndarray | None = None
     housekeeping_idx: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
 
-    @property
-    def size(self) -> int:
-        """Number of genes used (up + down)."""
-        return int(self.idx.size + self.down_idx.size)
-
 
 @dataclass(frozen=True)
 class Method:

@@ -72,16 +72,30 @@ def rank_union(x: np.ndarray, union: np.ndarray):
 
 
 def rank_union_block(X: np.ndarray, union: np.ndarray):
-    """:func:`rank_union` for every row of ``X`` (samples x genes); arrays of shape rows x union."""
-    shape = (X.shape[0], union.shape[0])
-    q, a, b = (np.empty(shape, dtype=np.intp) for _ in range(3))
+    """:func:`rank_union` for every row of ``X`` (samples x genes); arrays of shape rows x union.
+
+    When no sample of the block has ties, the three returned arrays are the same object
+    (``a is q``), which callers may use as a shortcut.
+    """
+    q = np.empty((X.shape[0], union.shape[0]), dtype=np.intp)
+    tied_rows = {}
     for i in range(X.shape[0]):
-        q[i], a[i], b[i] = rank_union(X[i], union)
+        q_i, a_i, b_i = rank_union(X[i], union)
+        q[i] = q_i
+        if a_i is not q_i:
+            tied_rows[i] = (a_i, b_i)
+    if not tied_rows:
+        return q, q, q
+    a, b = q.copy(), q.copy()
+    for i, (a_i, b_i) in tied_rows.items():
+        a[i], b[i] = a_i, b_i
     return q, a, b
 
 
 def descending_position(q: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     """1-based position in decreasing order, ties in input order (R ``order(decreasing=TRUE)``)."""
+    if a is q:
+        return n - q
     return n - b + (q - a)
 
 

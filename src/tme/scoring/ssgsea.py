@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
+from scipy.sparse import csr_array
 
 from tme.scoring._base import IndexedSet
 from tme.scoring._ranks import descending_position, map_sample_chunks, rank_union_block
@@ -57,19 +58,24 @@ def walk_sum_scores(
     n_samples, n = X.shape
     union = np.unique(np.concatenate([s.idx for s in sets]))
     members = [np.searchsorted(union, s.idx) for s in sets]
+    # sets x union-genes 0/1 matrix: per-set sums become one sparse product (no BLAS threads)
+    membership = csr_array(
+        (
+            np.ones(sum(m.size for m in members)),
+            (np.repeat(np.arange(len(sets)), [m.size for m in members]), np.concatenate(members)),
+        ),
+        shape=(len(sets), union.size),
+    )
+    sizes = np.array([m.size for m in members])
     out = np.empty((n_samples, len(sets)))
     half_total = n * (n + 1) / 2.0
 
     def block(rows: slice) -> None:
         q, a, b = rank_union_block(X[rows], union)
-        weights = weight_fn(q, a, b, n)
-        from_end = n + 1 - descending_position(q, a, b, n)  # n - p + 1
-        for j, cols in enumerate(members):
-            w = weights[:, cols]
-            steps = from_end[:, cols]
-            out[rows, j] = (w * steps).sum(axis=1) / w.sum(axis=1) - (
-                half_total - steps.sum(axis=1)
-            ) / (n - cols.size)
+        w = weight_fn(q, a, b, n)
+        steps = (n + 1 - descending_position(q, a, b, n)).astype(np.float64)  # n - p + 1
+        in_set = (membership @ (w * steps).T) / (membership @ w.T)
+        out[rows] = (in_set - (half_total - membership @ steps.T) / (n - sizes)[:, None]).T
 
     map_sample_chunks(block, n_samples, n_jobs)
     return out
@@ -80,7 +86,8 @@ def _gsva146_weights(alpha: float) -> WeightFn:
 
     def weights(q, a, b, n):
         table = np.arange(1, n + 1, dtype=np.float64) ** alpha
-        return table[(a + b) // 2]  # truncated 1-based average rank (a+b)/2 + 1, minus 1
+        # 0-based index of the truncated average rank (a + b) / 2 + 1; just q without ties
+        return table[q if a is q else (a + b) // 2]
 
     return weights
 

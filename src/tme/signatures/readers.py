@@ -29,8 +29,10 @@ from __future__ import annotations
 import csv
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tme.errors import TmeInputError, TmeInputWarning
 from tme.genes import describe_excel_mangled, find_excel_mangled
@@ -41,68 +43,78 @@ DIRECTIONS = ("up", "down")
 TABLE_COLUMNS = ("signature", "gene", "weight", "direction", "role")
 
 
+class _Row(NamedTuple):
+    """One gene of a signature as read: its weight, direction, role and source line."""
+
+    weight: float | None
+    direction: str
+    role: str
+    line: int
+
+
 @dataclass
 class _Draft:
     """A signature being assembled row by row, remembering where each gene came from."""
 
     name: str
     first_line: int
-    rows: dict[str, tuple[str, float | None, str, int]] = field(default_factory=dict)
-    published: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, _Row] = field(default_factory=dict)
+    published: dict[str, str] = field(default_factory=dict)  # gene -> symbol as published
 
-    def add(self, gene, weight, direction, role, line, file) -> None:
+    def add(self, gene: str, row: _Row, file: str | Path) -> None:
         """Add one gene; a repeat is dropped with a warning, or refused if it disagrees."""
-        if gene in self.rows:
-            old_weight, old_direction, old_role, old_line = self.rows[gene]
-            if (old_weight, old_direction, old_role) != (weight, direction, role):
-                raise TmeInputError(
-                    f"gene '{gene}' is listed twice in signature '{self.name}' (also line "
-                    f"{old_line}) with a different weight, direction or role",
-                    file=file, line=line, fix="keep one row per gene and signature",
-                )
-            warnings.warn(
-                f"{file}, line {line}: gene '{gene}' is listed twice in signature "
-                f"'{self.name}' (also line {old_line}); it is used once",
-                TmeInputWarning, stacklevel=4,
-            )
+        old = self.rows.get(gene)
+        if old is None:
+            self.rows[gene] = row
             return
-        self.rows[gene] = (weight, direction, role, line)
+        if old[:3] != row[:3]:
+            raise TmeInputError(
+                f"gene '{gene}' is listed twice in signature '{self.name}' (also line "
+                f"{old.line}) with a different weight, direction or role",
+                file=file, line=row.line, fix="keep one row per gene and signature",
+            )
+        warnings.warn(
+            f"{file}, line {row.line}: gene '{gene}' is listed twice in signature "
+            f"'{self.name}' (also line {old.line}); it is used once",
+            TmeInputWarning, stacklevel=4,
+        )
 
-    def build(self, file, **provenance) -> Signature:
-        """Check weights and return the :class:`Signature`."""
-        members = {g: r for g, r in self.rows.items() if r[2] == "member"}
-        weighted = [g for g, r in members.items() if r[0] is not None]
-        for gene, (weight, _, role, line) in self.rows.items():
-            if role == "housekeeping" and weight is not None:
+    def build(self, file: str | Path, *, meta: Mapping[str, str] | None = None,
+              **provenance: str) -> Signature:
+        """Check the weights and return the :class:`Signature` (``provenance``: its text fields)."""
+        members = {g: r for g, r in self.rows.items() if r.role == "member"}
+        weighted = [g for g, r in members.items() if r.weight is not None]
+        for gene, row in self.rows.items():
+            if row.role == "housekeeping" and row.weight is not None:
                 raise TmeInputError(
                     f"a weight is given for housekeeping gene '{gene}' of signature "
                     f"'{self.name}', but weights apply to scored members only (weights given "
                     "for genes not in the set)",
-                    file=file, line=line, column="weight", fix="leave the weight empty",
+                    file=file, line=row.line, column="weight", fix="leave the weight empty",
                 )
+        if not members:
+            raise TmeInputError(
+                f"signature '{self.name}' has no member genes (only housekeeping rows)",
+                file=file, line=self.first_line, column="role",
+            )
         if weighted and len(weighted) != len(members):
-            line = next(r[3] for g, r in members.items() if r[0] is None)
+            line = next(r.line for r in members.values() if r.weight is None)
             raise TmeInputError(
                 f"signature '{self.name}' gives weights for {len(weighted)} of its "
                 f"{len(members)} genes",
                 file=file, line=line, column="weight",
                 fix="give a weight for every gene of the signature, or for none",
             )
-        if not members:
-            raise TmeInputError(
-                f"signature '{self.name}' has no member genes (only housekeeping rows)",
-                file=file, line=self.first_line, column="role",
-            )
-        meta = dict(provenance.pop("meta", {}))
+        meta = dict(meta or {})
         renamed = [f"{p}->{g}" for g, p in self.published.items() if p != g]
         if renamed:
             meta["published_genes"] = ";".join(renamed)
         return Signature(
             name=self.name,
-            genes=[g for g, r in members.items() if r[1] == "up"],
-            down_genes=[g for g, r in members.items() if r[1] == "down"],
-            weights={g: members[g][0] for g in weighted} if weighted else None,
-            housekeeping=[g for g, r in self.rows.items() if r[2] == "housekeeping"],
+            genes=[g for g, r in members.items() if r.direction == "up"],
+            down_genes=[g for g, r in members.items() if r.direction == "down"],
+            weights={g: members[g].weight for g in weighted} if weighted else None,
+            housekeeping=[g for g, r in self.rows.items() if r.role == "housekeeping"],
             meta=meta,
             **provenance,
         )
@@ -151,7 +163,7 @@ def _check_excel(drafts: dict[str, _Draft], file: Path) -> None:
     genes = [g for d in drafts.values() for g in d.rows]
     mangled = find_excel_mangled(genes)
     if mangled:
-        line = next(d.rows[g][3] for d in drafts.values() for g in d.rows if g == mangled[0])
+        line = next(d.rows[mangled[0]].line for d in drafts.values() if mangled[0] in d.rows)
         raise TmeInputError(
             describe_excel_mangled(mangled), file=file, line=line, column="gene",
             fix="re-export the gene sets without opening them in Excel, or use Ensembl IDs",
@@ -193,7 +205,7 @@ def read_gmt(path: str | Path, *, collection: str | None = None) -> dict[str, Si
             )
         draft = _Draft(name, number)
         for gene in genes:
-            draft.add(gene, None, "up", "member", number, path)
+            draft.add(gene, _Row(None, "up", "member", number), path)
         drafts[name] = draft
         notes[name] = fields[1].strip() if len(fields) > 1 else ""
     if not drafts:
@@ -239,7 +251,7 @@ def _parse_table(path: Path) -> dict[str, _Draft]:
         direction = _parse_choice(value.get("direction", ""), DIRECTIONS, "direction", path, number)
         role = _parse_choice(value.get("role", ""), ROLES, "role", path, number)
         draft = drafts.setdefault(name, _Draft(name, number))
-        draft.add(gene, weight, direction, role, number, path)
+        draft.add(gene, _Row(weight, direction, role, number), path)
         if value.get("published_gene", "").strip():
             draft.published[gene] = value["published_gene"].strip()
     if not drafts:

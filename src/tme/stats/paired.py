@@ -231,7 +231,8 @@ def _ancova_row(pairs, post_covariates, design, conf_level) -> Estimate:
 
 
 def _mixed_row(sub, samples, design, conf_level) -> tuple[Estimate, int, int]:
-    data = sub.merge(samples, on=["patient_id", "arm", "timepoint"], how="left")
+    data = sub[["patient_id", "arm", "timepoint", "value"]].merge(
+        samples, on=["patient_id", "arm", "timepoint"], how="left")
     post = (data["timepoint"] == design.post).to_numpy(float)
     treated = (data["arm"] == design.treatment_arm).to_numpy(float)
     covs = covariate_matrix(data, design.covariates)

@@ -1,0 +1,31 @@
+# Two commands for a newcomer (README "Quick start"):
+#   make demo   create .venv if missing, install tme, run the workflow on the bundled example,
+#               write results/ and the HTML report
+#   make test   same environment, the full test suite
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.tme-installed
+CORES ?= 2
+
+.PHONY: demo test report clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "tme needs Python >= 3.11 on the PATH (python3, python3.11, 3.12 or 3.13)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --cores 1 --report results/report.html
+	@echo "Report: results/report.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf results logs .snakemake

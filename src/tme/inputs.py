@@ -1,0 +1,65 @@
+"""Read and check every input a config names, before any analysis: the sample flow and checksums.
+
+This is what ``tme validate`` prints and what the workflow's first rule writes
+(``results/tables/sample_flow.tsv``, ``results/qc/input_files.tsv``); every later rule depends on
+it, so bad input stops the run before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from tme.config import Design
+from tme.expression import read_expression
+from tme.flow import exclusions, require_pairs, sample_flow
+from tme.immune import read_immune
+from tme.samplesheet import read_samplesheet
+
+
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read every input of a validated config; return (sample flow, input files table).
+
+    The input files table has one row per file: ``input, path, sha256, bytes, summary``.
+    Raises :class:`~tme.errors.TmeInputError` at the first problem.
+    """
+    design = Design.from_config(config)
+    samples = read_samplesheet(config["samples"], design)
+    files = [("samples", config["samples"],
+              f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")]
+    flows = []
+    if config.get("expression"):
+        settings = config["expression"]
+        result = read_expression(settings, samples)
+        minimum = settings.get("min_library_size", 0)
+        qc = {s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
+              for s, n in result.low_library.items()}
+        reason = exclusions(samples, set(result.adata.obs_names), qc)
+        flows.append(sample_flow(samples, design, "expression", reason))
+        files.append(("expression", settings["path"],
+                      f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers "
+                      f"unmapped; {len(result.extra_samples)} matrix columns not in the sheet; {len(qc)} below min_library_size"))
+    if config.get("immune"):
+        values, measures = read_immune(config["immune"], samples)
+        reason = exclusions(samples, set(values["sample_id"]), absent_reason="no immune-cell measurement")
+        flows.append(sample_flow(samples, design, "immune", reason))
+        files.append(("immune", config["immune"]["path"],
+                      f"{len(measures)} measures ({', '.join(measures['measure'])}) on {values['sample_id'].nunique()} samples"))
+    flow = pd.concat(flows, ignore_index=True)
+    for modality in flow["modality"].unique():
+        require_pairs(flow[flow["modality"] == modality], modality, config["samples"])
+    table = pd.DataFrame([dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size,
+                               summary=summary) for name, path, summary in files])
+    return flow, table

@@ -1,0 +1,201 @@
+"""Gene-level differential expression for paired two-arm biopsies with pydeseq2.
+
+Between arms (the estimand): the DESeq2 nested design for patients within groups (Love, Huber &
+Anders, Genome Biol 2014;15:550; DESeq2 vignette, "group-specific condition effects, individuals
+nested within groups")::
+
+    ~ arm + arm:patient_n + arm:timepoint
+
+with patients numbered 1..k within each arm (``patient_n``), written out as the model matrix
+``[1, arm_T, arm_R:patient_2..k_R, arm_T:patient_2..k_T, arm_R:post, arm_T:post]``. The contrast
+``arm_T:post − arm_R:post`` is the difference between arms in the within-patient log2 fold change
+post vs pre (table ``de_interaction``).
+
+Within an arm (descriptive): ``~ patient + timepoint`` on that arm's samples, coefficient
+``timepoint post`` (tables ``de_within_<arm>``).
+
+Decisions:
+
+* patients without both timepoints are dropped (a :class:`tme.errors.TmeInputWarning` names
+  them): with a patient term they carry no information on change, and they would distort the
+  dispersion estimates (their residuals are zero);
+* the model matrix rank is checked *before* fitting; a rank-deficient or saturated design raises
+  :class:`tme.errors.TmeInputError` explaining in words which columns (arms, patients) cause it;
+* pydeseq2 defaults otherwise (Wald test, Cooks outlier refit, independent filtering,
+  ``alpha = 0.05``), ``n_cpus = 1`` so results are deterministic and the machine is shared.
+
+Output columns: ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj`` (DESeq2's
+``results()`` columns; ``padj`` is BH over the genes kept by independent filtering, NaN otherwise).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from tme.errors import TmeInputError, TmeInputWarning
+from tme.stats.design import Design
+
+RESULT_COLUMNS = ["gene", "baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]
+
+
+def paired_samples(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Keep samples of patients with exactly one pre and one post sample; warn about the rest.
+
+    ``samples`` is indexed by sample id with columns ``patient_id, arm, timepoint``. Returns them
+    sorted by arm, patient, timepoint with an added ``patient_n`` (1..k within arm).
+    """
+    missing = {"patient_id", "arm", "timepoint"} - set(samples.columns)
+    if missing:
+        raise TmeInputError(f"the sample table lacks column(s) {sorted(missing)}",
+                            fix="provide patient_id, arm and timepoint per sample")
+    samples = samples[samples["arm"].isin([design.reference_arm, design.treatment_arm])
+                      & samples["timepoint"].isin([design.pre, design.post])]
+    two_arms = samples.groupby("patient_id")["arm"].nunique() > 1
+    if two_arms.any():
+        raise TmeInputError(f"patient(s) {', '.join(two_arms.index[two_arms])} have samples in "
+                            "both arms", column="arm",
+                            fix="each patient belongs to one arm; correct the sample table")
+    per_patient = samples.groupby("patient_id")["timepoint"].agg(lambda t: tuple(sorted(t)))
+    complete = per_patient == tuple(sorted((design.pre, design.post)))
+    if not complete.all():
+        warnings.warn(
+            f"{int((~complete).sum())} patient(s) without exactly one {design.pre} and one "
+            f"{design.post} sample dropped from the paired DE design: "
+            f"{', '.join(per_patient.index[~complete])}",
+            TmeInputWarning, stacklevel=3,
+        )
+    samples = samples[samples["patient_id"].isin(per_patient.index[complete])].copy()
+    samples["_arm_order"] = (samples["arm"] == design.treatment_arm).astype(int)
+    samples["_post"] = (samples["timepoint"] == design.post).astype(int)
+    samples = samples.sort_values(["_arm_order", "patient_id", "_post"])
+    samples["patient_n"] = samples.groupby("arm")["patient_id"].transform(
+        lambda p: pd.factorize(p)[0] + 1)
+    return samples.drop(columns=["_arm_order", "_post"])
+
+
+def nested_design_matrix(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Model matrix of ``~ arm + arm:patient_n + arm:timepoint`` (first patient of an arm = ref)."""
+    columns = {"intercept": np.ones(len(samples)),
+               f"arm_{design.treatment_arm}": (samples["arm"] == design.treatment_arm)}
+    for arm in (design.reference_arm, design.treatment_arm):
+        in_arm = samples["arm"] == arm
+        for n in sorted(samples.loc[in_arm, "patient_n"].unique())[1:]:
+            columns[f"arm_{arm}:patient_{n}"] = in_arm & (samples["patient_n"] == n)
+    for arm in (design.reference_arm, design.treatment_arm):
+        columns[f"arm_{arm}:timepoint_{design.post}"] = (
+            (samples["arm"] == arm) & (samples["timepoint"] == design.post))
+    return pd.DataFrame(columns, index=samples.index).astype(float)
+
+
+def within_arm_design_matrix(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Model matrix of ``~ patient + timepoint`` for one arm's samples."""
+    columns = {"intercept": np.ones(len(samples))}
+    for patient in list(dict.fromkeys(samples["patient_id"]))[1:]:
+        columns[f"patient_{patient}"] = samples["patient_id"] == patient
+    columns[f"timepoint_{design.post}"] = samples["timepoint"] == design.post
+    return pd.DataFrame(columns, index=samples.index).astype(float)
+
+
+def check_design_rank(matrix: pd.DataFrame, samples: pd.DataFrame, what: str) -> None:
+    """Raise a :class:`TmeInputError` explaining a rank-deficient or saturated design in words."""
+    problems = []
+    kept = np.empty((len(matrix), 0))
+    for name in matrix.columns:
+        column = matrix[name].to_numpy()
+        if not column.any():
+            problems.append(f"column '{name}' is all zero (no sample has that combination)")
+            continue
+        candidate = np.column_stack([kept, column])
+        if np.linalg.matrix_rank(candidate) == kept.shape[1]:
+            problems.append(f"column '{name}' is a combination of the columns before it")
+        else:
+            kept = candidate
+    if problems:
+        raise TmeInputError(
+            f"the {what} design is rank-deficient ({matrix.shape[1]} columns, rank "
+            f"{np.linalg.matrix_rank(matrix.to_numpy())}): " + "; ".join(problems),
+            fix="each arm needs patients with both timepoints; check the arm/timepoint labels "
+            "of the samples (a patient must belong to one arm)",
+        )
+    if len(matrix) <= matrix.shape[1]:
+        per_arm = samples.drop_duplicates("patient_id")["arm"].value_counts().to_dict()
+        raise TmeInputError(
+            f"the {what} design has {matrix.shape[1]} coefficients for {len(matrix)} samples: no "
+            f"residual degrees of freedom to estimate dispersion (paired patients per arm: "
+            f"{per_arm})",
+            fix="at least 3 paired patients per arm are needed",
+        )
+
+
+def _run_deseq(counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame,
+               contrast: np.ndarray, n_cpus: int, alpha: float) -> pd.DataFrame:
+    from pydeseq2.dds import DeseqDataSet
+    from pydeseq2.default_inference import DefaultInference
+    from pydeseq2.ds import DeseqStats
+
+    inference = DefaultInference(n_cpus=n_cpus)
+    dds = DeseqDataSet(counts=counts.loc[:, matrix.index].T, metadata=samples,
+                       design=matrix, inference=inference, quiet=True)
+    dds.deseq2()
+    stats = DeseqStats(dds, contrast=contrast, alpha=alpha, inference=inference, quiet=True)
+    stats.summary()
+    result = stats.results_df.rename_axis("gene").reset_index()
+    return result[RESULT_COLUMNS]
+
+
+def _check_counts(counts: pd.DataFrame, samples: pd.DataFrame) -> None:
+    absent = [s for s in samples.index if s not in counts.columns]
+    if absent:
+        raise TmeInputError(f"{len(absent)} sample(s) of the sample table have no counts column: "
+                            f"{', '.join(map(str, absent[:5]))}",
+                            fix="make the counts columns match the sample ids")
+
+
+def differential_expression(
+    counts: pd.DataFrame,
+    samples: pd.DataFrame,
+    design: Design,
+    n_cpus: int = 1,
+    alpha: float = 0.05,
+) -> dict[str, pd.DataFrame]:
+    """Run the nested between-arm design and the per-arm paired designs.
+
+    Parameters
+    ----------
+    counts
+        Raw integer counts, genes × samples (columns are sample ids).
+    samples
+        Sample table indexed by sample id with ``patient_id, arm, timepoint``.
+    design
+        Arm and timepoint labels (covariates are not used: patient terms absorb patient-level
+        covariates).
+    n_cpus
+        pydeseq2 worker processes (1: deterministic, polite on shared machines).
+    alpha
+        pydeseq2's independent-filtering target FDR.
+
+    Returns
+    -------
+    ``{"de_interaction": ..., "de_within_<reference_arm>": ..., "de_within_<treatment_arm>": ...}``
+    each with columns ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj``.
+    """
+    paired = paired_samples(samples, design)
+    _check_counts(counts, paired)
+    matrix = nested_design_matrix(paired, design)
+    check_design_rank(matrix, paired, "nested between-arm")
+    contrast = np.zeros(matrix.shape[1])
+    contrast[matrix.columns.get_loc(f"arm_{design.treatment_arm}:timepoint_{design.post}")] = 1
+    contrast[matrix.columns.get_loc(f"arm_{design.reference_arm}:timepoint_{design.post}")] = -1
+    results = {"de_interaction": _run_deseq(counts, paired, matrix, contrast, n_cpus, alpha)}
+    for arm in (design.reference_arm, design.treatment_arm):
+        arm_samples = paired[paired["arm"] == arm]
+        arm_matrix = within_arm_design_matrix(arm_samples, design)
+        check_design_rank(arm_matrix, arm_samples, f"within-arm ({arm})")
+        arm_contrast = np.zeros(arm_matrix.shape[1])
+        arm_contrast[-1] = 1
+        results[f"de_within_{arm}"] = _run_deseq(counts, arm_samples, arm_matrix, arm_contrast,
+                                                 n_cpus, alpha)
+    return results

@@ -1,0 +1,69 @@
+"""Shared fixtures: paths, a small simulated cohort, and a Snakemake runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, skipping the test with a reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared reference folder sits beside the checkout in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory) -> Path:
+    """A small simulated cohort (16 patients, 2,000 genes) written once per session."""
+    from tme.simulate import write_cohort
+
+    out = tmp_path_factory.mktemp("cohort")
+    write_cohort(out, seed=7, n_patients=16, n_genes=2000)
+    return out
+
+
+def cohort_config(cohort: Path, **overrides) -> dict:
+    """A config dict pointing at a cohort directory (absolute paths)."""
+    config = {
+        "samples": str(cohort / "samples.tsv"),
+        "expression": {"path": str(cohort / "salmon.merged.gene_counts.tsv.gz"), "format": "nfcore_salmon_counts"},
+        "immune": {"path": str(cohort / "immune.tsv")},
+    }
+    config.update(overrides)
+    return config
+
+
+def run_workflow(workdir: Path, config: dict, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the repository's Snakefile in ``workdir`` with ``config``; returns the finished process."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    configfile = workdir / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "2", "--quiet", "rules", *args]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def copy_cohort(small_cohort, tmp_path):
+    """A writable copy of the small cohort, to break on purpose."""
+    dest = tmp_path / "cohort"
+    shutil.copytree(small_cohort, dest)
+    return dest
