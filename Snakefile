@@ -14,6 +14,8 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/scoring.smk"
+include: "workflow/rules/statistics.smk"
 
 
 rule all:

@@ -6,7 +6,6 @@ Pearson ≥ 0.99 and ≥ 80 % of R's padj < 0.05 genes also found by tme. R's wi
 from the nested model, tme's from per-arm ``~ patient + timepoint`` fits: log2FC Pearson ≥ 0.99.
 """
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,8 @@ from tme.stats.de import (
     paired_samples,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "fixtures" / "deseq2_r"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = SHARED / "reference" / "fixtures" / "deseq2_r"
 needs_fixtures = pytest.mark.skipif(
     not (FIXTURES / "counts.tsv").exists(),
     reason=f"DESeq2 reference fixtures not found at {FIXTURES} (shared folder absent)",

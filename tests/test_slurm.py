@@ -44,6 +44,7 @@ VOLATILE = re.compile(r"(provenance|session|versions?|timestamp|benchmark)", re.
 
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 LOCALRULE = re.compile(r"^localrule (\w+):", re.MULTILINE)
+FINISHED = re.compile(r"^Finished jobid: \d+ \(Rule: (\w+)\)", re.MULTILINE)
 JOB_STATS_ROW = re.compile(r"^(\w+)\s+(\d+)\s*$")
 
 
@@ -236,10 +237,12 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, tmp_path):
     done = run(slurm_cmd(), cwd=workdir)
     second = done.stdout + done.stderr
     assert done.returncode == 0, f"resumed run failed:\n{second[-4000:]}"
-    resubmitted = SUBMITTED.findall(second)
-    assert resubmitted, "the resumed run submitted nothing, yet the first run had failed"
-    total = sum(job_counts(first).values())
-    assert sum(job_counts(second).values()) < total, "the resumed run redid the whole workflow"
+    assert SUBMITTED.findall(second), "the resumed run submitted nothing, yet the first run had failed"
+    # Exactly the jobs that did not finish the first time are run again.
+    finished_first = Counter(FINISHED.findall(first))
+    assert job_counts(second) == job_counts(first) - finished_first, (
+        f"first run: {dict(job_counts(first))}, finished {dict(finished_first)}; "
+        f"the resumed run ran {dict(job_counts(second))}")
     assert_same_results(local_results, workdir)
 
 
@@ -259,3 +262,38 @@ def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, tmp
     assert "no_such_partition" in log
     assert elapsed < 60, f"took {elapsed:.0f} s to report a bad partition"
     assert not jobs_in(workdir), "jobs were queued despite the bad partition"
+
+
+MEMORY_HOG = """\
+rule all:
+    input: "out/hog.txt"
+
+rule hog:
+    output: "out/hog.txt"
+    log: "logs/hog.log"
+    resources:
+        mem_mb=lambda wc, attempt: 600 * attempt,  # attempt 1: 600 MB < what it uses
+        runtime=5,
+    shell:
+        # touches 600 MB for 4 s; with the job-step Snakemake (~250 MB) it needs ~850 MB
+        "{python} -c 'import time; b = bytearray(600 << 20); b[::4096] = bytes(len(b[::4096])); "
+        "time.sleep(4)' 2> {{log}} && echo {{resources.mem_mb}} > {{output}}"
+"""
+
+
+def test_job_over_its_memory_is_retried_with_more(slurm_cluster, tmp_path):
+    """SLURM kills a job that exceeds its --mem (OverMemoryKill in the test slurm.conf); with
+    ``retries`` Snakemake resubmits it with ``attempt`` = 2 and twice the memory, and it passes."""
+    workdir = tmp_path / "hog"
+    workdir.mkdir()
+    (workdir / "Snakefile").write_text(MEMORY_HOG.format(python=sys.executable))
+    done = run(slurm_cmd("--retries", "1"), cwd=workdir, timeout=180)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, f"the retried job did not pass:\n{log[-4000:]}"
+    ids = [slurm_id for _, slurm_id in SUBMITTED.findall(log)]
+    assert len(ids) == 2, f"expected one failed and one retried submission, got {ids}"
+    states = squeue_states()
+    assert [states.get(i) for i in ids] == ["FAILED", "COMPLETED"], states
+    first_log = next((workdir / ".snakemake" / "slurm_logs").rglob(f"{ids[0]}.log")).read_text()
+    assert "exceeded memory limit" in first_log, first_log[-2000:]
+    assert (workdir / "out" / "hog.txt").read_text().strip() == "1200"

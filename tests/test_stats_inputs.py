@@ -77,7 +77,8 @@ def test_constant_feature_is_na_with_reason():
 def test_missing_covariate_is_an_error_naming_samples():
     values = make_values()
     values.loc[(values["patient_id"] == "us03") & (values["timepoint"] == "post"), "batch"] = None
-    with pytest.raises(TmeInputError, match=r"covariate 'batch' is missing for sample\(s\) us03/post"):
+    with pytest.raises(TmeInputError,
+                       match=r"covariate 'batch' is missing for sample\(s\) us03/post"):
         effects_between_arms(values, Design(covariates=("batch",)))
 
 

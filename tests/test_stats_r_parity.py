@@ -15,7 +15,8 @@ import pytest
 
 from tme.stats import Design, benjamini_hochberg, changes_within_arm, effects_between_arms
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "fixtures" / "r_stats"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = SHARED / "reference" / "fixtures" / "r_stats"
 pytestmark = pytest.mark.skipif(
     not (FIXTURES / "expected.tsv").exists(),
     reason=f"R reference fixtures not found at {FIXTURES} (shared folder absent)",

@@ -44,6 +44,7 @@ def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     for section in ("expression", "immune"):
         if config.get(section):
             out.append((f"{section}.path", config[section]["path"]))
+    out += [(f"scoring.gene_sets[{i}]", p) for i, p in enumerate(config.get("scoring", {}).get("gene_sets", []))]
     return out
 
 

@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tme.signatures import load_library
+
 ARMS = ("usual_care", "anakinra")
 
 #: Program → member genes (disjoint). Chosen from the signature library's sources (IL-1-induced
@@ -157,7 +159,9 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     program_genes = [g for prog in program_names for g in PROGRAMS[prog]]
     if len(set(program_genes)) != len(program_genes):
         raise AssertionError("simulation programs must be disjoint")
-    in_pool = pool["gene_name"].isin(program_genes)
+    # every signature-library gene is measured, as on a whole-transcriptome assay
+    library_genes = {g for sig in load_library().values() for g in sig.all_genes + sig.housekeeping}
+    in_pool = pool["gene_name"].isin(set(program_genes) | library_genes)
     others = pool[~in_pool]
     take = rng.choice(len(others), size=n_genes - int(in_pool.sum()), replace=False)
     genes = pd.concat([pool[in_pool], others.iloc[np.sort(take)]]).sort_values("gene_id").reset_index(drop=True)

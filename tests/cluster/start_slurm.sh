@@ -63,13 +63,64 @@ print_pidfiles() {
   say "logs: $SCRATCH/log/  config: $CONF"
 }
 
+# The slurm.conf this script wants (compared with the current one to decide on a restart).
+CPUS="$(nproc)"
+MEM_MB=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+write_conf() {
+  cat <<EOF
+$MARKER
+# Single-node test cluster: one node "localhost", partition "debug".
+ClusterName=tme-test
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+MpiDefault=none
+SlurmctldPort=6817
+SlurmdPort=6818
+# no systemd / no cgroups in the test container
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+# Memory enforcement without cgroups: sample each step's RSS from /proc every second and kill
+# a step that exceeds the job's --mem (what a real cluster's cgroup limit does, roughly).
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+JobAcctGatherParams=OverMemoryKill
+# no accounting database: snakemake must use --slurm-status-command squeue
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ReturnToService=2
+# keep finished jobs visible to squeue for 5 min (the plugin's squeue status mode needs >= 120 s)
+MinJobAge=300
+SlurmctldTimeout=30
+SlurmdTimeout=30
+InactiveLimit=0
+KillWait=5
+Waittime=0
+StateSaveLocation=$SCRATCH/state
+SlurmdSpoolDir=$SCRATCH/spool
+SlurmctldPidFile=$CTLD_PID
+SlurmdPidFile=$SLURMD_PID
+SlurmctldLogFile=$SCRATCH/log/slurmctld.log
+SlurmdLogFile=$SCRATCH/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+EOF
+}
+
 # ---------------------------------------------------------------- preconditions
 [[ "$(id -u)" == 0 ]] || cannot "must run as root (it installs packages and writes $CONF)"
 [[ "$(uname -s)" == Linux ]] || cannot "needs Linux"
+(( MEM_MB > 256 )) || cannot "too little memory for a test node (${MEM_MB} MB after reserving 1024 MB)"
 
 # ---------------------------------------------------------------- already up?
 if alive_pid "$CTLD_PID" slurmctld >/dev/null && alive_pid "$SLURMD_PID" slurmd >/dev/null \
-   && grep -qF "$MARKER" "$CONF" 2>/dev/null && [[ "$(node_state)" == idle || "$(node_state)" == mixed || "$(node_state)" == allocated ]]; then
+   && [[ "$(cat "$CONF" 2>/dev/null)" == "$(write_conf)" ]] && [[ "$(node_state)" == idle || "$(node_state)" == mixed || "$(node_state)" == allocated ]]; then
   say "already running (node $(node_state))"
   print_pidfiles
   exit 0
@@ -116,7 +167,7 @@ if ! timeout 5 bash -c 'munge -n | unmunge' >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- slurm.conf
-# Stop daemons from an earlier, half-started run of this script (by pidfile).
+# Stop daemons of an earlier run of this script (half-started, or with another config), by pidfile.
 for f in "$SLURMD_PID:slurmd" "$CTLD_PID:slurmctld"; do
   if pid="$(alive_pid "${f%%:*}" "${f##*:}")"; then
     say "stopping stale ${f##*:} (pid $pid)"; kill "$pid" || true
@@ -125,58 +176,12 @@ for f in "$SLURMD_PID:slurmd" "$CTLD_PID:slurmctld"; do
 done
 
 mkdir -p "$SCRATCH"/{state,spool,log,run} /etc/slurm
-CPUS="$(nproc)"
-MEM_MB=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
-(( MEM_MB > 256 )) || cannot "too little memory for a test node (${MEM_MB} MB after reserving 1024 MB)"
 
 if [[ -e "$CONF" ]] && ! grep -qF "$MARKER" "$CONF"; then
   cp -p "$CONF" "$CONF.before-tme.$(date +%s)"
   say "backed up an existing $CONF"
 fi
-cat >"$CONF" <<EOF
-$MARKER
-# Single-node test cluster: one node "localhost", partition "debug".
-ClusterName=tme-test
-SlurmctldHost=localhost
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-MpiDefault=none
-SlurmctldPort=6817
-SlurmdPort=6818
-# no systemd / no cgroups in the test container
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-# Memory enforcement without cgroups: sample each step's RSS from /proc every second and kill
-# a step that exceeds the job's --mem (what a real cluster's cgroup limit does, roughly).
-JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=task=1
-JobAcctGatherParams=OverMemoryKill
-# no accounting database: snakemake must use --slurm-status-command squeue
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-ReturnToService=2
-# keep finished jobs visible to squeue for 5 min (the plugin's squeue status mode needs >= 120 s)
-MinJobAge=300
-SlurmctldTimeout=30
-SlurmdTimeout=30
-InactiveLimit=0
-KillWait=5
-Waittime=0
-StateSaveLocation=$SCRATCH/state
-SlurmdSpoolDir=$SCRATCH/spool
-SlurmctldPidFile=$CTLD_PID
-SlurmdPidFile=$SLURMD_PID
-SlurmctldLogFile=$SCRATCH/log/slurmctld.log
-SlurmdLogFile=$SCRATCH/log/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-EOF
+write_conf >"$CONF"
 chmod 0644 "$CONF"
 
 # ---------------------------------------------------------------- daemons

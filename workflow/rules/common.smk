@@ -36,11 +36,23 @@ def input_files(wildcards):
     return files
 
 
+def statistics_inputs(wildcards):
+    """Feature tables the paired statistics analyse."""
+    inputs = {}
+    if config.get("expression"):
+        inputs["scores"] = "results/tables/signature_scores.tsv"
+    if config.get("immune"):
+        inputs["immune"] = "results/immune/immune_values.tsv"
+    return inputs
+
+
 def all_targets():
     """Every final output the config switches on."""
-    targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv"]
+    targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv",
+               "results/tables/changes_within_arm.tsv", "results/tables/effects_between_arms.tsv"]
     if config.get("expression"):
-        targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv"]
+        targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv",
+                    "results/tables/signature_scores.tsv", "results/qc/signature_coverage.tsv"]
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
     return targets

@@ -72,23 +72,24 @@ def rank_union(x: np.ndarray, union: np.ndarray):
 
 
 def rank_union_block(X: np.ndarray, union: np.ndarray):
-    """:func:`rank_union` for every row of ``X`` (samples x genes); arrays of shape rows x union.
+    """:func:`rank_union` for every row of ``X`` (samples x genes).
 
-    When no sample of the block has ties, the three returned arrays are the same object
-    (``a is q``), which callers may use as a shortcut.
+    Returns ``(q, a, b)`` of shape **union genes x rows** (gene-major, so per-set sums are one
+    sparse product without transposes). When no sample of the block has ties the three are the
+    same object (``a is q``), which callers may use as a shortcut.
     """
-    q = np.empty((X.shape[0], union.shape[0]), dtype=np.intp)
+    q = np.empty((union.shape[0], X.shape[0]), dtype=np.intp)
     tied_rows = {}
     for i in range(X.shape[0]):
         q_i, a_i, b_i = rank_union(X[i], union)
-        q[i] = q_i
+        q[:, i] = q_i
         if a_i is not q_i:
             tied_rows[i] = (a_i, b_i)
     if not tied_rows:
         return q, q, q
     a, b = q.copy(), q.copy()
     for i, (a_i, b_i) in tied_rows.items():
-        a[i], b[i] = a_i, b_i
+        a[:, i], b[:, i] = a_i, b_i
     return q, a, b
 
 

@@ -12,6 +12,10 @@ score of a set is the ssGSEA-like sum of the walk :math:`F_{in} - F_{out}` with 
 :math:`m_g^{0.25}` — the same closed form as :mod:`tme.scoring.ssgsea`. The package's sets are
 the 141-gene *StromalSignature* and *ImmuneSignature*; pass them as the signatures.
 
+The ranks are taken within the genes of the data given. The package first restricts the data
+to its 10,412 "common genes" (``filterCommonGenes``); to reproduce its numbers, subset the data
+to those genes before scoring (scores from different gene universes are not comparable).
+
 :func:`estimate_score` adds the two, and :func:`tumour_purity` converts the sum with the
 package's fit :math:`\cos(0.6049872018 + 0.0001467884 \cdot \mathrm{ESTIMATE})`. That purity fit
 was calibrated on **Affymetrix** arrays only; on RNA-seq the score is on another scale and the

@@ -110,7 +110,7 @@ def gsva(
 
     def block(rows: slice) -> None:
         q, a, b = rank_union_block(Z[rows], union)
-        position = descending_position(q, a, b, n)
+        position = descending_position(q, a, b, n).T  # samples x union genes
         rank_score = np.abs(n - position + 1 - n / 2.0)
         for j, cols in enumerate(members):
             out[rows, j] = _max_deviation(position[:, cols], rank_score[:, cols], n)

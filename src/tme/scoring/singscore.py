@@ -33,10 +33,10 @@ from tme.scoring._ranks import map_sample_chunks, rank_union_block
 
 
 def _scaled_mean_rank(min_rank: np.ndarray, n: int) -> np.ndarray:
-    """Uncentred singscore in [0, 1] from the min-ranks (samples x k) of one set."""
-    k = min_rank.shape[1]
+    """Uncentred singscore in [0, 1] from the min-ranks (k genes x samples) of one set."""
+    k = min_rank.shape[0]
     low, high = (k + 1) / 2.0, (2 * n - k + 1) / 2.0
-    return (min_rank.mean(axis=1) - low) / (high - low)
+    return (min_rank.mean(axis=0) - low) / (high - low)
 
 
 def singscore(X: np.ndarray, sets: Sequence[IndexedSet], *, n_jobs: int = 1) -> np.ndarray:
@@ -49,12 +49,12 @@ def singscore(X: np.ndarray, sets: Sequence[IndexedSet], *, n_jobs: int = 1) -> 
 
     def block(rows: slice) -> None:
         _, a, _ = rank_union_block(X[rows], union)
-        min_rank = a + 1
+        min_rank = a + 1  # union genes x samples
         for j in range(len(sets)):
             if up[j].size:
-                out[rows, j] += _scaled_mean_rank(min_rank[:, up[j]], n) - 0.5
+                out[rows, j] += _scaled_mean_rank(min_rank[up[j]], n) - 0.5
             if down[j].size:
-                out[rows, j] += 0.5 - _scaled_mean_rank(min_rank[:, down[j]], n)
+                out[rows, j] += 0.5 - _scaled_mean_rank(min_rank[down[j]], n)
 
     map_sample_chunks(block, n_samples, n_jobs)
     return out

@@ -58,7 +58,7 @@ def walk_sum_scores(
     n_samples, n = X.shape
     union = np.unique(np.concatenate([s.idx for s in sets]))
     members = [np.searchsorted(union, s.idx) for s in sets]
-    # sets x union-genes 0/1 matrix: per-set sums become one sparse product (no BLAS threads)
+    # sets x union-genes 0/1 matrix: all per-set sums of a block are one sparse product
     membership = csr_array(
         (
             np.ones(sum(m.size for m in members)),
@@ -66,16 +66,21 @@ def walk_sum_scores(
         ),
         shape=(len(sets), union.size),
     )
-    sizes = np.array([m.size for m in members])
+    sizes = np.array([m.size for m in members])[:, None]
     out = np.empty((n_samples, len(sets)))
     half_total = n * (n + 1) / 2.0
 
     def block(rows: slice) -> None:
-        q, a, b = rank_union_block(X[rows], union)
-        w = weight_fn(q, a, b, n)
-        steps = (n + 1 - descending_position(q, a, b, n)).astype(np.float64)  # n - p + 1
-        in_set = (membership @ (w * steps).T) / (membership @ w.T)
-        out[rows] = (in_set - (half_total - membership @ steps.T) / (n - sizes)[:, None]).T
+        q, a, b = rank_union_block(X[rows], union)  # union genes x samples
+        c = q.shape[1]
+        terms = np.empty((union.size, 3 * c))
+        w, steps, weighted_steps = terms[:, :c], terms[:, c : 2 * c], terms[:, 2 * c :]
+        w[:] = weight_fn(q, a, b, n)
+        steps[:] = n + 1 - descending_position(q, a, b, n)  # n - p + 1
+        np.multiply(w, steps, out=weighted_steps)
+        sums = membership @ terms  # sets x 3c
+        sum_w, sum_steps, sum_weighted = sums[:, :c], sums[:, c : 2 * c], sums[:, 2 * c :]
+        out[rows] = (sum_weighted / sum_w - (half_total - sum_steps) / (n - sizes)).T
 
     map_sample_chunks(block, n_samples, n_jobs)
     return out

@@ -4,10 +4,11 @@ The statistic is ``mean(change | treatment) - mean(change | reference)``. Patien
 each) are resampled with replacement within each arm (stratified, so arm sizes stay fixed),
 ``B`` times with ``numpy.random.default_rng(seed)``. The CI is the bias-corrected and accelerated
 (BCa) percentile interval (Efron, JASA 1987;82:171; Efron & Tibshirani 1993, ch. 14):
-``z0 = Phi^{-1}(#{theta*_b < theta_hat} / B)``, acceleration ``a = sum(d_i^3) / (6 (sum d_i^2)^{3/2})``
-with ``d_i`` the leave-one-patient-out jackknife deviations ``mean(theta_(.)) - theta_(i)``, and
-limits at the quantiles ``Phi(z0 + (z0 + z_q) / (1 - a (z0 + z_q)))`` for ``z_q = Phi^{-1}(alpha/2)``
-and ``Phi^{-1}(1 - alpha/2)`` (numpy's default linear quantile interpolation). ``se`` is the SD of
+``z0 = Phi^{-1}(#{theta*_b < theta_hat} / B)``, acceleration
+``a = sum(d_i^3) / (6 (sum d_i^2)^{3/2})`` with ``d_i`` the leave-one-patient-out jackknife
+deviations ``mean(theta_(.)) - theta_(i)``, and limits at the quantiles
+``Phi(z0 + (z0 + z_q) / (1 - a (z0 + z_q)))`` for ``z_q = Phi^{-1}(alpha/2)`` and
+``Phi^{-1}(1 - alpha/2)`` (numpy's default linear quantile interpolation). ``se`` is the SD of
 the bootstrap distribution. A bootstrap gives no p-value here (``p`` is NaN).
 """
 

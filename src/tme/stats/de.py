@@ -132,6 +132,7 @@ def check_design_rank(matrix: pd.DataFrame, samples: pd.DataFrame, what: str) ->
 
 def _run_deseq(counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame,
                contrast: np.ndarray, n_cpus: int, alpha: float) -> pd.DataFrame:
+    # imported here: pydeseq2 (anndata, sklearn) takes seconds to import, needed only for genes
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats

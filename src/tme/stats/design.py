@@ -139,7 +139,8 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
     arms_per_patient = values.groupby("patient_id")["arm"].nunique()
     if (arms_per_patient > 1).any():
         raise TmeInputError(
-            f"patient(s) {list(arms_per_patient.index[arms_per_patient > 1][:5])} appear in both arms",
+            f"patient(s) {list(arms_per_patient.index[arms_per_patient > 1][:5])} appear in "
+            "both arms",
             column="arm",
             fix="each patient belongs to one arm; correct the sample sheet",
         )
@@ -176,7 +177,8 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
 
 
 def covariate_matrix(frame: pd.DataFrame, covariates: Iterable[str]) -> pd.DataFrame:
-    """Numeric covariates as they are; categorical ones as treatment-coded dummies ``name=level``."""
+    """Numeric covariates as they are; categorical ones as treatment-coded dummies ``name=level``.
+    """
     blocks = []
     for cov in covariates:
         column = frame[cov]

@@ -34,7 +34,8 @@ Table ``changes_within_arm`` — one row per feature × arm × analysis:
     ``post - pre``; no covariates (empty).
 ``n_pairs``
     Patients of the arm with both samples.
-``pre_mean, pre_median, pre_sd, post_mean, post_median, post_sd, change_mean, change_median, change_sd``
+``pre_mean, pre_median, pre_sd, post_mean, post_median, post_sd,``
+``change_mean, change_median, change_sd``
     Descriptive summaries over the paired patients (SD with n − 1).
 ``estimate, se, ci_low, ci_high, statistic, df, p``
     Point estimate, its SE (t test only), 95 % CI (``conf_level``), test statistic, degrees of
@@ -162,7 +163,8 @@ def changes_within_arm(
 
     Examples
     --------
-    >>> changes_within_arm(values, Design(), {"CD8": ("immune_measure", "primary")})  # doctest: +SKIP
+    >>> info = {"CD8": ("immune_measure", "primary")}
+    >>> changes_within_arm(values, Design(), info, families=["primary"])  # doctest: +SKIP
     """
     values, _, features = _prepare(values, design, feature_info, families)
     rows = []
@@ -172,20 +174,21 @@ def changes_within_arm(
         for arm in (design.reference_arm, design.treatment_arm):
             arm_pairs = pairs[pairs["arm"] == arm]
             n = len(arm_pairs)
+            change = arm_pairs["change"].to_numpy()
+            if constant:
+                reason = "feature is constant in all samples"
+            elif n < MIN_PAIRS:
+                reason = f"fewer than {MIN_PAIRS} pairs in this arm ({n})"
+            else:
+                reason = ""
+            results = {
+                "wilcoxon_signed_rank": _rank_estimate(signed_rank_test(change, conf_level)),
+                "paired_t": paired_t(change, conf_level),
+            } if not reason else dict.fromkeys(("wilcoxon_signed_rank", "paired_t"),
+                                               not_estimable(reason))
             base = {"feature": feature, "arm": arm, "model": "post - pre", "covariates": "",
                     "n_pairs": n, **_summaries(arm_pairs)}
-            for analysis, compute in (
-                ("wilcoxon_signed_rank",
-                 lambda c: _rank_estimate(signed_rank_test(c, conf_level))),
-                ("paired_t", lambda c: paired_t(c, conf_level)),
-            ):
-                if constant:
-                    result = not_estimable("feature is constant in all samples")
-                elif n < MIN_PAIRS:
-                    result = not_estimable(f"fewer than {MIN_PAIRS} pairs in this arm ({n})")
-                else:
-                    result = compute(arm_pairs["change"].to_numpy())
-                rows.append(base | {"analysis": analysis} | result.as_dict())
+            rows += [base | {"analysis": a} | r.as_dict() for a, r in results.items()]
     table = pd.DataFrame(rows).merge(features, on="feature", how="left")
     return add_q_values(table, ["family", "analysis"]).reindex(columns=WITHIN_COLUMNS)
 
@@ -230,7 +233,7 @@ def _ancova_row(pairs, post_covariates, design, conf_level) -> Estimate:
     return result
 
 
-def _mixed_row(sub, samples, design, conf_level) -> tuple[Estimate, int, int]:
+def _mixed_row(sub, samples, design, conf_level) -> Estimate:
     data = sub[["patient_id", "arm", "timepoint", "value"]].merge(
         samples, on=["patient_id", "arm", "timepoint"], how="left")
     post = (data["timepoint"] == design.post).to_numpy(float)
@@ -246,9 +249,7 @@ def _mixed_row(sub, samples, design, conf_level) -> tuple[Estimate, int, int]:
         )
         result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}",
                                result.method)
-    patients = data.drop_duplicates("patient_id")["arm"]
-    return (result, int((patients == design.reference_arm).sum()),
-            int((patients == design.treatment_arm).sum()))
+    return result
 
 
 def effects_between_arms(
@@ -260,7 +261,7 @@ def effects_between_arms(
     seed: int = 0,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
-    """Between-arm difference in change per feature: ANCOVA (primary), MWU+HL, Welch, LMM, bootstrap.
+    """Between-arm difference in change per feature (ANCOVA primary; MWU+HL, Welch, LMM, bootstrap).
 
     Parameters
     ----------
@@ -296,15 +297,18 @@ def effects_between_arms(
         pairs = _paired_table(sub, design)
         change_t = pairs.loc[pairs["arm"] == design.treatment_arm, "change"].to_numpy()
         change_r = pairs.loc[pairs["arm"] == design.reference_arm, "change"].to_numpy()
-        counts = {"n_reference_arm": len(change_r), "n_treatment_arm": len(change_t)}
-        reason = ""
+        n_pairs = {"n_reference_arm": len(change_r), "n_treatment_arm": len(change_t)}
         if sub["value"].nunique() == 1:
             reason = "feature is constant in all samples"
         elif min(len(change_r), len(change_t)) < MIN_PAIRS:
             reason = (f"fewer than {MIN_PAIRS} pairs in an arm (reference {len(change_r)}, "
                       f"treatment {len(change_t)})")
+        else:
+            reason = ""
+        patients = sub.drop_duplicates("patient_id")["arm"]
+        n_all = {"n_reference_arm": int((patients == design.reference_arm).sum()),
+                 "n_treatment_arm": int((patients == design.treatment_arm).sum())}
         for analysis, (model, covariates) in models.items():
-            n = counts
             if reason:
                 result = not_estimable(reason)
             elif analysis == "ancova":
@@ -314,12 +318,12 @@ def effects_between_arms(
             elif analysis == "welch_t_change":
                 result = welch_t(change_t, change_r, conf_level)
             elif analysis == "mixed_model":
-                result, n_r, n_t = _mixed_row(sub, samples, design, conf_level)
-                n = {"n_reference_arm": n_r, "n_treatment_arm": n_t}
+                result = _mixed_row(sub, samples, design, conf_level)
             else:
                 result = bootstrap_mean_change_difference(change_t, change_r, n_bootstrap, seed,
                                                           conf_level)
+            counts = n_all if analysis == "mixed_model" else n_pairs
             rows.append({"feature": feature, "analysis": analysis, "model": model,
-                         "covariates": covariates, **n, **result.as_dict()})
+                         "covariates": covariates, **counts, **result.as_dict()})
     table = pd.DataFrame(rows).merge(features, on="feature", how="left")
     return add_q_values(table, ["family", "analysis"]).reindex(columns=BETWEEN_COLUMNS)

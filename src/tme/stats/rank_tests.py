@@ -59,7 +59,11 @@ def _signrank_pmf(n: int) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _ranksum_pmf(m: int, n: int) -> np.ndarray:
-    """Null pmf of the Mann–Whitney U for sizes m, n: ``c(k; i, j) = c(k-j; i-1, j) + c(k; i, j-1)``."""
+    """Null pmf of the Mann–Whitney U for sizes m, n.
+
+    Counts follow ``c(k; i, j) = c(k-j; i-1, j) + c(k; i, j-1)`` (the largest observation is an
+    x, adding j to U, or a y).
+    """
     rows = [np.ones(1) for _ in range(n + 1)]  # i = 0: U = 0 with one arrangement, for every j
     for i in range(1, m + 1):
         new = [np.ones(1)]  # j = 0

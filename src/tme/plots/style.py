@@ -1,0 +1,175 @@
+"""One look for every tme figure: arm colours, text handling and deterministic saving.
+
+* **Colours**: the Okabe–Ito palette (Okabe & Ito 2008, "Color Universal Design"; Wong, Nat
+  Methods 2011;8:441), safe for the common colour-vision deficiencies. The reference arm is always
+  blue and the treatment arm vermillion, in every figure; timepoints are told apart by marker fill
+  (pre open, post filled), never by colour alone.
+* **Text**: every string that comes from the user (sample, patient, signature, gene-set names) goes
+  through :func:`label`, which shortens it; mathtext is switched off (``text.parse_math = False``)
+  inside :func:`theme`, so a ``$`` in a name is printed, not interpreted.
+* **Saving**: :func:`save_figure` writes PNG (for the report) and PDF + SVG (for papers) with fixed
+  dpi and no timestamps (``metadata`` Date/CreationDate = None, ``svg.hashsalt`` fixed), so the
+  same data give byte-identical files on every run.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are only ever written to files
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tme.io import atomic_path  # noqa: E402
+
+#: Okabe–Ito colours by name.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+}
+#: Arm colours in design order: reference arm first, treatment arm second (extra arms after).
+ARM_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"],
+               OKABE_ITO["orange"], OKABE_ITO["sky_blue"])
+#: Colours for other categories (batches, ...), arm colours excluded so the two never get confused.
+CATEGORY_COLOURS = (OKABE_ITO["orange"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"], OKABE_ITO["sky_blue"],
+                    OKABE_ITO["yellow"], OKABE_ITO["black"])
+NEUTRAL = "#4D4D4D"
+MISSING = "#D9D9D9"
+DPI = 150
+FORMATS = ("png", "pdf", "svg")
+
+RC = {
+    "text.parse_math": False,       # user strings are printed literally ($, ^, _ and \ included)
+    "font.family": "DejaVu Sans",   # shipped with matplotlib: same glyphs on every machine
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,             # TrueType: text stays editable in PDF
+    "svg.fonttype": "none",         # text stays text in SVG (matplotlib XML-escapes it)
+    "svg.hashsalt": "tme",          # fixed clip-path ids
+    "path.simplify": True,
+}
+
+_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None},
+    "svg": {"Date": None, "Creator": None},
+}
+
+
+@contextmanager
+def theme() -> Iterator[None]:
+    """Matplotlib settings of tme figures, restored on exit (no global state is changed)."""
+    with plt.rc_context(RC):
+        yield
+
+
+def arm_colours(arms: Sequence[str]) -> dict[str, str]:
+    """Arm → colour; ``arms`` in design order (reference first)."""
+    return {arm: ARM_COLOURS[i % len(ARM_COLOURS)] for i, arm in enumerate(arms)}
+
+
+def category_colours(values: Iterable[str]) -> dict[str, str]:
+    """Sorted distinct values → colours (batches, sample types)."""
+    levels = sorted({str(v) for v in values})
+    return {v: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, v in enumerate(levels)}
+
+
+def arm_label(arm: str) -> str:
+    """How an arm is written in figures: ``usual_care`` → ``usual care``."""
+    return label(str(arm).replace("_", " "), 30)
+
+
+def label(text: object, width: int = 40, lines: int = 1) -> str:
+    """A user string made safe and short for a figure: at most ``lines`` lines of ``width`` characters.
+
+    Long names are wrapped at word boundaries (``_`` and ``|`` count as boundaries) and the last
+    line is truncated with an ellipsis; the full name stays in the tables. Control characters are
+    replaced by spaces. Mathtext is off in :func:`theme`, so ``$`` needs no escaping there; use
+    :func:`escape_mathtext` for text drawn outside :func:`theme`.
+    """
+    s = "" if text is None else str(text)
+    s = "".join(" " if (ord(c) < 32 or ord(c) == 127) else c for c in s).strip()
+    if len(s) <= width:
+        return s
+    if lines <= 1:
+        return s[: width - 1] + "…"
+    spaced = s.replace("_", "_\u200b").replace("|", "|\u200b")  # allow breaks after _ and |
+    wrapped = textwrap.wrap(spaced.replace("\u200b", " \u200b"), width=width, break_long_words=True)
+    wrapped = [w.replace(" \u200b", "").replace("\u200b", "") for w in wrapped]
+    out = wrapped[:lines]
+    if len(wrapped) > lines:
+        out[-1] = out[-1][: width - 1] + "…"
+    return "\n".join(out)
+
+
+def escape_mathtext(text: str) -> str:
+    """Escape ``$`` so matplotlib draws it literally even with mathtext on."""
+    return str(text).replace("$", r"\$")
+
+
+def format_p(p: float, name: str = "q") -> str:
+    """``q = 0.012``, ``q < 0.001`` or ``q = NA``."""
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return f"{name} = NA"
+    if p != p:
+        return f"{name} = NA"
+    if p < 0.001:
+        return f"{name} < 0.001"
+    return f"{name} = {p:.3f}" if p < 0.1 else f"{name} = {p:.2f}"
+
+
+def format_estimate(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``-0.52 (95% CI -0.80 to -0.24)``."""
+    def f(x):
+        try:
+            x = float(x)
+        except (TypeError, ValueError):
+            return "NA"
+        return "NA" if x != x else f"{x:.{digits}f}".replace("-", "−")
+    return f"{f(estimate)} (95% CI {f(low)} to {f(high)})"
+
+
+def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:
+    """Write ``fig`` to ``stem.png``, ``stem.pdf`` and ``stem.svg`` deterministically and close it.
+
+    Each file is written atomically (a failed save leaves no partial file). Returns the paths.
+    """
+    stem = Path(stem)
+    if stem.suffix.lower().lstrip(".") in FORMATS:
+        stem = stem.with_suffix("")
+    paths = []
+    with theme():
+        for fmt in formats:
+            path = stem.parent / f"{stem.name}.{fmt}"
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches="tight",
+                            facecolor="white")
+            paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def empty_figure(message: str, title: str = "", size=(6, 2.5)):
+    """A figure that says why there is nothing to plot (the rule still has its output)."""
+    with theme():
+        fig, ax = plt.subplots(figsize=size)
+        ax.axis("off")
+        if title:
+            ax.set_title(label(title, 80))
+        ax.text(0.5, 0.5, label(message, 90, lines=4), ha="center", va="center", wrap=True, color=NEUTRAL)
+    return fig

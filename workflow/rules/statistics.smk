@@ -1,0 +1,21 @@
+# Paired statistics: within-arm changes (descriptive) and the between-arm difference in change.
+
+
+rule paired_statistics:
+    input:
+        unpack(statistics_inputs),
+        samples=config["samples"],
+    output:
+        within="results/tables/changes_within_arm.tsv",
+        between="results/tables/effects_between_arms.tsv",
+    params:
+        config=config,
+    log:
+        "logs/statistics/paired_statistics.log",
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/paired_statistics.py"

@@ -1,0 +1,43 @@
+"""Within-arm changes and between-arm effects for every signature score and immune measure."""
+
+import logging
+
+import pandas as pd
+
+from tme.config import Design
+from tme.features import FAMILIES, immune_features, resolve_panel, signature_features, with_covariates
+from tme.io import write_tsv
+from tme.samplesheet import read_samplesheet
+from tme.signature_scores import run_signatures
+from tme.stats import changes_within_arm, effects_between_arms
+from tme.workflow import run
+
+
+def main(snakemake):
+    config = snakemake.params.config
+    design = Design.from_config(config)
+    samples = read_samplesheet(snakemake.input.samples, design)
+    samples = samples[samples["exclude_reason"] == ""]
+    values, info = [], []
+    if "scores" in snakemake.input.keys():
+        signatures = run_signatures(config["scoring"])
+        panel = resolve_panel(config["statistics"]["primary_panel"], signatures)
+        scores = pd.read_csv(snakemake.input.scores, sep="\t")
+        v, i = signature_features(scores, signatures, panel)
+        values.append(v), info.append(i)
+    if "immune" in snakemake.input.keys():
+        v, i = immune_features(pd.read_csv(snakemake.input.immune, sep="\t"))
+        values.append(v), info.append(i)
+    values = with_covariates(pd.concat(values, ignore_index=True), samples, design.covariates)
+    info = pd.concat(info, ignore_index=True)
+    families = [f for f in FAMILIES if f in set(info["family"])]
+    stats = config["statistics"]
+    logging.info("%d features in families %s", len(info), families)
+    within = changes_within_arm(values, design, info, families, conf_level=stats["confidence_level"])
+    between = effects_between_arms(values, design, info, families, n_bootstrap=stats["n_bootstrap"],
+                                   seed=config["seed"], conf_level=stats["confidence_level"])
+    write_tsv(within, snakemake.output.within)
+    write_tsv(between, snakemake.output.between)
+
+
+run(snakemake, main)
