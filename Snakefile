@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/scoring.smk"
 include: "workflow/rules/statistics.smk"
+include: "workflow/rules/genes.smk"
 
 
 rule all:

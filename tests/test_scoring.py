@@ -95,8 +95,7 @@ def test_nan_names_gene_and_sample(expr):
 
 
 def test_duplicated_genes_rejected(expr):
-    expr.index = ["G000"] + GENES[1:]
-    expr.index = list(expr.index[:-1]) + ["G000"]
+    expr.index = GENES[:-1] + ["G000"]
     with pytest.raises(TmeInputError, match="not unique"):
         score(expr, SETS)
 
@@ -317,3 +316,13 @@ def test_cohort_methods_drop_constant_genes_like_gsva(expr):
     z = expr.loc[SETS["A"][1:]]
     z = z.sub(z.mean(axis=1), axis=0).div(z.std(axis=1, ddof=1), axis=0)
     np.testing.assert_allclose(got["A"], z.sum() / np.sqrt(11), rtol=0, atol=1e-12)
+
+
+def test_sparse_anndata_and_bad_n_jobs(expr):
+    from scipy.sparse import csr_matrix
+
+    adata = ad.AnnData(csr_matrix(expr.T.to_numpy()), obs=pd.DataFrame(index=SAMPLES),
+                       var=pd.DataFrame(index=GENES))
+    pd.testing.assert_frame_equal(score(adata, SETS), score(expr, SETS))
+    with pytest.raises(TmeInputError, match="n_jobs"):
+        score(expr, SETS, n_jobs=0)

@@ -86,12 +86,13 @@ def slurm_cluster():
 
 # --------------------------------------------------------------------------- helpers
 def copy_workflow(dest: Path) -> Path:
-    """A private copy of the runnable workflow (Snakefile, workflow/, config/)."""
+    """A private copy of the runnable workflow (Snakefile, workflow/, config/, envs/)."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "Snakefile", dest / "Snakefile")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for sub in ("workflow", "config"):
-        shutil.copytree(ROOT / sub, dest / sub, ignore=ignore)
+    for sub in ("workflow", "config", "envs"):
+        if (ROOT / sub).is_dir():
+            shutil.copytree(ROOT / sub, dest / sub, ignore=ignore)
     return dest
 
 

@@ -166,3 +166,24 @@ def test_exact_rank_tests_agree_with_scipy():
 def test_benjamini_hochberg_ignores_missing():
     q = benjamini_hochberg(np.array([0.01, np.nan, 0.04, 0.03]))
     np.testing.assert_allclose(q, [0.03, np.nan, 0.04, 0.04])
+
+
+def test_covariate_constant_or_confounded_within_one_feature():
+    values = make_values(n_per_arm=10)
+    # feature B measured only in batch b0 patients: batch is constant among its samples
+    values = values[(values["feature"] == "A") | (values["batch"] == "b0")]
+    between = effects_between_arms(values, Design(covariates=("batch",)), n_bootstrap=0)
+    b = between[between["feature"] == "B"].set_index("analysis")
+    for analysis in ("ancova", "mixed_model"):
+        assert np.isfinite(b.loc[analysis, "estimate"])
+        assert "batch constant among this feature's samples" in b.loc[analysis, "note"]
+    assert between.loc[between["feature"] == "A", "p"].notna().all()
+    # feature B measured in batch b0 for the reference arm, b1 for the treatment arm
+    values = make_values(n_per_arm=10)
+    keep = (values["feature"] == "A") | ((values["batch"] == "b0")
+                                         == (values["arm"] == "usual_care"))
+    between = effects_between_arms(values[keep], Design(covariates=("batch",)), n_bootstrap=0)
+    b = between[between["feature"] == "B"].set_index("analysis")
+    assert "ANCOVA design rank-deficient: 'batch' is confounded with arm" in b.loc["ancova", "note"]
+    assert "'batch' is confounded with arm" in b.loc["mixed_model", "note"]
+    assert np.isfinite(b.loc["welch_t_change", "p"])

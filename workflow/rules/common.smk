@@ -5,6 +5,7 @@ import tme
 from snakemake.exceptions import WorkflowError
 from tme.config import Design, validate_config
 from tme.errors import TmeInputError
+from tme.expression import COUNT_FORMATS
 from tme.samplesheet import read_samplesheet
 
 # tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
@@ -53,6 +54,8 @@ def all_targets():
     if config.get("expression"):
         targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv",
                     "results/tables/signature_scores.tsv", "results/qc/signature_coverage.tsv"]
+        if config["expression"]["format"] in COUNT_FORMATS and config["statistics"]["differential_expression"]:
+            targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
     return targets

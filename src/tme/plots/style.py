@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import os
-import textwrap
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -106,13 +106,30 @@ def label(text: object, width: int = 40, lines: int = 1) -> str:
         return s
     if lines <= 1:
         return s[: width - 1] + "…"
-    spaced = s.replace("_", "_\u200b").replace("|", "|\u200b")  # allow breaks after _ and |
-    wrapped = textwrap.wrap(spaced.replace("\u200b", " \u200b"), width=width, break_long_words=True)
-    wrapped = [w.replace(" \u200b", "").replace("\u200b", "") for w in wrapped]
+    wrapped = _wrap(s, width)
     out = wrapped[:lines]
     if len(wrapped) > lines:
         out[-1] = out[-1][: width - 1] + "…"
     return "\n".join(out)
+
+
+def _wrap(s: str, width: int) -> list[str]:
+    """Greedy wrap that may break after spaces, ``_``, ``|``, ``/`` and ``-`` (and inside long words)."""
+    tokens = re.findall(r"[^ _|/-]+[ _|/-]*|[ _|/-]+", s)
+    lines = [""]
+    for token in tokens:
+        while len(token) > width:  # a word longer than a line: hard split
+            room = width - len(lines[-1])
+            if room <= 0:
+                lines.append("")
+                continue
+            lines[-1] += token[:room]
+            token = token[room:]
+            lines.append("")
+        if lines[-1] and len(lines[-1]) + len(token.rstrip()) > width:
+            lines.append("")
+        lines[-1] += token
+    return [line.rstrip() for line in lines if line.strip()]
 
 
 def escape_mathtext(text: str) -> str:
@@ -162,6 +179,15 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, 
             paths.append(path)
     plt.close(fig)
     return paths
+
+
+def plain_log_ticks(ax, axis: str = "y") -> None:
+    """Tick labels of a log or symlog axis as plain numbers (the default ones need mathtext)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def empty_figure(message: str, title: str = "", size=(6, 2.5)):

@@ -263,6 +263,13 @@ def score(
         ``mean``, ``weighted``, ``cyt``, ``mcpcounter``, ``estimate``. See each module for the
         formula and reference. Only ``singscore`` uses ``Signature.down_genes``; other methods
         score the up/undirected genes and warn if down genes were given.
+
+        Scale: ``ssgsea``, ``singscore`` and ``estimate`` use within-sample ranks only (any
+        monotone scale); ``gsva`` expects log scale (``kcdf="gaussian"``) or integer counts
+        (``kcdf="poisson"``); ``zscore``, ``plage``, ``mean``, ``mcpcounter`` and ``weighted``
+        expect log scale; ``cyt`` expects linear TPM unless ``log_base`` is given.
+        ``gsva``, ``zscore`` and ``plage`` are cohort-dependent (they use all samples scored
+        together) and drop genes constant across samples, as R GSVA does.
     min_genes
         Signatures with fewer genes present are skipped (with a warning).
     n_jobs

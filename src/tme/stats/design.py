@@ -156,7 +156,9 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
     for cov in design.covariates:
         na = samples[samples[cov].isna()]
         if len(na):
-            names = ", ".join(f"{p}/{t}" for p, t in zip(na.patient_id, na.timepoint))
+            names = ", ".join(f"{p}/{t}" for p, t in zip(na.patient_id[:10], na.timepoint[:10]))
+            if len(na) > 10:
+                names += f" and {len(na) - 10} more"
             raise TmeInputError(
                 f"covariate '{cov}' is missing for sample(s) {names}",
                 column=cov,

@@ -24,24 +24,60 @@ import warnings
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import stats
+from scipy import optimize, stats
 
 from tme.stats.result import Estimate, not_estimable
 
 _METHOD = "REML (statsmodels MixedLM), Satterthwaite df"
 
 
-def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
-    """REML estimates ``(s_p^2, s_e^2)`` of the random-intercept model (statsmodels MixedLM).
+def _profiled_reml_deviance(ratio: float, y: np.ndarray, x: np.ndarray, zzt: np.ndarray) -> tuple:
+    """REML deviance profiled over ``s_e^2`` at ``ratio = s_p^2 / s_e^2``, and that ``s_e^2``.
 
-    statsmodels' own ``converged`` flag is not used: BFGS with a 1e-10 gradient tolerance often
-    reports precision loss at a solution that agrees with lme4 to 1e-7. Convergence is judged by
-    :func:`mixed_model_interaction` from the REML score instead.
+    With ``V = s_e^2 (I + ratio ZZ')`` the REML deviance (up to a constant) is
+    ``log|I + ratio ZZ'| + log|X'(I + ratio ZZ')^{-1}X| + (n - p) log(s_e^2)`` with
+    ``s_e^2 = r'(I + ratio ZZ')^{-1} r / (n - p)`` and ``r`` the GLS residuals.
+    """
+    n, p = x.shape
+    v = np.eye(n) + ratio * zzt
+    v_inv = np.linalg.inv(v)
+    xtvx = x.T @ v_inv @ x
+    resid = y - x @ np.linalg.solve(xtvx, x.T @ v_inv @ y)
+    var_residual = resid @ v_inv @ resid / (n - p)
+    deviance = (np.linalg.slogdet(v)[1] + np.linalg.slogdet(xtvx)[1]
+                + (n - p) * np.log(var_residual))
+    return deviance, var_residual
+
+
+def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
+    """REML estimates ``(s_p^2, s_e^2)`` of the random-intercept model.
+
+    statsmodels ``MixedLM`` (BFGS, gradient tolerance 1e-10) gives the estimates; its
+    ``converged`` flag is not used (BFGS often reports precision loss at a solution that agrees
+    with lme4 to 1e-7). Because BFGS can stall near ``s_p^2 = 0`` when the optimum is on that
+    boundary (lme4's "singular fit"), the solution is checked against the profiled REML deviance:
+    if the boundary or a bounded 1-D minimisation over ``s_p^2 / s_e^2`` (Brent, xatol 1e-10)
+    does better, that is returned instead.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # boundary/convergence chatter: judged from the score
+        warnings.simplefilter("ignore")  # boundary/convergence chatter: checked below
         fit = sm.MixedLM(y, x, groups=groups).fit(reml=True, method="bfgs", gtol=1e-10)
-    return float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
+    var_patient, var_residual = float(np.asarray(fit.cov_re)[0, 0]), float(fit.scale)
+    z = (np.asarray(groups)[:, None] == np.unique(groups)[None, :]).astype(float)
+    zzt = z @ z.T
+    ratio = max(var_patient, 0.0) / var_residual
+    best = _profiled_reml_deviance(ratio, y, x, zzt)[0]
+    search = optimize.minimize_scalar(
+        lambda r: _profiled_reml_deviance(r, y, x, zzt)[0], bounds=(0.0, 10.0 * ratio + 10.0),
+        method="bounded", options={"xatol": 1e-10},
+    )
+    for candidate in (0.0, float(search.x)):
+        deviance = _profiled_reml_deviance(candidate, y, x, zzt)[0]
+        if deviance < best - 1e-10:
+            best, ratio = deviance, candidate
+            var_residual = _profiled_reml_deviance(ratio, y, x, zzt)[1]
+            var_patient = ratio * var_residual
+    return var_patient, var_residual
 
 
 def mixed_model_interaction(

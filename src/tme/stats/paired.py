@@ -14,8 +14,9 @@ Rules (NA rows carry the reason in ``note``):
 * a feature constant in all samples: all rows NA;
 * covariates enter ANCOVA (with the values of the *post* sample, i.e. of the outcome) and the mixed
   model (per sample); missing covariate values or a covariate confounded with arm / timepoint /
-  timepoint × arm on all samples is an error (:mod:`tme.stats.design`); a covariate that becomes
-  confounded only within one feature's available samples gives NA rows with the explanation;
+  timepoint × arm on all samples is an error (:mod:`tme.stats.design`); for one feature's
+  samples, a covariate constant among them is left out (noted) and one that becomes confounded
+  with arm or timepoint gives NA rows with the explanation;
 * q-values: Benjamini–Hochberg within each ``family`` × ``analysis`` (within-arm table: across
   both arms too, as in the R reference), NaN p-values excluded.
 
@@ -66,11 +67,18 @@ Table ``effects_between_arms`` — one row per feature × analysis, estimate = t
     Patients per arm used: paired patients; for ``mixed_model`` every patient with ≥ 1 sample.
 ``estimate, se, ci_low, ci_high, statistic, df, p, q, note``
     As above; ``df`` is the residual df (ANCOVA), Welch df, or Satterthwaite df (mixed model).
+
+References: Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Hodges & Lehmann, Ann Math Stat
+1963;34:598; Bauer, JASA 1972;67:687 (exact rank CIs); Kuznetsova et al., J Stat Softw
+2017;82(13) (Satterthwaite df); Efron, JASA 1987;82:171 (BCa); Benjamini & Hochberg, JRSS B
+1995;57:289. Parity with R 4.2.2 / lme4 1.1-31 / lmerTest 3.1-3 is tested in
+``tests/test_stats_r_parity.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -220,17 +228,36 @@ def _check_covariates(samples: pd.DataFrame, design: Design) -> None:
         )
 
 
+def _feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray | None, str]:
+    """Covariate matrix for one feature's samples, without covariates constant among them.
+
+    A covariate constant in this feature's samples (e.g. one batch measured this marker) carries
+    no information; it is left out and the note says so.
+    """
+    varying = [c for c in design.covariates if frame[c].nunique() > 1]
+    constant = [c for c in design.covariates if c not in varying]
+    note = (f"covariate(s) {', '.join(constant)} constant among this feature's samples: not "
+            "adjusted for") if constant else ""
+    matrix = covariate_matrix(frame, varying)
+    return (matrix.to_numpy() if varying else None), note
+
+
+def _with_note(result: Estimate, note: str) -> Estimate:
+    return replace(result, note="; ".join(filter(None, [result.note, note])))
+
+
 def _ancova_row(pairs, post_covariates, design, conf_level) -> Estimate:
     treated = (pairs["arm"] == design.treatment_arm).to_numpy(float)
-    covs = covariate_matrix(post_covariates.loc[pairs.index], design.covariates)
-    result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), treated,
-                    covs.to_numpy() if design.covariates else None, conf_level)
+    frame = post_covariates.loc[pairs.index]
+    covs, note = _feature_covariates(frame, design)
+    result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), treated, covs, conf_level)
     if result.note == "ANCOVA design is rank-deficient":
         why = confounded_covariates(
-            {"baseline value": pairs["pre"].to_numpy(), "arm": treated}, covs, design.covariates
+            {"baseline value": pairs["pre"].to_numpy(), "arm": treated},
+            covariate_matrix(frame, design.covariates), design.covariates,
         )
         result = not_estimable(f"ANCOVA design rank-deficient: {'; '.join(why)}", result.method)
-    return result
+    return _with_note(result, note)
 
 
 def _mixed_row(sub, samples, design, conf_level) -> Estimate:
@@ -238,18 +265,17 @@ def _mixed_row(sub, samples, design, conf_level) -> Estimate:
         samples, on=["patient_id", "arm", "timepoint"], how="left")
     post = (data["timepoint"] == design.post).to_numpy(float)
     treated = (data["arm"] == design.treatment_arm).to_numpy(float)
-    covs = covariate_matrix(data, design.covariates)
+    covs, note = _feature_covariates(data, design)
     result = mixed_model_interaction(data["value"].to_numpy(), post, treated,
-                                     data["patient_id"].to_numpy(),
-                                     covs.to_numpy() if design.covariates else None, conf_level)
+                                     data["patient_id"].to_numpy(), covs, conf_level)
     if result.note == "mixed-model design is rank-deficient":
         why = confounded_covariates(
             {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-            covs, design.covariates,
+            covariate_matrix(data, design.covariates), design.covariates,
         )
         result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}",
                                result.method)
-    return result
+    return _with_note(result, note)
 
 
 def effects_between_arms(

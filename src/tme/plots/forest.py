@@ -1,0 +1,106 @@
+"""Forest plot of between-arm effects (default: the primary ANCOVA), one panel per BH family.
+
+Each family gets its own panel and x-axis (signature scores and log densities are on different
+scales); within a family features are ordered by estimate, and features whose estimate is NA are
+listed at the bottom as "not estimable" with the reason from the table's ``note``. The right
+margin prints the estimate, 95 % CI, q and n per arm.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, empty_figure, format_estimate, format_p, label, theme
+
+ANALYSIS_NAMES = {
+    "ancova": "ANCOVA (post ~ pre + arm)",
+    "mann_whitney_change": "Mann–Whitney on changes (Hodges–Lehmann shift)",
+    "welch_t_change": "Welch t on changes",
+    "mixed_model": "mixed model (timepoint × arm)",
+    "bootstrap_mean_change": "bootstrap difference in mean change",
+}
+
+
+def forest_rows(effects: pd.DataFrame, analysis: str = "ancova") -> pd.DataFrame:
+    """The rows the forest plot draws, in drawing order (family, then estimate; NA rows last)."""
+    sub = effects[effects["analysis"].astype(str) == analysis].copy()
+    for column in ("estimate", "ci_low", "ci_high", "q"):
+        sub[column] = pd.to_numeric(sub.get(column), errors="coerce")
+    sub["family"] = sub["family"].fillna("").astype(str).replace("", "(no family)")
+    sub["_na"] = sub["estimate"].isna()
+    families = list(dict.fromkeys(sub["family"]))
+    primary = [f for f in families if "primary" in f.lower()]
+    order = {f: i for i, f in enumerate(primary + [f for f in families if f not in primary])}
+    sub["_fam"] = sub["family"].map(order)
+    return sub.sort_values(["_fam", "_na", "estimate", "feature"], kind="stable").reset_index(drop=True)
+
+
+def plot_forest(effects: pd.DataFrame, analysis: str = "ancova", arms: Sequence[str] = ("reference", "treatment"),
+                max_rows_per_family: int = 60):
+    """Forest plot of ``analysis`` rows of ``effects_between_arms.tsv``."""
+    if effects is None or effects.empty or not (effects["analysis"].astype(str) == analysis).any():
+        return empty_figure(f"No {analysis} rows in the between-arm table.", "Between-arm effects")
+    rows = forest_rows(effects, analysis)
+    panels = []
+    for family, sub in rows.groupby("_fam", sort=True):
+        extra = max(len(sub) - max_rows_per_family, 0)
+        panels.append((sub["family"].iloc[0], sub.head(max_rows_per_family), extra))
+    heights = [len(p[1]) + 1.6 + (1 if p[2] else 0) for p in panels]
+    contrast = f"{arm_label(arms[1])} − {arm_label(arms[0])}"
+    with theme():
+        fig, axes = plt.subplots(len(panels), 1, figsize=(9.5, 0.24 * sum(heights) + 1.2), squeeze=False,
+                                 gridspec_kw={"height_ratios": heights})
+        for ax, (family, sub, extra) in zip(axes[:, 0], panels):
+            n = len(sub)
+            y = np.arange(n)[::-1]
+            est = sub["estimate"].to_numpy()
+            ok = ~np.isnan(est)
+            sig = ok & (sub["q"].to_numpy() < 0.05)
+            ax.hlines(y[ok], sub["ci_low"].to_numpy()[ok], sub["ci_high"].to_numpy()[ok], color=NEUTRAL, lw=1.2)
+            ax.scatter(est[ok & ~sig], y[ok & ~sig], marker="s", s=22, color=OKABE_ITO["blue"], zorder=3,
+                       label="q ≥ 0.05")
+            ax.scatter(est[sig], y[sig], marker="D", s=26, color=OKABE_ITO["vermillion"], zorder=3, label="q < 0.05")
+            ax.axvline(0, color="black", lw=0.8, ls="--")
+            finite = np.concatenate([sub[c].to_numpy()[ok] for c in ("ci_low", "ci_high", "estimate")])
+            finite = finite[np.isfinite(finite)]
+            lo, hi = (finite.min(), finite.max()) if finite.size else (-1.0, 1.0)
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+            pad = 0.08 * (hi - lo or 1.0)
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_ylim(-0.8 - (1 if extra else 0), n - 0.3)
+            ax.set_yticks(y, [label(f, 38) for f in sub["feature"]], fontsize=7)
+            for yi, (_, r) in zip(y, sub.iterrows()):
+                if pd.isna(r["estimate"]):
+                    note = str(r.get("note") or "").strip() or "no reason given"
+                    ax.text(0.02, yi, f"not estimable: {label(note, 60)}", transform=ax.get_yaxis_transform(),
+                            va="center", fontsize=6.5, color=NEUTRAL, style="italic",
+                            bbox=dict(facecolor="white", edgecolor="none", pad=0.5))
+                    text = "NA"
+                else:
+                    text = f"{format_estimate(r['estimate'], r['ci_low'], r['ci_high'])}  {format_p(r['q'])}"
+                nr, nt = r.get("n_reference_arm"), r.get("n_treatment_arm")
+                if pd.notna(nr) and pd.notna(nt):
+                    text += f"  n = {int(nr)}/{int(nt)}"
+                ax.text(1.02, yi, text, transform=ax.get_yaxis_transform(), va="center", fontsize=6.5)
+            if extra:
+                ax.text(0.0, -1.3, f"… {extra} more rows in effects_between_arms.tsv", transform=ax.get_yaxis_transform(),
+                        fontsize=6.5, color=NEUTRAL)
+            ax.set_title(f"Family: {label(family, 50)}  (BH q within family)", loc="left", fontsize=8.5, fontweight="bold")
+            ax.set_xlabel(f"Difference in change, {contrast} (analysis scale)", fontsize=7.5)
+            ax.tick_params(axis="x", labelsize=7)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        for ax in axes[1:, 0]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        fig.legend(handles, labels, loc="upper right", ncol=2, fontsize=7, bbox_to_anchor=(1.0, 1.0))
+        fig.suptitle(f"Between-arm effects: {ANALYSIS_NAMES.get(analysis, label(analysis, 40))}; "
+                     f"right: estimate (95% CI), q, n {arm_label(arms[0])}/{arm_label(arms[1])}", fontsize=9, x=0.02,
+                     ha="left")
+        fig.tight_layout()
+    return fig

@@ -1,0 +1,255 @@
+"""The report's methods and provenance page, generated from the run; HTML-escaping helpers.
+
+Everything shown in the HTML report that a user typed (sample, patient, signature, gene-set names,
+notes, paths, config values) passes through :func:`escape` / :func:`html_table`. The methods page
+also carries a Content-Security-Policy that forbids scripts, so even an escaping mistake could not
+run code. Long names wrap (``overflow-wrap: anywhere``) instead of widening the page.
+
+:func:`methods_html` writes one self-contained page (no external resources): software versions,
+the validated config, the design and estimand, the sample flow, the input files' checksums, the
+signatures and scoring methods used (with citations), the statistical models, the FDR families and
+the seeds.
+"""
+
+from __future__ import annotations
+
+import html
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+import yaml
+
+PACKAGES = ("tme", "snakemake", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "anndata", "scanpy",
+            "pydeseq2", "gseapy", "jsonschema", "pyyaml", "h5py")
+
+ANALYSES = {
+    "ancova": "ANCOVA, OLS of post on pre and arm (+ covariates): the primary analysis (Vickers & Altman, BMJ 2001;323:1123)",
+    "mann_whitney_change": "Mann–Whitney test on the within-patient changes, Hodges–Lehmann shift with exact (Bauer 1972) CI",
+    "welch_t_change": "Welch t test on the within-patient changes",
+    "mixed_model": "linear mixed model value ~ timepoint × arm + (1 | patient), REML, Satterthwaite df; keeps unpaired samples",
+    "bootstrap_mean_change": "patient-level BCa bootstrap CI of the difference in mean change (no p-value)",
+    "wilcoxon_signed_rank": "Wilcoxon signed-rank test within arm, Hodges–Lehmann median change (descriptive)",
+    "paired_t": "paired t test within arm (descriptive)",
+}
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;line-height:1.45;margin:1.2em;
+     max-width:1100px;color:#222}
+h1{font-size:1.5em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;table-layout:fixed;width:100%;margin:.5em 0 1em}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere;
+      word-break:break-word;font-size:12.5px}
+th{background:#f3f3f3}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f7f7;padding:.6em;font-size:12px}
+.note{color:#555}
+"""
+
+
+def escape(value: Any) -> str:
+    """HTML-escape any value (``<``, ``>``, ``&``, both quotes); NaN/None → empty string."""
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return html.escape(str(value), quote=True)
+
+
+def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, max_rows: int = 500,
+               float_format: str = "{:.4g}") -> str:
+    """An escaped HTML table of ``frame`` (first ``max_rows`` rows; a note says how many were left out)."""
+    if frame is None or frame.empty:
+        return '<p class="note">(none)</p>'
+    columns = [c for c in (columns or frame.columns) if c in frame.columns]
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    rows = []
+    for _, row in frame.head(max_rows).iterrows():
+        cells = []
+        for c in columns:
+            v = row[c]
+            if isinstance(v, float) and not pd.isna(v):
+                v = float_format.format(v)
+            cells.append(f"<td>{escape(v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = (f'<p class="note">… {len(frame) - max_rows} more rows in the TSV.</p>' if len(frame) > max_rows else "")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def software_versions(packages: Iterable[str] = PACKAGES) -> pd.DataFrame:
+    """Installed versions of the packages that produced the results (``not installed`` if absent)."""
+    rows = [dict(software="python", version=platform.python_version())]
+    for name in packages:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        rows.append(dict(software=name, version=version))
+    return pd.DataFrame(rows)
+
+
+def git_revision(path: str | Path = ".") -> str:
+    """``<commit>`` (``+ uncommitted changes`` when dirty) of the repository at ``path``, or ``unknown``."""
+    try:
+        commit = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + (" + uncommitted changes" if dirty else "")
+
+
+def flow_summary(flow: pd.DataFrame) -> pd.DataFrame:
+    """modality × arm → patients randomised / with pre / with post / paired, and samples excluded."""
+    if flow is None or flow.empty:
+        return pd.DataFrame()
+    counts = flow[flow["step"].isin(["randomised", "with_pre", "with_post", "paired"])]
+    table = counts.pivot_table(index=["modality", "arm"], columns="step", values="n_patients", aggfunc="first",
+                               sort=False)
+    table = table.reindex(columns=["randomised", "with_pre", "with_post", "paired"])
+    lost = flow[flow["step"].isin(["excluded", "missing"])].groupby(["modality", "arm"], sort=False).size()
+    table["excluded_or_missing_samples"] = lost.reindex(table.index).fillna(0).astype(int)
+    return table.reset_index()
+
+
+def fdr_families(effects: pd.DataFrame | None, within: pd.DataFrame | None = None) -> pd.DataFrame:
+    """family × analysis → features tested (non-NA p), q < 0.05, BH scope."""
+    frames = []
+    for table, scope in ((effects, "between arms"), (within, "within arm (both arms pooled in one BH)")):
+        if table is None or table.empty:
+            continue
+        t = table.copy()
+        t["p"] = pd.to_numeric(t["p"], errors="coerce")
+        t["q"] = pd.to_numeric(t["q"], errors="coerce")
+        g = t.groupby(["family", "analysis"], sort=False).agg(
+            features=("feature", "nunique"), tested=("p", lambda s: int(s.notna().sum())),
+            q_below_0_05=("q", lambda s: int((s < 0.05).sum())))
+        g["table"] = scope
+        frames.append(g.reset_index())
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def models_used(effects: pd.DataFrame | None, within: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Distinct analysis / method / model / covariates, with a sentence on each analysis."""
+    frames = [t for t in (effects, within) if t is not None and not t.empty]
+    if not frames:
+        return pd.DataFrame()
+    cols = ["analysis", "method", "model", "covariates"]
+    t = pd.concat([f.reindex(columns=cols) for f in frames], ignore_index=True).fillna("").drop_duplicates()
+    t["description"] = t["analysis"].map(ANALYSES).fillna("")
+    return t
+
+
+def signatures_used(scores: pd.DataFrame | None, coverage: pd.DataFrame | None = None,
+                    provenance: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """signature × method with genes used / in signature and citation (when ``provenance`` is given)."""
+    if coverage is not None and not coverage.empty:
+        t = coverage.reindex(columns=["signature", "method", "n_genes_used", "n_genes_in_signature"]).drop_duplicates()
+    elif scores is not None and not scores.empty:
+        t = (scores.groupby(["signature", "method"], sort=False)
+             .agg(n_genes_used=("n_genes_used", "min"), n_genes_in_signature=("n_genes_in_signature", "max"))
+             .reset_index())
+    else:
+        return pd.DataFrame()
+    provenance = provenance or {}
+    t["collection"] = t["signature"].map(lambda s: provenance.get(s, {}).get("collection", ""))
+    t["citation"] = t["signature"].map(lambda s: provenance.get(s, {}).get("citation", ""))
+    return t.reset_index(drop=True)
+
+
+def signature_provenance(scoring: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Signature → collection and citation, from the library and user gene sets of ``scoring``."""
+    try:
+        from tme.signature_scores import run_signatures
+
+        signatures = run_signatures(scoring)
+    except Exception:  # provenance is a courtesy: the page is still written without it
+        return {}
+    return {name: {"collection": str(getattr(s, "collection", "") or ""), "citation": str(getattr(s, "citation", "") or "")}
+            for name, s in signatures.items()}
+
+
+def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: pd.DataFrame | None = None,
+                 inputs: pd.DataFrame | None = None, effects: pd.DataFrame | None = None,
+                 within: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
+                 coverage: pd.DataFrame | None = None, provenance: Mapping[str, Mapping[str, str]] | None = None,
+                 versions: pd.DataFrame | None = None, revision: str = "unknown") -> str:
+    """The methods and provenance page as one self-contained, script-free HTML document."""
+    ref, trt = design.get("reference_arm", ""), design.get("treatment_arm", "")
+    pre, post = design.get("pre", "pre"), design.get("post", "post")
+    covariates = ", ".join(design.get("covariates") or []) or "none"
+    stats = config.get("statistics", {}) or {}
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        # no scripts, no external requests: the page is inert whatever a name contains
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        "<title>tme methods and provenance</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>Methods and provenance</h1>",
+        f"<p>Generated by tme from this run (workflow revision <code>{escape(revision)}</code>).</p>",
+        "<h2>Design and estimand</h2>",
+        f"<p>Two arms: reference <b>{escape(ref)}</b>, treatment <b>{escape(trt)}</b>; paired samples at "
+        f"<b>{escape(pre)}</b> (core biopsy) and <b>{escape(post)}</b> (surgical specimen). The estimand is the "
+        f"difference between arms in the within-patient change {escape(post)} − {escape(pre)} "
+        f"({escape(trt)} − {escape(ref)}), on the analysis scale (signature scores as computed; densities log1p). "
+        "Within-arm changes are descriptive: the reference arm carries the biopsy-to-resection drift. "
+        f"Covariates: {escape(covariates)}.</p>",
+        "<h2>Statistical analyses</h2>",
+        "<p>Primary: ANCOVA <code>post ~ pre + arm (+ covariates)</code>; sensitivity analyses as listed. "
+        f"Confidence level {escape(stats.get('confidence_level', 0.95))}; bootstrap resamples "
+        f"{escape(stats.get('n_bootstrap', ''))}; GSEA permutations {escape(stats.get('gsea_permutations', ''))}. "
+        "Multiplicity: Benjamini–Hochberg within each pre-specified family and analysis (table below).</p>",
+        html_table(models_used(effects, within), ["analysis", "method", "model", "covariates", "description"]),
+        "<h2>FDR families</h2>",
+        html_table(fdr_families(effects, within), ["table", "family", "analysis", "features", "tested", "q_below_0_05"]),
+        "<h2>Seeds</h2>",
+        f"<p>Every random step (bootstrap, permutations, control-gene sampling) derives from seed "
+        f"<code>{escape(config.get('seed', ''))}</code>.</p>",
+        "<h2>Sample flow</h2>",
+        html_table(flow_summary(flow)),
+        "<h2>Input files</h2>",
+        html_table(inputs),
+        "<h2>Signatures and scoring methods</h2>",
+        f"<p>Collections: {escape((config.get('scoring') or {}).get('collections', ''))}; methods: "
+        f"{escape((config.get('scoring') or {}).get('methods', ''))}.</p>",
+        html_table(signatures_used(scores, coverage, provenance),
+                   ["signature", "method", "n_genes_used", "n_genes_in_signature", "collection", "citation"]),
+        "<h2>Software</h2>",
+        html_table(versions if versions is not None else software_versions()),
+        "<h2>Configuration (validated, defaults filled in)</h2>",
+        f"<pre>{escape(yaml.safe_dump(_plain(config), sort_keys=True, allow_unicode=True))}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    """Config as plain YAML-dumpable types (Snakemake's Namedlist/config objects → dict/list/str)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def caption_counts(samples: pd.DataFrame, arms: Sequence[str], pre: str, post: str) -> dict[str, dict[str, int]]:
+    """Per arm from the sample sheet: patients randomised, sheet rows at pre and at post.
+
+    Known when Snakemake reads the workflow (so captions can quote them without rerunning jobs);
+    the usable and paired counts after QC are printed in each figure.
+    """
+    out = {}
+    for arm in arms:
+        s = samples[samples["arm"] == arm]
+        out[arm] = {"patients": int(s["patient_id"].nunique()), "pre": int((s["timepoint"] == pre).sum()),
+                    "post": int((s["timepoint"] == post).sum())}
+    return out

@@ -1,0 +1,43 @@
+# Gene level: pydeseq2 between-arm interaction and within-arm paired designs, then pre-ranked GSEA
+# of the interaction statistic over the signature library (Hallmarks included).
+
+
+rule differential_expression:
+    input:
+        adata="results/expression/expression.h5ad",
+    output:
+        interaction="results/tables/de_interaction.tsv",
+        within=expand("results/tables/de_within_{arm}.tsv", arm=DESIGN.arms),
+    params:
+        design=design_params(),
+    threads: 1
+    log:
+        "logs/genes/differential_expression.log",
+    resources:
+        mem_mb=lambda wc, input, attempt: (3000 + 20 * int(input.size_mb)) * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/differential_expression.py"
+
+
+rule gsea_interaction:
+    input:
+        de="results/tables/de_interaction.tsv",
+        gene_sets=config["scoring"]["gene_sets"],
+    output:
+        gsea="results/tables/gsea_interaction.tsv",
+    params:
+        scoring=config["scoring"],
+        permutations=config["statistics"]["gsea_permutations"],
+        seed=config["seed"],
+    log:
+        "logs/genes/gsea_interaction.log",
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/gsea_interaction.py"

@@ -1,0 +1,22 @@
+"""pydeseq2: between-arm difference in change (nested design) and within-arm paired tests."""
+
+import anndata as ad
+import pandas as pd
+
+from tme.config import Design
+from tme.io import write_tsv
+from tme.stats.de import differential_expression
+from tme.workflow import run
+
+
+def main(snakemake):
+    design = Design(**snakemake.params.design)
+    adata = ad.read_h5ad(snakemake.input.adata)
+    counts = pd.DataFrame(adata.layers["counts"].T, index=adata.var_names, columns=adata.obs_names)
+    tables = differential_expression(counts, adata.obs, design, n_cpus=snakemake.threads)
+    write_tsv(tables["de_interaction"], snakemake.output.interaction)
+    for arm, path in zip(design.arms, snakemake.output.within):
+        write_tsv(tables[f"de_within_{arm}"], path)
+
+
+run(snakemake, main)
