@@ -17,6 +17,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/scoring.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/genes.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

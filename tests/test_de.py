@@ -121,3 +121,10 @@ def test_one_pair_per_arm_is_saturated():
     paired = paired_samples(samples, Design())
     with pytest.raises(TmeInputError, match="no residual degrees of freedom"):
         check_design_rank(nested_design_matrix(paired, Design()), paired, "nested between-arm")
+
+
+def test_categorical_sample_table_from_anndata_obs():
+    samples = _samples().astype("category")
+    samples["patient_id"] = samples["patient_id"].cat.add_categories(["unused"])
+    paired = paired_samples(samples, Design())
+    assert len(paired) == 12 and paired["patient_n"].max() == 3

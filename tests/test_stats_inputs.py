@@ -187,3 +187,12 @@ def test_covariate_constant_or_confounded_within_one_feature():
     assert "ANCOVA design rank-deficient: 'batch' is confounded with arm" in b.loc["ancova", "note"]
     assert "'batch' is confounded with arm" in b.loc["mixed_model", "note"]
     assert np.isfinite(b.loc["welch_t_change", "p"])
+
+
+def test_categorical_labels_are_accepted():
+    values = make_values()
+    cat = values.astype({"patient_id": "category", "arm": "category", "timepoint": "category",
+                         "feature": "category"})
+    cat["patient_id"] = cat["patient_id"].cat.add_categories(["unused"])
+    pd.testing.assert_frame_equal(effects_between_arms(cat, Design(), n_bootstrap=100),
+                                  effects_between_arms(values, Design(), n_bootstrap=100))

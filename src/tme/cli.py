@@ -38,6 +38,14 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(args: argparse.Namespace) -> int:
+    from tme.prepare import prepare_riaz2017
+
+    for path in prepare_riaz2017(args.counts, args.clinical, args.sample_table, args.out):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tme",
@@ -63,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the config, the sample sheet, the expression matrix and the immune table.")
     val.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)")
     val.set_defaults(func=_validate)
+
+    prep = sub.add_parser(
+        "prepare", help="write a sample sheet and config for a published cohort",
+        description="Write samples.tsv and config.yaml for a published cohort from its files as published.")
+    cohorts = prep.add_subparsers(dest="cohort", required=True, metavar="COHORT")
+    riaz = cohorts.add_parser(
+        "riaz2017", help="CheckMate-038 (Riaz 2017, GEO GSE91061): nivolumab, pre/on-treatment, two cohorts",
+        description=("CheckMate-038 (Riaz 2017): ipilimumab-naive (reference) vs ipilimumab-progressed, tumour RNA-seq "
+                     "before and on nivolumab. The technical replicate of Pt109_On is resolved by keeping the larger "
+                     "library (the other is excluded with that reason)."))
+    riaz.add_argument("--counts", type=Path, required=True, help="GSE91061_BMS038109Sample.hg19KnownGene.raw.csv.gz")
+    riaz.add_argument("--clinical", type=Path, required=True, help="bms038_clinical_data.csv")
+    riaz.add_argument("--sample-table", type=Path, required=True, help="SampleTableCorrected.9.19.16.csv (CR line endings)")
+    riaz.add_argument("--out", type=Path, required=True, help="output directory for samples.tsv and config.yaml")
+    riaz.set_defaults(func=_prepare)
     return parser
 
 

@@ -47,8 +47,8 @@ def statistics_inputs(wildcards):
     return inputs
 
 
-def all_targets():
-    """Every final output the config switches on."""
+def analysis_targets():
+    """Every analysis output the config switches on."""
     targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv",
                "results/tables/changes_within_arm.tsv", "results/tables/effects_between_arms.tsv"]
     if config.get("expression"):
@@ -59,3 +59,8 @@ def all_targets():
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
     return targets
+
+
+def all_targets():
+    """The analysis outputs and the run's provenance record."""
+    return analysis_targets() + ["results/provenance.json"]

@@ -114,10 +114,22 @@ def select_primary_features(effects: pd.DataFrame | None, values: pd.DataFrame, 
     return list(dict.fromkeys(chosen))
 
 
-def slug(name: str, max_len: int = 60) -> str:
-    """A file-name-safe, collision-free stem for a feature name (letters, digits, ``._-`` + hash)."""
+def file_stems(names: Iterable[str], max_len: int = 80) -> dict[str, str]:
+    """Name → file-name-safe stem (letters, digits, ``._-``), unique; a short hash is added only when
+    two names would collide or a name is cut short. ``TME_IL1_INDUCED|singscore`` →
+    ``TME_IL1_INDUCED_singscore``."""
     import hashlib
     import re
 
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._-")[:max_len] or "feature"
-    return f"{base}-{hashlib.sha1(str(name).encode()).hexdigest()[:8]}"
+    names = list(dict.fromkeys(map(str, names)))
+    base = {}
+    for name in names:
+        b = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-") or "feature"
+        base[name] = b
+    counts = pd.Series(list(base.values())).str.lower().value_counts()
+    out = {}
+    for name, b in base.items():
+        if counts[b.lower()] > 1 or len(b) > max_len:
+            b = f"{b[:max_len]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+        out[name] = b
+    return out

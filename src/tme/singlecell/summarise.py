@@ -111,7 +111,8 @@ def pseudobulk(adata: AnnData, *, groupby: str | Sequence[str] = "sample_id", la
     for start, stop, rows in _row_chunks(X, chunk_size):
         member = sp.csr_matrix((np.ones(stop - start), (codes[start:stop], np.arange(stop - start))),
                                shape=(len(groups), stop - start))
-        total += np.asarray(member @ rows.astype(np.float64))
+        part = member @ rows.astype(np.float64)
+        total += part.toarray() if sp.issparse(part) else part
     if not np.all(np.mod(total, 1) == 0):
         raise ValueError(f"{'X' if layer is None else f'layers[{layer!r}]'} does not hold integer counts")
     n_cells = np.bincount(codes, minlength=len(groups))

@@ -51,6 +51,8 @@ def paired_samples(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
     if missing:
         raise TmeInputError(f"the sample table lacks column(s) {sorted(missing)}",
                             fix="provide patient_id, arm and timepoint per sample")
+    # plain strings: categorical columns (AnnData .obs) would give empty groups for unused levels
+    samples = samples.astype({"patient_id": str, "arm": str, "timepoint": str})
     samples = samples[samples["arm"].isin([design.reference_arm, design.treatment_arm])
                       & samples["timepoint"].isin([design.pre, design.post])]
     two_arms = samples.groupby("patient_id")["arm"].nunique() > 1

@@ -125,11 +125,14 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
             fix="provide columns patient_id, arm, timepoint, feature, value and every configured "
             "covariate",
         )
+    # labels as plain strings: categorical columns (e.g. from AnnData .obs) would make groupby
+    # yield empty groups for unused categories
+    values = values.astype({c: str for c in REQUIRED_COLUMNS if c != "value"})
     for column, allowed in (
         ("arm", (design.reference_arm, design.treatment_arm)),
         ("timepoint", (design.pre, design.post)),
     ):
-        bad = sorted(set(values[column].astype(str)) - set(allowed))
+        bad = sorted(set(values[column]) - set(allowed))
         if bad:
             raise TmeInputError(
                 f"unexpected {column} label(s) {bad}; the design expects {list(allowed)}",

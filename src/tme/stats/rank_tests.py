@@ -91,10 +91,14 @@ def _exact_lower_quantile(pmf: np.ndarray, prob: float) -> int:
     return int(np.searchsorted(cdf, prob - _FUZZ, side="left"))
 
 
-def _order_statistic_ci(sorted_values: np.ndarray, k: int) -> tuple[float, float]:
-    k = max(k, 1)
+def _order_statistic_ci(sorted_values: np.ndarray, k: int, method: str) -> tuple[float, float, str]:
+    """``[A_(k), A_(M+1-k)]``; when ``k < 1`` the level is not achievable and R (and tme) use
+    ``k = 1``, the full range, which the method string then says."""
+    if k < 1:
+        k = 1
+        method += "; requested confidence level not achievable at this n: CI is the full range"
     m = len(sorted_values)
-    return float(sorted_values[k - 1]), float(sorted_values[m - k])
+    return float(sorted_values[k - 1]), float(sorted_values[m - k]), method
 
 
 def _walsh_averages(d: np.ndarray) -> np.ndarray:
@@ -132,7 +136,7 @@ def signed_rank_test(d: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
         p = float(2 * stats.norm.sf(abs(z)))
         k = int(np.floor(n * (n + 1) / 4 - stats.norm.ppf(1 - alpha / 2) * sigma))
         method = "normal approximation with tie and continuity correction"
-    low, high = _order_statistic_ci(walsh, k)
+    low, high, method = _order_statistic_ci(walsh, k, method)
     return RankTestResult(v, p, float(np.median(walsh)), low, high, method)
 
 
@@ -163,5 +167,5 @@ def rank_sum_test(x: np.ndarray, y: np.ndarray, conf_level: float = 0.95) -> Ran
         p = float(2 * stats.norm.sf(abs(z)))
         k = int(np.floor(nx * ny / 2 - stats.norm.ppf(1 - alpha / 2) * sigma))
         method = "normal approximation with tie and continuity correction"
-    low, high = _order_statistic_ci(diffs, k)
+    low, high, method = _order_statistic_ci(diffs, k, method)
     return RankTestResult(w, p, float(np.median(diffs)), low, high, method)

@@ -1,0 +1,59 @@
+"""Provenance of a run: resolved config, input checksums, software versions, git revision, seeds.
+
+Written to ``results/provenance.json`` at the end of every run; the report's methods section reads
+it. Timestamps live only here, so every other output can be compared byte for byte across runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+from importlib.metadata import distributions
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from tme import __version__
+
+
+def git_revision(directory: str | Path) -> dict[str, Any]:
+    """Commit and dirty flag of the repository holding ``directory`` (``unknown`` outside git)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+
+
+def package_versions() -> dict[str, str]:
+    """Every installed distribution and its version, sorted by name."""
+    return dict(sorted((d.metadata["Name"].lower(), d.version) for d in distributions() if d.metadata["Name"]))
+
+
+def provenance(config: Mapping[str, Any], input_files: pd.DataFrame, workflow_dir: str | Path,
+               started: dt.datetime, outputs: list[str]) -> dict[str, Any]:
+    """The provenance record of a finished run."""
+    return {
+        "tme_version": __version__,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "git": git_revision(workflow_dir),
+        "platform": {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine()},
+        "seeds": {"seed": config.get("seed")},
+        "config": config,
+        "inputs": input_files.to_dict(orient="records"),
+        "outputs": sorted(outputs),
+        "packages": package_versions(),
+    }
+
+
+def write_provenance(record: Mapping[str, Any], path: str | Path) -> None:
+    """Write the record as indented JSON."""
+    Path(path).write_text(json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")

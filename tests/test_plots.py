@@ -1,0 +1,167 @@
+"""Figures: every plot function on small synthetic tables with the documented columns; deterministic
+files; hostile and very long names printed literally (no mathtext), never breaking a figure."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from plot_fixtures import ARMS, HOSTILE, de_table, effects_table, flow_table, gsea_table, immune_table, scores_table  # noqa: E402
+
+from tme.plots import (plot_agreement, plot_change_heatmap, plot_expression_qc, plot_feature, plot_forest,  # noqa: E402
+                       plot_gsea_dots, plot_immune_values, plot_pca, plot_sample_flow, plot_volcano, save_figure)
+from tme.plots.data import feature_values, file_stems, select_primary_features  # noqa: E402
+from tme.plots.forest import forest_rows  # noqa: E402
+from tme.plots.style import RC, arm_colours, format_estimate, format_p, label, theme  # noqa: E402
+
+LONG = "HALLMARK_" + "VERY_LONG_SIGNATURE_NAME_" * 8
+
+
+@pytest.fixture(scope="module")
+def tables():
+    scores = scores_table(signatures=("TME_IL1_INDUCED", "DANAHER2017_Macrophages", HOSTILE, LONG))
+    immune = immune_table(scores)
+    features = [f"{s}|singscore" for s in scores["signature"].unique()] + ["CD68", "CD66b"]
+    effects = effects_table(features)
+    return dict(scores=scores, immune=immune, effects=effects, features=features,
+                values=feature_values(scores, immune, effects["feature"]))
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(plt.Text)]
+
+
+def _draw(fig) -> None:
+    """Render (raises if any text is malformed mathtext) and close."""
+    fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_arm_colours_are_one_okabe_ito_scheme():
+    colours = arm_colours(["usual_care", "anakinra"])
+    assert colours == {"usual_care": "#0072B2", "anakinra": "#D55E00"}
+    assert arm_colours(["a", "b"])["a"] == colours["usual_care"]  # by role, not by name
+
+
+def test_label_shortens_and_wraps():
+    assert label("CD68") == "CD68"
+    short = label(LONG, 30)
+    assert len(short) == 30 and short.endswith("…")
+    wrapped = label(LONG, 30, lines=2)
+    assert wrapped.count("\n") == 1 and all(len(line) <= 30 for line in wrapped.split("\n"))
+    assert "\n" not in label("a\nb\x00c")  # control characters cannot break a layout
+
+
+def test_formatting():
+    assert format_p(0.0004) == "q < 0.001" and format_p(float("nan")) == "q = NA" and format_p(0.0123) == "q = 0.012"
+    assert format_estimate(-0.5, -0.8, -0.2) == "−0.50 (95% CI −0.80 to −0.20)"
+
+
+def test_mathtext_is_off_for_user_strings():
+    assert RC["text.parse_math"] is False
+    with theme():
+        fig, ax = plt.subplots()
+        ax.set_title(r"$\frac{broken")  # invalid mathtext: would raise if parsed
+        ax.set_xlabel(HOSTILE)
+    _draw(fig)
+
+
+def test_feature_values_match_statistics_names(tables):
+    v = tables["values"]
+    assert set(tables["features"]) <= set(v["feature"])
+    # a different separator in the statistics table is detected
+    other = feature_values(tables["scores"], None, ["TME_IL1_INDUCED:singscore"])
+    assert "TME_IL1_INDUCED:singscore" in set(other["feature"])
+    chosen = select_primary_features(tables["effects"], v)
+    assert chosen[:2] == tables["features"][:2] and "CD68" in chosen and LONG + "|singscore" not in chosen
+
+
+def test_file_stems_safe_and_unique():
+    stems = file_stems(["A|b", "A_b", HOSTILE, "x" * 300, "CD68"])
+    assert len(set(s.lower() for s in stems.values())) == 5
+    assert stems["CD68"] == "CD68"
+    for s in stems.values():
+        assert len(s) <= 90 and all(c.isalnum() or c in "._-" for c in s)
+
+
+def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
+    v, e = tables["values"], tables["effects"]
+    ancova = e[e["analysis"] == "ancova"].set_index("feature")
+    figures = {
+        "flow": plot_sample_flow(flow_table(), ARMS),
+        "feature": plot_feature(v, f"{HOSTILE}|singscore", ARMS, "pre", "post",
+                                ancova.loc[f"{HOSTILE}|singscore"].to_dict()),
+        "feature_na": plot_feature(v, "CD66b", ARMS, "pre", "post", ancova.loc["CD66b"].to_dict()),
+        "forest": plot_forest(e, "ancova", ARMS),
+        "heatmap": plot_change_heatmap(v, tables["features"], ARMS, "pre", "post"),
+        "volcano": plot_volcano(de_table(), ARMS),
+        "gsea": plot_gsea_dots(gsea_table()),
+        "immune": plot_immune_values(tables["immune"], ARMS, "pre", "post"),
+        "agreement": plot_agreement(tables["scores"], tables["immune"], ARMS, "pre"),
+    }
+    for name, fig in figures.items():
+        texts = "\n".join(_texts(fig))
+        assert max(len(line) for line in texts.split("\n")) <= 160, name  # long names were shortened
+        paths = save_figure(fig, tmp_path / name)
+        assert [p.suffix for p in paths] == [".png", ".pdf", ".svg"]
+        assert all(p.stat().st_size > 1000 for p in paths)
+    svg = (tmp_path / "volcano.svg").read_text()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg  # text kept as text, XML-escaped
+
+
+def test_forest_orders_by_family_and_estimate_and_shows_not_estimable(tables):
+    rows = forest_rows(tables["effects"])
+    assert rows["family"].iloc[0] == "primary_signatures"
+    for _, fam in rows.groupby("family"):
+        est = fam["estimate"].dropna()
+        assert est.is_monotonic_increasing
+        assert fam["estimate"].isna().sum() == 0 or fam["estimate"].isna().iloc[-1]  # NA rows last
+    fig = plot_forest(tables["effects"], "ancova", ARMS)
+    assert any(t.startswith("not estimable: fewer than 3 pairs") for t in _texts(fig))
+    plt.close(fig)
+
+
+def test_paired_plot_title_carries_ancova(tables):
+    e = tables["effects"]
+    row = e[(e["analysis"] == "ancova") & (e["feature"] == "TME_IL1_INDUCED|singscore")].iloc[0].to_dict()
+    fig = plot_feature(tables["values"], "TME_IL1_INDUCED|singscore", ARMS, "pre", "post", row)
+    title = fig._suptitle.get_text()
+    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "q = " in title
+    assert any("n = 5 pairs" in t for t in _texts(fig)) or any("n = 6 pairs" in t for t in _texts(fig))
+    plt.close(fig)
+
+
+def test_qc_and_pca(tables):
+    rng = np.random.default_rng(0)
+    obs = tables["scores"].drop_duplicates("sample_id")[["sample_id", "patient_id", "arm", "timepoint"]]
+    obs = obs.assign(batch=np.where(np.arange(len(obs)) % 3 == 0, "run1", "run2"), exclude_reason="")
+    X = rng.normal(size=(len(obs), 300))
+    _draw(plot_pca(X, obs, ARMS, ["pre", "post"]))
+    qc = obs.assign(library_size=rng.integers(50_000, 3e7, len(obs)), detected_genes=14000,
+                    median_log2_expression=3.0)
+    qc.loc[qc.index[0], "exclude_reason"] = HOSTILE
+    _draw(plot_expression_qc(qc, ARMS, ["pre", "post"], 100_000))
+
+
+def test_empty_inputs_give_a_figure_that_says_why():
+    empty = pd.DataFrame(columns=["feature", "analysis", "family", "estimate", "ci_low", "ci_high", "q", "note"])
+    fig = plot_forest(empty)
+    assert any("No ancova rows" in t for t in _texts(fig))
+    plt.close(fig)
+
+
+def test_saved_files_are_byte_identical_across_runs(tables, tmp_path):
+    digests = []
+    for run in ("a", "b"):
+        paths = save_figure(plot_forest(tables["effects"], "ancova", ARMS), tmp_path / run / "forest")
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
+    assert digests[0] == digests[1]
+    pdf = (tmp_path / "a" / "forest.pdf").read_bytes()
+    assert b"CreationDate" not in pdf

@@ -1,0 +1,15 @@
+"""Agreement of expression-based immune estimates with measured immune cells (tme.plots.immune)."""
+
+from tme.plots import plot_agreement, save_figure
+from tme.plots.data import read_table
+from tme.workflow import run
+
+
+def main(snakemake):
+    d = snakemake.params.design
+    fig = plot_agreement(read_table(snakemake.input.scores), read_table(snakemake.input.immune),
+                         [d["reference_arm"], d["treatment_arm"]], d["pre"])
+    save_figure(fig, snakemake.output.png)
+
+
+run(snakemake, main)

@@ -1,0 +1,25 @@
+"""The report's methods and provenance page (tme.report.methods_html)."""
+
+import json
+
+from tme.io import atomic_path
+from tme.plots.data import read_table
+from tme.report import git_revision, methods_html, signature_provenance, software_versions
+from tme.workflow import run
+
+
+def main(snakemake):
+    inp = snakemake.input
+    table = lambda key: read_table(inp[key]) if key in inp.keys() else None  # noqa: E731
+    config = snakemake.params.config
+    page = methods_html(
+        config=config, design=snakemake.params.design, flow=table("flow"), inputs=table("inputs"),
+        effects=table("effects"), within=table("within"), scores=table("scores"), coverage=table("coverage"),
+        provenance=signature_provenance(config.get("scoring") or {}) if "scores" in inp.keys() else None,
+        versions=software_versions(), revision=git_revision(snakemake.params.repository),
+        record=json.loads(open(inp["provenance"]).read()) if "provenance" in inp.keys() else None)
+    with atomic_path(snakemake.output.html) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+
+run(snakemake, main)
