@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,11 +30,11 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def small_cohort(tmp_path_factory) -> Path:
-    """A small simulated cohort (16 patients, 2,000 genes) written once per session."""
+    """A small simulated cohort (16 patients, 6,000 genes) written once per session."""
     from tme.simulate import write_cohort
 
     out = tmp_path_factory.mktemp("cohort")
-    write_cohort(out, seed=7, n_patients=16, n_genes=2000)
+    write_cohort(out, seed=7, n_patients=16, n_genes=6000)
     return out
 
 
@@ -61,9 +60,10 @@ def run_workflow(workdir: Path, config: dict, *args: str, timeout: int = 600) ->
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-@pytest.fixture
-def copy_cohort(small_cohort, tmp_path):
-    """A writable copy of the small cohort, to break on purpose."""
-    dest = tmp_path / "cohort"
-    shutil.copytree(small_cohort, dest)
-    return dest
+@pytest.fixture(scope="session")
+def small_run(small_cohort, tmp_path_factory) -> Path:
+    """The whole workflow run once on the small cohort; returns its working directory."""
+    workdir = tmp_path_factory.mktemp("small_run")
+    proc = run_workflow(workdir, cohort_config(small_cohort))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir

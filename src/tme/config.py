@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,10 +73,15 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
                             file=file, fix="add an expression and/or an immune section")
     for key, value in _input_paths(config):
         path = Path(base_dir, value)
-        if not path.exists():
-            hint = " (a broken symbolic link)" if path.is_symlink() else ""
-            raise TmeInputError(f"config key '{key}' names a path that does not exist{hint}: {value}", file=file,
-                                fix="correct the path (relative paths start at the directory Snakemake runs in)")
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                problem, fix = "is a symbolic link loop", "replace the link with the real file or a link to it"
+            else:
+                problem = "does not exist" + (" (a broken symbolic link)" if path.is_symlink() else "")
+                fix = "correct the path (relative paths start at the directory Snakemake runs in)"
+            raise TmeInputError(f"config key '{key}' names a path that {problem}: {value}", file=file, fix=fix) from None
     return config
 
 

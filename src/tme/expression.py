@@ -61,15 +61,6 @@ def _id_columns(frame: pd.DataFrame, fmt: str, path: Path) -> list[str]:
     return [frame.columns[0]]
 
 
-def _check_header(path: Path, columns: list[str]) -> None:
-    seen: dict[str, int] = {}
-    for i, name in enumerate(columns):
-        if name in seen:
-            raise TmeInputError(f"column {name!r} appears twice in the header", file=path, line=1, column=name,
-                                fix="every sample must have exactly one column")
-        seen[name] = i
-
-
 def _to_numeric(block: pd.DataFrame, path: Path) -> np.ndarray:
     """Convert string cells to float64, raising at the first non-numeric, missing or infinite cell."""
     values = block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
@@ -161,7 +152,6 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     """
     fmt = settings.get("format", "counts")
     frame, path = read_matrix_text(settings["path"], "expression matrix")
-    _check_header(path, list(frame.columns))
     id_cols = _id_columns(frame, fmt, path)
     sample_cols = [c for c in frame.columns if c not in id_cols]
     if not sample_cols:

@@ -1,6 +1,7 @@
 """Read and check every input a config names, before any analysis: the sample flow and checksums.
 
-This is what ``tme validate`` prints and what the workflow's first rule writes
+Gene-set files and the primary panel are checked here too. This is what ``tme validate`` prints
+and what the workflow's first rule writes
 (``results/tables/sample_flow.tsv``, ``results/qc/input_files.tsv``); every later rule depends on
 it, so bad input stops the run before anything is written.
 """
@@ -17,7 +18,9 @@ from tme.config import Design
 from tme.expression import read_expression
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
+from tme.features import resolve_panel
 from tme.samplesheet import read_samplesheet
+from tme.signature_scores import run_signatures
 
 
 def sha256(path: str | Path) -> str:
@@ -57,6 +60,11 @@ def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]
         flows.append(sample_flow(samples, design, "immune", reason))
         files.append(("immune", config["immune"]["path"],
                       f"{len(measures)} measures ({', '.join(measures['measure'])}) on {values['sample_id'].nunique()} samples"))
+    if config.get("expression"):
+        signatures = run_signatures(config.get("scoring", {}))
+        resolve_panel(config.get("statistics", {}).get("primary_panel", "library"), signatures)
+        for i, path in enumerate(config.get("scoring", {}).get("gene_sets", [])):
+            files.append((f"gene_sets[{i}]", path, f"{sum(s.collection.endswith(Path(path).name) for s in signatures.values())} gene sets"))
     flow = pd.concat(flows, ignore_index=True)
     for modality in flow["modality"].unique():
         require_pairs(flow[flow["modality"] == modality], modality, config["samples"])

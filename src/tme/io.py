@@ -139,6 +139,11 @@ def read_matrix_text(path: str | os.PathLike, what: str) -> tuple[pd.DataFrame, 
     sep = expected_delimiter(path)
     header = text.split("\n", 1)[0]
     _check_delimiter(header, sep, path, what)
+    names = [c.strip() for c in next(csv.reader([header], delimiter=sep))]
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        raise TmeInputError(f"column {twice[0]!r} appears twice in the header", file=path, line=1, column=twice[0],
+                            fix="every sample must have exactly one column")
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, na_filter=False,
                             skip_blank_lines=False, quotechar='"')

@@ -266,6 +266,48 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+FIGURES = "results/figures"
+
+
+def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
+    """Figures and the methods page that ``rule all`` needs for the report, by config switches.
+
+    ``gene_level``: whether the DE + GSEA interaction runs (count data and the switch on).
+    """
+    targets = [f"{FIGURES}/cohort/sample_flow.png", f"{FIGURES}/effects/forest_ancova.png",
+               f"{FIGURES}/effects/change_heatmap.png", f"{FIGURES}/paired/signatures", f"{FIGURES}/paired/immune",
+               "results/report/methods.html"]
+    if config.get("expression"):
+        targets += [f"{FIGURES}/cohort/expression_qc.png", f"{FIGURES}/cohort/expression_pca.png"]
+        if gene_level:
+            targets += [f"{FIGURES}/genes/volcano_interaction.png", f"{FIGURES}/genes/gsea_interaction.png"]
+    if config.get("immune"):
+        targets.append(f"{FIGURES}/immune/immune_values.png")
+        if config.get("expression"):
+            targets.append(f"{FIGURES}/immune/agreement.png")
+    return targets
+
+
+def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str, str]]:
+    """Result tables attached to the report: key → (path, report category, caption name)."""
+    tables = {
+        "flow": ("results/tables/sample_flow.tsv", "Cohort & QC", "table_sample_flow"),
+        "inputs": ("results/qc/input_files.tsv", "Methods", "table_input_files"),
+        "effects": ("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects"),
+        "within": ("results/tables/changes_within_arm.tsv", "Between-arm effects", "table_within"),
+    }
+    if config.get("expression"):
+        tables["expression_qc"] = ("results/qc/expression_qc.tsv", "Cohort & QC", "table_expression_qc")
+        tables["scores"] = ("results/tables/signature_scores.tsv", "Signatures", "table_scores")
+        tables["coverage"] = ("results/qc/signature_coverage.tsv", "Signatures", "table_coverage")
+    if config.get("immune"):
+        tables["immune"] = ("results/immune/immune_values.tsv", "Immune cells", "table_immune")
+    if gene_level:
+        tables["de"] = ("results/tables/de_interaction.tsv", "Genes & pathways", "table_de")
+        tables["gsea"] = ("results/tables/gsea_interaction.tsv", "Genes & pathways", "table_gsea")
+    return tables
+
+
 def caption_counts(samples: pd.DataFrame, arms: Sequence[str], pre: str, post: str) -> dict[str, dict[str, int]]:
     """Per arm from the sample sheet: patients randomised, sheet rows at pre and at post.
 

@@ -163,6 +163,8 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     library_genes = {g for sig in load_library().values() for g in sig.all_genes + sig.housekeeping}
     in_pool = pool["gene_name"].isin(set(program_genes) | library_genes)
     others = pool[~in_pool]
+    if n_genes < in_pool.sum():
+        raise ValueError(f"n_genes must be at least {int(in_pool.sum())} (the signature-library and program genes)")
     take = rng.choice(len(others), size=n_genes - int(in_pool.sum()), replace=False)
     genes = pd.concat([pool[in_pool], others.iloc[np.sort(take)]]).sort_values("gene_id").reset_index(drop=True)
     n = len(genes)

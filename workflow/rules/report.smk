@@ -1,74 +1,26 @@
 # Figures (PNG for the report, PDF + SVG for papers) and the inputs of `snakemake --report`.
+# Include after every other stage (it reads their rules, e.g. provenance).
 # Each figure rule: thin script → one tme.plots function; captions in workflow/report/*.rst are
 # Jinja templates reading the rule's params (design and per-arm counts from the sample sheet, which
 # are known before any job runs, so they never trigger reruns; usable/paired n are in the figures).
-from tme.report import caption_counts
+from tme.report import caption_counts, report_table_specs, report_targets
 
+# The gene-level interaction (DE + GSEA) runs for count data with the switch on.
+REPORT_GENE_LEVEL = bool(config.get("expression")) and config["expression"]["format"] in COUNT_FORMATS \
+    and config["statistics"]["differential_expression"]
+# Per arm, from the sample sheet: patients randomised, rows at pre and at post (for captions).
+REPORT_COUNTS = caption_counts(SAMPLES, DESIGN.arms, DESIGN.pre, DESIGN.post)
+# Figures and the methods page for rule all: all_targets() in common.smk adds these.
+REPORT_TARGETS = report_targets(config, REPORT_GENE_LEVEL)
+# Every result table, flagged for the report as a downloadable TSV in its category.
+REPORT_TABLES = {
+    key: report(path, caption=f"../report/{caption}.rst", category=category, subcategory="Tables",
+                labels={"table": os.path.basename(path)})
+    for key, (path, category, caption) in report_table_specs(config, REPORT_GENE_LEVEL).items()
+}
+if "provenance" in {r.name for r in workflow.rules}:  # run times, command, git and package versions
+    REPORT_TABLES["provenance"] = "results/provenance.json"
 FIGURES = "results/figures"
-
-
-def report_design():
-    """Design as used by the figures and captions (arms, timepoints, covariates)."""
-    return design_params()
-
-
-def report_counts():
-    """Per arm, from the sample sheet: patients randomised, rows at pre and at post."""
-    return caption_counts(SAMPLES, DESIGN.arms, DESIGN.pre, DESIGN.post)
-
-
-def gene_level_on():
-    """Whether the gene-level interaction (DE + GSEA) runs: count data and the switch on."""
-    return bool(config.get("expression")) and config["expression"]["format"] in COUNT_FORMATS \
-        and config["statistics"]["differential_expression"]
-
-
-def feature_inputs(wildcards):
-    """Tables the per-feature figures read: the between-arm table and the per-sample values."""
-    inputs = {"effects": "results/tables/effects_between_arms.tsv"}
-    inputs.update(statistics_inputs(wildcards))
-    return inputs
-
-
-def report_tables(wildcards):
-    """Every result table, flagged for the report (downloadable TSV) in its category."""
-    def table(path, category, caption):
-        return report(path, caption=f"../report/{caption}.rst", category=category, subcategory="Tables",
-                      labels={"table": os.path.basename(path)})
-    tables = {
-        "flow": table("results/tables/sample_flow.tsv", "Cohort & QC", "table_sample_flow"),
-        "inputs": table("results/qc/input_files.tsv", "Methods", "table_input_files"),
-        "effects": table("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects"),
-        "within": table("results/tables/changes_within_arm.tsv", "Between-arm effects", "table_within"),
-    }
-    if config.get("expression"):
-        tables["expression_qc"] = table("results/qc/expression_qc.tsv", "Cohort & QC", "table_expression_qc")
-        tables["scores"] = table("results/tables/signature_scores.tsv", "Signatures", "table_scores")
-        tables["coverage"] = table("results/qc/signature_coverage.tsv", "Signatures", "table_coverage")
-    if config.get("immune"):
-        tables["immune"] = table("results/immune/immune_values.tsv", "Immune cells", "table_immune")
-    if gene_level_on():
-        tables["de"] = table("results/tables/de_interaction.tsv", "Genes & pathways", "table_de")
-        tables["gsea"] = table("results/tables/gsea_interaction.tsv", "Genes & pathways", "table_gsea")
-    if hasattr(rules, "provenance"):  # run times, command, git and package versions of the run
-        tables["provenance"] = rules.provenance.output[0]
-    return tables
-
-
-def report_targets():
-    """Figures and the methods page for rule all (add to all_targets() in common.smk)."""
-    targets = [f"{FIGURES}/cohort/sample_flow.png", f"{FIGURES}/effects/forest_ancova.png",
-               f"{FIGURES}/effects/change_heatmap.png", f"{FIGURES}/paired/signatures",
-               f"{FIGURES}/paired/immune", "results/report/methods.html"]
-    if config.get("expression"):
-        targets += [f"{FIGURES}/cohort/expression_qc.png", f"{FIGURES}/cohort/expression_pca.png"]
-        if gene_level_on():
-            targets += [f"{FIGURES}/genes/volcano_interaction.png", f"{FIGURES}/genes/gsea_interaction.png"]
-    if config.get("immune"):
-        targets += [f"{FIGURES}/immune/immune_values.png"]
-        if config.get("expression"):
-            targets += [f"{FIGURES}/immune/agreement.png"]
-    return targets
 
 
 rule plot_sample_flow:
@@ -80,8 +32,8 @@ rule plot_sample_flow:
         pdf=f"{FIGURES}/cohort/sample_flow.pdf",
         svg=f"{FIGURES}/cohort/sample_flow.svg",
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_sample_flow.log",
     localrule: True
@@ -105,8 +57,8 @@ rule plot_expression_qc:
                    category="Cohort & QC", subcategory="Figures", labels={"figure": "expression PCA"}),
         other=multiext(f"{FIGURES}/cohort/expression_", "qc.pdf", "qc.svg", "pca.pdf", "pca.svg"),
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
         min_library_size=lookup(dpath="expression/min_library_size", within=config, default=None),
     log:
         "logs/report/plot_expression_qc.log",
@@ -127,8 +79,8 @@ rule plot_immune:
                    category="Immune cells", subcategory="Figures", labels={"figure": "immune cells pre/post"}),
         other=multiext(f"{FIGURES}/immune/immune_values", ".pdf", ".svg"),
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_immune.log",
     localrule: True
@@ -150,8 +102,8 @@ rule plot_agreement:
                    category="Immune cells", subcategory="Figures", labels={"figure": "expression vs measured cells"}),
         other=multiext(f"{FIGURES}/immune/agreement", ".pdf", ".svg"),
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_agreement.log",
     localrule: True
@@ -166,7 +118,8 @@ rule plot_agreement:
 
 rule plot_effects:
     input:
-        unpack(feature_inputs),
+        unpack(statistics_inputs),
+        effects="results/tables/effects_between_arms.tsv",
     output:
         forest=report(f"{FIGURES}/effects/forest_ancova.png", caption="../report/forest.rst",
                       category="Between-arm effects", subcategory="Figures", labels={"figure": "forest plot (ANCOVA)"}),
@@ -176,8 +129,8 @@ rule plot_effects:
         other=multiext(f"{FIGURES}/effects/", "forest_ancova.pdf", "forest_ancova.svg", "change_heatmap.pdf",
                        "change_heatmap.svg"),
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_effects.log",
     resources:
@@ -191,7 +144,8 @@ rule plot_effects:
 
 rule plot_paired_features:
     input:
-        unpack(feature_inputs),
+        unpack(statistics_inputs),
+        effects="results/tables/effects_between_arms.tsv",
     output:
         signatures=report(directory(f"{FIGURES}/paired/signatures"), patterns=["{name}.png"],
                           caption="../report/paired_feature.rst", category="Signatures",
@@ -200,8 +154,8 @@ rule plot_paired_features:
                       caption="../report/paired_feature.rst", category="Immune cells",
                       subcategory="Paired plots", labels={"feature": "{name}"}),
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_paired_features.log",
     resources:
@@ -225,8 +179,8 @@ rule plot_genes:
         other=multiext(f"{FIGURES}/genes/", "volcano_interaction.pdf", "volcano_interaction.svg",
                        "gsea_interaction.pdf", "gsea_interaction.svg"),
     params:
-        design=report_design(),
-        counts=report_counts(),
+        design=design_params(),
+        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_genes.log",
     resources:
@@ -240,13 +194,13 @@ rule plot_genes:
 
 rule report_methods:
     input:
-        unpack(report_tables),
+        **REPORT_TABLES,
     output:
         html=report("results/report/methods.html", caption="../report/methods.rst", category="Methods",
                     subcategory="Methods and provenance", labels={"page": "methods and provenance"}),
     params:
         config=config,
-        design=report_design(),
+        design=design_params(),
         repository=workflow.basedir,
     log:
         "logs/report/report_methods.log",

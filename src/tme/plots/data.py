@@ -12,7 +12,8 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 SEPARATORS = ("|", ":", "/", "__", "_", ".", " ", "-", "@")
-VALUE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "feature", "feature_type", "value", "axis_label"]
+VALUE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "feature", "feature_type", "value", "axis_label",
+                 "scale"]
 
 
 def read_table(path) -> pd.DataFrame:
@@ -37,10 +38,11 @@ def _pick_separator(signature: pd.Series, method: pd.Series, known: set[str]) ->
 
 def feature_values(scores: pd.DataFrame | None = None, immune: pd.DataFrame | None = None,
                    known_features: Iterable[str] = ()) -> pd.DataFrame:
-    """Long table ``sample_id, patient_id, arm, timepoint, feature, feature_type, value, axis_label``.
+    """Long table ``sample_id, patient_id, arm, timepoint, feature, feature_type, value, axis_label, scale``.
 
     Signature scores give ``value = score``; immune measures give ``value = analysis_value`` (the
-    scale the statistics use, e.g. log1p densities). ``known_features`` (the statistics table's
+    scale the statistics use, e.g. log1p densities); ``scale`` names that scale (``singscore score``,
+    ``log1p(cells/mm²)``) so estimates on different scales are never drawn on one axis. ``known_features`` (the statistics table's
     ``feature`` column) decides how signature and method are joined into a feature name.
     """
     known = set(map(str, known_features))
@@ -53,6 +55,7 @@ def feature_values(scores: pd.DataFrame | None = None, immune: pd.DataFrame | No
         s["feature_type"] = "signature"
         s["value"] = pd.to_numeric(s["score"], errors="coerce")
         s["axis_label"] = method.radd("score (").add(")")
+        s["scale"] = method.add(" score")
         frames.append(s.reindex(columns=VALUE_COLUMNS))
     if immune is not None and not immune.empty:
         m = immune.copy()
@@ -63,6 +66,7 @@ def feature_values(scores: pd.DataFrame | None = None, immune: pd.DataFrame | No
         transform = m["transform"].fillna("none").astype(str)
         m["axis_label"] = [f"{t}({meas}, {u})" if t not in ("none", "", "identity") else f"{meas} ({u})"
                            for t, meas, u in zip(transform, m["measure"].astype(str), unit)]
+        m["scale"] = [f"{t}({u})" if t not in ("none", "", "identity") else u for t, u in zip(transform, unit)]
         frames.append(m.reindex(columns=VALUE_COLUMNS))
     if not frames:
         return pd.DataFrame(columns=VALUE_COLUMNS)
@@ -133,3 +137,10 @@ def file_stems(names: Iterable[str], max_len: int = 80) -> dict[str, str]:
             b = f"{b[:max_len]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
         out[name] = b
     return out
+
+
+def feature_scales(values: pd.DataFrame) -> dict[str, str]:
+    """Feature → the name of its analysis scale (from :func:`feature_values`)."""
+    if values.empty:
+        return {}
+    return values.drop_duplicates("feature").set_index("feature")["scale"].astype(str).to_dict()

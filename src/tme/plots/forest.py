@@ -1,14 +1,15 @@
 """Forest plot of between-arm effects (default: the primary ANCOVA), one panel per BH family.
 
-Each family gets its own panel and x-axis (signature scores and log densities are on different
-scales); within a family features are ordered by estimate, and features whose estimate is NA are
+Each family × analysis scale gets its own panel and x-axis (an ssGSEA difference of −190 and a
+singscore difference of −0.02 cannot share an axis; nor can scores and log densities); within a
+panel features are ordered by estimate, and features whose estimate is NA are
 listed at the bottom as "not estimable" with the reason from the table's ``note``. The right
 margin prints the estimate, 95 % CI, q and n per arm.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,9 +26,11 @@ ANALYSIS_NAMES = {
 }
 
 
-def forest_rows(effects: pd.DataFrame, analysis: str = "ancova") -> pd.DataFrame:
-    """The rows the forest plot draws, in drawing order (family, then estimate; NA rows last)."""
+def forest_rows(effects: pd.DataFrame, analysis: str = "ancova", scales: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The rows the forest plot draws, in drawing order (family, scale, then estimate; NA rows last)."""
     sub = effects[effects["analysis"].astype(str) == analysis].copy()
+    scales = scales or {}
+    sub["scale"] = sub["feature"].map(lambda f: scales.get(f, "")).fillna("")
     for column in ("estimate", "ci_low", "ci_high", "q"):
         sub[column] = pd.to_numeric(sub.get(column), errors="coerce")
     sub["family"] = sub["family"].fillna("").astype(str).replace("", "(no family)")
@@ -36,25 +39,33 @@ def forest_rows(effects: pd.DataFrame, analysis: str = "ancova") -> pd.DataFrame
     primary = [f for f in families if "primary" in f.lower()]
     order = {f: i for i, f in enumerate(primary + [f for f in families if f not in primary])}
     sub["_fam"] = sub["family"].map(order)
-    return sub.sort_values(["_fam", "_na", "estimate", "feature"], kind="stable").reset_index(drop=True)
+    scale_order = {sc: i for i, sc in enumerate(dict.fromkeys(sub["scale"]))}
+    sub["_scale"] = sub["scale"].map(scale_order)
+    sub = sub.sort_values(["_fam", "_scale", "_na", "estimate", "feature"], kind="stable").reset_index(drop=True)
+    sub["_panel"] = sub.groupby(["_fam", "_scale"], sort=False).ngroup()
+    return sub
 
 
 def plot_forest(effects: pd.DataFrame, analysis: str = "ancova", arms: Sequence[str] = ("reference", "treatment"),
-                max_rows_per_family: int = 60):
-    """Forest plot of ``analysis`` rows of ``effects_between_arms.tsv``."""
+                scales: Mapping[str, str] | None = None, max_rows_per_panel: int = 200):
+    """Forest plot of ``analysis`` rows of ``effects_between_arms.tsv``.
+
+    ``scales`` maps feature → name of its analysis scale (:func:`tme.plots.data.feature_scales`);
+    features without one share their family's panel.
+    """
     if effects is None or effects.empty or not (effects["analysis"].astype(str) == analysis).any():
         return empty_figure(f"No {analysis} rows in the between-arm table.", "Between-arm effects")
-    rows = forest_rows(effects, analysis)
+    rows = forest_rows(effects, analysis, scales)
     panels = []
-    for family, sub in rows.groupby("_fam", sort=True):
-        extra = max(len(sub) - max_rows_per_family, 0)
-        panels.append((sub["family"].iloc[0], sub.head(max_rows_per_family), extra))
-    heights = [len(p[1]) + 1.6 + (1 if p[2] else 0) for p in panels]
+    for _, sub in rows.groupby("_panel", sort=True):
+        extra = max(len(sub) - max_rows_per_panel, 0)
+        panels.append((sub["family"].iloc[0], sub["scale"].iloc[0], sub.head(max_rows_per_panel), extra))
+    heights = [len(p[2]) + 1.9 + (1 if p[3] else 0) for p in panels]
     contrast = f"{arm_label(arms[1])} − {arm_label(arms[0])}"
     with theme():
         fig, axes = plt.subplots(len(panels), 1, figsize=(9.5, 0.24 * sum(heights) + 1.2), squeeze=False,
                                  gridspec_kw={"height_ratios": heights})
-        for ax, (family, sub, extra) in zip(axes[:, 0], panels):
+        for ax, (family, scale, sub, extra) in zip(axes[:, 0], panels):
             n = len(sub)
             y = np.arange(n)[::-1]
             est = sub["estimate"].to_numpy()
@@ -89,8 +100,10 @@ def plot_forest(effects: pd.DataFrame, analysis: str = "ancova", arms: Sequence[
             if extra:
                 ax.text(0.0, -1.3, f"… {extra} more rows in effects_between_arms.tsv", transform=ax.get_yaxis_transform(),
                         fontsize=6.5, color=NEUTRAL)
-            ax.set_title(f"Family: {label(family, 50)}  (BH q within family)", loc="left", fontsize=8.5, fontweight="bold")
-            ax.set_xlabel(f"Difference in change, {contrast} (analysis scale)", fontsize=7.5)
+            on = f" · {label(scale, 40)}" if scale else ""
+            ax.set_title(f"Family: {label(family, 50)}{on}  (BH q within family)", loc="left", fontsize=8.5,
+                         fontweight="bold")
+            ax.set_xlabel(f"Difference in change, {contrast} ({label(scale, 40) or 'analysis scale'})", fontsize=7.5)
             ax.tick_params(axis="x", labelsize=7)
         handles, labels = axes[0, 0].get_legend_handles_labels()
         for ax in axes[1:, 0]:
@@ -98,9 +111,11 @@ def plot_forest(effects: pd.DataFrame, analysis: str = "ancova", arms: Sequence[
                 if lab not in labels:
                     handles.append(h)
                     labels.append(lab)
-        fig.legend(handles, labels, loc="upper right", ncol=2, fontsize=7, bbox_to_anchor=(1.0, 1.0))
-        fig.suptitle(f"Between-arm effects: {ANALYSIS_NAMES.get(analysis, label(analysis, 40))}; "
-                     f"right: estimate (95% CI), q, n {arm_label(arms[0])}/{arm_label(arms[1])}", fontsize=9, x=0.02,
-                     ha="left")
-        fig.tight_layout()
+        top = 1 - 0.9 / fig.get_figheight()
+        fig.suptitle(f"Between-arm effects: {ANALYSIS_NAMES.get(analysis, label(analysis, 40))}\n"
+                     f"right: estimate (95% CI), q, n patients {arm_label(arms[0])}/{arm_label(arms[1])}", fontsize=9,
+                     x=0.01, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top")
+        fig.legend(handles, labels, loc="upper right", ncol=2, fontsize=7,
+                   bbox_to_anchor=(0.99, 1 - 0.1 / fig.get_figheight()))
+        fig.tight_layout(rect=(0, 0, 1, top))
     return fig

@@ -1,7 +1,7 @@
 """Gene level: volcano of the arm × timepoint interaction and a GSEA dot plot.
 
 The volcano reads ``de_interaction.tsv`` (DESeq2-style columns: ``log2FoldChange``, ``pvalue``,
-``padj``); the dot plot reads ``gsea_interaction.tsv`` (``gene_set, size, nes, q``).
+``padj``); the dot plot reads ``gsea_interaction.tsv`` (``gene_set, size`` or ``set_size, nes, q``).
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def plot_volcano(de: pd.DataFrame, arms: Sequence[str] = ("reference", "treatmen
 def plot_gsea_dots(gsea: pd.DataFrame, n_sets: int = 30, fdr: float = 0.25):
     """Top gene sets by q: x = NES, dot size = set size, colour = −log10 q; hollow when q ≥ ``fdr``."""
     g = gsea.copy()
+    if "size" not in g and "set_size" in g:  # tme.stats.gsea names it set_size
+        g["size"] = g["set_size"]
     for column in ("nes", "q", "p", "size"):
         g[column] = pd.to_numeric(g.get(column), errors="coerce")
     g = g.dropna(subset=["nes"])

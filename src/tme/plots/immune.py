@@ -81,8 +81,28 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
 
 
 def agreement_pairs(signatures: Sequence[str], measures: Sequence[str],
-                    pairs: Sequence[tuple[str, str]] = AGREEMENT_PAIRS) -> list[tuple[str, str]]:
-    """(signature, measure) pairs present in the data, by case-insensitive substring match."""
+                    pairs: Sequence[tuple[str, str]] = AGREEMENT_PAIRS, preferred: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(signature, measure) pairs present in the data, by word match (see :data:`AGREEMENT_PAIRS`).
+
+    Ordered round-robin over measures (every measure's first pair before any second one), the
+    ``preferred`` signatures (e.g. the primary panel) first within a measure.
+    """
+    rank = {s: i for i, s in enumerate(preferred)}
+    signatures = sorted(signatures, key=lambda s: (rank.get(s, len(rank)), list(signatures).index(s)))
+    found = _matches(signatures, measures, pairs)
+    by_measure: dict[str, list[tuple[str, str]]] = {}
+    for pair in found:
+        by_measure.setdefault(pair[1], []).append(pair)
+    order = {s: i for i, s in enumerate(signatures)}
+    for v in by_measure.values():
+        v.sort(key=lambda pair: order[pair[0]])
+    out = []
+    for depth in range(max((len(v) for v in by_measure.values()), default=0)):
+        out += [v[depth] for v in by_measure.values() if depth < len(v)]
+    return out
+
+
+def _matches(signatures, measures, pairs) -> list[tuple[str, str]]:
     out = []
     for needle, measure in pairs:
         if measure not in measures:
@@ -96,7 +116,8 @@ def agreement_pairs(signatures: Sequence[str], measures: Sequence[str],
 
 
 def plot_agreement(scores: pd.DataFrame, immune: pd.DataFrame, arms: Sequence[str], pre: str,
-                   pairs: Sequence[tuple[str, str]] | None = None, max_pairs: int = 12, ncols: int = 4):
+                   pairs: Sequence[tuple[str, str]] | None = None, max_pairs: int = 12, ncols: int = 4,
+                   preferred: Sequence[str] = ()):
     """Scatter of signature score vs measured value (analysis scale), per pair, with Spearman ρ.
 
     Uses each signature's first method in the scores table (the library's primary method).
@@ -107,7 +128,7 @@ def plot_agreement(scores: pd.DataFrame, immune: pd.DataFrame, arms: Sequence[st
     s = scores[scores["method"] == scores["signature"].map(first_method)]
     signatures = list(dict.fromkeys(s["signature"].astype(str)))
     measures = list(dict.fromkeys(immune["measure"].astype(str)))
-    pairs = agreement_pairs(signatures, measures) if pairs is None else [p for p in pairs if p[0] in signatures and p[1] in measures]
+    pairs = agreement_pairs(signatures, measures, preferred=preferred) if pairs is None else [p for p in pairs if p[0] in signatures and p[1] in measures]
     pairs = pairs[:max_pairs]
     if not pairs:
         return empty_figure("No signature / measured-cell pair found in the data.", "Agreement")

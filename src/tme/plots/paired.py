@@ -126,8 +126,7 @@ def plot_change_heatmap(values: pd.DataFrame, features: Sequence[str], arms: Seq
                 row_labels.append("")
                 row += 1
         lim = np.nanmax(np.abs(mat)) if np.isfinite(mat).any() else 1.0
-        cmap = plt.get_cmap("RdBu_r").copy()
-        cmap.set_bad(MISSING)
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad=MISSING)
         im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
                        interpolation="nearest")
         ax.set_xticks(range(len(features)), [label(f, 28) for f in features], rotation=60, ha="right", fontsize=6.5)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from contextlib import contextmanager
@@ -170,6 +171,7 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, 
     if stem.suffix.lower().lstrip(".") in FORMATS:
         stem = stem.with_suffix("")
     paths = []
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # font subsetting chatter in rule logs
     with theme():
         for fmt in formats:
             path = stem.parent / f"{stem.name}.{fmt}"
@@ -183,9 +185,11 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, 
 
 def plain_log_ticks(ax, axis: str = "y") -> None:
     """Tick labels of a log or symlog axis as plain numbers (the default ones need mathtext)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     target = ax.yaxis if axis == "y" else ax.xaxis
+    if target.get_scale() == "log":  # 1-2-5 ticks: narrow ranges still get several labels
+        target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}"))
     target.set_minor_formatter(NullFormatter())
 

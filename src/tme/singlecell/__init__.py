@@ -10,6 +10,7 @@
 * :func:`simulate_singlecell`, :func:`write_singlecell_example` — a cohort with planted truth.
 """
 
+from tme.singlecell.aucell import aucell
 from tme.singlecell.inputs import read_h5ads
 from tme.singlecell.score import control_genes, gene_means, score_genes, score_signatures, signature_weights
 from tme.singlecell.simulate import simulate_singlecell, write_singlecell_example
@@ -25,6 +26,7 @@ from tme.singlecell.summarise import (
 __all__ = [
     "MARKER_PANEL",
     "annotate_cell_types",
+    "aucell",
     "cell_type_proportions",
     "control_genes",
     "gene_means",

@@ -11,9 +11,11 @@ ranked by their mean over the cells (ties share the lowest rank), cut into bins 
 ``round(n_genes / (n_bins - 1))`` consecutive ranks, and from every bin holding a set gene
 ``ctrl_size`` genes are drawn at random (all of them when the bin is smaller); set genes drawn are
 dropped. This is Tirosh et al. (2016) *Science* 352:189, "MITF and AXL expression programs and cell
-scores", as implemented by :func:`scanpy.tl.score_genes` (scanpy 1.11 and 1.12 alike: the generator
-is the legacy ``np.random.RandomState(random_state)``, reseeded for each gene set, and a bin is
-sampled with ``RandomState.choice(n, ctrl_size, replace=False)`` as ``pandas.Series.sample`` does).
+scores", as implemented by :func:`scanpy.tl.score_genes` (scanpy 1.11 and 1.12 draw alike: the
+generator is the legacy ``np.random.RandomState(random_state)``, reseeded for each gene set, and a
+bin is sampled with ``RandomState.choice(n, ctrl_size, replace=False)`` as ``pandas.Series.sample``
+does; how sparse means are summed differs between scanpy versions and :func:`score_genes` follows
+the installed one, see :func:`_scanpy_sums_sparse_in_float64`).
 
 * :func:`control_genes` — the control set, drawn exactly as scanpy draws it;
 * :func:`score_genes` — one set, numerically the same as :func:`scanpy.tl.score_genes`;
@@ -29,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -50,8 +53,13 @@ def _obs_rep(adata: AnnData, use_raw: bool | None, layer: str | None) -> tuple[A
     if use_raw:
         if adata.raw is None:
             raise ValueError("use_raw=True but adata.raw is None")
-        return adata.raw.X, adata.raw.var_names
-    return (adata.layers[layer] if layer is not None else adata.X), adata.var_names
+        X, var_names = adata.raw.X, adata.raw.var_names
+    else:
+        X, var_names = (adata.layers[layer] if layer is not None else adata.X), adata.var_names
+    if not var_names.is_unique:
+        raise TmeInputError(f"gene {var_names[var_names.duplicated()][0]!r} appears more than once in var_names",
+                            column="var", fix="make gene names unique (sum or drop duplicated genes) before scoring")
+    return X, var_names
 
 
 def _row_chunks(X: Any, chunk_size: int) -> Iterator[tuple[int, int, np.ndarray | sp.csr_matrix]]:
@@ -59,9 +67,13 @@ def _row_chunks(X: Any, chunk_size: int) -> Iterator[tuple[int, int, np.ndarray 
     n = X.shape[0]
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        rows = X[start:stop]
-        if sp.issparse(rows):
-            rows = sp.csr_matrix(rows)
+        if isinstance(X, (sp.csr_matrix, sp.csr_array)):  # in memory: a view, no copy of the chunk
+            lo, hi = X.indptr[start], X.indptr[stop]
+            indptr = (X.indptr[start:stop + 1] - lo).astype(X.indices.dtype)
+            rows = sp.csr_matrix((X.data[lo:hi], X.indices[lo:hi], indptr), shape=(stop - start, X.shape[1]))
+        else:
+            rows = X[start:stop]
+            rows = sp.csr_matrix(rows) if sp.issparse(rows) else np.asarray(rows)
         yield start, stop, rows
 
 
@@ -76,6 +88,35 @@ def _normalise(rows: np.ndarray | sp.csr_matrix, target_sum: float | None) -> np
         np.log1p(out.data, out=out.data)
         return out
     return np.log1p(rows * scale[:, None]).astype(np.float32)
+
+
+@numba.njit(cache=True)
+def _column_sums(data: np.ndarray, indices: np.ndarray, n_genes: int) -> tuple[np.ndarray, int]:
+    """Per-gene float64 sums of a CSR chunk's values, and the number of non-finite values."""
+    total = np.zeros(n_genes)
+    bad = 0
+    for p in range(data.size):
+        value = data[p]
+        if np.isfinite(value):
+            total[indices[p]] += value
+        else:
+            bad += 1
+    return total, bad
+
+
+@numba.njit(cache=True)
+def _csr_times_sparse(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, w_ptr: np.ndarray,
+                      w_col: np.ndarray, w_val: np.ndarray, out: np.ndarray) -> None:
+    """``out += X @ W`` for CSR ``X`` and CSR ``W`` (genes × sets), accumulated in float64.
+
+    The work is ``nnz(X)`` × (sets per gene, ~3 for 50 Hallmark sets), not ``nnz(X)`` × sets.
+    """
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            value = np.float64(data[p])
+            gene = indices[p]
+            for q in range(w_ptr[gene], w_ptr[gene + 1]):
+                out[i, w_col[q]] += value * w_val[q]
 
 
 def _expression_bins(means: np.ndarray, n_bins: int) -> np.ndarray:
@@ -125,11 +166,25 @@ def control_genes(gene_means: pd.Series, gene_list: Sequence[str], *, ctrl_size:
     return gene_means.index[_controls(bins, set_idx, ctrl_size, random_state)]
 
 
+def _scanpy_sums_sparse_in_float64() -> bool:
+    """Whether the installed scanpy accumulates sparse means in float64.
+
+    scanpy 1.11 (and 1.12 as released) sums a sparse matrix with scipy, which accumulates in the
+    data's dtype (float32) and casts the sum to float64; scanpy's numba ``_sparse_nanmean``
+    (scverse/scanpy#4141, Python >= 3.12 code base) accumulates in float64. The control-gene
+    draws are the same in both; only the rounding of the means differs (< 1e-6 on log data,
+    which can move a gene across a bin edge only when two means tie to that precision).
+    """
+    from scanpy.tools import _score_genes
+
+    return hasattr(_score_genes, "_get_sparce_nanmean_indptr")
+
+
 def _nan_means(X: np.ndarray | sp.spmatrix, axis: int) -> np.ndarray:
-    """``np.nanmean`` as scanpy computes it (float64 sums for sparse matrices)."""
+    """``np.nanmean`` as the installed scanpy computes it in ``score_genes``."""
     if not sp.issparse(X):
         return np.nanmean(X, axis=axis, dtype=np.float64 if axis == 1 else None)
-    X = sp.csr_matrix(X, copy=True)
+    X = sp.csr_matrix(X, dtype=np.float64 if _scanpy_sums_sparse_in_float64() else None, copy=True)
     nan = np.isnan(X.data)
     n = X.shape[axis] - np.asarray(sp.csr_matrix((nan, X.indices, X.indptr), shape=X.shape).sum(axis)).ravel()
     X.data[nan] = 0
@@ -199,11 +254,14 @@ def gene_means(adata: AnnData, *, use_raw: bool | None = None, layer: str | None
     total = np.zeros(X.shape[1], dtype=np.float64)
     for _, _, rows in _row_chunks(X, chunk_size):
         rows = _normalise(rows, target_sum)
-        data = rows.data if sp.issparse(rows) else rows
-        if not np.isfinite(data).all():
+        if sp.issparse(rows):
+            sums, bad = _column_sums(rows.data, rows.indices, X.shape[1])
+        else:
+            sums, bad = rows.sum(axis=0, dtype=np.float64), int((~np.isfinite(rows)).sum())
+        if bad:
             raise TmeInputError("the expression matrix holds NaN or infinite values",
                                 fix="remove or impute them before scoring (scanpy's score_genes skips genes with NaN means)")
-        total += np.asarray(rows.sum(axis=0, dtype=np.float64)).ravel()
+        total += sums
     return pd.Series(total / X.shape[0], index=var_names)
 
 
@@ -243,16 +301,18 @@ def signature_weights(means: pd.Series, signatures: Mapping[str, Sequence[str]] 
 def score_signatures(adata: AnnData, signatures: Mapping[str, Sequence[str]] | Sequence[Signature], *,
                      ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0, use_raw: bool | None = None,
                      layer: str | None = None, target_sum: float | None = None, chunk_size: int = 50_000,
-                     min_genes: int = 1, dtype: type = np.float32, key_added: str | None = "signature_scores",
-                     ) -> pd.DataFrame:
+                     min_genes: int = 1, key_added: str | None = "signature_scores") -> pd.DataFrame:
     """Score every gene set per cell in one sparse product per chunk (scanpy ``score_genes`` values).
 
     For each set the score is Tirosh's (2016) set mean minus control mean with the controls of
     :func:`control_genes` — the values a loop of :func:`scanpy.tl.score_genes` over the sets gives
     with the same ``random_state`` — but computed as ``X_chunk @ W`` with ``W`` from
     :func:`signature_weights`, over chunks of ``chunk_size`` cells (two passes: gene means, then
-    scores). Works on backed AnnData (``anndata.read_h5ad(path, backed="r")``); peak memory is
-    about one chunk of the matrix plus the dense genes × sets weights.
+    scores), accumulated in float64. For a sparse matrix the product visits, for each stored value,
+    only the sets that use its gene (``W`` is sparse: a gene is a member or control of ~3 of 50
+    Hallmark sets), so the cost is about ``nnz(X) × 3`` rather than ``nnz(X) × n_sets``.
+    Works on backed AnnData (``anndata.read_h5ad(path, backed="r")``); peak memory is one chunk
+    of the matrix plus the cells × sets result.
 
     Parameters
     ----------
@@ -271,9 +331,6 @@ def score_signatures(adata: AnnData, signatures: Mapping[str, Sequence[str]] | S
         Cells per chunk.
     min_genes
         Sets with fewer genes present are left out (listed in ``adata.uns[key_added]['coverage']``).
-    dtype
-        Accumulation type of the product: ``float32`` (default; differs from float64 by < 1e-5 on
-        log-normalised data) or ``float64``.
     key_added
         Store the scores in ``adata.obsm[key_added]`` and the coverage and parameters in
         ``adata.uns[key_added]``; ``None`` to only return them.
@@ -286,12 +343,16 @@ def score_signatures(adata: AnnData, signatures: Mapping[str, Sequence[str]] | S
     means = gene_means(adata, use_raw=use_raw, layer=layer, target_sum=target_sum, chunk_size=chunk_size)
     W, coverage = signature_weights(means, signatures, ctrl_size=ctrl_size, n_bins=n_bins,
                                     random_state=random_state, min_genes=min_genes)
-    W = W.astype(dtype)
+    W_csr = sp.csr_matrix(W)
     X, _ = _obs_rep(adata, use_raw, layer)
-    out = np.empty((X.shape[0], W.shape[1]), dtype=dtype)
+    out = np.zeros((X.shape[0], W.shape[1]))
     for start, stop, rows in _row_chunks(X, chunk_size):
         rows = _normalise(rows, target_sum)
-        out[start:stop] = rows.astype(dtype, copy=False) @ W
+        if sp.issparse(rows):
+            _csr_times_sparse(rows.data, rows.indices, rows.indptr, W_csr.indptr, W_csr.indices, W_csr.data,
+                              out[start:stop])
+        else:
+            out[start:stop] = rows @ W
     scores = pd.DataFrame(out, index=adata.obs_names, columns=coverage.index[coverage["scored"]])
     if key_added is not None:
         adata.obsm[key_added] = scores

@@ -1,0 +1,165 @@
+"""Build the Snakemake HTML report for a small run with hostile names and open it in headless Chromium.
+
+Checks: the report renders (non-blank screenshot), its JavaScript raises no error, no injected
+script or event handler runs (they would log XSS-FIRED), the forest plot is in the page, and the
+page needs nothing from the network. Chromium comes from tests/browser/install_chromium.sh (apt);
+the test is skipped only when it cannot be installed, and fails instead when CI=true.
+
+Screenshots are kept in $TME_SCREENSHOTS (default /tmp/tme-screens).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO, SNAKEMAKE, cohort_config
+
+pytestmark = [pytest.mark.browser, pytest.mark.workflow]
+
+XSS = "<script>console.error('XSS-FIRED')</script><img src=x onerror=\"console.error('XSS-FIRED')\"> & \"q\" $x$"
+LONG = "USER_SET_WITH_A_VERY_LONG_NAME_" * 6
+SCREENS = Path(os.environ.get("TME_SCREENSHOTS", "/tmp/tme-screens"))
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    script = REPO / "tests" / "browser" / "install_chromium.sh"
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=900)
+    path = done.stdout.strip().splitlines()[-1] if done.returncode == 0 and done.stdout.strip() else ""
+    if path and Path(path).exists():
+        return path
+    message = f"Chromium is not installed and {script.name} could not install it: {done.stderr.strip()[-400:]}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _wrapper_snakefile(workdir: Path) -> Path:
+    """The repository's workflow plus report.smk if the Snakefile does not include it yet."""
+    path = workdir / "Snakefile.report"
+    path.write_text(
+        f'include: "{REPO / "Snakefile"}"\n'
+        'if "REPORT_TARGETS" not in globals():\n'
+        f'    include: "{REPO / "workflow" / "rules" / "report.smk"}"\n'
+        "rule report_all:\n"
+        "    input:\n"
+        "        REPORT_TARGETS,\n")
+    return path
+
+
+def _snakemake(snakefile: Path, workdir: Path, configfile: Path, *args: str, timeout: int = 600):
+    cmd = [str(SNAKEMAKE), "all", "report_all", "--snakefile", str(snakefile), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "2", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert done.returncode == 0, done.stderr[-4000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def built_report(small_cohort, tmp_path_factory):
+    """Run the small cohort with hostile gene-set names and exclusion reason; build the report."""
+    work = tmp_path_factory.mktemp("report_run")
+    cohort = work / "cohort"
+    shutil.copytree(small_cohort, cohort)
+    sheet = (cohort / "samples.tsv").read_text().splitlines()
+    header = sheet[0].split("\t")
+    col = header.index("exclude_reason")
+    row = sheet[-1].split("\t")
+    row[col] = XSS.replace("\t", " ")  # a free-text exclusion reason
+    sheet[-1] = "\t".join(row)
+    (cohort / "samples.tsv").write_text("\n".join(sheet) + "\n")
+    genes = ["IL1B", "IL1A", "CXCL8", "IL6", "PTGS2", "CCL2", "CCL3", "CCL4", "CCL20", "CXCL1", "CXCL2", "SOD2",
+             "NFKBIA", "TNFAIP3", "ICAM1", "IER3"]
+    (cohort / "user.gmt").write_text(f"{XSS}\tna\t" + "\t".join(genes) + "\n" + f"{LONG}\tna\t" + "\t".join(genes[::-1]) + "\n")
+    config = cohort_config(cohort, scoring={"gene_sets": [str(cohort / "user.gmt")]},
+                           statistics={"n_bootstrap": 200, "gsea_permutations": 100,
+                                       # the gene level is slow on a shared machine; tests/test_plots.py covers its figures
+                                       "differential_expression": os.environ.get("TME_REPORT_TEST_DE", "") == "1"})
+    configfile = work / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    snakefile = _wrapper_snakefile(work)
+    _snakemake(snakefile, work, configfile, "--quiet", "rules")
+    report = work / "report.html"
+    _snakemake(snakefile, work, configfile, "--report", str(report), timeout=120)
+    return work, report
+
+
+def _run_chromium(chromium: str, url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp / "chromium-profile"
+    profile.mkdir(exist_ok=True)
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+           f"--user-data-dir={profile}", "--window-size=1400,1000", "--virtual-time-budget=15000",
+           "--enable-logging=stderr", "--v=0", *args, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def _console_errors(stderr: str) -> list[str]:
+    lines = [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    return [line for line in lines if re.search(r"Uncaught|Error|XSS-FIRED", line)]
+
+
+def _assert_not_blank(png: Path) -> None:
+    from PIL import Image
+
+    assert png.exists() and png.stat().st_size > 10_000, f"{png} is missing or tiny"
+    pixels = np.asarray(Image.open(png).convert("L"), dtype=float)
+    assert pixels.shape[0] >= 900 and pixels.shape[1] >= 1300
+    assert pixels.std() > 8, f"{png} looks blank (pixel SD {pixels.std():.1f})"
+
+
+def test_report_is_self_contained_and_escaped(built_report):
+    work, report = built_report
+    page = report.read_text(encoding="utf-8")
+    # every asset embedded: no script or stylesheet fetched from the network
+    assert not re.search(r"<script[^>]+src=[\"']https?://", page)
+    assert not re.search(r"<link[^>]+href=[\"']https?://", page)
+    # hostile strings never appear as live markup in the page
+    assert "<script>console.error('XSS-FIRED')" not in page
+    assert "onerror=\"console.error" not in page
+    for category in ("Cohort &amp; QC", "Cohort & QC", "Signatures", "Immune cells", "Between-arm effects",
+                     "Genes &amp; pathways", "Genes & pathways", "Methods"):
+        if category in page:
+            break
+    else:
+        raise AssertionError("no report category found")
+    assert "forest_ancova.png" in page
+    methods = (work / "results" / "report" / "methods.html").read_text()
+    assert "&lt;script&gt;console.error(&#x27;XSS-FIRED&#x27;)" in methods
+
+
+def test_report_renders_in_chromium(built_report, tmp_path):
+    chromium = _chromium()
+    work, report = built_report
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENS / "report_landing.png"
+    done = _run_chromium(chromium, report.as_uri(), tmp_path, f"--screenshot={shot}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not _console_errors(done.stderr), _console_errors(done.stderr)
+    _assert_not_blank(shot)
+    dom = _run_chromium(chromium, report.as_uri(), tmp_path, "--dump-dom")
+    assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
+    assert "Between-arm effects" in dom.stdout and "Cohort &amp; QC" in dom.stdout  # React rendered the menu
+    assert "XSS-FIRED" not in "".join(_console_errors(dom.stderr))
+    # the methods page on its own (it is shown inside the report's frame)
+    methods = work / "results" / "report" / "methods.html"
+    shot = SCREENS / "report_methods.png"
+    done = _run_chromium(chromium, methods.as_uri(), tmp_path, f"--screenshot={shot}")
+    assert done.returncode == 0 and not _console_errors(done.stderr), done.stderr[-3000:]
+    _assert_not_blank(shot)
+    # the forest plot itself, for a look
+    shutil.copy(work / "results" / "figures" / "effects" / "forest_ancova.png", SCREENS / "forest_ancova_small_run.png")
