@@ -5,18 +5,17 @@ script or event handler runs (they would log XSS-FIRED), the forest plot is in t
 page needs nothing from the network. Chromium comes from tests/browser/install_chromium.sh (apt);
 the test is skipped only when it cannot be installed, and fails instead when CI=true.
 
-Screenshots are kept in $TME_SCREENSHOTS (default /tmp/tme-screens).
+Screenshots are kept in $TME_SCREENSHOTS (default /tmp/tme-screens): report_landing.png,
+report_forest.png, report_methods.png, report_paired_cd68.png, methods_page.png.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +70,14 @@ def _snakemake(snakefile: Path, workdir: Path, configfile: Path, *args: str, tim
 
 @pytest.fixture(scope="module")
 def built_report(small_cohort, tmp_path_factory):
-    """Run the small cohort with hostile gene-set names and exclusion reason; build the report."""
+    """Run the small cohort with hostile gene-set names and exclusion reason; build the report.
+
+    ``TME_REPORT_RUN=<dir>`` reuses a directory this fixture built before (for iterating on the
+    browser checks without rerunning the workflow).
+    """
+    reuse = os.environ.get("TME_REPORT_RUN")
+    if reuse and (Path(reuse) / "report.html").exists():
+        return Path(reuse), Path(reuse) / "report.html"
     work = tmp_path_factory.mktemp("report_run")
     cohort = work / "cohort"
     shutil.copytree(small_cohort, cohort)
@@ -85,9 +91,12 @@ def built_report(small_cohort, tmp_path_factory):
     genes = ["IL1B", "IL1A", "CXCL8", "IL6", "PTGS2", "CCL2", "CCL3", "CCL4", "CCL20", "CXCL1", "CXCL2", "SOD2",
              "NFKBIA", "TNFAIP3", "ICAM1", "IER3"]
     (cohort / "user.gmt").write_text(f"{XSS}\tna\t" + "\t".join(genes) + "\n" + f"{LONG}\tna\t" + "\t".join(genes[::-1]) + "\n")
-    config = cohort_config(cohort, scoring={"gene_sets": [str(cohort / "user.gmt")]},
+    # a few collections and a short primary panel (with the hostile user set in it) keep the run short
+    config = cohort_config(cohort,
+                           scoring={"gene_sets": [str(cohort / "user.gmt")], "collections": ["tme_il1", "danaher2017"]},
                            statistics={"n_bootstrap": 200, "gsea_permutations": 100,
-                                       # the gene level is slow on a shared machine; tests/test_plots.py covers its figures
+                                       "primary_panel": ["TME_IL1_INDUCED", "DANAHER2017_Macrophages", XSS],
+                                       # the gene level is slow on a shared machine; test_plots.py covers its figures
                                        "differential_expression": os.environ.get("TME_REPORT_TEST_DE", "") == "1"})
     configfile = work / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
@@ -99,18 +108,55 @@ def built_report(small_cohort, tmp_path_factory):
 
 
 def _run_chromium(chromium: str, url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    """Headless Chromium with every host name unresolvable: the page must work offline."""
     profile = tmp / "chromium-profile"
     profile.mkdir(exist_ok=True)
     cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-           f"--user-data-dir={profile}", "--window-size=1400,1000", "--virtual-time-budget=15000",
-           "--enable-logging=stderr", "--v=0", *args, url]
+           "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", "--window-size=1400,1000",
+           "--virtual-time-budget=15000", "--enable-logging=stderr", "--v=0", *args, url]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def _console_errors(stderr: str) -> list[str]:
+    """Console lines that are errors (uncaught exceptions, failed loads) or a fired injection."""
     lines = [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
-    return [line for line in lines if re.search(r"Uncaught|Error|XSS-FIRED", line)]
+    return [line for line in lines if re.search(r"Uncaught|Error|XSS-FIRED|Failed to load", line)]
+
+
+# Clicks through the report's menu like a reader (text of each item in turn; in a result table the
+# row's "eye" button), then marks <body data-tme-nav="done"> (or "missing: <step>").
+NAVIGATE = """<script>
+(function(){
+  const steps = %s;
+  function find(t){
+    const els = [...document.querySelectorAll('a,button,td,li,span,div')].filter(e => e.textContent.trim() === t);
+    els.sort((a, b) => a.querySelectorAll('*').length - b.querySelectorAll('*').length);
+    return els[0];
+  }
+  let i = 0, tries = 0;
+  function next(){
+    if (i >= steps.length) { document.body.setAttribute('data-tme-nav', 'done'); return; }
+    const el = find(steps[i]);
+    if (el) {
+      const row = el.closest('tr');
+      const eye = row && row.querySelector('a[iconname="eye"]');
+      (eye || el.closest('a,button,li') || el).click();
+      i++; tries = 0;
+    } else if (++tries > 30) { document.body.setAttribute('data-tme-nav', 'missing: ' + steps[i]); return; }
+    setTimeout(next, 300);
+  }
+  window.addEventListener('load', () => setTimeout(next, 500));
+})();
+</script>"""
+
+
+def _navigating_copy(report: Path, steps: list[str], dest: Path) -> Path:
+    """A copy of the report that clicks through ``steps`` after loading (the report itself is untouched)."""
+    page = report.read_text(encoding="utf-8")
+    end = page.rfind("</body>")
+    dest.write_text(page[:end] + NAVIGATE % json.dumps(steps) + page[end:], encoding="utf-8")
+    return dest
 
 
 def _assert_not_blank(png: Path) -> None:
@@ -122,6 +168,13 @@ def _assert_not_blank(png: Path) -> None:
     assert pixels.std() > 8, f"{png} looks blank (pixel SD {pixels.std():.1f})"
 
 
+def _app(dom: str) -> str:
+    """The part of the DOM React rendered (the menu and the result view)."""
+    start = dom.find('id="app"')
+    assert start >= 0, "the report has no app element"
+    return dom[start:]
+
+
 def test_report_is_self_contained_and_escaped(built_report):
     work, report = built_report
     page = report.read_text(encoding="utf-8")
@@ -131,12 +184,8 @@ def test_report_is_self_contained_and_escaped(built_report):
     # hostile strings never appear as live markup in the page
     assert "<script>console.error('XSS-FIRED')" not in page
     assert "onerror=\"console.error" not in page
-    for category in ("Cohort &amp; QC", "Cohort & QC", "Signatures", "Immune cells", "Between-arm effects",
-                     "Genes &amp; pathways", "Genes & pathways", "Methods"):
-        if category in page:
-            break
-    else:
-        raise AssertionError("no report category found")
+    for category in ("Cohort & QC", "Signatures", "Immune cells", "Between-arm effects", "Methods"):
+        assert json.dumps(category)[1:-1] in page or category.replace("&", "&amp;") in page, category
     assert "forest_ancova.png" in page
     methods = (work / "results" / "report" / "methods.html").read_text()
     assert "&lt;script&gt;console.error(&#x27;XSS-FIRED&#x27;)" in methods
@@ -146,6 +195,7 @@ def test_report_renders_in_chromium(built_report, tmp_path):
     chromium = _chromium()
     work, report = built_report
     SCREENS.mkdir(parents=True, exist_ok=True)
+    # landing page
     shot = SCREENS / "report_landing.png"
     done = _run_chromium(chromium, report.as_uri(), tmp_path, f"--screenshot={shot}")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -153,13 +203,23 @@ def test_report_renders_in_chromium(built_report, tmp_path):
     _assert_not_blank(shot)
     dom = _run_chromium(chromium, report.as_uri(), tmp_path, "--dump-dom")
     assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
-    assert "Between-arm effects" in dom.stdout and "Cohort &amp; QC" in dom.stdout  # React rendered the menu
-    assert "XSS-FIRED" not in "".join(_console_errors(dom.stderr))
-    # the methods page on its own (it is shown inside the report's frame)
+    app = _app(dom.stdout)
+    assert "Between-arm effects" in app and "Cohort &amp; QC" in app  # React rendered the menu
+    # click through to the forest plot, the methods page (in its frame) and a per-feature plot
+    for name, steps in (("forest", ["Between-arm effects", "Figures", "forest plot (ANCOVA)"]),
+                        ("methods", ["Methods", "Methods and provenance", "methods and provenance"]),
+                        ("paired_cd68", ["Immune cells", "Paired plots", "CD68"])):
+        copy = _navigating_copy(report, steps, tmp_path / f"nav_{name}.html")
+        dom = _run_chromium(chromium, copy.as_uri(), tmp_path, "--dump-dom")
+        assert not _console_errors(dom.stderr), (name, _console_errors(dom.stderr))
+        assert 'data-tme-nav="done"' in dom.stdout, (name, re.findall(r'data-tme-nav="[^"]*"', dom.stdout))
+        shot = SCREENS / f"report_{name}.png"
+        done = _run_chromium(chromium, copy.as_uri(), tmp_path, f"--screenshot={shot}")
+        assert done.returncode == 0 and not _console_errors(done.stderr), done.stderr[-3000:]
+        _assert_not_blank(shot)
+    # the methods page on its own, full width
     methods = work / "results" / "report" / "methods.html"
-    shot = SCREENS / "report_methods.png"
+    shot = SCREENS / "methods_page.png"
     done = _run_chromium(chromium, methods.as_uri(), tmp_path, f"--screenshot={shot}")
     assert done.returncode == 0 and not _console_errors(done.stderr), done.stderr[-3000:]
     _assert_not_blank(shot)
-    # the forest plot itself, for a look
-    shutil.copy(work / "results" / "figures" / "effects" / "forest_ancova.png", SCREENS / "forest_ancova_small_run.png")

@@ -16,6 +16,7 @@ from tme.singlecell import (
     control_genes,
     gene_means,
     pseudobulk,
+    pseudobulk_per_cell_type,
     score_genes,
     score_signatures,
     simulate_singlecell,
@@ -89,6 +90,19 @@ def test_fast_path_equals_scanpy_on_synthetic_sparse(synthetic):
     assert np.abs(fast.to_numpy() - expected.to_numpy()).max() <= TOL
     assert adata.obsm["signature_scores"].shape == (adata.n_obs, len(sets))
     assert adata.uns["signature_scores"]["coverage"]["n_controls"].gt(0).all()
+
+
+def test_gene_means_are_rounded_as_scanpy_rounds_them():
+    """Bins come from float32 sums under scanpy 1.11 (scipy); chunked means must match them bit for bit."""
+    score_genes_module = pytest.importorskip("scanpy.tools._score_genes")
+    rng = np.random.default_rng(1)
+    X = sp.random(120_000, 1000, density=0.05, format="csr", random_state=rng, dtype=np.float32)
+    X.data = np.log1p(X.data * 30).astype(np.float32)
+    adata = ad.AnnData(X)
+    expected = score_genes_module._nan_means(X, axis=0)
+    assert np.array_equal(gene_means(adata, chunk_size=25_000).to_numpy(), expected)
+    dense = ad.AnnData(X[:5000].toarray())
+    assert np.array_equal(gene_means(dense, chunk_size=700).to_numpy(), score_genes_module._nan_means(dense.X, axis=0))
 
 
 def test_control_genes_do_not_touch_global_random_state(synthetic):
@@ -216,6 +230,9 @@ def test_pseudobulk_sums_counts_exactly(sim):
     by_sample = per_type.T.groupby(per_type.columns.str.split("|").str[0]).sum().T
     assert by_sample.equals(per_sample[by_sample.columns])
     assert per_type.attrs["n_cells"][f"{sid}|T cell"] == int((cells & (adata.obs["cell_type"] == "T cell")).sum())
+    macrophages = pseudobulk_per_cell_type(adata, layer=None, min_cells=1)["Macrophage"]
+    assert macrophages.equals(per_type[[f"{s}|Macrophage" for s in macrophages.columns]].set_axis(macrophages.columns, axis=1))
+    assert set(macrophages.columns) <= set(sim["samples"]["sample_id"])
 
 
 def test_summary_table_layout(sim):

@@ -6,6 +6,10 @@ workflow runs with ``--profile workflow/profiles/slurm --profile tests/cluster/p
 the shipped profile plus a test override (partition ``debug``, squeue status checks, short
 intervals).  Nothing is mocked.
 
+The workflow runs on a small cohort made by ``tme simulate`` (12 patients, 4,800 genes: every
+rule runs, in about a third of the bundled example's time) so that the module stays within a
+few minutes on 2 cores; ``TME_SLURM_TEST_DATA=example`` uses the bundled config/example instead.
+
 Skipped only where SLURM cannot run at all (not root, or neither apt-get nor SLURM binaries);
 with ``CI=true`` that is a failure instead, so CI cannot go green without running these tests.
 
@@ -34,9 +38,11 @@ START = CLUSTER / "start_slurm.sh"
 STOP = CLUSTER / "stop_slurm.sh"
 TEST_PROFILE = CLUSTER / "profile-test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+USE_EXAMPLE = os.environ.get("TME_SLURM_TEST_DATA", "").lower() == "example"
+SMALL_COHORT = ["--seed", "34", "--patients", "12", "--genes", "4800"]
 
 # Every snakemake call gets a hard timeout so that a hang fails the test instead of CI.
-RUN_TIMEOUT = 300
+RUN_TIMEOUT = int(os.environ.get("TME_SLURM_RUN_TIMEOUT", "300"))
 # Results compared byte for byte between the local and the SLURM run.
 COMPARED_DIRS = ("results/tables", "results/qc")
 # Files that legitimately differ between two runs (time stamps, host names, versions).
@@ -85,14 +91,22 @@ def slurm_cluster():
 
 
 # --------------------------------------------------------------------------- helpers
-def copy_workflow(dest: Path) -> Path:
-    """A private copy of the runnable workflow (Snakefile, workflow/, config/, envs/)."""
+def copy_workflow(dest: Path, cohort: Path | None) -> Path:
+    """A private copy of the runnable workflow (Snakefile, workflow/, config/, envs/).
+
+    With *cohort*, that directory replaces config/example/ in config/config.yaml."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "Snakefile", dest / "Snakefile")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for sub in ("workflow", "config", "envs"):
         if (ROOT / sub).is_dir():
             shutil.copytree(ROOT / sub, dest / sub, ignore=ignore)
+    if cohort is not None:
+        shutil.copytree(cohort, dest / "config" / "slurm-test")
+        config = dest / "config" / "config.yaml"
+        text = config.read_text()
+        assert "config/example/" in text, "config/config.yaml no longer points at config/example/"
+        config.write_text(text.replace("config/example/", "config/slurm-test/"))
     return dest
 
 
@@ -168,17 +182,31 @@ def assert_same_results(local: dict[str, bytes], workdir: Path):
 
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def local_results(tmp_path_factory):
+def cohort(tmp_path_factory):
+    """Input data for the runs: a small simulated cohort, or None for config/example."""
+    if USE_EXAMPLE:
+        return None
+    out = tmp_path_factory.mktemp("cohort")
+    tme = Path(sys.executable).with_name("tme")
+    cmd = [str(tme) if tme.exists() else "tme", "simulate", *SMALL_COHORT, "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"`{' '.join(cmd)}` failed:\n{done.stderr}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def local_results(tmp_path_factory, cohort):
     """The reference: the same workflow run locally with --cores 2."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("local"))
+    workdir = copy_workflow(tmp_path_factory.mktemp("local"), cohort)
     done = run([snakemake_bin(), "--cores", "2"], cwd=workdir)
     assert done.returncode == 0, f"local run failed:\n{done.stderr[-4000:]}"
     return result_files(workdir)
 
 
 # --------------------------------------------------------------------------- tests
-def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
+def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, cohort,
+                                                         tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", cohort)
     started = time.monotonic()
     done = run(slurm_cmd(), cwd=workdir)
     elapsed = time.monotonic() - started
@@ -210,20 +238,24 @@ def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_re
           f"({dict(local_jobs)}), {elapsed:.0f} s")
 
 
-def test_resume_after_a_cancelled_job(slurm_cluster, local_results, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
+def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", cohort)
     log_path = workdir / "first-run.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(slurm_cmd(), cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        victim, deadline = None, time.monotonic() + 120
+        # Cancel a RUNNING job once another one has COMPLETED, so that the rerun must keep
+        # finished work and redo only the rest.
+        victim, deadline = None, time.monotonic() + 240
         while victim is None and time.monotonic() < deadline and proc.poll() is None:
-            running = jobs_in(workdir, states="RUNNING")
-            victim = running[0][0] if running else None
+            jobs = jobs_in(workdir)
+            if any(state == "COMPLETED" for _, state in jobs):
+                victim = next((i for i, state in jobs if state == "RUNNING"), None)
+                if victim and subprocess.run(["scancel", victim], timeout=30).returncode != 0:
+                    victim = None  # it finished in between: wait for the next one
             time.sleep(0.2)
-        assert victim, f"no job of this run reached RUNNING:\n{log_path.read_text()[-3000:]}"
-        subprocess.run(["scancel", victim], check=True, timeout=30)
+        assert victim, f"no job was RUNNING after a COMPLETED one:\n{log_path.read_text()[-3000:]}"
         proc.wait(timeout=RUN_TIMEOUT)
     finally:
         if proc.poll() is None:  # only our own snakemake, by its process group
@@ -247,8 +279,8 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, tmp_path):
     assert_same_results(local_results, workdir)
 
 
-def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
+def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, cohort, tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", cohort)
     bad = tmp_path / "profile-bad-partition"
     bad.mkdir()
     (bad / "config.yaml").write_text(

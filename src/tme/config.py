@@ -14,19 +14,27 @@ from tme.errors import TmeInputError
 from tme.schema import validate
 
 
+#: The one "arm" of a blinded analysis: every patient, arms pooled.
+POOLED = "pooled"
+
+
 @dataclass(frozen=True)
 class Design:
-    """Arms and timepoints of a two-arm paired window trial, as labelled in the sample sheet."""
+    """Arms and timepoints of a two-arm paired window trial, as labelled in the sample sheet.
+
+    With ``blinded`` the arm labels are never read: :attr:`arms` is the single pooled group.
+    """
 
     reference_arm: str = "usual_care"
     treatment_arm: str = "anakinra"
     pre: str = "pre"
     post: str = "post"
     covariates: tuple[str, ...] = field(default_factory=tuple)
+    blinded: bool = False
 
     @property
-    def arms(self) -> tuple[str, str]:
-        return (self.reference_arm, self.treatment_arm)
+    def arms(self) -> tuple[str, ...]:
+        return (POOLED,) if self.blinded else (self.reference_arm, self.treatment_arm)
 
     @property
     def timepoints(self) -> tuple[str, str]:
@@ -36,7 +44,16 @@ class Design:
     def from_config(cls, config: Mapping[str, Any]) -> "Design":
         d = config.get("design", {})
         return cls(d.get("reference_arm", cls.reference_arm), d.get("treatment_arm", cls.treatment_arm),
-                   d.get("pre", cls.pre), d.get("post", cls.post), tuple(d.get("covariates", ())))
+                   d.get("pre", cls.pre), d.get("post", cls.post), tuple(d.get("covariates", ())),
+                   bool(config.get("blinded", False)))
+
+
+def pooled_design(design: Design) -> Design:
+    """A two-arm design whose reference arm is the pooled group and whose other arm is empty.
+
+    Lets the within-arm machinery compute the pooled pre → post change of a blinded run.
+    """
+    return Design(reference_arm=POOLED, treatment_arm=f"not-{POOLED}", pre=design.pre, post=design.post)
 
 
 def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:

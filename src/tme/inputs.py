@@ -70,4 +70,7 @@ def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]
         require_pairs(flow[flow["modality"] == modality], modality, config["samples"])
     table = pd.DataFrame([dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size,
                                summary=summary) for name, path, summary in files])
+    if design.blinded:  # the sheet's own checksum would reveal a relabelling of arms
+        table.loc[0, ["sha256", "bytes"]] = [hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest(), ""]
+        table.loc[0, "summary"] += " (blinded: checksum of the sheet as read, without its arm column)"
     return flow, table

@@ -189,7 +189,7 @@ def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: 
     run_rows = pd.DataFrame()
     if record:
         git = record.get("git") or {}
-        if git.get("commit"):
+        if git.get("commit") and git.get("commit") != "unknown":
             revision = str(git["commit"]) + (" + uncommitted changes" if git.get("dirty") else "")
         packages = {str(k).lower(): v for k, v in (record.get("packages") or {}).items()}
         if packages:

@@ -3,7 +3,8 @@
 Checks (each a :class:`~tme.errors.TmeInputError` naming file, line, column and fix): required
 columns, unknown columns, per-cell types and allowed values, arms and timepoints named by the
 config (with a hint for case mistakes), unique ``sample_id``, one arm per patient, at most one
-sample per patient and timepoint, and at least one usable sample per arm and timepoint.
+sample per patient and timepoint, and at least one usable sample per arm and timepoint. In a
+blinded run the arm column is dropped unread and every sample belongs to the pooled group.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tme.config import Design
+from tme.config import POOLED, Design
 from tme.errors import TmeInputError
 from tme.io import read_small_table
 from tme.schema import load_schema, validate
@@ -67,6 +68,8 @@ def read_samplesheet(path: str | os.PathLike, design: Design) -> pd.DataFrame:
     """
     path = Path(path)
     frame = read_small_table(path, "sample sheet")
+    if design.blinded:  # the arm column is dropped unread: every patient is in the pooled group
+        frame = frame.drop(columns=["arm"], errors="ignore").assign(arm=POOLED)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise TmeInputError(f"required column(s) {', '.join(map(repr, missing))} missing", file=path, line=1,
@@ -82,7 +85,8 @@ def read_samplesheet(path: str | os.PathLike, design: Design) -> pd.DataFrame:
     for column in numeric & set(frame.columns):
         frame[column] = pd.to_numeric(frame[column].replace("", None))
 
-    _check_label(frame["arm"], design.arms, "arm", "reference_arm/treatment_arm", frame, path)
+    if not design.blinded:
+        _check_label(frame["arm"], design.arms, "arm", "reference_arm/treatment_arm", frame, path)
     _check_label(frame["timepoint"], design.timepoints, "timepoint", "pre/post", frame, path)
 
     dup = frame["sample_id"].duplicated(keep=False)

@@ -25,7 +25,7 @@ wildcard_constraints:
 def design_params():
     """The design as a plain dict for scripts."""
     return {"reference_arm": DESIGN.reference_arm, "treatment_arm": DESIGN.treatment_arm,
-            "pre": DESIGN.pre, "post": DESIGN.post, "covariates": list(DESIGN.covariates)}
+            "pre": DESIGN.pre, "post": DESIGN.post, "covariates": list(DESIGN.covariates), "blinded": DESIGN.blinded}
 
 
 def input_files(wildcards):
@@ -49,12 +49,16 @@ def statistics_inputs(wildcards):
 
 def analysis_targets():
     """Every analysis output the config switches on."""
-    targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv",
-               "results/tables/changes_within_arm.tsv", "results/tables/effects_between_arms.tsv"]
+    targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv"]
+    if config["blinded"]:  # nothing arm-wise: pooled changes only
+        targets += ["results/tables/changes_pooled.tsv"]
+    else:
+        targets += ["results/tables/changes_within_arm.tsv", "results/tables/effects_between_arms.tsv"]
     if config.get("expression"):
         targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv",
                     "results/tables/signature_scores.tsv", "results/qc/signature_coverage.tsv"]
-        if config["expression"]["format"] in COUNT_FORMATS and config["statistics"]["differential_expression"]:
+        if (config["expression"]["format"] in COUNT_FORMATS and config["statistics"]["differential_expression"]
+                and not config["blinded"]):
             targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]

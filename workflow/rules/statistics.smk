@@ -19,3 +19,22 @@ rule paired_statistics:
         "../../envs/tme.yaml"
     script:
         "../scripts/paired_statistics.py"
+
+
+rule pooled_changes:
+    input:
+        unpack(statistics_inputs),
+        samples=config["samples"],
+    output:
+        pooled="results/tables/changes_pooled.tsv",
+    params:
+        config=config,
+    log:
+        "logs/statistics/pooled_changes.log",
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/paired_statistics.py"

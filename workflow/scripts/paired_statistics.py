@@ -1,10 +1,13 @@
-"""Within-arm changes and between-arm effects for every signature score and immune measure."""
+"""Within-arm changes and between-arm effects for every signature score and immune measure.
+
+In a blinded run (rule pooled_changes) only the pooled pre → post change is computed.
+"""
 
 import logging
 
 import pandas as pd
 
-from tme.config import Design
+from tme.config import POOLED, Design, pooled_design
 from tme.features import FAMILIES, immune_features, resolve_panel, signature_features, with_covariates
 from tme.io import write_tsv
 from tme.samplesheet import read_samplesheet
@@ -33,6 +36,10 @@ def main(snakemake):
     families = [f for f in FAMILIES if f in set(info["family"])]
     stats = config["statistics"]
     logging.info("%d features in families %s", len(info), families)
+    if design.blinded:
+        pooled = changes_within_arm(values, pooled_design(design), info, families, conf_level=stats["confidence_level"])
+        write_tsv(pooled[pooled["arm"] == POOLED].reset_index(drop=True), snakemake.output.pooled)
+        return
     within = changes_within_arm(values, design, info, families, conf_level=stats["confidence_level"])
     between = effects_between_arms(values, design, info, families, n_bootstrap=stats["n_bootstrap"],
                                    seed=config["seed"], conf_level=stats["confidence_level"])

@@ -6,7 +6,8 @@
   (backed AnnData supported);
 * :func:`aucell` — AUCell rank scores (Aibar 2017);
 * :func:`annotate_cell_types`, :func:`cell_type_proportions`, :func:`mean_scores`,
-  :func:`pseudobulk`, :func:`summary_table` — per-biopsy features for the paired statistics;
+  :func:`pseudobulk`, :func:`pseudobulk_per_cell_type`, :func:`summary_table` — per-biopsy
+  features for the paired statistics;
 * :func:`simulate_singlecell`, :func:`write_singlecell_example` — a cohort with planted truth.
 """
 
@@ -20,6 +21,7 @@ from tme.singlecell.summarise import (
     cell_type_proportions,
     mean_scores,
     pseudobulk,
+    pseudobulk_per_cell_type,
     summary_table,
 )
 
@@ -32,6 +34,7 @@ __all__ = [
     "gene_means",
     "mean_scores",
     "pseudobulk",
+    "pseudobulk_per_cell_type",
     "read_h5ads",
     "score_genes",
     "score_signatures",

@@ -2,7 +2,7 @@
 
 Each file holds cells × genes with ``obs['sample_id']`` (a ``sample_id`` of the sample sheet) and
 optionally ``obs['cell_type']``. Raw counts are taken from ``layers['counts']``, else ``X``, else
-``raw.X``, whichever holds non-negative integers. Cell QC uses :func:`scanpy.pp.calculate_qc_metrics`
+``raw.X`` (with ``raw.var_names``, often more genes than ``X``), whichever holds non-negative integers. Cell QC uses :func:`scanpy.pp.calculate_qc_metrics`
 on the counts (genes detected, total counts, % counts from mitochondrial genes ``MT-*``); a sample
 with fewer than ``min_cells`` cells passing QC, or excluded in the sheet, is dropped and its reason
 returned. Every problem a user can fix raises :class:`~tme.errors.TmeInputError` naming the file,
@@ -63,23 +63,23 @@ def _is_counts(X) -> bool:
     return bool(data.size == 0 or (np.all(data >= 0) and np.all(np.mod(data, 1) == 0)))
 
 
-def _counts(adata: ad.AnnData, path: Path, require_counts: bool) -> tuple[sp.csr_matrix, bool]:
-    """Raw counts (cells × adata.var_names) and whether they are counts (else log-normalised X)."""
+def _counts(adata: ad.AnnData, path: Path, require_counts: bool) -> tuple[sp.csr_matrix, pd.Index, bool]:
+    """The first of layers['counts'], X, raw.X holding counts, its genes, and whether it is counts (else X)."""
     candidates = []
     if "counts" in adata.layers:
-        candidates.append(("layers['counts']", adata.layers["counts"]))
-    candidates.append(("X", adata.X))
-    if adata.raw is not None and adata.raw.var_names.equals(adata.var_names):
-        candidates.append(("raw.X", adata.raw.X))
-    for _, X in candidates:
+        candidates.append(("layers['counts']", adata.layers["counts"], adata.var_names))
+    candidates.append(("X", adata.X, adata.var_names))
+    if adata.raw is not None:
+        candidates.append(("raw.X", adata.raw.X, adata.raw.var_names))
+    for _, X, genes in candidates:
         if _is_counts(X):
-            return sp.csr_matrix(X, dtype=np.float32), True
+            return sp.csr_matrix(X, dtype=np.float32), genes, True
     if require_counts:
-        where = ", ".join(name for name, _ in candidates)
+        where = ", ".join(name for name, _, _ in candidates)
         raise TmeInputError(f"no raw counts found: {where} hold non-integer or negative values (log-normalised or scaled data)",
                             file=path, column="X",
                             fix="store the raw UMI counts in layers['counts'] (or X); pseudobulk and QC need counts")
-    return sp.csr_matrix(adata.X, dtype=np.float32), False
+    return sp.csr_matrix(adata.X, dtype=np.float32), adata.var_names, False
 
 
 def _gene_id_type(var_names: pd.Index) -> str:
@@ -128,7 +128,8 @@ def read_h5ads(paths: str | os.PathLike | Sequence[str | os.PathLike], samples: 
             raise TmeInputError(f"sample_id {unknown[0]!r} ({len(unknown)} value(s) in all) is not in the sample sheet"
                                 + (f" {sheet_path}" if sheet_path else ""), file=path, column="sample_id",
                                 fix="add the biopsy to the sample sheet or correct obs['sample_id']")
-        for barcode in adata.obs_names[adata.obs_names.duplicated()][:1]:
+        if adata.obs_names.has_duplicates:
+            barcode = adata.obs_names[adata.obs_names.duplicated()][0]
             raise TmeInputError(f"cell barcode {barcode!r} appears twice", file=path, column="obs",
                                 fix="make barcodes unique, e.g. prefix them with the sample_id")
         clash = adata.obs_names[adata.obs_names.isin(list(seen))]
@@ -137,20 +138,21 @@ def read_h5ads(paths: str | os.PathLike | Sequence[str | os.PathLike], samples: 
                                 file=path, column="obs",
                                 fix="make barcodes unique across files, e.g. prefix them with the sample_id")
         seen.update(dict.fromkeys(adata.obs_names, str(path)))
-        id_types[path] = _gene_id_type(adata.var_names)
+        counts, genes, has_counts[path] = _counts(adata, path, require_counts)
+        id_types[path] = _gene_id_type(genes)
         if len(set(id_types.values())) > 1:
             first = next(p for p, t in id_types.items() if t != id_types[path])
             raise TmeInputError(f"genes are {id_types[path]} identifiers here but {id_types[first]} in {first}",
                                 file=path, column="var",
                                 fix="use the same gene identifiers (all symbols or all Ensembl IDs) in every file")
-        counts, has_counts[path] = _counts(adata, path, require_counts)
         if len(set(has_counts.values())) > 1:
             raise TmeInputError("this file holds log-normalised values but another holds raw counts", file=path,
                                 column="X", fix="give raw counts (layers['counts'] or X) in every file")
-        obs = pd.DataFrame({"sample_id": sid.to_numpy(), "file": str(path)}, index=adata.obs_names)
+        obs = pd.DataFrame({"sample_id": sid.to_numpy(), "file": pd.Categorical([str(path)] * adata.n_obs)},
+                           index=adata.obs_names)
         if "cell_type" in adata.obs.columns:
             obs["cell_type"] = adata.obs["cell_type"].astype(str).to_numpy()
-        parts.append(ad.AnnData(counts, obs=obs, var=pd.DataFrame(index=adata.var_names)))
+        parts.append(ad.AnnData(counts, obs=obs, var=pd.DataFrame(index=genes)))
     adata = ad.concat(parts, join="inner", merge=None) if len(parts) > 1 else parts[0]
     if adata.n_vars == 0:
         raise TmeInputError("the files share no gene", file=paths[-1], column="var",
@@ -171,8 +173,8 @@ def read_h5ads(paths: str | os.PathLike | Sequence[str | os.PathLike], samples: 
         file=("file", "first"), n_cells=("qc_pass", "size"), n_cells_qc=("qc_pass", "sum"))
     passed = obs[keep].groupby("sample_id", observed=True)
     qc["median_genes"] = passed["n_genes_by_counts"].median()
-    qc["median_counts"] = passed["total_counts"].median()
-    qc["median_pct_mito"] = passed["pct_counts_mt"].median() if mito else np.nan
+    qc["median_counts"] = passed["total_counts"].median() if is_counts else np.nan
+    qc["median_pct_mito"] = passed["pct_counts_mt"].median() if is_counts and mito else np.nan
     sheet_reason = samples.get("exclude_reason", pd.Series("", index=samples.index)).reindex(qc.index).fillna("")
     too_few = [f"{n} cells passed QC (< min_cells {min_cells})" if n < min_cells else "" for n in qc["n_cells_qc"]]
     qc["exclude_reason"] = np.where(sheet_reason != "", "excluded in the sample sheet: " + sheet_reason, too_few)

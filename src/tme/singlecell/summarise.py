@@ -5,6 +5,7 @@
 * :func:`mean_scores` — mean per-cell signature score per sample × cell type;
 * :func:`pseudobulk` — summed raw counts per sample (or sample × cell type), genes × groups, in
   the ``counts`` layout the bulk path reads (first column gene identifiers, one column per sample);
+  :func:`pseudobulk_per_cell_type` — one such genes × samples matrix per cell type;
 * :func:`summary_table` — the long table ``sample_id, feature, feature_type, value`` fed to the
   paired statistics (FDR family ``single_cell``).
 
@@ -120,6 +121,25 @@ def pseudobulk(adata: AnnData, *, groupby: str | Sequence[str] = "sample_id", la
     table = pd.DataFrame(total[keep].T.astype(np.int64), index=adata.var_names.rename("gene"), columns=groups[keep])
     table.attrs["n_cells"] = dict(zip(groups[keep].tolist(), n_cells[keep].tolist()))
     return table
+
+
+def pseudobulk_per_cell_type(adata: AnnData, *, sample_key: str = "sample_id", cell_type_key: str = "cell_type",
+                             layer: str | None = "counts", min_cells: int = 10, chunk_size: int = 50_000
+                             ) -> dict[str, pd.DataFrame]:
+    """One genes × samples count matrix per cell type (one pass over the cells; exact sums).
+
+    Each matrix has the sample_ids as columns — a ``counts`` expression matrix the bulk path reads
+    unchanged — and holds the samples with at least ``min_cells`` cells of that type.
+    """
+    table = pseudobulk(adata, groupby=[sample_key, cell_type_key], layer=layer, min_cells=min_cells,
+                       chunk_size=chunk_size)
+    sample, cell_type = table.columns.str.rsplit("|", n=1).str[0], table.columns.str.rsplit("|", n=1).str[1]
+    out = {}
+    for name in sorted(set(cell_type)):
+        part = table.loc[:, cell_type == name].set_axis(sample[cell_type == name], axis=1)
+        part.attrs["n_cells"] = {s: table.attrs["n_cells"][f"{s}|{name}"] for s in part.columns}
+        out[name] = part
+    return out
 
 
 def summary_table(obs: pd.DataFrame, scores: pd.DataFrame | None = None, *, sample_key: str = "sample_id",
