@@ -88,6 +88,11 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
     if not config.get("expression") and not config.get("immune"):
         raise TmeInputError("the config names no data: neither 'expression' nor 'immune' is set",
                             file=file, fix="add an expression and/or an immune section")
+    for key in ("key_file", "mapping_file"):
+        value = config["pseudonymisation"].get(key)
+        if value and Path(base_dir, value).resolve().is_relative_to(Path(base_dir, "results").resolve()):
+            raise TmeInputError(f"config key 'pseudonymisation.{key}' points inside results/ ({value})", file=file,
+                                fix="keep the key and the ID mapping outside results/, which is shared with the report")
     for key, value in _input_paths(config):
         path = Path(base_dir, value)
         try:

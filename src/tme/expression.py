@@ -159,15 +159,16 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
                             fix="genes in rows, one column per sample after the gene identifier column")
 
     usable = samples[samples["exclude_reason"] == ""]
-    missing = [s for s in usable.index if s not in sample_cols]
+    source = dict(zip(usable["source_id"], usable.index))  # IDs as written in the files → IDs used
+    missing = [s for s in source if s not in sample_cols]
     if missing:
-        first = usable.loc[missing[0], "_line"]
+        first = usable.loc[source[missing[0]], "_line"]
         raise TmeInputError(
             f"{len(missing)} sample(s) have no column in the expression matrix {path} "
             f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''})",
             file=samples.attrs.get("path"), line=int(first), column="sample_id",
             fix="correct the sample_id, or set the sample's exclude_reason (e.g. 'RNA failed') if it was not sequenced")
-    extra = [c for c in sample_cols if c not in samples.index]
+    extra = [c for c in sample_cols if c not in set(samples["source_id"])]
     if extra and settings.get("extra_samples", "error") == "error":
         raise TmeInputError(
             f"{len(extra)} matrix column(s) are not in the sample sheet ({', '.join(extra[:5])}{', …' if len(extra) > 5 else ''})",
@@ -176,10 +177,10 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
 
     ids = _gene_ids(frame, id_cols, path)
     keep = list(usable.index)
-    values = _to_numeric(frame[sample_cols], path)[:, [sample_cols.index(s) for s in keep]]
+    values = _to_numeric(frame[sample_cols], path)[:, [sample_cols.index(s) for s in source]]
     counts = None
     if fmt in COUNT_FORMATS:
-        values = _check_counts(values, pd.Index(keep), path, fmt)
+        values = _check_counts(values, pd.Index(list(source)), path, fmt)
     elif fmt == "nfcore_salmon_tpm" and (values < 0).any():
         raise TmeInputError("negative TPM values", file=path, fix="give salmon's gene_tpm.tsv unchanged")
 
@@ -208,7 +209,7 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
                                     fix="set expression.scale to log2 or log10 if the values are logged")
             x = np.log2(values + 1)
 
-    obs = samples.loc[keep].drop(columns=["_line"])
+    obs = samples.loc[keep].drop(columns=["_line", "source_id", "source_patient_id"])
     var = pd.DataFrame({"n_input_ids": n_ids}, index=pd.Index(symbols, name=None))
     adata = ad.AnnData(X=x.T.astype(np.float64), obs=obs, var=var)
     if counts is not None:

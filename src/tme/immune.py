@@ -101,7 +101,7 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
         raise TmeInputError(f"measure {measure!r} is reported in more than one unit ({', '.join(two.iloc[0])})",
                             file=path, line=int(lines[1]), column="unit",
                             fix="convert all its values to one unit, or give each unit a different measure name")
-    unknown = frame.loc[~frame["sample_id"].isin(samples.index)]
+    unknown = frame.loc[~frame["sample_id"].isin(samples["source_id"])]
     if len(unknown):
         row = unknown.iloc[0]
         raise TmeInputError(f"sample_id {row['sample_id']!r} is not in the sample sheet", file=path,
@@ -129,6 +129,7 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
     frame["transform"] = [overrides.get(m, DEFAULT_TRANSFORM[s]) for m, s in zip(frame["measure"], frame["scale"])]
 
     usable = samples[samples["exclude_reason"] == ""]
+    frame["sample_id"] = frame["sample_id"].map(dict(zip(samples["source_id"], samples.index)))
     frame = frame[frame["sample_id"].isin(usable.index)].copy()
     frame["analysis_value"] = [transform(np.array([v]), t, s)[0] for v, t, s in
                                zip(frame["value"], frame["transform"], frame["scale"])]

@@ -19,6 +19,8 @@ from tme.expression import read_expression
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
 from tme.features import resolve_panel
+from tme.io import write_tsv
+from tme.pseudonym import Pseudonymiser, mapping_table
 from tme.samplesheet import read_samplesheet
 from tme.signature_scores import run_signatures
 
@@ -32,6 +34,14 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def read_sheet(config: Mapping[str, Any], *, create_key: bool = False) -> pd.DataFrame:
+    """The validated sample sheet of a config, pseudonymised when ``pseudonymise_ids`` is set."""
+    ids = None
+    if config.get("pseudonymise_ids"):
+        ids = Pseudonymiser.from_key_file(config["pseudonymisation"]["key_file"], create=create_key)
+    return read_samplesheet(config["samples"], Design.from_config(config), ids)
+
+
 def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every input of a validated config; return (sample flow, input files table).
 
@@ -39,7 +49,10 @@ def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]
     Raises :class:`~tme.errors.TmeInputError` at the first problem.
     """
     design = Design.from_config(config)
-    samples = read_samplesheet(config["samples"], design)
+    samples = read_sheet(config, create_key=True)
+    mapping_file = config.get("pseudonymisation", {}).get("mapping_file")
+    if config.get("pseudonymise_ids") and mapping_file:
+        write_tsv(mapping_table(samples), mapping_file)
     files = [("samples", config["samples"],
               f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")]
     flows = []

@@ -308,15 +308,17 @@ def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str,
     return tables
 
 
-def caption_counts(samples: pd.DataFrame, arms: Sequence[str], pre: str, post: str) -> dict[str, dict[str, int]]:
-    """Per arm from the sample sheet: patients randomised, sheet rows at pre and at post.
+def caption_counts(samples: pd.DataFrame, reference_arm: str, treatment_arm: str, pre: str,
+                   post: str) -> dict[str, dict[str, int]]:
+    """Per arm role (``reference``, ``treatment``), from the sample sheet: patients, rows at pre and at post.
 
     Known when Snakemake reads the workflow (so captions can quote them without rerunning jobs);
-    the usable and paired counts after QC are printed in each figure.
+    the usable and paired counts after QC are printed in each figure. Keyed by role, not arm name,
+    and numbers only: Snakemake's report embeds rule params unescaped in a ``<script>`` block.
     """
     out = {}
-    for arm in arms:
+    for role, arm in (("reference", reference_arm), ("treatment", treatment_arm)):
         s = samples[samples["arm"] == arm]
-        out[arm] = {"patients": int(s["patient_id"].nunique()), "pre": int((s["timepoint"] == pre).sum()),
-                    "post": int((s["timepoint"] == post).sum())}
+        out[role] = {"patients": int(s["patient_id"].nunique()), "pre": int((s["timepoint"] == pre).sum()),
+                     "post": int((s["timepoint"] == post).sum())}
     return out

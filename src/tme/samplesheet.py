@@ -17,6 +17,7 @@ import pandas as pd
 from tme.config import POOLED, Design
 from tme.errors import TmeInputError
 from tme.io import read_small_table
+from tme.pseudonym import Pseudonymiser
 from tme.schema import load_schema, validate
 
 REQUIRED = ("sample_id", "patient_id", "arm", "timepoint")
@@ -57,14 +58,16 @@ def _check_label(values: pd.Series, allowed: tuple[str, ...], column: str, key: 
                         line=int(frame.at[i, "_line"]), column=column, fix=fix)
 
 
-def read_samplesheet(path: str | os.PathLike, design: Design) -> pd.DataFrame:
+def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser | None = None) -> pd.DataFrame:
     """Read and validate the sample sheet.
 
     Returns
     -------
     DataFrame indexed by ``sample_id`` with ``patient_id, arm, timepoint``, the optional covariate
     columns present (numbers as float), ``exclude_reason`` ('' when the sample is usable) and
-    ``_line`` (the row's line in the file, for later messages).
+    ``_line`` (the row's line in the file, for later messages), ``source_id`` and
+    ``source_patient_id`` (the IDs as written, to find the sample in the data files). With a
+    :class:`~tme.pseudonym.Pseudonymiser`, ``sample_id`` and ``patient_id`` are its codes.
     """
     path = Path(path)
     frame = read_small_table(path, "sample sheet")
@@ -125,6 +128,10 @@ def read_samplesheet(path: str | os.PathLike, design: Design) -> pd.DataFrame:
                     f"arm {arm!r} has no usable {timepoint!r} sample, so the within-patient change cannot be compared between arms",
                     file=path, column="timepoint",
                     fix="check the arm and timepoint labels and exclude_reason values; a paired analysis needs pre and post samples in both arms")
+    frame["source_id"] = frame["sample_id"]
+    frame["source_patient_id"] = frame["patient_id"]
+    if ids is not None:
+        frame = ids.apply(frame)
     frame = frame.set_index("sample_id", drop=False).rename_axis(None)
     frame.attrs["path"] = str(path)
     return frame

@@ -31,7 +31,7 @@ rule ingest_expression:
         qc="results/qc/expression_qc.tsv",
     params:
         settings=config.get("expression"),
-        design=design_params(),
+        config=config,
     log:
         "logs/ingest/expression.log",
     resources:
@@ -52,7 +52,7 @@ rule ingest_immune:
         measures="results/qc/immune_measures.tsv",
     params:
         settings=config.get("immune"),
-        design=design_params(),
+        config=config,
     log:
         "logs/ingest/immune.log",
     localrule: True

@@ -1,15 +1,18 @@
 # Figures (PNG for the report, PDF + SVG for papers) and the inputs of `snakemake --report`.
 # Include after every other stage (it reads their rules, e.g. provenance).
 # Each figure rule: thin script → one tme.plots function; captions in workflow/report/*.rst are
-# Jinja templates reading the rule's params (design and per-arm counts from the sample sheet, which
-# are known before any job runs, so they never trigger reruns; usable/paired n are in the figures).
+# Jinja templates reading the config's design and the rule's params (per-arm counts from the sample
+# sheet, known before any job runs, so they never trigger reruns; usable/paired n are in the figures).
 from tme.report import caption_counts, report_table_specs, report_targets
 
 # The gene-level interaction (DE + GSEA) runs for count data with the switch on.
 REPORT_GENE_LEVEL = bool(config.get("expression")) and config["expression"]["format"] in COUNT_FORMATS \
     and config["statistics"]["differential_expression"]
-# Per arm, from the sample sheet: patients randomised, rows at pre and at post (for captions).
-REPORT_COUNTS = caption_counts(SAMPLES, DESIGN.arms, DESIGN.pre, DESIGN.post)
+# Per arm role (reference / treatment), from the sample sheet: patients randomised, rows at pre and
+# at post, for the captions. Params hold numbers only: Snakemake's report embeds job params and
+# wildcards unescaped in a <script> block, so no user string (arm, signature, path) may go there;
+# scripts and captions read names from the config instead.
+REPORT_COUNTS = caption_counts(SAMPLES, DESIGN.reference_arm, DESIGN.treatment_arm, DESIGN.pre, DESIGN.post)
 # Figures and the methods page for rule all: all_targets() in common.smk adds these.
 REPORT_TARGETS = report_targets(config, REPORT_GENE_LEVEL)
 # Every result table, flagged for the report as a downloadable TSV in its category.
@@ -32,7 +35,6 @@ rule plot_sample_flow:
         pdf=f"{FIGURES}/cohort/sample_flow.pdf",
         svg=f"{FIGURES}/cohort/sample_flow.svg",
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
     log:
         "logs/report/plot_sample_flow.log",
@@ -57,7 +59,6 @@ rule plot_expression_qc:
                    category="Cohort & QC", subcategory="Figures", labels={"figure": "expression PCA"}),
         other=multiext(f"{FIGURES}/cohort/expression_", "qc.pdf", "qc.svg", "pca.pdf", "pca.svg"),
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
         min_library_size=lookup(dpath="expression/min_library_size", within=config, default=None),
     log:
@@ -79,7 +80,6 @@ rule plot_immune:
                    category="Immune cells", subcategory="Figures", labels={"figure": "immune cells pre/post"}),
         other=multiext(f"{FIGURES}/immune/immune_values", ".pdf", ".svg"),
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
     log:
         "logs/report/plot_immune.log",
@@ -102,7 +102,6 @@ rule plot_agreement:
                    category="Immune cells", subcategory="Figures", labels={"figure": "expression vs measured cells"}),
         other=multiext(f"{FIGURES}/immune/agreement", ".pdf", ".svg"),
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
     log:
         "logs/report/plot_agreement.log",
@@ -129,7 +128,6 @@ rule plot_effects:
         other=multiext(f"{FIGURES}/effects/", "forest_ancova.pdf", "forest_ancova.svg", "change_heatmap.pdf",
                        "change_heatmap.svg"),
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
     log:
         "logs/report/plot_effects.log",
@@ -154,7 +152,6 @@ rule plot_paired_features:
                       caption="../report/paired_feature.rst", category="Immune cells",
                       subcategory="Paired plots", labels={"feature": "{name}"}),
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
     log:
         "logs/report/plot_paired_features.log",
@@ -179,7 +176,6 @@ rule plot_genes:
         other=multiext(f"{FIGURES}/genes/", "volcano_interaction.pdf", "volcano_interaction.svg",
                        "gsea_interaction.pdf", "gsea_interaction.svg"),
     params:
-        design=design_params(),
         counts=REPORT_COUNTS,
     log:
         "logs/report/plot_genes.log",
@@ -198,10 +194,6 @@ rule report_methods:
     output:
         html=report("results/report/methods.html", caption="../report/methods.rst", category="Methods",
                     subcategory="Methods and provenance", labels={"page": "methods and provenance"}),
-    params:
-        config=config,
-        design=design_params(),
-        repository=workflow.basedir,
     log:
         "logs/report/report_methods.log",
     localrule: True

@@ -2,15 +2,14 @@
 
 import logging
 
-from tme.config import Design
 from tme.expression import expression_qc, read_expression
+from tme.inputs import read_sheet
 from tme.io import atomic_path, write_tsv
-from tme.samplesheet import read_samplesheet
 from tme.workflow import run
 
 
 def main(snakemake):
-    samples = read_samplesheet(snakemake.input.samples, Design(**snakemake.params.design))
+    samples = read_sheet(snakemake.params.config)
     result = read_expression(snakemake.params.settings, samples)
     if result.extra_samples:
         logging.warning("ignored %d matrix column(s) not in the sample sheet: %s",

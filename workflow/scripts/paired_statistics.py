@@ -10,7 +10,7 @@ import pandas as pd
 from tme.config import POOLED, Design, pooled_design
 from tme.features import FAMILIES, immune_features, resolve_panel, signature_features, with_covariates
 from tme.io import write_tsv
-from tme.samplesheet import read_samplesheet
+from tme.inputs import read_sheet
 from tme.signature_scores import run_signatures
 from tme.stats import changes_within_arm, effects_between_arms
 from tme.workflow import run
@@ -19,7 +19,7 @@ from tme.workflow import run
 def main(snakemake):
     config = snakemake.params.config
     design = Design.from_config(config)
-    samples = read_samplesheet(snakemake.input.samples, design)
+    samples = read_sheet(config)
     samples = samples[samples["exclude_reason"] == ""]
     values, info = [], []
     if "scores" in snakemake.input.keys():

@@ -7,7 +7,7 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.params.design
+    d = snakemake.config["design"]
     fig = plot_agreement(read_table(snakemake.input.scores), read_table(snakemake.input.immune),
                          [d["reference_arm"], d["treatment_arm"]], d["pre"], preferred=primary_panel())
     save_figure(fig, snakemake.output.png)

@@ -6,7 +6,7 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.params.design
+    d = snakemake.config["design"]
     arms = [d["reference_arm"], d["treatment_arm"]]
     effects = read_table(snakemake.input.effects)
     scores = read_table(snakemake.input.scores) if "scores" in snakemake.input.keys() else None

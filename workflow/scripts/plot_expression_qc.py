@@ -9,7 +9,7 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.params.design
+    d = snakemake.config["design"]
     arms, timepoints = [d["reference_arm"], d["treatment_arm"]], [d["pre"], d["post"]]
     qc = read_table(snakemake.input.qc)
     save_figure(plot_expression_qc(qc, arms, timepoints, snakemake.params.min_library_size), snakemake.output.qc)

@@ -6,7 +6,7 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.params.design
+    d = snakemake.config["design"]
     save_figure(plot_volcano(read_table(snakemake.input.de), [d["reference_arm"], d["treatment_arm"]]),
                 snakemake.output.volcano)
     save_figure(plot_gsea_dots(read_table(snakemake.input.gsea)), snakemake.output.gsea)

@@ -6,7 +6,7 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.params.design
+    d = snakemake.config["design"]
     immune = read_table(snakemake.input.immune)
     fig = plot_immune_values(immune, [d["reference_arm"], d["treatment_arm"]], d["pre"], d["post"])
     save_figure(fig, snakemake.output.png)

@@ -6,7 +6,7 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    design = snakemake.params.design
+    design = snakemake.config["design"]
     flow = read_table(snakemake.input.flow)
     save_figure(plot_sample_flow(flow, [design["reference_arm"], design["treatment_arm"]]), snakemake.output.png)
 
