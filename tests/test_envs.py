@@ -29,7 +29,8 @@ MAIN_ENV = ENV_DIR / "tme.yaml"
 CONDA_NAME = {"matplotlib": "matplotlib-base"}
 ALLOWED_CHANNELS = {"conda-forge", "bioconda", "nodefaults"}
 # conda match spec: name, then an optional version constraint ("==1.2.3", "=1.2", ">=1,<2")
-SPEC = re.compile(r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<constraint>[=<>!~].*)?$")
+SPEC = re.compile(
+    r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<constraint>[=<>!~].*)?$")
 
 
 def env_files() -> list[Path]:
@@ -124,8 +125,8 @@ def test_env_pin_within_pyproject_range(req):
     version = exact_version(constraint)
     assert version, f"envs/tme.yaml: pin {conda_name(req)} exactly (==X.Y.Z), not {constraint!r}"
     assert req.specifier.contains(version, prereleases=True), (
-        f"envs/tme.yaml pins {conda_name(req)}=={version} but pyproject.toml allows {req.specifier}: "
-        "change one of them")
+        f"envs/tme.yaml pins {conda_name(req)}=={version} but pyproject.toml allows "
+        f"{req.specifier}: change one of them")
 
 
 def test_env_pins_match_installed_versions():

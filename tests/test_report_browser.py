@@ -185,7 +185,11 @@ def test_report_is_self_contained_and_escaped(built_report):
     # wildcards unescaped in a <script> block: tme keeps user strings out of both)
     assert not re.search(r"<script>console\.error", page)
     assert not re.search(r"<img src=x onerror", page)
-    assert page.count("</script>") == len(re.findall(r"<script[ >]", page))
+    for block in re.finditer(r'<script id="([a-z-]+)">', page):  # every data block intact JSON
+        body = page[block.end():page.find("</script>", block.end())].strip()
+        match = re.fullmatch(r"var \w+ = (.*?);?", body, re.S)
+        assert match, block.group(1)
+        json.loads(match.group(1))
     for category in ("Cohort & QC", "Signatures", "Immune cells", "Between-arm effects", "Methods"):
         assert json.dumps(category)[1:-1] in page or category.replace("&", "&amp;") in page, category
     assert "forest_ancova.png" in page

@@ -7,7 +7,7 @@ the shipped profile plus a test override (partition ``debug``, squeue status che
 intervals).  Nothing is mocked.
 
 The workflow runs on a small cohort made by ``tme simulate`` (12 patients, 4,800 genes: every
-rule runs, in about a third of the bundled example's time) so that the module stays within a
+rule runs, in a fraction of the bundled example's time) so that the module stays within a
 few minutes on 2 cores; ``TME_SLURM_TEST_DATA=example`` uses the bundled config/example instead.
 
 Skipped only where SLURM cannot run at all (not root, or neither apt-get nor SLURM binaries);
@@ -260,7 +260,11 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_
     finally:
         if proc.poll() is None:  # only our own snakemake, by its process group
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
     first = log_path.read_text()
     assert proc.returncode != 0, f"snakemake succeeded although job {victim} was cancelled"
     assert victim in first and "CANCELLED" in first, (
@@ -270,7 +274,7 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_
     done = run(slurm_cmd(), cwd=workdir)
     second = done.stdout + done.stderr
     assert done.returncode == 0, f"resumed run failed:\n{second[-4000:]}"
-    assert SUBMITTED.findall(second), "the resumed run submitted nothing, yet the first run had failed"
+    assert SUBMITTED.findall(second), "the resumed run submitted nothing after a failed first run"
     # Exactly the jobs that did not finish the first time are run again.
     finished_first = Counter(FINISHED.findall(first))
     assert job_counts(second) == job_counts(first) - finished_first, (
