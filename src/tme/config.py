@@ -32,6 +32,15 @@ class Design:
     covariates: tuple[str, ...] = field(default_factory=tuple)
     blinded: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        if self.reference_arm == self.treatment_arm:
+            raise TmeInputError(f"reference and treatment arm are both '{self.reference_arm}'", column="arm",
+                                fix="name two different arms in the design")
+        if self.pre == self.post:
+            raise TmeInputError(f"pre and post timepoints are both '{self.pre}'", column="timepoint",
+                                fix="name two different timepoints in the design")
+
     @property
     def arms(self) -> tuple[str, ...]:
         return (POOLED,) if self.blinded else (self.reference_arm, self.treatment_arm)
@@ -78,11 +87,11 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
     if "samples" not in config:
         raise TmeInputError("config key 'samples' is missing", file=file, fix="set samples: <path to the sample sheet TSV>")
     config = validate(dict(config), "config", file=file)
-    design = Design.from_config(config)
-    if design.reference_arm == design.treatment_arm:
+    d = config["design"]
+    if d["reference_arm"] == d["treatment_arm"]:
         raise TmeInputError("config keys 'design.reference_arm' and 'design.treatment_arm' name the same arm",
                             file=file, fix="name the control arm and the experimental arm differently")
-    if design.pre == design.post:
+    if d["pre"] == d["post"]:
         raise TmeInputError("config keys 'design.pre' and 'design.post' name the same timepoint",
                             file=file, fix="name the baseline and post-window timepoints differently")
     if not config.get("expression") and not config.get("immune"):

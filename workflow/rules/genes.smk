@@ -31,6 +31,7 @@ rule gsea_interaction:
     params:
         scoring=config["scoring"],
         permutations=config["statistics"]["gsea_permutations"],
+        min_size=config["statistics"]["gsea_min_size"],
         seed=config["seed"],
     log:
         "logs/genes/gsea_interaction.log",

@@ -17,44 +17,15 @@ Decisions documented here (and raised as :class:`tme.errors.TmeInputError`):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from tme.config import Design  # noqa: F401  (re-exported: the one design type of tme)
 from tme.errors import TmeInputError
 
 REQUIRED_COLUMNS = ("patient_id", "arm", "timepoint", "feature", "value")
-
-
-@dataclass(frozen=True)
-class Design:
-    """Labels of the two arms and two timepoints, and the covariates to adjust for.
-
-    The estimand is ``(post - pre | treatment_arm) - (post - pre | reference_arm)``.
-    """
-
-    reference_arm: str = "usual_care"
-    treatment_arm: str = "anakinra"
-    pre: str = "pre"
-    post: str = "post"
-    covariates: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "covariates", tuple(self.covariates))
-        if self.reference_arm == self.treatment_arm:
-            raise TmeInputError(
-                f"reference and treatment arm are both '{self.reference_arm}'",
-                column="arm",
-                fix="name two different arms in the design",
-            )
-        if self.pre == self.post:
-            raise TmeInputError(
-                f"pre and post timepoints are both '{self.pre}'",
-                column="timepoint",
-                fix="name two different timepoints in the design",
-            )
 
 
 def feature_table(
