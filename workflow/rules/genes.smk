@@ -10,7 +10,7 @@ rule differential_expression:
         within=expand("results/tables/de_within_{arm}.tsv", arm=DESIGN.arms),
     params:
         design=design_params(),
-    threads: 1
+    threads: 2
     log:
         "logs/genes/differential_expression.log",
     resources:

@@ -3,7 +3,7 @@
 # Each figure rule: thin script → one tme.plots function; captions in workflow/report/*.rst are
 # Jinja templates reading the config's design and the rule's params (per-arm counts from the sample
 # sheet, known before any job runs, so they never trigger reruns; usable/paired n are in the figures).
-from tme.report import caption_counts, report_table_specs, report_targets
+from tme.report import caption_counts, report_table_specs, report_targets, statistics_table
 
 # The gene-level interaction (DE + GSEA) runs for count data with the switch on.
 REPORT_GENE_LEVEL = bool(config.get("expression")) and config["expression"]["format"] in COUNT_FORMATS \
@@ -13,6 +13,8 @@ REPORT_GENE_LEVEL = bool(config.get("expression")) and config["expression"]["for
 # wildcards unescaped in a <script> block, so no user string (arm, signature, path) may go there;
 # scripts and captions read names from the config instead.
 REPORT_COUNTS = caption_counts(SAMPLES, DESIGN.reference_arm, DESIGN.treatment_arm, DESIGN.pre, DESIGN.post)
+# The per-feature statistics the figures annotate (between-arm effects; pooled changes if blinded).
+REPORT_STATISTICS = statistics_table(config)
 # Figures and the methods page for rule all: all_targets() in common.smk adds these.
 REPORT_TARGETS = report_targets(config, REPORT_GENE_LEVEL)
 # Every result table, flagged for the report as a downloadable TSV in its category.
@@ -115,35 +117,53 @@ rule plot_agreement:
         "../scripts/plot_agreement.py"
 
 
-rule plot_effects:
+rule plot_forest:
     input:
         unpack(statistics_inputs),
         effects="results/tables/effects_between_arms.tsv",
     output:
         forest=report(f"{FIGURES}/effects/forest_ancova.png", caption="../report/forest.rst",
                       category="Between-arm effects", subcategory="Figures", labels={"figure": "forest plot (ANCOVA)"}),
-        heatmap=report(f"{FIGURES}/effects/change_heatmap.png", caption="../report/change_heatmap.rst",
-                       category="Between-arm effects", subcategory="Figures",
-                       labels={"figure": "heatmap of within-patient changes"}),
-        other=multiext(f"{FIGURES}/effects/", "forest_ancova.pdf", "forest_ancova.svg", "change_heatmap.pdf",
-                       "change_heatmap.svg"),
+        other=multiext(f"{FIGURES}/effects/forest_ancova", ".pdf", ".svg"),
     params:
         counts=REPORT_COUNTS,
     log:
-        "logs/report/plot_effects.log",
+        "logs/report/plot_forest.log",
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     conda:
         "../../envs/tme.yaml"
     script:
-        "../scripts/plot_effects.py"
+        "../scripts/plot_forest.py"
+
+
+rule plot_change_heatmap:
+    input:
+        unpack(statistics_inputs),
+        stats=REPORT_STATISTICS,
+    output:
+        heatmap=report(f"{FIGURES}/effects/change_heatmap.png", caption="../report/change_heatmap.rst",
+                       category="Between-arm effects", subcategory="Figures",
+                       labels={"figure": "heatmap of within-patient changes"}),
+        other=multiext(f"{FIGURES}/effects/change_heatmap", ".pdf", ".svg"),
+    params:
+        counts=REPORT_COUNTS,
+    log:
+        "logs/report/plot_change_heatmap.log",
+    resources:
+        mem_mb=lambda wc, attempt: 1500 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/plot_change_heatmap.py"
 
 
 rule plot_paired_features:
     input:
         unpack(statistics_inputs),
-        effects="results/tables/effects_between_arms.tsv",
+        stats=REPORT_STATISTICS,
     output:
         signatures=report(directory(f"{FIGURES}/paired/signatures"), patterns=["{name}.png"],
                           caption="../report/paired_feature.rst", category="Signatures",

@@ -1,5 +1,6 @@
 """Agreement of expression-based immune estimates with measured immune cells (tme.plots.immune)."""
 
+from tme.config import Design
 from tme.plots import plot_agreement, save_figure
 from tme.plots.data import read_table
 from tme.signatures import primary_panel
@@ -7,9 +8,9 @@ from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.config["design"]
+    design = Design.from_config(snakemake.config)  # from the config, never from params
     fig = plot_agreement(read_table(snakemake.input.scores), read_table(snakemake.input.immune),
-                         [d["reference_arm"], d["treatment_arm"]], d["pre"], preferred=primary_panel())
+                         list(design.arms), design.pre, preferred=primary_panel())
     save_figure(fig, snakemake.output.png)
 
 

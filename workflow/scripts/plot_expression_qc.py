@@ -3,14 +3,15 @@
 import anndata as ad
 import numpy as np
 
+from tme.config import Design
 from tme.plots import plot_expression_qc, plot_pca, save_figure
 from tme.plots.data import read_table
 from tme.workflow import run
 
 
 def main(snakemake):
-    d = snakemake.config["design"]
-    arms, timepoints = [d["reference_arm"], d["treatment_arm"]], [d["pre"], d["post"]]
+    design = Design.from_config(snakemake.config)  # from the config, never from params
+    arms, timepoints = list(design.arms), list(design.timepoints)
     qc = read_table(snakemake.input.qc)
     save_figure(plot_expression_qc(qc, arms, timepoints, snakemake.params.min_library_size), snakemake.output.qc)
     adata = ad.read_h5ad(snakemake.input.adata)

@@ -40,9 +40,25 @@ def effect_text(effect: Mapping | None, arms: Sequence[str]) -> str:
             f"{format_p(effect.get('q'))}")
 
 
+def change_text(change: Mapping | None, label_: str = "Pooled change") -> str:
+    """One line for a within-group row (``changes_within_arm`` / ``changes_pooled``): estimate, CI, q."""
+    if change is None:
+        return f"{label_}: not in the statistics table"
+    est = pd.to_numeric(pd.Series([change.get("estimate")]), errors="coerce").iloc[0]
+    if pd.isna(est):
+        note = str(change.get("note") or "").strip() or "no reason given"
+        return f"{label_}: not estimable ({label(note, 70)})"
+    return (f"{label_} (Hodges–Lehmann, signed-rank): {format_estimate(est, change.get('ci_low'), change.get('ci_high'))}, "
+            f"{format_p(change.get('q'))}")
+
+
 def plot_feature(values: pd.DataFrame, feature: str, arms: Sequence[str], pre: str, post: str,
-                 effect: Mapping | None = None):
-    """Spaghetti (pre → post per patient, per arm) and change-by-arm panels for one feature."""
+                 effect: Mapping | None = None, annotation: str | None = None):
+    """Spaghetti (pre → post per patient, per arm) and change-by-arm panels for one feature.
+
+    The title's second line is ``annotation`` when given (e.g. :func:`change_text` in a blinded
+    run), else the ANCOVA line of ``effect`` (:func:`effect_text`).
+    """
     sub = values[values["feature"] == feature]
     if sub.empty:
         return empty_figure(f"No values for {label(feature, 60)}.", "Paired values")
@@ -90,7 +106,8 @@ def plot_feature(values: pd.DataFrame, feature: str, arms: Sequence[str], pre: s
         ax2.set_xlim(-0.6, len(arms) - 0.4)
         ax2.set_ylabel(f"Change {label(post, 10)} − {label(pre, 10)}")
         ax2.set_title("Within-patient change by arm", fontsize=8, color=NEUTRAL)
-        fig.suptitle(f"{label(feature, 70, lines=2)}\n{effect_text(effect, arms)}", fontsize=9)
+        second = annotation if annotation is not None else effect_text(effect, arms)
+        fig.suptitle(f"{label(feature, 70, lines=2)}\n{second}", fontsize=9)
         fig.tight_layout()
     return fig
 

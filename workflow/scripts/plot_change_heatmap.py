@@ -1,0 +1,20 @@
+"""Heatmap of within-patient changes of the primary features, arms stacked (tme.plots.paired)."""
+
+from tme.config import Design
+from tme.plots import plot_change_heatmap, save_figure
+from tme.plots.data import feature_values, read_table, select_primary_features
+from tme.workflow import run
+
+
+def main(snakemake):
+    design = Design.from_config(snakemake.config)
+    stats = read_table(snakemake.input.stats)  # between-arm effects, or pooled changes when blinded
+    scores = read_table(snakemake.input.scores) if "scores" in snakemake.input.keys() else None
+    immune = read_table(snakemake.input.immune) if "immune" in snakemake.input.keys() else None
+    values = feature_values(scores, immune, stats["feature"])
+    features = select_primary_features(stats, values)
+    fig = plot_change_heatmap(values, features, list(design.arms), design.pre, design.post)
+    save_figure(fig, snakemake.output.heatmap)
+
+
+run(snakemake, main)
