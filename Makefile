@@ -9,6 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tme-installed
 CORES ?= 2
+# `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one
+CONFIG ?= config/config.yaml
 
 .PHONY: demo test report clean
 
@@ -19,10 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-demo: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --cores 1 --report results/report.html
+demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
 	@echo "Report: results/report.html"
+
+config/example_sc/cells.h5ad: $(STAMP)
+	$(BIN)/tme simulate --single-cell --seed 34 --out config/example_sc
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

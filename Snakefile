@@ -6,7 +6,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The bundled example's config, unless --configfile names another: a trial's config then stands
+# alone instead of being merged into the example's keys.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -15,6 +19,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/scoring.smk"
+include: "workflow/rules/singlecell.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/genes.smk"
 include: "workflow/rules/provenance.smk"

@@ -88,7 +88,7 @@ def test_file_stems_safe_and_unique():
     assert len(set(s.lower() for s in stems.values())) == 5
     assert stems["CD68"] == "CD68"
     for s in stems.values():
-        assert len(s) <= 90 and all(c.isalnum() or c in "._-" for c in s)
+        assert len(s) <= 60 and all(c.isalnum() or c in "._-" for c in s)
 
 
 def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
@@ -166,3 +166,15 @@ def test_saved_files_are_byte_identical_across_runs(tables, tmp_path):
     assert digests[0] == digests[1]
     pdf = (tmp_path / "a" / "flow.pdf").read_bytes()
     assert b"CreationDate" not in pdf
+
+
+def test_blinded_annotation_is_the_pooled_change(tables):
+    from tme.plots.paired import change_text
+
+    row = {"estimate": -0.4, "ci_low": -0.6, "ci_high": -0.2, "q": 0.01, "note": ""}
+    text = change_text(row)
+    assert text.startswith("Pooled change (Hodges–Lehmann") and "q = 0.010" in text
+    assert "not estimable (too few pairs)" in change_text({"estimate": float("nan"), "note": "too few pairs"})
+    fig = plot_feature(tables["values"], "CD68", ["usual_care", "anakinra"], "pre", "post", annotation=text)
+    assert "ANCOVA" not in fig._suptitle.get_text()
+    plt.close(fig)

@@ -74,3 +74,29 @@ def test_summaries():
     assert set(f["family"]) == {"primary_signatures", "exploratory"}
     v = software_versions(["tme", "surely-not-a-package"])
     assert v.set_index("software").loc["surely-not-a-package", "version"] == "not installed"
+
+
+def test_report_targets_follow_the_config_switches():
+    from tme.report import report_table_specs, report_targets, statistics_table
+
+    full = {"expression": {"format": "nfcore_salmon_counts"}, "immune": {"path": "x"}}
+    targets = report_targets(full, gene_level=True)
+    assert "results/figures/effects/forest_ancova.png" in targets and "results/figures/genes/volcano_interaction.png" in targets
+    blinded = report_targets({**full, "blinded": True}, gene_level=True)
+    assert not any("forest" in t or "genes/" in t for t in blinded)  # nothing between arms while blinded
+    assert statistics_table({"blinded": True}).endswith("changes_pooled.tsv")
+    specs = report_table_specs({**full, "blinded": True}, gene_level=True)
+    assert "effects" not in specs and "de" not in specs and specs["within"][0].endswith("changes_pooled.tsv")
+    immune_only = report_targets({"immune": {"path": "x"}}, gene_level=False)
+    assert not any("expression" in t or "agreement" in t for t in immune_only)
+
+
+def test_caption_counts_are_numbers_keyed_by_role():
+    from tme.report import caption_counts
+
+    sheet = pd.DataFrame({"patient_id": ["a", "a", "b", "c"], "arm": ["x", "x", "y", "y"],
+                          "timepoint": ["pre", "post", "pre", "pre"]})
+    counts = caption_counts(sheet, "x", "y", "pre", "post")
+    assert counts == {"reference": {"patients": 1, "pre": 1, "post": 1},
+                      "treatment": {"patients": 2, "pre": 2, "post": 0},
+                      "pooled": {"patients": 3, "pre": 3, "post": 1}}

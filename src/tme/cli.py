@@ -15,9 +15,15 @@ from tme.errors import TmeInputError
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from tme.simulate import write_cohort
+    if args.single_cell:
+        from tme.singlecell import write_singlecell_example
 
-    paths = write_cohort(args.out, seed=args.seed, n_patients=args.patients, n_genes=args.genes)
+        paths = write_singlecell_example(args.out, seed=args.seed, n_patients=args.patients or 12,
+                                         cells_per_sample=args.cells, n_genes=args.genes or 2000)
+    else:
+        from tme.simulate import write_cohort
+
+        paths = write_cohort(args.out, seed=args.seed, n_patients=args.patients or 44, n_genes=args.genes or 15000)
     for path in paths:
         print(path)
     return 0
@@ -62,8 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(the planted changes). The same seed always gives the same bytes."))
     sim.add_argument("--seed", type=int, default=34, help="random seed (default 34, the bundled example)")
     sim.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
-    sim.add_argument("--patients", type=int, default=44, help="patients, a multiple of 4 (default 44)")
-    sim.add_argument("--genes", type=int, default=15000, help="genes in the count matrix (default 15000)")
+    sim.add_argument("--patients", type=int, help="patients, a multiple of 4 (default 44 bulk, 12 single-cell)")
+    sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell)")
+    sim.add_argument("--single-cell", action="store_true",
+                     help=("write a single-cell cohort instead: cells.h5ad (counts, sample_id, cell_type), samples.tsv, "
+                           "truth.tsv (fewer IL1B+ macrophages and a lower IL-1 program in macrophages after anakinra)"))
+    sim.add_argument("--cells", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
     sim.set_defaults(func=_simulate)
 
     val = sub.add_parser(

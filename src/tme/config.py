@@ -65,12 +65,20 @@ def pooled_design(design: Design) -> Design:
     return Design(reference_arm=POOLED, treatment_arm=f"not-{POOLED}", pre=design.pre, post=design.post)
 
 
+def single_cell_paths(config: Mapping[str, Any]) -> list[str]:
+    """The .h5ad files of the config's single_cell section, as a list."""
+    paths = config["single_cell"]["path"]
+    return [paths] if isinstance(paths, str) else list(paths)
+
+
 def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(config key, path) of every input file the config names."""
     out = [("samples", config["samples"])]
     for section in ("expression", "immune"):
         if config.get(section):
             out.append((f"{section}.path", config[section]["path"]))
+    if config.get("single_cell"):
+        out += [(f"single_cell.path[{i}]", p) for i, p in enumerate(single_cell_paths(config))]
     out += [(f"scoring.gene_sets[{i}]", p) for i, p in enumerate(config.get("scoring", {}).get("gene_sets", []))]
     return out
 
@@ -94,9 +102,12 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
     if d["pre"] == d["post"]:
         raise TmeInputError("config keys 'design.pre' and 'design.post' name the same timepoint",
                             file=file, fix="name the baseline and post-window timepoints differently")
-    if not config.get("expression") and not config.get("immune"):
-        raise TmeInputError("the config names no data: neither 'expression' nor 'immune' is set",
-                            file=file, fix="add an expression and/or an immune section")
+    if not any(config.get(k) for k in ("expression", "immune", "single_cell")):
+        raise TmeInputError("the config names no data: none of 'expression', 'immune', 'single_cell' is set",
+                            file=file, fix="add at least one of these sections")
+    if config.get("single_cell") and config.get("pseudonymise_ids"):
+        raise TmeInputError("pseudonymise_ids does not yet cover single-cell files (their obs holds the original IDs)",
+                            file=file, fix="pseudonymise the sample_id of the .h5ad files upstream, or run without pseudonymise_ids")
     for key in ("key_file", "mapping_file"):
         value = config["pseudonymisation"].get(key)
         if value and Path(base_dir, value).resolve().is_relative_to(Path(base_dir, "results").resolve()):

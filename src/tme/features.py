@@ -8,27 +8,42 @@ measure on its analysis scale. Families (Benjamini–Hochberg within each, per a
 ``exploratory_signatures``
     every other signature × method (ESTIMATE composites included);
 ``immune_measures``
-    every immune-cell measure (densities, sTILs, fractions).
+    every immune-cell measure (densities, sTILs, fractions);
+``single_cell``
+    per-biopsy single-cell features: cell-type proportions (``proportion|<type>``, fraction of the
+    biopsy's cells, analysed as is) and mean per-cell scores (``score|<signature>|<type>``).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Iterable, Mapping
 
 import pandas as pd
 
-from tme.errors import TmeInputError
+from tme.errors import TmeInputError, TmeInputWarning
 from tme.geneset import Signature
 from tme.signatures import default_methods, primary_panel
 
-FAMILIES = ("primary", "exploratory_signatures", "immune_measures")
+FAMILIES = ("primary", "exploratory_signatures", "immune_measures", "single_cell")
 SEPARATOR = "|"
 VALUE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "feature", "value"]
 
 
 def resolve_panel(setting: str | Iterable[str], signatures: Mapping[str, Signature]) -> list[str]:
-    """The primary panel's signature names (``library`` = tme's OZM-034 panel), all of them loaded."""
-    panel = primary_panel() if setting == "library" else list(setting)
+    """The primary panel's signature names.
+
+    ``library`` = tme's OZM-034 panel, restricted to the collections scored (a warning names the
+    members left out); an explicit list must name scored signatures only.
+    """
+    if setting == "library":
+        panel = primary_panel()
+        left_out = [name for name in panel if name not in signatures]
+        if left_out:
+            warnings.warn(f"primary panel members not scored (their collection is not in scoring.collections): "
+                          f"{', '.join(left_out)}", TmeInputWarning, stacklevel=2)
+        return [name for name in panel if name in signatures]
+    panel = list(setting)
     unknown = [name for name in panel if name not in signatures]
     if unknown:
         raise TmeInputError(f"config key 'statistics.primary_panel' names {unknown[0]!r}, which is not among the scored signatures",
@@ -53,6 +68,14 @@ def immune_features(immune: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info) from the immune table on its analysis scale."""
     values = immune.assign(feature=immune["measure"], value=immune["analysis_value"])[VALUE_COLUMNS]
     info = pd.DataFrame({"feature": immune["measure"].unique(), "feature_type": "immune_measure", "family": "immune_measures"})
+    return values, info
+
+
+def singlecell_features(table: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, feature info) from the single-cell feature table, joined to the sheet's labels."""
+    labels = samples[["sample_id", "patient_id", "arm", "timepoint"]].reset_index(drop=True)
+    values = table.merge(labels, on="sample_id")[VALUE_COLUMNS]
+    info = table[["feature", "feature_type"]].drop_duplicates().assign(family="single_cell")
     return values, info
 
 

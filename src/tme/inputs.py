@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from tme.config import Design
+from tme.config import Design, single_cell_paths
 from tme.expression import read_expression
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
@@ -40,6 +40,15 @@ def read_sheet(config: Mapping[str, Any], *, create_key: bool = False) -> pd.Dat
     if config.get("pseudonymise_ids"):
         ids = Pseudonymiser.from_key_file(config["pseudonymisation"]["key_file"], create=create_key)
     return read_samplesheet(config["samples"], Design.from_config(config), ids)
+
+
+def read_single_cell(config: Mapping[str, Any], samples: pd.DataFrame):
+    """Cells of the config's .h5ad files passing QC, and the per-sample QC table (:func:`tme.singlecell.read_h5ads`)."""
+    from tme.singlecell import read_h5ads  # scanpy takes seconds to import; only single-cell runs need it
+
+    s = config["single_cell"]
+    return read_h5ads(single_cell_paths(config), samples, min_genes=s["min_genes"], min_counts=s["min_counts"],
+                      max_pct_mito=s["max_pct_mito"], min_cells=s["min_cells"])
 
 
 def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,7 +82,15 @@ def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]
         flows.append(sample_flow(samples, design, "immune", reason))
         files.append(("immune", config["immune"]["path"],
                       f"{len(measures)} measures ({', '.join(measures['measure'])}) on {values['sample_id'].nunique()} samples"))
-    if config.get("expression"):
+    if config.get("single_cell"):
+        settings = config["single_cell"]
+        _, qc = read_single_cell(config, samples)
+        reason = exclusions(samples, set(qc["sample_id"]), dict(zip(qc["sample_id"], qc["exclude_reason"])),
+                            absent_reason="no cells in the single-cell files")
+        flows.append(sample_flow(samples, design, "single_cell", reason))
+        for path in single_cell_paths(config):
+            files.append(("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC"))
+    if config.get("expression") or config.get("single_cell"):
         signatures = run_signatures(config.get("scoring", {}))
         resolve_panel(config.get("statistics", {}).get("primary_panel", "library"), signatures)
         for i, path in enumerate(config.get("scoring", {}).get("gene_sets", [])):

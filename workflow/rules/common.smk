@@ -3,7 +3,7 @@
 # file, line, column and the fix (the same checks as `tme validate`).
 import tme
 from snakemake.exceptions import WorkflowError
-from tme.config import Design, validate_config
+from tme.config import Design, single_cell_paths, validate_config
 from tme.errors import TmeInputError
 from tme.expression import COUNT_FORMATS
 from tme.samplesheet import read_samplesheet
@@ -34,6 +34,8 @@ def input_files(wildcards):
     for section in ("expression", "immune"):
         if config.get(section):
             files[section] = config[section]["path"]
+    if config.get("single_cell"):
+        files["single_cell"] = single_cell_paths(config)
     return files
 
 
@@ -44,6 +46,8 @@ def statistics_inputs(wildcards):
         inputs["scores"] = "results/tables/signature_scores.tsv"
     if config.get("immune"):
         inputs["immune"] = "results/immune/immune_values.tsv"
+    if config.get("single_cell"):
+        inputs["single_cell"] = "results/tables/singlecell_features.tsv"
     return inputs
 
 
@@ -62,6 +66,8 @@ def analysis_targets():
             targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
+    if config.get("single_cell"):
+        targets += ["results/tables/singlecell_features.tsv", "results/singlecell/pseudobulk_counts.tsv.gz"]
     return targets
 
 

@@ -8,7 +8,8 @@ import logging
 import pandas as pd
 
 from tme.config import POOLED, Design, pooled_design
-from tme.features import FAMILIES, immune_features, resolve_panel, signature_features, with_covariates
+from tme.features import (FAMILIES, immune_features, resolve_panel, signature_features, singlecell_features,
+                          with_covariates)
 from tme.io import write_tsv
 from tme.inputs import read_sheet
 from tme.signature_scores import run_signatures
@@ -30,6 +31,9 @@ def main(snakemake):
         values.append(v), info.append(i)
     if "immune" in snakemake.input.keys():
         v, i = immune_features(pd.read_csv(snakemake.input.immune, sep="\t"))
+        values.append(v), info.append(i)
+    if "single_cell" in snakemake.input.keys():
+        v, i = singlecell_features(pd.read_csv(snakemake.input.single_cell, sep="\t"), samples)
         values.append(v), info.append(i)
     values = with_covariates(pd.concat(values, ignore_index=True), samples, design.covariates)
     info = pd.concat(info, ignore_index=True)

@@ -118,7 +118,7 @@ def select_primary_features(effects: pd.DataFrame | None, values: pd.DataFrame, 
     return list(dict.fromkeys(chosen))
 
 
-def file_stems(names: Iterable[str], max_len: int = 80) -> dict[str, str]:
+def file_stems(names: Iterable[str], max_len: int = 48) -> dict[str, str]:
     """Name → file-name-safe stem (letters, digits, ``._-``), unique; a short hash is added only when
     two names would collide or a name is cut short. ``TME_IL1_INDUCED|singscore`` →
     ``TME_IL1_INDUCED_singscore``."""

@@ -78,7 +78,10 @@ def theme() -> Iterator[None]:
 
 
 def arm_colours(arms: Sequence[str]) -> dict[str, str]:
-    """Arm → colour; ``arms`` in design order (reference first)."""
+    """Arm → colour; ``arms`` in design order (reference first). One group (a blinded run's pooled
+    arms) is drawn in neutral grey, never in an arm's colour."""
+    if len(arms) == 1:
+        return {arms[0]: NEUTRAL}
     return {arm: ARM_COLOURS[i % len(ARM_COLOURS)] for i, arm in enumerate(arms)}
 
 

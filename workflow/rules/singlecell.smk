@@ -1,0 +1,25 @@
+# Single-cell biopsies: QC, per-cell signature scores (scanpy score_genes, fast path), per-biopsy
+# features (cell-type proportions, mean scores per cell type) and pseudobulk counts.
+
+
+rule singlecell_features:
+    input:
+        unpack(input_files),
+        flow="results/tables/sample_flow.tsv",
+    output:
+        features="results/tables/singlecell_features.tsv",
+        qc="results/qc/singlecell_qc.tsv",
+        coverage="results/qc/singlecell_signature_coverage.tsv",
+        pseudobulk="results/singlecell/pseudobulk_counts.tsv.gz",
+    params:
+        config=config,
+    threads: 1
+    log:
+        "logs/singlecell/singlecell_features.log",
+    resources:
+        mem_mb=lambda wc, input, attempt: (4000 + 3 * int(input.size_mb)) * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    conda:
+        "../../envs/tme.yaml"
+    script:
+        "../scripts/singlecell_features.py"
