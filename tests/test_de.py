@@ -130,3 +130,14 @@ def test_categorical_sample_table_from_anndata_obs():
     samples["patient_id"] = samples["patient_id"].cat.add_categories(["unused"])
     paired = paired_samples(samples, Design())
     assert len(paired) == 12 and paired["patient_n"].max() == 3
+
+
+def test_prefilter_drops_genes_without_reads(r_inputs):
+    """DESeq2-vignette pre-filter: a gene with < 10 reads in fewer samples than the smallest group is not tested."""
+    counts, samples = r_inputs
+    counts = counts.iloc[:200].copy()
+    counts.loc["GENE0000"] = 0
+    counts.loc["GENE0001"] = 0
+    counts.loc["GENE0001", counts.columns[:6]] = 50  # 6 samples = smallest arm x timepoint group
+    genes = set(differential_expression(counts, samples, Design())["de_interaction"]["gene"])
+    assert "GENE0000" not in genes and "GENE0001" in genes
