@@ -3,13 +3,8 @@ names wrap instead of widening the page."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import HOSTILE, effects_table, flow_table, scores_table  # noqa: E402
+from test_plots import HOSTILE, effects_table, flow_table, scores_table  # synthetic tables (not tests)
 
 from tme.report import escape, fdr_families, flow_summary, html_table, methods_html, software_versions  # noqa: E402
 

@@ -146,7 +146,7 @@ def job_counts(log: str) -> Counter:
 
 
 def squeue_states() -> dict[str, str]:
-    """Every job slurmctld still knows (MinJobAge=300 s), finished ones included."""
+    """Every job slurmctld still knows (MinJobAge=3600 s), finished ones included."""
     out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True,
                          text=True, timeout=30, check=True).stdout
     return dict(line.split() for line in out.splitlines() if line.strip())

@@ -17,7 +17,7 @@
 #
 # No accounting (no slurmdbd/MariaDB): Snakemake must then be run with
 # `--slurm-status-command squeue` (tests/cluster/profile-test does this), and
-# MinJobAge is 300 s so that finished jobs stay visible to squeue long enough.
+# MinJobAge is 3600 s so that finished jobs stay visible to squeue long enough.
 #
 # Environment:
 #   TME_SLURM_DIR        scratch dir for state, spool, logs and pidfiles
@@ -93,8 +93,9 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
-# keep finished jobs visible to squeue for 5 min (the plugin's squeue status mode needs >= 120 s)
-MinJobAge=300
+# keep finished jobs visible to squeue for 1 h: the plugin's squeue status mode needs >= 120 s,
+# and the tests read the final states of every job of a run from squeue (no sacct here)
+MinJobAge=3600
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
