@@ -23,6 +23,7 @@ include: "workflow/rules/singlecell.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/genes.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/report.smk"  # last: it reads the other rules
 
 
 rule all:

@@ -37,13 +37,13 @@ def package_versions() -> dict[str, str]:
 
 
 def provenance(config: Mapping[str, Any], input_files: pd.DataFrame, workflow_dir: str | Path,
-               started: dt.datetime, outputs: list[str]) -> dict[str, Any]:
-    """The provenance record of a finished run."""
+               started: dt.datetime, outputs: list[str], command: str) -> dict[str, Any]:
+    """The provenance record of a finished run (``command``: the Snakemake command line)."""
     return {
         "tme_version": __version__,
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": sys.argv,
+        "command": command,
         "git": git_revision(workflow_dir),
         "platform": {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine()},
         "seeds": {"seed": config.get("seed")},

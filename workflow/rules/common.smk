@@ -1,6 +1,8 @@
 # Configuration, sample sheet and input functions. Validation runs when Snakemake reads the
 # workflow, before any job: a bad config or sample sheet stops here with one message naming the
 # file, line, column and the fix (the same checks as `tme validate`).
+import sys
+
 import tme
 from snakemake.exceptions import WorkflowError
 from tme.config import Design, single_cell_paths, validate_config
@@ -72,5 +74,5 @@ def analysis_targets():
 
 
 def all_targets():
-    """The analysis outputs and the run's provenance record."""
-    return analysis_targets() + ["results/provenance.json"]
+    """The analysis outputs, the run's provenance record and the report's figures and pages."""
+    return analysis_targets() + ["results/provenance.json"] + REPORT_TARGETS

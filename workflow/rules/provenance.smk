@@ -10,6 +10,7 @@ rule provenance:
     params:
         config=config,
         workflow_dir=workflow.basedir,
+        command=" ".join(sys.argv),
     log:
         "logs/provenance.log",
     localrule: True

@@ -14,7 +14,7 @@ def main(snakemake):
     # the run started when its first output (the input check) was written
     started = dt.datetime.fromtimestamp(Path(snakemake.input.files).stat().st_mtime, dt.timezone.utc)
     record = provenance(snakemake.params.config, files, snakemake.params.workflow_dir, started,
-                        list(snakemake.input.outputs))
+                        list(snakemake.input.outputs), snakemake.params.command)
     write_provenance(record, snakemake.output[0])
 
 
