@@ -37,7 +37,8 @@ def riaz(tmp_path_factory):
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-4000:]
     print(f"\nRiaz 2017 full workflow: {elapsed:.0f} s")
-    return {"folder": folder, "results": out / "run" / "results", "elapsed": elapsed}
+    return {"folder": folder, "results": out / "run" / "results", "elapsed": elapsed, "workdir": out / "run",
+            "config": config}
 
 
 def _scores(results, signature, method):
@@ -99,3 +100,9 @@ def test_all_tables_produced(riaz):
     between = pd.read_csv(results / "tables" / "effects_between_arms.tsv", sep="\t")
     assert between.loc[between["analysis"] == "ancova", "estimate"].notna().mean() > 0.9
     assert (results / "provenance.json").exists()
+
+
+def test_report_builds(riaz):
+    proc = run_workflow(riaz["workdir"], riaz["config"], "--report", "results/report.html")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (riaz["results"] / "report.html").stat().st_size > 100_000
