@@ -12,7 +12,7 @@ CORES ?= 2
 # `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one
 CONFIG ?= config/config.yaml
 
-.PHONY: demo test report clean
+.PHONY: demo test check-report clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "tme needs Python >= 3.11 on the PATH (python3, python3.11, 3.12 or 3.13)"; exit 1; }
@@ -31,6 +31,11 @@ config/example_sc/cells.h5ad: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Build the demo report and look at it in headless Chromium (installed by the project's script)
+check-report: demo
+	bash tests/browser/install_chromium.sh
+	$(BIN)/python -m pytest -m browser tests/test_report_browser.py
 
 clean:
 	rm -rf results logs .snakemake

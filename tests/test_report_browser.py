@@ -46,21 +46,8 @@ def _chromium() -> str:
     pytest.skip(message)
 
 
-def _wrapper_snakefile(workdir: Path) -> Path:
-    """The repository's workflow plus report.smk if the Snakefile does not include it yet."""
-    path = workdir / "Snakefile.report"
-    path.write_text(
-        f'include: "{REPO / "Snakefile"}"\n'
-        'if "REPORT_TARGETS" not in globals():\n'
-        f'    include: "{REPO / "workflow" / "rules" / "report.smk"}"\n'
-        "rule report_all:\n"
-        "    input:\n"
-        "        REPORT_TARGETS,\n")
-    return path
-
-
-def _snakemake(snakefile: Path, workdir: Path, configfile: Path, *args: str, timeout: int = 600):
-    cmd = [str(SNAKEMAKE), "all", "report_all", "--snakefile", str(snakefile), "--directory", str(workdir),
+def _snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 600):
+    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(configfile), "--cores", "2", *args]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONHASHSEED": "0"})
@@ -100,10 +87,9 @@ def built_report(small_cohort, tmp_path_factory):
                                        "differential_expression": os.environ.get("TME_REPORT_TEST_DE", "") == "1"})
     configfile = work / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    snakefile = _wrapper_snakefile(work)
-    _snakemake(snakefile, work, configfile, "--quiet", "rules")
+    _snakemake(work, configfile, "--quiet", "rules")
     report = work / "report.html"
-    _snakemake(snakefile, work, configfile, "--report", str(report), timeout=120)
+    _snakemake(work, configfile, "--report", str(report), timeout=120)
     return work, report
 
 
