@@ -23,9 +23,13 @@ from conftest import REPO, SNAKEMAKE, cohort_config, run_workflow
 pytestmark = pytest.mark.workflow
 
 
+#: The run's timestamps live in provenance.json, which the report's methods page shows.
+TIMESTAMPED = {"provenance.json", "methods.html"}
+
+
 def digests(results: Path) -> dict[str, str]:
     return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*")) if p.is_file() and p.name != "provenance.json"}
+            for p in sorted(results.rglob("*")) if p.is_file() and p.name not in TIMESTAMPED}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,8 @@ def test_sigkill_and_rerun_is_identical(reference_run, small_cohort, tmp_path):
     assert proc.poll() is None, "the run finished before it could be killed; the test needs a slower step"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # a killed Snakemake leaves its lock behind: --unlock, then the same command (README, Data safety)
+    subprocess.run(cmd + ["--unlock"], capture_output=True, text=True, timeout=120, check=True)
     rerun = subprocess.run(cmd + ["--rerun-incomplete"], capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert digests(tmp_path / "results") == digests(reference_run)
@@ -73,16 +79,27 @@ def test_read_only_results_directory(small_cohort, tmp_path):
     assert proc.returncode != 0 and "Permission denied" in proc.stderr + proc.stdout
 
 
-def test_unwritable_output_keeps_earlier_results(reference_run, small_cohort, tmp_path):
-    """A job that cannot write (output path occupied by a directory) fails clearly; earlier outputs stay."""
-    first = run_workflow(tmp_path, cohort_config(small_cohort), "--until", "ingest_immune")
+@pytest.fixture
+def tiny_results_disk(tmp_path):
+    """results/ on a 1 MiB tmpfs: room for the first tables, not for the AnnData."""
+    results = tmp_path / "results"
+    results.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(results)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({mounted.stderr.decode().strip()}); needs root")
+    yield tmp_path
+    subprocess.run(["umount", str(results)], check=True)
+
+
+def test_full_disk_fails_clearly_and_keeps_earlier_results(small_cohort, tiny_results_disk):
+    workdir = tiny_results_disk
+    first = run_workflow(workdir, cohort_config(small_cohort), "--until", "sample_flow")
     assert first.returncode == 0, first.stderr[-3000:]
-    before = digests(tmp_path / "results")
-    target = tmp_path / "results" / "tables" / "changes_within_arm.tsv"
-    target.mkdir(parents=True)
-    proc = run_workflow(tmp_path, cohort_config(small_cohort))
+    before = digests(workdir / "results")
+    proc = run_workflow(workdir, cohort_config(small_cohort))
     assert proc.returncode != 0
-    text = proc.stdout + proc.stderr
-    assert "changes_within_arm.tsv" in text
-    after = digests(tmp_path / "results")
-    assert {k: after[k] for k in before} == before
+    assert "No space left on device" in proc.stdout + proc.stderr
+    after = digests(workdir / "results")
+    assert {k: after.get(k) for k in before} == before  # earlier outputs intact
+    assert not [p for p in (workdir / "results").rglob("*") if p.name.endswith(".part")]  # no partial file
+    assert not (workdir / "results" / "expression" / "expression.h5ad").exists()

@@ -6,9 +6,10 @@ workflow runs with ``--profile workflow/profiles/slurm --profile tests/cluster/p
 the shipped profile plus a test override (partition ``debug``, squeue status checks, short
 intervals).  Nothing is mocked.
 
-The workflow runs on a small cohort made by ``tme simulate`` (12 patients, 4,800 genes: every
-rule runs, in a fraction of the bundled example's time) so that the module stays within a
-few minutes on 2 cores; ``TME_SLURM_TEST_DATA=example`` uses the bundled config/example instead.
+The workflow runs on a small cohort made by ``tme simulate`` (12 patients, 4,800 genes) with
+200 bootstrap resamples and 100 GSEA permutations: every rule runs, in a fraction of the bundled
+example's time, so that the module stays within a few minutes on 2 cores.
+``TME_SLURM_TEST_DATA=example`` uses the bundled config/example with its own settings instead.
 
 Skipped only where SLURM cannot run at all (not root, or neither apt-get nor SLURM binaries);
 with ``CI=true`` that is a failure instead, so CI cannot go green without running these tests.
@@ -29,6 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.slurm
 
@@ -40,9 +42,13 @@ TEST_PROFILE = CLUSTER / "profile-test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 USE_EXAMPLE = os.environ.get("TME_SLURM_TEST_DATA", "").lower() == "example"
 SMALL_COHORT = ["--seed", "34", "--patients", "12", "--genes", "4800"]
+# Fewer resamples on the small cohort (same code paths, a fraction of the time).
+SMALL_STATISTICS = {"n_bootstrap": 200, "gsea_permutations": 100}
 
 # Every snakemake call gets a hard timeout so that a hang fails the test instead of CI.
 RUN_TIMEOUT = int(os.environ.get("TME_SLURM_RUN_TIMEOUT", "300"))
+# The resume test runs the workflow up to this rule (a short chain of SLURM jobs).
+RESUME_TARGET = "score_signatures"
 # Results compared byte for byte between the local and the SLURM run.
 COMPARED_DIRS = ("results/tables", "results/qc")
 # Files that legitimately differ between two runs (time stamps, host names, versions).
@@ -103,10 +109,12 @@ def copy_workflow(dest: Path, cohort: Path | None) -> Path:
             shutil.copytree(ROOT / sub, dest / sub, ignore=ignore)
     if cohort is not None:
         shutil.copytree(cohort, dest / "config" / "slurm-test")
-        config = dest / "config" / "config.yaml"
-        text = config.read_text()
+        path = dest / "config" / "config.yaml"
+        text = path.read_text()
         assert "config/example/" in text, "config/config.yaml no longer points at config/example/"
-        config.write_text(text.replace("config/example/", "config/slurm-test/"))
+        config = yaml.safe_load(text.replace("config/example/", "config/slurm-test/"))
+        config.setdefault("statistics", {}).update(SMALL_STATISTICS)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
     return dest
 
 
@@ -152,12 +160,18 @@ def squeue_states() -> dict[str, str]:
     return dict(line.split() for line in out.splitlines() if line.strip())
 
 
-def jobs_in(workdir: Path, states: str = "all") -> list[tuple[str, str]]:
-    """(job id, state) of the SLURM jobs whose working directory is *workdir*."""
+def last_job_id() -> int:
+    """The newest SLURM job id so far (0 if none): later jobs belong to the test at hand."""
+    return max((int(i) for i in squeue_states() if i.isdigit()), default=0)
+
+
+def jobs_in(workdir: Path, after: int, states: str = "all") -> list[tuple[str, str]]:
+    """(job id, state) of the SLURM jobs newer than *after* that ran in *workdir*."""
     out = subprocess.run(["squeue", "-h", "-t", states, "-o", "%i|%T|%Z"], capture_output=True,
                          text=True, timeout=30, check=True).stdout
     rows = [line.split("|") for line in out.splitlines() if line.count("|") == 2]
-    return [(i, s) for i, s, d in rows if Path(d) == workdir]
+    return [(i, s) for i, s, d in rows
+            if i.isdigit() and int(i) > after and Path(d) == workdir]
 
 
 def result_files(workdir: Path) -> dict[str, bytes]:
@@ -170,13 +184,18 @@ def result_files(workdir: Path) -> dict[str, bytes]:
     return files
 
 
-def assert_same_results(local: dict[str, bytes], workdir: Path):
+def assert_same_results(local: dict[str, bytes], workdir: Path, part: bool = False):
+    """Byte-for-byte equal result tables; with *part*, only those the SLURM run made."""
     cluster = result_files(workdir)
     assert local, "the local run produced no files under " + ", ".join(COMPARED_DIRS)
-    assert sorted(cluster) == sorted(local), (
-        f"different files: only local {sorted(set(local) - set(cluster))}, "
-        f"only SLURM {sorted(set(cluster) - set(local))}")
-    differing = [name for name in local if local[name] != cluster[name]]
+    assert cluster, "the SLURM run produced no files under " + ", ".join(COMPARED_DIRS)
+    if part:
+        assert set(cluster) <= set(local), f"not made locally: {sorted(set(cluster) - set(local))}"
+    else:
+        assert sorted(cluster) == sorted(local), (
+            f"different files: only local {sorted(set(local) - set(cluster))}, "
+            f"only SLURM {sorted(set(cluster) - set(local))}")
+    differing = [name for name in cluster if local[name] != cluster[name]]
     assert not differing, f"SLURM results differ byte-for-byte from the local run: {differing}"
 
 
@@ -195,101 +214,60 @@ def cohort(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def local_results(tmp_path_factory, cohort):
-    """The reference: the same workflow run locally with --cores 2."""
+def local_run(tmp_path_factory, cohort):
+    """The reference run (same workflow, locally, --cores 2), started in the background as soon
+    as the module starts, so that it overlaps the short SLURM tests that do not need it."""
     workdir = copy_workflow(tmp_path_factory.mktemp("local"), cohort)
-    done = run([snakemake_bin(), "--cores", "2"], cwd=workdir)
-    assert done.returncode == 0, f"local run failed:\n{done.stderr[-4000:]}"
+    log_path = workdir / "local-run.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([snakemake_bin(), "--cores", "2"], cwd=workdir, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        yield workdir, proc
+    finally:
+        stop_process_group(proc)
+
+
+@pytest.fixture(autouse=True)
+def _start_local_run_early(slurm_cluster, local_run):
+    """Every test of the module requests the background reference run (once SLURM is known to
+    be up, so that a skip costs nothing), so it starts with the first test."""
+
+
+@pytest.fixture(scope="session")
+def local_results(local_run):
+    workdir, proc = local_run
+    try:
+        proc.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the local reference run did not finish within {RUN_TIMEOUT} s")
+    log = (workdir / "local-run.log").read_text()
+    assert proc.returncode == 0, f"local run failed:\n{log[-4000:]}"
     return result_files(workdir)
 
 
-# --------------------------------------------------------------------------- tests
-def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, cohort,
-                                                         tmp_path):
-    workdir = copy_workflow(tmp_path / "wf", cohort)
-    started = time.monotonic()
-    done = run(slurm_cmd(), cwd=workdir)
-    elapsed = time.monotonic() - started
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, f"SLURM run failed:\n{log[-4000:]}"
-
-    counts = job_counts(log)
-    assert counts, "no 'Job stats' table in Snakemake's output"
-    local_jobs = Counter(LOCALRULE.findall(log))
-    submitted = dict(SUBMITTED.findall(log))  # snakemake job id -> SLURM job id
-    expected = sum(counts.values()) - sum(local_jobs.values())
-    assert expected > 0, f"every job ran locally ({dict(local_jobs)}); nothing went to SLURM"
-    assert len(submitted) == expected, (
-        f"{len(submitted)} jobs submitted with sbatch, but Snakemake ran {sum(counts.values())} "
-        f"jobs of which {sum(local_jobs.values())} local ({dict(local_jobs)})")
-    assert len(set(submitted.values())) == len(submitted), "a SLURM job id was reported twice"
-
-    # SLURM itself confirms each job: it ran in this directory and COMPLETED.
-    states = squeue_states()
-    mine = dict(jobs_in(workdir))
-    for slurm_id in submitted.values():
-        assert states.get(slurm_id) == "COMPLETED", f"SLURM job {slurm_id}: {states.get(slurm_id)}"
-        assert slurm_id in mine, f"SLURM job {slurm_id} did not run in {workdir}"
-        logs = list((workdir / ".snakemake" / "slurm_logs").rglob(f"{slurm_id}.log"))
-        assert logs, f"no .snakemake/slurm_logs/**/{slurm_id}.log"
-
-    assert_same_results(local_results, workdir)
-    print(f"\nSLURM run: {len(submitted)} jobs via sbatch, {sum(local_jobs.values())} local "
-          f"({dict(local_jobs)}), {elapsed:.0f} s")
-
-
-def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf", cohort)
-    log_path = workdir / "first-run.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(slurm_cmd(), cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+def stop_process_group(proc: subprocess.Popen):
+    """Stop a snakemake started here (and only it: its own process group)."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
     try:
-        # Cancel a RUNNING job once another one has COMPLETED, so that the rerun must keep
-        # finished work and redo only the rest.
-        victim, deadline = None, time.monotonic() + 240
-        while victim is None and time.monotonic() < deadline and proc.poll() is None:
-            jobs = jobs_in(workdir)
-            if any(state == "COMPLETED" for _, state in jobs):
-                victim = next((i for i, state in jobs if state == "RUNNING"), None)
-                if victim and subprocess.run(["scancel", victim], timeout=30).returncode != 0:
-                    victim = None  # it finished in between: wait for the next one
-            time.sleep(0.2)
-        assert victim, f"no job was RUNNING after a COMPLETED one:\n{log_path.read_text()[-3000:]}"
-        proc.wait(timeout=RUN_TIMEOUT)
-    finally:
-        if proc.poll() is None:  # only our own snakemake, by its process group
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-    first = log_path.read_text()
-    assert proc.returncode != 0, f"snakemake succeeded although job {victim} was cancelled"
-    assert victim in first and "CANCELLED" in first, (
-        f"the cancelled SLURM job {victim} is not reported:\n{first[-3000:]}")
-
-    # Same command again: rerun-incomplete (in the profile) redoes only what is missing.
-    done = run(slurm_cmd(), cwd=workdir)
-    second = done.stdout + done.stderr
-    assert done.returncode == 0, f"resumed run failed:\n{second[-4000:]}"
-    assert SUBMITTED.findall(second), "the resumed run submitted nothing after a failed first run"
-    # Exactly the jobs that did not finish the first time are run again.
-    finished_first = Counter(FINISHED.findall(first))
-    assert job_counts(second) == job_counts(first) - finished_first, (
-        f"first run: {dict(job_counts(first))}, finished {dict(finished_first)}; "
-        f"the resumed run ran {dict(job_counts(second))}")
-    assert_same_results(local_results, workdir)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
+# --------------------------------------------------------------------------- tests
+# The short tests come first: they overlap the local reference run started in the background.
 def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, cohort, tmp_path):
     workdir = copy_workflow(tmp_path / "wf", cohort)
     bad = tmp_path / "profile-bad-partition"
     bad.mkdir()
     (bad / "config.yaml").write_text(
         "default-resources:\n  slurm_partition: no_such_partition\n  mem_mb: 1000\n  runtime: 10\n")
-    started = time.monotonic()
+    before, started = last_job_id(), time.monotonic()
     done = run(slurm_cmd("--profile", str(bad)), cwd=workdir, timeout=120)
     elapsed = time.monotonic() - started
     log = done.stdout + done.stderr
@@ -298,7 +276,7 @@ def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, coh
         f"SLURM's 'invalid partition' message is not shown:\n{log[-3000:]}")
     assert "no_such_partition" in log
     assert elapsed < 60, f"took {elapsed:.0f} s to report a bad partition"
-    assert not jobs_in(workdir), "jobs were queued despite the bad partition"
+    assert not jobs_in(workdir, after=before), "jobs were queued despite the bad partition"
 
 
 MEMORY_HOG = """\
@@ -334,3 +312,84 @@ def test_job_over_its_memory_is_retried_with_more(slurm_cluster, tmp_path):
     first_log = next((workdir / ".snakemake" / "slurm_logs").rglob(f"{ids[0]}.log")).read_text()
     assert "exceeded memory limit" in first_log, first_log[-2000:]
     assert (workdir / "out" / "hog.txt").read_text().strip() == "1200"
+
+
+def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, cohort,
+                                                         tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", cohort)
+    before, started = last_job_id(), time.monotonic()
+    done = run(slurm_cmd(), cwd=workdir)
+    elapsed = time.monotonic() - started
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, f"SLURM run failed:\n{log[-4000:]}"
+
+    counts = job_counts(log)
+    assert counts, "no 'Job stats' table in Snakemake's output"
+    local_jobs = Counter(LOCALRULE.findall(log))
+    submitted = dict(SUBMITTED.findall(log))  # snakemake job id -> SLURM job id
+    expected = sum(counts.values()) - sum(local_jobs.values())
+    assert expected > 0, f"every job ran locally ({dict(local_jobs)}); nothing went to SLURM"
+    assert len(submitted) == expected, (
+        f"{len(submitted)} jobs submitted with sbatch, but Snakemake ran {sum(counts.values())} "
+        f"jobs of which {sum(local_jobs.values())} local ({dict(local_jobs)})")
+    assert len(set(submitted.values())) == len(submitted), "a SLURM job id was reported twice"
+    assert all(int(i) > before for i in submitted.values()), "stale SLURM job ids in the log"
+
+    # SLURM itself confirms each job: it ran in this directory and COMPLETED.
+    states = squeue_states()
+    mine = dict(jobs_in(workdir, after=before))
+    for slurm_id in submitted.values():
+        assert states.get(slurm_id) == "COMPLETED", f"SLURM job {slurm_id}: {states.get(slurm_id)}"
+        assert slurm_id in mine, f"SLURM job {slurm_id} did not run in {workdir}"
+        logs = list((workdir / ".snakemake" / "slurm_logs").rglob(f"{slurm_id}.log"))
+        assert logs, f"no .snakemake/slurm_logs/**/{slurm_id}.log"
+
+    assert_same_results(local_results, workdir)
+    print(f"\nSLURM run: {len(submitted)} jobs via sbatch, {sum(local_jobs.values())} local "
+          f"({dict(local_jobs)}), {elapsed:.0f} s")
+
+
+def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_path):
+    """Cancel a running job with scancel; the same command again finishes only what is missing.
+
+    Runs the part of the workflow up to RESUME_TARGET (ingest, then scoring) to keep it short;
+    the whole workflow is covered by the test above."""
+    workdir = copy_workflow(tmp_path / "wf", cohort)
+    log_path = workdir / "first-run.log"
+    before = last_job_id()
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(slurm_cmd(RESUME_TARGET), cwd=workdir, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        # Cancel a RUNNING job once another one has COMPLETED, so that the rerun must keep
+        # finished work and redo only the rest.
+        victim, deadline = None, time.monotonic() + 240
+        while victim is None and time.monotonic() < deadline and proc.poll() is None:
+            jobs = jobs_in(workdir, after=before)
+            if any(state == "COMPLETED" for _, state in jobs):
+                victim = next((i for i, state in jobs if state == "RUNNING"), None)
+                if victim and subprocess.run(["scancel", victim], timeout=30).returncode != 0:
+                    victim = None  # it finished in between: wait for the next one
+            time.sleep(0.2)
+        assert victim, f"no job was RUNNING after a COMPLETED one:\n{log_path.read_text()[-3000:]}"
+        proc.wait(timeout=RUN_TIMEOUT)
+    finally:
+        stop_process_group(proc)
+    first = log_path.read_text()
+    assert proc.returncode != 0, f"snakemake succeeded although job {victim} was cancelled"
+    assert victim in first and "CANCELLED" in first, (
+        f"the cancelled SLURM job {victim} is not reported:\n{first[-3000:]}")
+
+    # Same command again: rerun-incomplete (in the profile) redoes only what is missing.
+    done = run(slurm_cmd(RESUME_TARGET), cwd=workdir)
+    second = done.stdout + done.stderr
+    assert done.returncode == 0, f"resumed run failed:\n{second[-4000:]}"
+    assert SUBMITTED.findall(second), "the resumed run submitted nothing after a failed first run"
+    # Exactly the jobs that did not finish the first time are run again.
+    finished_first = Counter(FINISHED.findall(first))
+    assert job_counts(second) == job_counts(first) - finished_first, (
+        f"first run: {dict(job_counts(first))}, finished {dict(finished_first)}; "
+        f"the resumed run ran {dict(job_counts(second))}")
+    assert RESUME_TARGET in job_counts(second), f"{RESUME_TARGET} was not rerun"
+    assert_same_results(local_results, workdir, part=True)
