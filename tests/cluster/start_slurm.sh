@@ -41,16 +41,8 @@ say()  { printf 'start_slurm: %s\n' "$*"; }
 cannot() { printf 'start_slurm: CANNOT RUN SLURM HERE: %s\n' "$*" >&2; exit 2; }
 fail()   { printf 'start_slurm: ERROR: %s\n' "$*" >&2; exit 3; }
 
-# PID from a pidfile if that process is alive and is the expected program.
-alive_pid() {  # $1 pidfile  $2 expected comm (prefix)
-  local f="$1" want="$2" pid comm
-  [[ -s "$f" ]] || return 1
-  pid="$(tr -dc '0-9' <"$f")"
-  [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
-  comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
-  [[ "$comm" == "$want"* ]] || return 1
-  printf '%s' "$pid"
-}
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 node_state() { timeout 10 sinfo -h -o %T 2>/dev/null | head -n1 | tr -d '*~#$@ ' || true; }
 

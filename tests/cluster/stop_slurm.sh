@@ -16,17 +16,8 @@ MUNGED_OURS="$SCRATCH/run/munged.started-by-tme"
 
 say() { printf 'stop_slurm: %s\n' "$*"; }
 
-# PID from a pidfile if that process is alive and is the expected program
-# (guards against a recycled PID).
-alive_pid() {
-  local f="$1" want="$2" pid comm
-  [[ -s "$f" ]] || return 1
-  pid="$(tr -dc '0-9' <"$f")"
-  [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
-  comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
-  [[ "$comm" == "$want"* ]] || return 1
-  printf '%s' "$pid"
-}
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 stop_pid() {  # $1 pid  $2 label
   local pid="$1" label="$2"
