@@ -20,10 +20,6 @@ except TmeInputError as error:
     raise WorkflowError(str(error)) from None
 
 
-wildcard_constraints:
-    arm="|".join(DESIGN.arms),
-
-
 def design_params():
     """The design as a plain dict for scripts."""
     return {"reference_arm": DESIGN.reference_arm, "treatment_arm": DESIGN.treatment_arm,
