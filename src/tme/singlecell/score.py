@@ -28,6 +28,8 @@ the installed one, see :func:`_scanpy_sums_sparse_in_float64`).
 
 from __future__ import annotations
 
+from functools import cache
+
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -185,18 +187,23 @@ def control_genes(gene_means: pd.Series, gene_list: Sequence[str], *, ctrl_size:
     return gene_means.index[_controls(bins, set_idx, ctrl_size, random_state)]
 
 
+@cache
 def _scanpy_sums_sparse_in_float64() -> bool:
     """Whether the installed scanpy accumulates sparse means in float64.
 
-    scanpy 1.11 (and 1.12 as released) sums a sparse matrix with scipy, which accumulates in the
-    data's dtype (float32) and casts the sum to float64; scanpy's numba ``_sparse_nanmean``
-    (scverse/scanpy#4141, Python >= 3.12 code base) accumulates in float64. The control-gene
-    draws are the same in both; only the rounding of the means differs (< 1e-6 on log data,
-    which can move a gene across a bin edge only when two means tie to that precision).
+    scanpy 1.11 sums a sparse matrix with scipy, which accumulates in the data's dtype (float32)
+    and casts the sum to float64; later releases (numba ``_sparse_nanmean``, scverse/scanpy#4141)
+    accumulate in float64. The control-gene draws are the same in both; only the rounding of the
+    means differs (< 1e-6 on log data). Rather than trusting a version number, ask scanpy: on a
+    probe column where float32 accumulation drifts, see which of the two sums it returns.
     """
-    from scanpy.tools import _score_genes
-
-    return hasattr(_score_genes, "_get_sparce_nanmean_indptr")
+    try:
+        from scanpy.tools._score_genes import _nan_means
+    except ImportError:
+        return False
+    probe = sp.csr_matrix(np.full((100_000, 1), 0.1, dtype=np.float32))
+    in_float64 = probe.astype(np.float64).sum(axis=0).A1 / probe.shape[0]
+    return bool(np.array_equal(np.asarray(_nan_means(probe, axis=0)).ravel(), in_float64))
 
 
 def _nan_means(X: np.ndarray | sp.spmatrix, axis: int) -> np.ndarray:
