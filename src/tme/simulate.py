@@ -93,7 +93,7 @@ STILS_BASE = 8.0  # median sTILs (%) at the core biopsy
 STILS_RESECTION_LOG2 = 0.4  # extra sTILs read on resections (Huang 2019: median 10 % vs 5 %)
 
 
-def _gene_pool() -> pd.DataFrame:
+def gene_pool() -> pd.DataFrame:
     """Current symbols with one Ensembl ID each, from the shipped gene map (sorted, deterministic)."""
     with (files("tme") / "data" / "gene_map.tsv.gz").open("rb") as handle:
         table = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, compression="gzip")
@@ -155,7 +155,7 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     program = patient_level[:, s_patient] + sample_level + effect  # programs × samples, log2
 
     # --- genes -----------------------------------------------------------------------------------
-    pool = _gene_pool()
+    pool = gene_pool()
     program_genes = [g for prog in program_names for g in PROGRAMS[prog]]
     if len(set(program_genes)) != len(program_genes):
         raise AssertionError("simulation programs must be disjoint")

@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from tme.signatures import load_library
-from tme.simulate import PROGRAMS, _gene_pool
+from tme.simulate import PROGRAMS, gene_pool
 
 #: Baseline fraction of each cell type in a TNBC biopsy (Wu 2021 breast atlas, rounded).
 CELL_TYPES: dict[str, float] = {
@@ -134,7 +134,7 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
     program_genes = [g for genes in programs.values() for g in genes]
     if len(set(program_genes)) != len(program_genes):
         raise AssertionError("simulation programs must be disjoint")
-    pool = _gene_pool()
+    pool = gene_pool()
     fixed = pool[pool["gene_name"].isin(program_genes)]
     others = pool[~pool["gene_name"].isin(program_genes)]
     n_other = n_genes - len(fixed) - len(MITO_GENES)
