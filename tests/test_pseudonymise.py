@@ -16,6 +16,9 @@ pytestmark = pytest.mark.workflow
 def test_codes_are_keyed_and_stable(tmp_path):
     key = tmp_path / "key"
     first = Pseudonymiser.from_key_file(key, create=True)
+    assert not key.exists()  # a new key is written only once every input check has passed
+    first.save_key()
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
     again = Pseudonymiser.from_key_file(key)
     other = Pseudonymiser(b"x" * 32)
     assert first.code("sample", "OZM-001-BX") == again.code("sample", "OZM-001-BX")

@@ -8,6 +8,7 @@ itself, so the checks are independent of the code under test.
 from __future__ import annotations
 
 import csv
+import gzip
 import importlib.util
 import re
 import warnings
@@ -289,7 +290,6 @@ TABLE_ERRORS = {
                               "listed twice in signature 'S' (also line 2)"),
     "only_housekeeping": ("signature\tgene\trole\nS\tACTB\thousekeeping\n", 2, "no member genes"),
     "no_rows": ("signature\tgene\n", 2, "no signature rows"),
-    "empty_file": ("", 1, "empty file"),
     "excel": ("signature\tgene\nS\tIL1B\nS\t1-Dec\n", 3, "DEC1"),
 }
 
@@ -306,12 +306,22 @@ def test_table_errors_name_file_and_line(tmp_path, case):
     assert message in str(error.value) and f"bad.tsv, line {line}" in str(error.value)
 
 
-def test_missing_and_non_utf8_files(tmp_path):
-    with pytest.raises(TmeInputError, match="not found"):
+def test_missing_empty_gzipped_and_non_utf8_files(tmp_path):
+    with pytest.raises(TmeInputError, match="does not exist"):
         read_gmt(tmp_path / "absent.gmt")
+    with pytest.raises(TmeInputError, match="is a directory"):
+        read_gmt(tmp_path)
+    with pytest.raises(TmeInputError, match="empty.tsv: the gene-set file is empty"):
+        read_signature_table(_write(tmp_path, "empty.tsv", ""))
     path = _write(tmp_path, "latin.tsv", "signature\tgene\nS\tIL1B\nS\tCXCL8é\n", encoding="latin-1")
-    with pytest.raises(TmeInputError, match="line 3: file is not UTF-8"):
+    with pytest.raises(TmeInputError, match="line 3: the gene-set file is not UTF-8"):
         read_signature_table(path)
+    packed = gzip.compress("".join(f"S{i}\tdesc\tIL1B\tCXCL8\tGZMA\n" for i in range(500)).encode(), mtime=0)
+    (tmp_path / "sets.gmt.gz").write_bytes(packed)
+    assert list(read_gmt(tmp_path / "sets.gmt.gz")) == [f"S{i}" for i in range(500)]
+    (tmp_path / "cut.gmt.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(TmeInputError, match="truncated gzip"):
+        read_gmt(tmp_path / "cut.gmt.gz")
 
 
 def test_method_names_match_the_scoring_engine():

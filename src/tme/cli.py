@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from tme import __version__
-from tme.errors import TmeInputError
+from tme.errors import TmeInputError, TmeInputWarning
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -34,14 +35,42 @@ def _validate(args: argparse.Namespace) -> int:
     from tme.inputs import check_inputs
 
     config = load_config(args.config)
-    flow, files = check_inputs(config)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TmeInputWarning)
+        checked = check_inputs(config)
+    for warning in caught:
+        if issubclass(warning.category, TmeInputWarning):
+            print(f"tme: warning: {' '.join(str(warning.message).splitlines())}", file=sys.stderr)
+        else:  # not about the user's input: shown as Python shows it
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     print(f"config {args.config}: ok")
-    for _, row in files.iterrows():
+    for _, row in checked.files.iterrows():
         print(f"{row['input']} {row['path']}: {row['summary']}")
-    paired = flow[flow["step"] == "paired"]
+    paired = checked.flow[checked.flow["step"] == "paired"]
     for _, row in paired.iterrows():
         print(f"{row['modality']}: {row['n_patients']} paired patients in arm {row['arm']}")
     return 0
+
+
+def _snakemake_command() -> list[str]:
+    """The Snakemake of this Python environment (the one tme is installed in)."""
+    beside = Path(sys.executable).with_name("snakemake")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "snakemake"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Check the config file strictly, then hand it to Snakemake (and build the report)."""
+    import subprocess
+
+    from tme.config import load_config
+
+    load_config(args.config)  # before Snakemake parses it: duplicate keys, code-bearing keys, bad values
+    extra = args.snakemake[1:] if args.snakemake[:1] == ["--"] else args.snakemake
+    command = [*_snakemake_command(), "--configfile", str(args.config), "--cores", str(args.cores), *extra]
+    done = subprocess.run(command)
+    if done.returncode != 0 or not args.report:
+        return done.returncode
+    return subprocess.run([*command, "--report", str(args.report)]).returncode
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -81,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the config, the sample sheet, the expression matrix and the immune table.")
     val.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)")
     val.set_defaults(func=_validate)
+
+    run = sub.add_parser(
+        "run", help="check a config, then run the workflow with Snakemake (and build the report)",
+        description=("Check the config file strictly (duplicate keys, YAML tags, Snakemake's YTE templating, values) "
+                     "before Snakemake reads it, then run `snakemake --configfile CONFIG --cores N [ARGS]` in the "
+                     "current directory (the repository root or a deployed workflow); with --report, build the HTML "
+                     "report afterwards. Arguments after `--` go to Snakemake unchanged."))
+    run.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)")
+    run.add_argument("--cores", type=int, default=2, help="cores Snakemake may use (default 2)")
+    run.add_argument("--report", type=Path, help="also write the HTML report to this file, e.g. results/report.html")
+    run.add_argument("snakemake", nargs=argparse.REMAINDER, help="further Snakemake arguments, after --")
+    run.set_defaults(func=_run)
 
     prep = sub.add_parser(
         "prepare", help="write a sample sheet and config for a published cohort",

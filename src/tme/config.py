@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
+from tme.configfile import check_config_data, read_yaml_config
 from tme.errors import TmeInputError
 from tme.schema import validate
 
@@ -71,6 +71,21 @@ def single_cell_paths(config: Mapping[str, Any]) -> list[str]:
     return [paths] if isinstance(paths, str) else list(paths)
 
 
+#: Characters refused in paths: markup (<, >, quotes, backtick, &), Snakemake wildcards ({, }),
+#: backslashes and control characters. Paths reach rule inputs, which Snakemake's HTML report
+#: embeds unescaped in a <script> block, and braces would be read as wildcards.
+UNSAFE_PATH = re.compile(r"[<>\"'`&{}\\\x00-\x1f\x7f]")
+
+
+def check_path_characters(key: str, value: str, file: str | None = None) -> None:
+    """Refuse a path with a character of :data:`UNSAFE_PATH`, naming the key and the character."""
+    bad = UNSAFE_PATH.search(str(value))
+    if bad:
+        raise TmeInputError(f"config key '{key}' names a path with the character {bad.group()!r}, which tme refuses "
+                            "(it could act as markup in the HTML report or as a Snakemake wildcard)", file=file,
+                            fix="rename the file or folder without < > \" ' ` & { } \\ or control characters")
+
+
 def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(config key, path) of every input file the config names."""
     out = [("samples", config["samples"])]
@@ -92,6 +107,7 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
     file = None if file is None else str(file)
     if not isinstance(config, Mapping) or not config:
         raise TmeInputError("the config is empty", file=file, fix="start from config/config.yaml")
+    check_config_data(config, file)
     if "samples" not in config:
         raise TmeInputError("config key 'samples' is missing", file=file, fix="set samples: <path to the sample sheet TSV>")
     config = validate(dict(config), "config", file=file)
@@ -103,7 +119,7 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
         raise TmeInputError("config keys 'design.pre' and 'design.post' name the same timepoint",
                             file=file, fix="name the baseline and post-window timepoints differently")
     if not any(config.get(k) for k in ("expression", "immune", "single_cell")):
-        raise TmeInputError("the config names no data: none of 'expression', 'immune', 'single_cell' is set",
+        raise TmeInputError("the config names no data: none of the config keys 'expression', 'immune', 'single_cell' is set",
                             file=file, fix="add at least one of these sections")
     if config.get("single_cell") and config.get("pseudonymise_ids"):
         raise TmeInputError("pseudonymise_ids does not yet cover single-cell files (their obs holds the original IDs)",
@@ -113,9 +129,16 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
         if value and Path(base_dir, value).resolve().is_relative_to(Path(base_dir, "results").resolve()):
             raise TmeInputError(f"config key 'pseudonymisation.{key}' points inside results/ ({value})", file=file,
                                 fix="keep the key and the ID mapping outside results/, which is shared with the report")
+    for key in ("key_file", "mapping_file"):
+        if config["pseudonymisation"].get(key):
+            check_path_characters(f"pseudonymisation.{key}", config["pseudonymisation"][key], file)
     for key, value in _input_paths(config):
+        check_path_characters(key, value, file)
         path = Path(base_dir, value)
         try:
+            if path.is_dir():
+                raise TmeInputError(f"config key '{key}' names a directory, not a file: {value}", file=file,
+                                    fix="point the key at the file itself")
             path.stat()
         except OSError as exc:
             if exc.errno == errno.ELOOP:
@@ -128,14 +151,5 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
 
 
 def load_config(path: str | os.PathLike) -> dict:
-    """Read and validate a YAML config file."""
-    path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise TmeInputError("the config file does not exist", file=path, fix="pass an existing YAML file") from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise TmeInputError(f"the config is not valid YAML ({getattr(exc, 'problem', exc)})", file=path,
-                            line=None if line is None else line + 1, fix="correct the YAML syntax") from None
-    return validate_config(config or {}, file=path)
+    """Read a YAML config file strictly (:func:`tme.configfile.read_yaml_config`) and validate it."""
+    return validate_config(read_yaml_config(path), file=path)

@@ -8,6 +8,17 @@ from __future__ import annotations
 
 from os import PathLike
 
+#: Longest message a user gets (a huge value quoted in a message would hide the point).
+MAX_MESSAGE = 2000
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis that says how much was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}… ({len(text) - limit + 40:,} more characters)"
+
 
 class TmeInputError(ValueError):
     """Bad user input (config, sample sheet, matrix, immune table, gene set).
@@ -50,10 +61,10 @@ class TmeInputError(ValueError):
             where.append(f"line {self.line}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
-        text = (", ".join(where) + ": " if where else "") + self.problem.rstrip(".") + "."
-        if self.fix:
-            text += " Fix: " + self.fix.rstrip(".") + "."
-        return text
+        fix = f" Fix: {shorten(self.fix, 400).rstrip('.')}." if self.fix else ""
+        head = shorten(", ".join(where), 400) + ": " if where else ""
+        problem = shorten(self.problem, MAX_MESSAGE - len(head) - len(fix) - 1).rstrip(".")
+        return " ".join(f"{head}{problem}.{fix}".splitlines())  # one line, whatever a value holds
 
 
 class TmeInputWarning(UserWarning):

@@ -35,10 +35,9 @@ import pandas as pd
 
 from tme.errors import TmeInputError
 from tme.genes import GeneMap, describe_excel_mangled, find_excel_mangled
-from tme.io import read_matrix_text
+from tme.io import MISSING_TOKENS, read_matrix_text
 
 COUNT_FORMATS = {"counts", "nfcore_salmon_counts"}
-_MISSING_TOKENS = {"", "na", "nan", "n/a", "null", "none", "inf", "-inf", "+inf", "infinity", "-infinity"}
 
 
 @dataclass
@@ -68,7 +67,7 @@ def _to_numeric(block: pd.DataFrame, path: Path) -> np.ndarray:
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raw = block.iat[row, col]
-        kind = "a missing or infinite value" if raw.strip().lower() in _MISSING_TOKENS else f"non-numeric value {raw!r}"
+        kind = "a missing or infinite value" if raw.strip().lower() in MISSING_TOKENS else f"non-numeric value {raw!r}"
         n = int(bad.sum())
         raise TmeInputError(f"{kind} ({n} such cell{'s' if n > 1 else ''} in the matrix)", file=path,
                             line=int(row) + 2, column=str(block.columns[col]),
@@ -76,12 +75,17 @@ def _to_numeric(block: pd.DataFrame, path: Path) -> np.ndarray:
     return values
 
 
+def _refuse_negative(values: np.ndarray, columns: list[str], path: Path, what: str, fix: str) -> None:
+    """Error at the first negative cell (line and sample column named)."""
+    negative = np.argwhere(values < 0)
+    if len(negative):
+        row, col = negative[0]
+        raise TmeInputError(f"{what} {values[row, col]:g}", file=path, line=int(row) + 2, column=str(columns[col]), fix=fix)
+
+
 def _check_counts(values: np.ndarray, columns: pd.Index, path: Path, fmt: str) -> np.ndarray:
-    neg = values < 0
-    if neg.any():
-        row, col = np.argwhere(neg)[0]
-        raise TmeInputError(f"negative count {values[row, col]:g}", file=path, line=int(row) + 2, column=str(columns[col]),
-                            fix="counts must be ≥ 0; if these are normalised or log values set expression.format: normalised")
+    _refuse_negative(values, list(columns), path, "negative count",
+                     "counts must be ≥ 0; if these are normalised or log values set expression.format: normalised")
     if fmt == "nfcore_salmon_counts":
         return np.rint(values)
     frac = values != np.rint(values)
@@ -144,6 +148,23 @@ def _collapse(values: np.ndarray, symbols: np.ndarray, how: str) -> tuple[np.nda
     return values[first], uniq
 
 
+#: Highest plausible log2 expression: 2^30 ≈ 1e9 reads or TPM in one gene cannot happen, so larger
+#: values mean linear values (counts, TPM) declared as log.
+MAX_LOG2 = 30.0
+
+
+def _check_log_scale(values: np.ndarray, scale: str, path: Path) -> None:
+    """Refuse a log-declared matrix whose values can only be linear (counts or TPM)."""
+    if scale == "linear":
+        return
+    top = float(values.max()) * (np.log2(10) if scale == "log10" else 1.0)
+    if top > MAX_LOG2:
+        raise TmeInputError(
+            f"values up to {values.max():g} on a declared {scale} scale would mean more than 2^{MAX_LOG2:g} "
+            "(a billion) per gene, so they look linear", file=path, column="(values)",
+            fix="set expression.scale: linear for linear normalised values, or expression.format: counts for raw counts")
+
+
 def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:
     """Read the matrix the config's ``expression`` section names, join it to the sample sheet.
 
@@ -157,6 +178,9 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     if not sample_cols:
         raise TmeInputError("the matrix has no sample columns", file=path, line=1,
                             fix="genes in rows, one column per sample after the gene identifier column")
+    if frame.empty:
+        raise TmeInputError("the matrix has a header but no gene rows", file=path, line=2,
+                            fix="export the matrix again with its rows (the file may have been cut short)")
 
     usable = samples[samples["exclude_reason"] == ""]
     source = dict(zip(usable["source_id"], usable.index))  # IDs as written in the files → IDs used
@@ -181,11 +205,16 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     counts = None
     if fmt in COUNT_FORMATS:
         values = _check_counts(values, pd.Index(list(source)), path, fmt)
-    elif fmt == "nfcore_salmon_tpm" and (values < 0).any():
-        raise TmeInputError("negative TPM values", file=path, fix="give salmon's gene_tpm.tsv unchanged")
+    elif fmt == "nfcore_salmon_tpm":
+        _refuse_negative(values, list(source), path, "negative TPM value", "give salmon's gene_tpm.tsv unchanged")
 
     mapped = _map_symbols(ids, id_cols)
     ok = (mapped["status"] == "mapped").to_numpy()
+    if not ok.any():
+        raise TmeInputError(
+            f"none of the matrix's {len(ok):,} gene identifiers maps to a human gene (e.g. "
+            f"{', '.join(map(repr, mapped['input_id'].head(3)))})", file=path, column=id_cols[0],
+            fix="give human gene symbols, Ensembl gene IDs (ENSG…) or Entrez IDs in the first column")
     unmapped = mapped.loc[~ok, ["input_id", "id_type", "status"]].reset_index(drop=True)
     how = "maxmean" if fmt == "normalised" else "sum"
     values, symbols = _collapse(values[ok], mapped.loc[ok, "symbol"].to_numpy(dtype=str), how)
@@ -202,11 +231,11 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
         x = np.log2(values + 1)
     else:
         scale = settings.get("scale", "log2")
+        _check_log_scale(values, scale, path)
         x = {"log2": values, "log10": values * np.log2(10), "linear": None}[scale]
         if scale == "linear":
-            if (values < 0).any():
-                raise TmeInputError("negative values on a linear scale", file=path,
-                                    fix="set expression.scale to log2 or log10 if the values are logged")
+            _refuse_negative(values, list(source), path, "negative value on a linear scale",
+                             "set expression.scale to log2 or log10 if the values are logged")
             x = np.log2(values + 1)
 
     obs = samples.loc[keep].drop(columns=["_line", "source_id", "source_patient_id"])

@@ -56,14 +56,27 @@ def sample_flow(samples: pd.DataFrame, design: Design, modality: str, reason: pd
     return flow.astype({"n_patients": "Int64"})
 
 
-def require_pairs(flow: pd.DataFrame, modality: str, source: str) -> None:
-    """Error when an arm has no usable post sample or no pair (nothing to compare between arms)."""
+def require_pairs(flow: pd.DataFrame, modality: str, samples: pd.DataFrame, data_file: str, post: str) -> None:
+    """Error when an arm has no usable post sample or no pair (nothing to compare between arms).
+
+    The message counts why the arm's samples were lost and blames the file that lost them: the
+    sample sheet when its ``exclude_reason`` (or missing rows) did, else the modality's data file
+    (samples absent from it, or failing QC such as a library-size threshold).
+    """
     counts = flow[flow["step"].isin(["with_post", "paired"])]
-    for _, row in counts.iterrows():
-        if row["n_patients"] == 0:
-            what = "usable post sample" if row["step"] == "with_post" else "patient with both a usable pre and post sample"
-            raise TmeInputError(
-                f"arm {row['arm']!r} has no {what} in the {modality} data after exclusions, so the within-patient "
-                f"change cannot be compared between arms",
-                file=source,
-                fix="check the sample_id and timepoint labels, the exclude_reason column and the QC thresholds (e.g. expression.min_library_size)")
+    for _, row in counts[counts["n_patients"] == 0].iterrows():
+        lost = flow[(flow["arm"] == row["arm"]) & flow["step"].isin(["excluded", "missing"])]
+        if row["step"] == "with_post":
+            what, lost = f"usable {post!r} sample", lost[lost["timepoint"] == post]
+        else:
+            what = "patient with both a usable pre and post sample"
+        sheet_reasons = set(samples.loc[samples["exclude_reason"] != "", "exclude_reason"])
+        from_data = lost[(lost["step"] == "excluded") & ~lost["reason"].isin(sheet_reasons)]
+        tally = "; ".join(f"{n} × {reason}" for reason, n in lost["reason"].value_counts().items()) or "no samples"
+        raise TmeInputError(
+            f"arm {row['arm']!r} has no {what} in the {modality} data ({tally}), so the within-patient change "
+            "cannot be compared between arms",
+            file=data_file if len(from_data) else samples.attrs.get("path"),
+            fix="check that the data file holds these samples (IDs as in the sample sheet) and the QC thresholds "
+                "(e.g. expression.min_library_size)" if len(from_data) else
+                "check the sample_id and timepoint labels and the exclude_reason column of the sample sheet")

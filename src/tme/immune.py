@@ -17,14 +17,15 @@ fraction   fraction  none  — e.g. deconvolution fractions on 0-1
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from tme.errors import TmeInputError
-from tme.io import read_small_table
+from tme.errors import TmeInputError, TmeInputWarning, shorten
+from tme.io import MISSING_TOKENS, read_small_table
 from tme.schema import validate
 
 SCALES = {"cells/mm2": "density", "%": "percent", "fraction": "fraction"}
@@ -43,6 +44,20 @@ def transform(values: np.ndarray, how: str, scale: str) -> np.ndarray:
         return np.log2(values + 1)
     p = np.clip(values / UPPER.get(scale, 1.0), 1e-3, 1 - 1e-3)
     return np.log(p / (1 - p))
+
+
+def _check_plausible(frame: pd.DataFrame, path: Path) -> None:
+    """A transform the unit cannot take is an error; percentages that all lie in [0, 1] are warned about."""
+    bounded = frame[frame["transform"].eq("logit") & ~frame["scale"].isin(list(UPPER))]
+    if len(bounded):
+        row = bounded.iloc[0]
+        raise TmeInputError(f"measure {row['measure']!r} is a {row['scale']} ({row['unit']}), which the logit transform "
+                            "cannot take (logit needs a bounded percent or fraction)", file=path, column="unit",
+                            fix=f"use log1p or none for {row['measure']} under immune.transforms")
+    percents = frame[frame["scale"] == "percent"].groupby("measure")["value"].max()
+    for measure, top in percents[percents <= 1.0].items():
+        warnings.warn(f"{path}: every value of measure {measure!r} (unit %) lies in [0, 1]; if these are fractions, "
+                      "declare the unit 'fraction' (or multiply by 100)", TmeInputWarning, stacklevel=3)
 
 
 def _wide_to_long(frame: pd.DataFrame, units: Mapping[str, str], path: Path) -> pd.DataFrame:
@@ -82,10 +97,13 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
                                 fix="a long immune table has sample_id, measure, value, unit (or set immune.format: wide)")
     for _, row in frame.iterrows():
         record = {k: row[k] for k in ("sample_id", "measure", "value", "unit")}
+        if record["value"].strip().lower() in MISSING_TOKENS:
+            record["value"] = "nan"
         try:
             record["value"] = float(record["value"])
         except ValueError:
-            raise TmeInputError(f"{record['value']!r} is not a number", file=path, line=int(row["_line"]), column="value",
+            raise TmeInputError(f"{shorten(repr(row['value']), 80)} is not a number", file=path,
+                                line=int(row["_line"]), column="value",
                                 fix="give a plain non-negative number (no units or dates in the value column)") from None
         if not np.isfinite(record["value"]):
             raise TmeInputError("missing or infinite value", file=path, line=int(row["_line"]), column="value",
@@ -127,6 +145,7 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
         raise TmeInputError(f"config key 'immune.transforms' names measure {unknown_measure[0]!r}, which is not in the table",
                             file=path, fix=f"use one of: {', '.join(sorted(frame['measure'].unique()))}")
     frame["transform"] = [overrides.get(m, DEFAULT_TRANSFORM[s]) for m, s in zip(frame["measure"], frame["scale"])]
+    _check_plausible(frame, path)
 
     usable = samples[samples["exclude_reason"] == ""]
     frame["sample_id"] = frame["sample_id"].map(dict(zip(samples["source_id"], samples.index)))

@@ -1,14 +1,17 @@
 """Read and check every input a config names, before any analysis: the sample flow and checksums.
 
-Gene-set files and the primary panel are checked here too. This is what ``tme validate`` prints
-and what the workflow's first rule writes
+Gene-set files, covariates and the primary panel are checked here too. This is what
+``tme validate`` prints and what the workflow's first rule writes
 (``results/tables/sample_flow.tsv``, ``results/qc/input_files.tsv``); every later rule depends on
-it, so bad input stops the run before anything is written.
+it, so bad input stops the run before anything is written. :func:`check_inputs` writes nothing at
+all — not even a new pseudonymisation key or the ID mapping; :func:`write_checked_inputs` writes
+them, and the tables, only once every check has passed.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,13 +19,14 @@ import pandas as pd
 
 from tme.config import Design, single_cell_paths
 from tme.expression import read_expression
+from tme.features import resolve_panel
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
-from tme.features import resolve_panel
 from tme.io import write_tsv
 from tme.pseudonym import Pseudonymiser, mapping_table
 from tme.samplesheet import read_samplesheet
 from tme.signature_scores import run_signatures
+from tme.stats.design import check_covariates
 
 
 def sha256(path: str | Path) -> str:
@@ -34,11 +38,18 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_sheet(config: Mapping[str, Any], *, create_key: bool = False) -> pd.DataFrame:
+def pseudonymiser(config: Mapping[str, Any], *, create_key: bool = False) -> Pseudonymiser | None:
+    """The run's :class:`Pseudonymiser` when ``pseudonymise_ids`` is set (a missing key is made in memory
+    with ``create_key``; :meth:`Pseudonymiser.save_key` writes it)."""
+    if not config.get("pseudonymise_ids"):
+        return None
+    return Pseudonymiser.from_key_file(config["pseudonymisation"]["key_file"], create=create_key)
+
+
+def read_sheet(config: Mapping[str, Any], ids: Pseudonymiser | None = None) -> pd.DataFrame:
     """The validated sample sheet of a config, pseudonymised when ``pseudonymise_ids`` is set."""
-    ids = None
-    if config.get("pseudonymise_ids"):
-        ids = Pseudonymiser.from_key_file(config["pseudonymisation"]["key_file"], create=create_key)
+    if ids is None:
+        ids = pseudonymiser(config)
     return read_samplesheet(config["samples"], Design.from_config(config), ids)
 
 
@@ -51,56 +62,85 @@ def read_single_cell(config: Mapping[str, Any], samples: pd.DataFrame):
                       max_pct_mito=s["max_pct_mito"], min_cells=s["min_cells"])
 
 
-def check_inputs(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read every input of a validated config; return (sample flow, input files table).
+@dataclass
+class CheckedInputs:
+    """What :func:`check_inputs` found: the sample flow, the input files table, the sheet as read
+    and the pseudonymiser (whose key may still have to be written)."""
 
-    The input files table has one row per file: ``input, path, sha256, bytes, summary``.
-    Raises :class:`~tme.errors.TmeInputError` at the first problem.
-    """
-    design = Design.from_config(config)
-    samples = read_sheet(config, create_key=True)
-    mapping_file = config.get("pseudonymisation", {}).get("mapping_file")
-    if config.get("pseudonymise_ids") and mapping_file:
-        write_tsv(mapping_table(samples), mapping_file)
-    files = [("samples", config["samples"],
-              f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")]
-    flows = []
+    flow: pd.DataFrame
+    files: pd.DataFrame
+    samples: pd.DataFrame
+    ids: Pseudonymiser | None
+
+
+def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
+    """Per data modality: (modality, exclusion reasons, data file) and rows of the input files table."""
+    modalities, files = [], []
     if config.get("expression"):
         settings = config["expression"]
         result = read_expression(settings, samples)
         minimum = settings.get("min_library_size", 0)
         qc = {s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
               for s, n in result.low_library.items()}
-        reason = exclusions(samples, set(result.adata.obs_names), qc)
-        flows.append(sample_flow(samples, design, "expression", reason))
+        modalities.append(("expression", exclusions(samples, set(result.adata.obs_names), qc), settings["path"]))
         files.append(("expression", settings["path"],
                       f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers "
                       f"unmapped; {len(result.extra_samples)} matrix columns not in the sheet; {len(qc)} below min_library_size"))
     if config.get("immune"):
         values, measures = read_immune(config["immune"], samples)
         reason = exclusions(samples, set(values["sample_id"]), absent_reason="no immune-cell measurement")
-        flows.append(sample_flow(samples, design, "immune", reason))
+        modalities.append(("immune", reason, config["immune"]["path"]))
         files.append(("immune", config["immune"]["path"],
                       f"{len(measures)} measures ({', '.join(measures['measure'])}) on {values['sample_id'].nunique()} samples"))
     if config.get("single_cell"):
-        settings = config["single_cell"]
         _, qc = read_single_cell(config, samples)
         reason = exclusions(samples, set(qc["sample_id"]), dict(zip(qc["sample_id"], qc["exclude_reason"])),
                             absent_reason="no cells in the single-cell files")
-        flows.append(sample_flow(samples, design, "single_cell", reason))
+        modalities.append(("single_cell", reason, ", ".join(map(str, single_cell_paths(config)))))
         for path in single_cell_paths(config):
             files.append(("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC"))
+    return modalities, files
+
+
+def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
+    """Read every input of a validated config and check it; write nothing.
+
+    The input files table has one row per file: ``input, path, sha256, bytes, summary``.
+    Raises :class:`~tme.errors.TmeInputError` at the first problem.
+    """
+    design = Design.from_config(config)
+    ids = pseudonymiser(config, create_key=True)
+    samples = read_sheet(config, ids)
+    usable = samples[samples["exclude_reason"] == ""]
+    check_covariates(usable, design)
+    modalities, files = _modalities(config, samples)
     if config.get("expression") or config.get("single_cell"):
         signatures = run_signatures(config.get("scoring", {}))
         resolve_panel(config.get("statistics", {}).get("primary_panel", "library"), signatures)
         for i, path in enumerate(config.get("scoring", {}).get("gene_sets", [])):
             files.append((f"gene_sets[{i}]", path, f"{sum(s.collection.endswith(Path(path).name) for s in signatures.values())} gene sets"))
-    flow = pd.concat(flows, ignore_index=True)
-    for modality in flow["modality"].unique():
-        require_pairs(flow[flow["modality"] == modality], modality, config["samples"])
+    flows = []
+    for modality, reason, data_file in modalities:
+        flow = sample_flow(samples, design, modality, reason)
+        require_pairs(flow, modality, samples, data_file, design.post)
+        flows.append(flow)
+    files = [("samples", config["samples"], f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")] + files
     table = pd.DataFrame([dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size,
                                summary=summary) for name, path, summary in files])
     if design.blinded:  # the sheet's own checksum would reveal a relabelling of arms
         table.loc[0, ["sha256", "bytes"]] = [hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest(), ""]
         table.loc[0, "summary"] += " (blinded: checksum of the sheet as read, without its arm column)"
-    return flow, table
+    return CheckedInputs(pd.concat(flows, ignore_index=True), table, samples, ids)
+
+
+def write_checked_inputs(checked: CheckedInputs, config: Mapping[str, Any], flow_path: str | Path,
+                         files_path: str | Path) -> None:
+    """Write a new pseudonymisation key, the ID mapping (when configured) and the two tables."""
+    if checked.ids is not None:
+        checked.ids.save_key()
+        mapping_file = config["pseudonymisation"].get("mapping_file")
+        if mapping_file:
+            write_tsv(mapping_table(checked.samples), mapping_file)
+    write_tsv(checked.files, files_path)
+    write_tsv(checked.flow, flow_path)
+

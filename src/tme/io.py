@@ -24,6 +24,8 @@ import pandas as pd
 from tme.errors import TmeInputError
 
 _DELIMITER_NAMES = {"\t": "tab", ",": "comma", ";": "semicolon"}
+#: Cell texts that mean "no value" (lower-cased), as exported by R, pandas, Excel and LIMS systems.
+MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "inf", "-inf", "+inf", "infinity", "-infinity"})
 
 
 def expected_delimiter(path: str | os.PathLike) -> str:
@@ -84,6 +86,15 @@ def _check_delimiter(header: str, sep: str, path: Path, what: str) -> None:
             )
 
 
+def _split(line: str, sep: str, path: Path, lineno: int) -> list[str]:
+    """One delimited line as cells (quotes understood); an oversized cell is named, not a traceback."""
+    try:
+        return next(csv.reader([line], delimiter=sep))
+    except csv.Error as exc:
+        raise TmeInputError(f"this line cannot be split into cells ({exc}; the line has {len(line):,} characters)",
+                            file=path, line=lineno, fix="check the line: a cell may hold a whole file or an unclosed quote") from None
+
+
 def read_small_table(path: str | os.PathLike, what: str, *, comment: str = "#") -> pd.DataFrame:
     """Read a small delimited table as strings, keeping each row's line number in ``_line``.
 
@@ -102,7 +113,7 @@ def read_small_table(path: str | os.PathLike, what: str, *, comment: str = "#") 
             continue
         if header is None:
             _check_delimiter(line, sep, path, what)
-        cells = [c.strip() for c in next(csv.reader([line], delimiter=sep))]
+        cells = [c.strip() for c in _split(line, sep, path, lineno)]
         if header is None:
             header = cells
             header_line = lineno
@@ -139,11 +150,12 @@ def read_matrix_text(path: str | os.PathLike, what: str) -> tuple[pd.DataFrame, 
     sep = expected_delimiter(path)
     header = text.split("\n", 1)[0]
     _check_delimiter(header, sep, path, what)
-    names = [c.strip() for c in next(csv.reader([header], delimiter=sep))]
+    names = [c.strip() for c in _split(header, sep, path, 1)]
     twice = [n for i, n in enumerate(names) if n in names[:i]]
     if twice:
         raise TmeInputError(f"column {twice[0]!r} appears twice in the header", file=path, line=1, column=twice[0],
                             fix="every sample must have exactly one column")
+    text = text.rstrip("\n") + "\n"  # blank lines at the end, as a sheet's are, are not rows
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, na_filter=False,
                             skip_blank_lines=False, quotechar='"')

@@ -25,22 +25,26 @@ from tme.errors import TmeInputError
 
 
 class Pseudonymiser:
-    """Keyed, stable codes for identifiers."""
+    """Keyed, stable codes for identifiers.
 
-    def __init__(self, key: bytes) -> None:
+    A key that does not exist yet is made in memory (:meth:`from_key_file` with ``create``) and
+    written by :meth:`save_key` only once every input check has passed, so that a run stopped by
+    bad input leaves no file behind.
+    """
+
+    def __init__(self, key: bytes, new_key_file: Path | None = None) -> None:
         if len(key) < 16:
             raise ValueError("a pseudonymisation key needs at least 16 bytes")
         self._key = key
+        self._new_key_file = new_key_file
 
     @classmethod
     def from_key_file(cls, path: str | os.PathLike, *, create: bool = False) -> "Pseudonymiser":
-        """Read the hex key in ``path``; with ``create``, write a new random key there first if absent."""
+        """Read the hex key in ``path``; with ``create``, make a new random key if it is absent
+        (written to ``path`` by :meth:`save_key`)."""
         path = Path(path)
         if create and not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
+            return cls(secrets.token_bytes(32), new_key_file=path)
         try:
             return cls(bytes.fromhex(path.read_text().strip()))
         except FileNotFoundError:
@@ -49,6 +53,16 @@ class Pseudonymiser:
         except ValueError:
             raise TmeInputError("the pseudonymisation key file does not hold a hex key of at least 16 bytes", file=path,
                                 fix="restore the key file of earlier runs (codes change with the key)") from None
+
+    def save_key(self) -> None:
+        """Write a key made by :meth:`from_key_file` (owner-only permissions; never overwrites)."""
+        if self._new_key_file is None:
+            return
+        self._new_key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._new_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self._key.hex() + "\n")
+        self._new_key_file = None
 
     def code(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()

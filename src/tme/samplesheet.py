@@ -9,13 +9,15 @@ blinded run the arm column is dropped unread and every sample belongs to the poo
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from tme.config import POOLED, Design
-from tme.errors import TmeInputError
+from tme.errors import TmeInputError, TmeInputWarning, shorten
 from tme.io import read_small_table
 from tme.pseudonym import Pseudonymiser
 from tme.schema import load_schema, validate
@@ -37,8 +39,11 @@ def _row_record(row: pd.Series, numeric: set[str], path: Path) -> dict:
             try:
                 record[column] = float(value)
             except ValueError:
-                raise TmeInputError(f"{value!r} is not a number", file=path, line=int(row["_line"]), column=column,
-                                    fix="give a plain number (days as an integer count, percentages as 0-100), or leave it empty") from None
+                record[column] = math.nan
+            if not math.isfinite(record[column]):
+                raise TmeInputError(f"{shorten(repr(value), 80)} is not a number", file=path, line=int(row["_line"]),
+                                    column=column, fix="give a plain number (days as an integer count, percentages as "
+                                    "0-100), or leave the cell empty when it is unknown")
         else:
             record[column] = value
     return record
@@ -124,10 +129,15 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
     for arm in design.arms:
         for timepoint in design.timepoints:
             if not ((usable["arm"] == arm) & (usable["timepoint"] == timepoint)).any():
+                listed = frame[(frame["arm"] == arm) & (frame["timepoint"] == timepoint)]
+                tally = "; ".join(f"{n} × {why}" for why, n in listed["exclude_reason"].value_counts().items())
                 raise TmeInputError(
-                    f"arm {arm!r} has no usable {timepoint!r} sample, so the within-patient change cannot be compared between arms",
+                    f"arm {arm!r} has no usable {timepoint!r} sample ({tally or 'none listed'}), so the within-patient "
+                    "change cannot be compared between arms",
                     file=path, column="timepoint",
                     fix="check the arm and timepoint labels and exclude_reason values; a paired analysis needs pre and post samples in both arms")
+    _check_covariate_columns(usable, design, path)
+    _check_timing(usable, design, path)
     frame["source_id"] = frame["sample_id"]
     frame["source_patient_id"] = frame["patient_id"]
     if ids is not None:
@@ -135,3 +145,44 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
     frame = frame.set_index("sample_id", drop=False).rename_axis(None)
     frame.attrs["path"] = str(path)
     return frame
+
+
+def _check_covariate_columns(usable: pd.DataFrame, design: Design, path: Path) -> None:
+    """Every configured covariate is a column of the sheet, filled in for every usable sample."""
+    for covariate in design.covariates:
+        if covariate not in usable.columns:
+            raise TmeInputError(f"covariate {covariate!r} (config design.covariates) is not a column of the sample sheet",
+                                file=path, line=1, fix=f"add a {covariate} column, or remove it from design.covariates")
+        empty = usable[usable[covariate].isna() | (usable[covariate] == "")]
+        if len(empty):
+            raise TmeInputError(
+                f"covariate {covariate!r} is empty for {len(empty)} usable sample(s) (e.g. {empty['sample_id'].iloc[0]!r}); "
+                "tme does not drop patients from an adjusted analysis silently", file=path,
+                line=int(empty["_line"].iloc[0]), column=covariate,
+                fix="fill it in, exclude the sample with an exclude_reason, or remove the covariate from design.covariates")
+
+
+def _check_timing(usable: pd.DataFrame, design: Design, path: Path) -> None:
+    """Pre/post labels against ``days_from_baseline`` (error) and ``sample_type`` (warning).
+
+    A post sample taken on or before its pre sample's day cannot follow the window; a resection
+    labelled pre is implausible in a window trial (surgery ends the window) but is only warned about,
+    since a diagnostic excision can precede the window.
+    """
+    if "days_from_baseline" in usable.columns:
+        days = usable.pivot_table(index="patient_id", columns="timepoint", values="days_from_baseline", aggfunc="first")
+        if {design.pre, design.post} <= set(days.columns):
+            wrong = days[days[design.post] <= days[design.pre]]
+            if len(wrong):
+                patient = wrong.index[0]
+                row = usable[(usable["patient_id"] == patient) & (usable["timepoint"] == design.post)].iloc[0]
+                raise TmeInputError(
+                    f"patient {patient!r}: the {design.post!r} sample is on day {wrong.iloc[0][design.post]:g}, not after "
+                    f"the {design.pre!r} sample (day {wrong.iloc[0][design.pre]:g})", file=path, line=int(row["_line"]),
+                    column="days_from_baseline", fix="check the timepoint labels and days_from_baseline of this patient")
+    if "sample_type" in usable.columns:
+        resected = usable[(usable["timepoint"] == design.pre) & (usable["sample_type"] == "resection")]
+        if len(resected):
+            warnings.warn(f"{path}, line {int(resected['_line'].iloc[0])}: {len(resected)} {design.pre!r} sample(s) are "
+                          "resections; in a window trial the pre-window sample is a biopsy (check timepoint and "
+                          "sample_type)", TmeInputWarning, stacklevel=3)

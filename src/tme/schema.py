@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tme.errors import TmeInputError
+from tme.errors import TmeInputError, shorten
 
 
 @cache
@@ -40,6 +40,11 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path)
 
 
+def _value(value: Any) -> str:
+    """A value as quoted in a message: its repr, cut short (a config may hold megabytes)."""
+    return shorten(repr(value), 120)
+
+
 def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
     """(key path, problem, fix) for one schema violation."""
     key = _key_path(error)
@@ -47,22 +52,23 @@ def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         name = ".".join([key, extra[0]]) if key else extra[0]
-        return name, f"unknown key '{extra[0]}'", f"remove it or use one of: {', '.join(allowed)}"
+        return name, f"unknown key {shorten(repr(extra[0]), 80)}", f"remove it or use one of: {', '.join(allowed)}"
     if error.validator == "required":
         missing = error.message.split("'")[1]
         return key, f"required key '{missing}' is missing", f"add '{missing}'"
     if error.validator == "enum":
         options = ", ".join(map(str, error.validator_value))
-        return key, f"value {error.instance!r} is not allowed", f"use one of: {options}"
+        return key, f"value {_value(error.instance)} is not allowed", f"use one of: {options}"
     if error.validator == "type":
-        return key, f"value {error.instance!r} is not of type {error.validator_value}", f"give a {error.validator_value}"
+        return key, f"value {_value(error.instance)} is not of type {error.validator_value}", f"give a {error.validator_value}"
     if error.validator == "pattern":
-        return key, f"value {error.instance!r} contains characters that are not allowed", (
-            "use letters, digits, '.', '_' or '-' only, starting with a letter or digit")
+        return key, f"value {_value(error.instance)} contains characters that are not allowed", (
+            "use letters, digits, '.', '_' or '-' only, starting and ending with a letter or digit "
+            "(labels and IDs reach file names and the HTML report, where other characters could act as markup)")
     if error.validator in {"minimum", "maximum"}:
-        return key, f"value {error.instance!r} is out of range ({error.validator} {error.validator_value})", (
+        return key, f"value {_value(error.instance)} is out of range ({error.validator} {error.validator_value})", (
             f"give a value with {error.validator} {error.validator_value}")
-    return key, error.message, "see the schema's description of this key"
+    return key, shorten(error.message, 300), "see the schema's description of this key"
 
 
 def validate(instance: Any, name: str, *, file: str | None = None, line: int | None = None,
@@ -73,6 +79,7 @@ def validate(instance: Any, name: str, *, file: str | None = None, line: int | N
     errors = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         key, problem, fix = describe_error(errors[0])
+        key = shorten(key, 120)
         if what == "config":
             problem = f"config key '{key}': {problem}" if key else f"config: {problem}"
             raise TmeInputError(problem, file=file, fix=fix)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from tme.errors import TmeInputError
 from tme.geneset import Signature
+from tme.io import read_text
 from tme.scoring import coverage, estimate_score, score, tumour_purity
 from tme.signatures import collection_names, default_methods, load_library, read_gmt, read_signature_table, resolve_symbols
 
@@ -57,9 +58,18 @@ def run_signatures(settings: Mapping[str, Any]) -> dict[str, Signature]:
         clash = sorted(set(user) & set(signatures))
         if clash:
             raise TmeInputError(f"gene set {clash[0]!r} has the name of a signature already loaded", file=path,
+                                line=_first_line_naming(path, clash[0]),
                                 fix="rename it (names must be unique across the library and your files)")
         signatures.update(user)
     return signatures
+
+
+def _first_line_naming(path: str | Path, name: str) -> int | None:
+    """1-based line of a gene-set file whose first field is ``name`` (GMT set or TSV signature row)."""
+    for number, line in enumerate(read_text(path, "gene-set").splitlines(), start=1):
+        if line.split("\t", 1)[0].strip() == name:
+            return number
+    return None
 
 
 def scoring_plan(signatures: Mapping[str, Signature], methods: str | Iterable[str]) -> list[tuple[str, str]]:

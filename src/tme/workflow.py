@@ -16,9 +16,14 @@ import logging
 import sys
 import traceback
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+import pandas as pd
+
+from tme.config import Design, validate_config
+from tme.configfile import read_yaml_config
 from tme.errors import TmeInputError
+from tme.samplesheet import read_samplesheet
 
 
 def run(snakemake: Any, main: Callable[[Any], None]) -> None:
@@ -46,3 +51,19 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
             sys.exit(1)
         finally:
             sys.stderr = terminal
+
+
+def check_workflow_config(config: dict, configfiles: Sequence[str]) -> tuple[dict, Design, pd.DataFrame]:
+    """The checks Snakemake runs when it reads the workflow (``workflow/rules/common.smk``).
+
+    Snakemake has already parsed ``configfiles`` into ``config`` with its own reader, which keeps
+    duplicate keys and aliases silently: each file is read again strictly
+    (:func:`tme.configfile.read_yaml_config`); then the config is validated and the sample sheet
+    read. Returns the validated config (defaults filled), the design and the sheet. The first rule
+    runs :func:`tme.inputs.check_inputs`; ``tme validate`` runs the same two steps.
+    """
+    for configfile in configfiles:
+        read_yaml_config(configfile)
+    config = validate_config(config, file=", ".join(map(str, configfiles)) or None)
+    design = Design.from_config(config)
+    return config, design, read_samplesheet(config["samples"], design)

@@ -5,17 +5,16 @@ import sys
 
 import tme
 from snakemake.exceptions import WorkflowError
-from tme.config import Design, single_cell_paths, validate_config
+from tme.config import single_cell_paths
 from tme.errors import TmeInputError
 from tme.expression import COUNT_FORMATS
-from tme.samplesheet import read_samplesheet
+from tme.workflow import check_workflow_config
 
 # tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
 # to them) but turns violations into messages a user can act on.
 try:
-    config.update(validate_config(config, file=", ".join(map(str, workflow.configfiles)) or None))
-    DESIGN = Design.from_config(config)
-    SAMPLES = read_samplesheet(config["samples"], DESIGN)
+    validated, DESIGN, SAMPLES = check_workflow_config(config, workflow.configfiles)
+    config.update(validated)
 except TmeInputError as error:
     raise WorkflowError(str(error)) from None
 

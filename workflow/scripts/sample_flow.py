@@ -1,14 +1,13 @@
-"""Check every input, write the sample flow per arm and modality and the input files' checksums."""
+"""Check every input, then write the pseudonymisation key and ID map (if configured), the sample flow
+per arm and modality and the input files' checksums — nothing before every check has passed."""
 
-from tme.inputs import check_inputs
-from tme.io import write_tsv
+from tme.inputs import check_inputs, write_checked_inputs
 from tme.workflow import run
 
 
 def main(snakemake):
-    flow, files = check_inputs(snakemake.params.config)
-    write_tsv(files, snakemake.output.files)
-    write_tsv(flow, snakemake.output.flow)
+    checked = check_inputs(snakemake.params.config)
+    write_checked_inputs(checked, snakemake.params.config, snakemake.output.flow, snakemake.output.files)
 
 
 run(snakemake, main)

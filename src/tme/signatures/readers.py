@@ -37,6 +37,7 @@ from typing import NamedTuple
 from tme.errors import TmeInputError, TmeInputWarning
 from tme.genes import describe_excel_mangled, find_excel_mangled
 from tme.geneset import Signature
+from tme.io import read_text
 
 ROLES = ("member", "housekeeping")
 DIRECTIONS = ("up", "down")
@@ -121,17 +122,9 @@ class _Draft:
 
 
 def _lines(path: Path) -> list[str]:
-    """The file's lines, BOM and CRLF removed; a clear error if it cannot be read as text."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise TmeInputError("gene-set file not found", file=path,
-                            fix="check the path in the config") from None
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise TmeInputError("file is not UTF-8 text", file=path, line=line,
-                            fix="save the file as UTF-8 tab-separated text") from None
-    return text.splitlines()
+    """The file's lines (gzip, BOM and CRLF handled by :func:`tme.io.read_text`, which also names a
+    missing, unreadable, truncated or non-UTF-8 file)."""
+    return read_text(path, "gene-set").splitlines()
 
 
 def _clean_gene(raw: str, file: Path, line: int) -> str:

@@ -205,3 +205,33 @@ def confounded_covariates(
         else:
             current = candidate
     return problems
+
+
+def check_covariates(samples: pd.DataFrame, design: Design) -> None:
+    """Error when a covariate is confounded with the design on all samples (LMM and ANCOVA).
+
+    ``samples``: one row per patient × timepoint with ``arm``, ``timepoint`` and the covariates.
+    """
+    if not design.covariates:
+        return
+    post = (samples["timepoint"] == design.post).to_numpy(float)
+    treated = (samples["arm"] == design.treatment_arm).to_numpy(float)
+    problems = confounded_covariates(
+        {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
+        covariate_matrix(samples, design.covariates), design.covariates,
+    )
+    post_samples = samples[samples["timepoint"] == design.post]
+    problems += [
+        f"{p} among the {design.post} samples (the ANCOVA outcomes)"
+        for p in confounded_covariates(
+            {"arm": (post_samples["arm"] == design.treatment_arm).to_numpy(float)},
+            covariate_matrix(post_samples, design.covariates), design.covariates,
+        )
+    ]
+    if problems:
+        raise TmeInputError(
+            "covariate(s) cannot be separated from the design: " + "; ".join(problems),
+            column="covariates",
+            fix="remove the covariate from the configured covariates (e.g. batch processed by arm "
+            "or timepoint cannot be adjusted for)",
+        )

@@ -87,6 +87,7 @@ from tme.errors import TmeInputError
 from tme.stats.bootstrap import bootstrap_mean_change_difference
 from tme.stats.design import (
     Design,
+    check_covariates,
     confounded_covariates,
     covariate_matrix,
     feature_table,
@@ -201,33 +202,6 @@ def changes_within_arm(
     return add_q_values(table, ["family", "analysis"]).reindex(columns=WITHIN_COLUMNS)
 
 
-def _check_covariates(samples: pd.DataFrame, design: Design) -> None:
-    """Error when a covariate is confounded with the design on all samples (LMM and ANCOVA)."""
-    if not design.covariates:
-        return
-    post = (samples["timepoint"] == design.post).to_numpy(float)
-    treated = (samples["arm"] == design.treatment_arm).to_numpy(float)
-    problems = confounded_covariates(
-        {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-        covariate_matrix(samples, design.covariates), design.covariates,
-    )
-    post_samples = samples[samples["timepoint"] == design.post]
-    problems += [
-        f"{p} among the {design.post} samples (the ANCOVA outcomes)"
-        for p in confounded_covariates(
-            {"arm": (post_samples["arm"] == design.treatment_arm).to_numpy(float)},
-            covariate_matrix(post_samples, design.covariates), design.covariates,
-        )
-    ]
-    if problems:
-        raise TmeInputError(
-            "covariate(s) cannot be separated from the design: " + "; ".join(problems),
-            column="covariates",
-            fix="remove the covariate from the configured covariates (e.g. batch processed by arm "
-            "or timepoint cannot be adjusted for)",
-        )
-
-
 def _feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray | None, str]:
     """Covariate matrix for one feature's samples, without covariates constant among them.
 
@@ -304,7 +278,7 @@ def effects_between_arms(
     DataFrame with columns ``BETWEEN_COLUMNS`` (documented in the module docstring).
     """
     values, samples, features = _prepare(values, design, feature_info, families)
-    _check_covariates(samples, design)
+    check_covariates(samples, design)
     post_covariates = samples[samples["timepoint"] == design.post].set_index("patient_id")
     cov_text = ";".join(design.covariates)
     cov_terms = "".join(f" + {c}" for c in design.covariates)
