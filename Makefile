@@ -22,8 +22,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad)
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
-	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report results/report.html
+	$(BIN)/tme run --config $(CONFIG) --cores $(CORES) --report results/report.html
 	@echo "Report: results/report.html"
 
 config/example_sc/cells.h5ad: $(STAMP)

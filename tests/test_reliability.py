@@ -2,8 +2,9 @@
 
 * two runs of the same inputs and config give byte-identical outputs (provenance.json, which holds
   the timestamps, excepted);
-* a run killed with SIGKILL mid-way and rerun with the same command gives the same bytes as an
-  uninterrupted run (Snakemake's incomplete-output tracking + tme's atomic writes);
+* a run whose Snakemake process is killed with SIGKILL mid-way, resumed with the README's commands
+  as written, gives the same bytes as an uninterrupted run (Snakemake's incomplete-output tracking
+  + tme's atomic writes);
 * an output directory that cannot be written gives a clear error and leaves earlier outputs intact.
 """
 
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import REPO, SNAKEMAKE, cohort_config, run_workflow
+from conftest import REPO, cohort_config, run_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -45,26 +49,39 @@ def test_two_runs_are_byte_identical(reference_run, small_cohort, tmp_path):
     assert [k for k in first if first[k] != second[k]] == []
 
 
-def test_sigkill_and_rerun_is_identical(reference_run, small_cohort, tmp_path):
-    import yaml
+def readme_resume_commands() -> list[list[str]]:
+    """The resume lines of the README (the fenced block after its ``resume-commands`` marker)."""
+    text = (REPO / "README.md").read_text()
+    block = text[text.index("<!-- resume-commands"):].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line) for line in block.splitlines() if line.strip() and not line.startswith("#")]
 
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(cohort_config(small_cohort)))
-    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(config), "--cores", "2", "--quiet", "rules"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+def _as_in_readme(command: list[str]) -> list[str]:
+    """The README's ``.venv/bin/…`` programs are this environment's."""
+    program = command[0].replace(".venv/bin/", "")
+    return [str(Path(sys.executable).with_name(program)), *command[1:]]
+
+
+def test_sigkill_of_snakemake_then_the_readme_commands(reference_run, small_cohort, tmp_path):
+    """Kill only the Snakemake process (its running jobs live on), then follow the README literally."""
+    for name in ("Snakefile", "workflow", "config"):  # a checkout, as the README's commands expect
+        (tmp_path / name).symlink_to(REPO / name)
+    (tmp_path / "my.yaml").write_text(yaml.safe_dump(cohort_config(small_cohort)))
+    commands = readme_resume_commands()
+    assert [c[1] for c in commands] == ["--unlock", "--cores"], commands
+    run = _as_in_readme(commands[1][:-1])  # the README's run command, without --rerun-incomplete
+    proc = subprocess.Popen(run, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     flow = tmp_path / "results" / "tables" / "sample_flow.tsv"
-    deadline = time.time() + 120
+    deadline = time.time() + 300
     while not flow.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     time.sleep(1.0)  # into the next jobs
     assert proc.poll() is None, "the run finished before it could be killed; the test needs a slower step"
-    os.killpg(proc.pid, signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)
     proc.wait()
-    # a killed Snakemake leaves its lock behind: --unlock, then the same command (README, Data safety)
-    subprocess.run(cmd + ["--unlock"], capture_output=True, text=True, timeout=120, check=True)
-    rerun = subprocess.run(cmd + ["--rerun-incomplete"], capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    for command in commands:
+        done = subprocess.run(_as_in_readme(command), cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, (command, done.stderr[-3000:])
     assert digests(tmp_path / "results") == digests(reference_run)
 
 

@@ -28,6 +28,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.workflow]
 
 XSS = "<script>console.error('XSS-FIRED')</script><img src=x onerror=\"console.error('XSS-FIRED')\"> & \"q\" $x$"
 LONG = "USER_SET_WITH_A_VERY_LONG_NAME_" * 6
+ODD_FOLDER = "gene sets (v2) $HOME #1 %20 é;x=1"
+ODD_MEASURE = "CD8+/PD-1+ T cells"
+#: The routes by which user strings once reached the report as live markup: each must now be refused
+#: by the config check, with the key named, before anything runs.
+REFUSED = {
+    "arm label as an RST raw directive": ("design", "treatment_arm", ".. raw:: html\n\n   <script>console.error('XSS-FIRED')</script>"),
+    "arm label as an RST include directive": ("design", "treatment_arm", ".. include:: /etc/hostname"),
+    "arm label as an RST link to javascript": ("design", "reference_arm", "`click <javascript:console.error(1)>`_"),
+    "timepoint label as an RST raw directive (blinded run)": ("design", "post", ".. raw:: html"),
+    "gene-set path closing the rules script block": ("scoring", "gene_sets", "</script><script>console.error('XSS-FIRED')</script>.gmt"),
+}
 SCREENS = Path(os.environ.get("TME_SCREENSHOTS", "/tmp/tme-screens"))
 
 
@@ -77,10 +88,14 @@ def built_report(small_cohort, tmp_path_factory):
     (cohort / "samples.tsv").write_text("\n".join(sheet) + "\n")
     genes = ["IL1B", "IL1A", "CXCL8", "IL6", "PTGS2", "CCL2", "CCL3", "CCL4", "CCL20", "CXCL1", "CXCL2", "SOD2",
              "NFKBIA", "TNFAIP3", "ICAM1", "IER3"]
-    (cohort / "user.gmt").write_text(f"{XSS}\tna\t" + "\t".join(genes) + "\n" + f"{LONG}\tna\t" + "\t".join(genes[::-1]) + "\n")
+    odd = cohort / ODD_FOLDER  # characters a path may keep: they reach rule inputs and the report's script blocks
+    odd.mkdir()
+    (odd / "user.gmt").write_text(f"{XSS}\tna\t" + "\t".join(genes) + "\n" + f"{LONG}\tna\t" + "\t".join(genes[::-1]) + "\n")
+    immune = cohort / "immune.tsv"  # a measure name with every character a measure may hold
+    immune.write_text(immune.read_text().replace("\tCD8\t", f"\t{ODD_MEASURE}\t"))
     # a few collections and a short primary panel (with the hostile user set in it) keep the run short
     config = cohort_config(cohort,
-                           scoring={"gene_sets": [str(cohort / "user.gmt")], "collections": ["tme_il1", "danaher2017"]},
+                           scoring={"gene_sets": [str(odd / "user.gmt")], "collections": ["tme_il1", "danaher2017"]},
                            statistics={"n_bootstrap": 200, "gsea_permutations": 100,
                                        "primary_panel": ["TME_IL1_INDUCED", "DANAHER2017_Macrophages", XSS],
                                        # the gene level is slow on a shared machine; test_plots.py covers its figures
@@ -215,3 +230,34 @@ def test_report_renders_in_chromium(built_report, tmp_path):
     done = _run_chromium(chromium, methods.as_uri(), tmp_path, f"--screenshot={shot}")
     assert done.returncode == 0 and not _console_errors(done.stderr), done.stderr[-3000:]
     _assert_not_blank(shot)
+
+
+@pytest.mark.parametrize("route", list(REFUSED))
+def test_injection_routes_are_refused(small_cohort, tmp_path, route):
+    section, key, value = REFUSED[route]
+    config = cohort_config(small_cohort, blinded="blinded" in route)
+    if key == "gene_sets":
+        folder = tmp_path / value.rsplit("/", 1)[0]
+        folder.mkdir(parents=True)
+        (folder / "x.gmt").write_text("S\tna\tIL1B\tCXCL8\n")
+        value = [str(folder / "x.gmt")]
+    config.setdefault(section, {})[key] = value
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path / "run"),
+           "--configfile", str(configfile), "--cores", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and f"{section}.{key}" in done.stderr and "Fix:" in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "run" / "results").exists()
+
+
+def test_report_has_no_live_link_or_host_file(built_report):
+    work, report = built_report
+    page = report.read_text(encoding="utf-8")
+    assert not re.search(r"""href=\\?["']\s*javascript:""", page, re.I)  # an RST link once became one
+    assert not re.search(r"<script>\s*console\.error", page)
+    hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""
+    captions = "".join(re.findall(r'"caption": "(.*?)", "mime_type"', page))
+    assert not hostname or hostname not in captions
+    stems = json.dumps("CD8_PD-1_T_cells")[1:-1]  # the odd measure's paired plot is in the report
+    assert stems in page
