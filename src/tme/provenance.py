@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
+import shlex
 import subprocess
 import sys
 from importlib.metadata import distributions
@@ -29,6 +31,21 @@ def git_revision(directory: str | Path) -> dict[str, Any]:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
+
+
+#: Environment variable through which jobs learn the command line that started the run.
+COMMAND_VARIABLE = "TME_SNAKEMAKE_COMMAND"
+
+
+def remember_command(argv: list[str]) -> None:
+    """Record the Snakemake command line for the run's jobs (they inherit the environment), so that
+    provenance can show it without it being a rule param, which would rerun jobs when it changes."""
+    os.environ[COMMAND_VARIABLE] = shlex.join(argv)
+
+
+def command_line() -> str:
+    """The command line recorded by :func:`remember_command` (``unknown`` outside a workflow run)."""
+    return os.environ.get(COMMAND_VARIABLE, "unknown")
 
 
 def package_versions() -> dict[str, str]:

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
 from tme.expression import COUNT_FORMATS
+from tme.provenance import remember_command
 from tme.workflow import check_workflow_config
 
 # tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
@@ -17,6 +18,29 @@ try:
     config.update(validated)
 except TmeInputError as error:
     raise WorkflowError(str(error)) from None
+
+# The command line is provenance, not a rerun trigger (as a param it would rerun jobs whenever e.g.
+# --cores changes): jobs inherit it through the environment.
+remember_command(sys.argv)
+
+
+#: Config keys that reading the sample sheet needs (design, blinding, IDs), for every job that reads it.
+SHEET_KEYS = ("samples", "design", "blinded", "pseudonymise_ids", "pseudonymisation")
+
+
+def config_part(*keys):
+    """Only the config keys a rule uses (dotted paths, e.g. ``statistics.n_bootstrap``), as a nested
+    dict for the rule's params: changing any other key does not rerun the rule."""
+    part = {}
+    for key in keys:
+        *parents, last = key.split(".")
+        source, target = config, part
+        for name in parents:
+            source = source.get(name) or {}
+            target = target.setdefault(name, {})
+        if last in source:
+            target[last] = source[last]
+    return part
 
 
 def design_params():

@@ -9,7 +9,7 @@ rule sample_flow:
         flow="results/tables/sample_flow.tsv",
         files="results/qc/input_files.tsv",
     params:
-        config=config,
+        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "scoring", "statistics.primary_panel"),
     log:
         "logs/ingest/sample_flow.log",
     resources:
@@ -30,8 +30,7 @@ rule ingest_expression:
         unmapped="results/qc/unmapped_genes.tsv",
         qc="results/qc/expression_qc.tsv",
     params:
-        settings=config.get("expression"),
-        config=config,
+        config=config_part(*SHEET_KEYS, "expression"),
     log:
         "logs/ingest/expression.log",
     resources:
@@ -51,8 +50,7 @@ rule ingest_immune:
         values="results/immune/immune_values.tsv",
         measures="results/qc/immune_measures.tsv",
     params:
-        settings=config.get("immune"),
-        config=config,
+        config=config_part(*SHEET_KEYS, "immune"),
     log:
         "logs/ingest/immune.log",
     localrule: True

@@ -10,7 +10,6 @@ rule provenance:
     params:
         config=config,
         workflow_dir=workflow.basedir,
-        command=" ".join(sys.argv),
     log:
         "logs/provenance.log",
     localrule: True

@@ -12,7 +12,7 @@ rule singlecell_features:
         coverage="results/qc/singlecell_signature_coverage.tsv",
         pseudobulk="results/singlecell/pseudobulk_counts.tsv.gz",
     params:
-        config=config,
+        config=config_part(*SHEET_KEYS, "single_cell", "scoring"),
     threads: 1
     log:
         "logs/singlecell/singlecell_features.log",

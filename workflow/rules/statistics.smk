@@ -9,7 +9,8 @@ rule paired_statistics:
         within="results/tables/changes_within_arm.tsv",
         between="results/tables/effects_between_arms.tsv",
     params:
-        config=config,
+        config=config_part(*SHEET_KEYS, "scoring", "statistics.primary_panel", "statistics.n_bootstrap",
+                           "statistics.confidence_level", "seed"),
     log:
         "logs/statistics/paired_statistics.log",
     resources:
@@ -28,7 +29,7 @@ rule pooled_changes:
     output:
         pooled="results/tables/changes_pooled.tsv",
     params:
-        config=config,
+        config=config_part(*SHEET_KEYS, "scoring", "statistics.primary_panel", "statistics.confidence_level"),
     log:
         "logs/statistics/pooled_changes.log",
     resources:

@@ -8,7 +8,7 @@ from tme.workflow import run
 
 def main(snakemake):
     samples = read_sheet(snakemake.params.config)
-    values, measures = read_immune(snakemake.params.settings, samples)
+    values, measures = read_immune(snakemake.params.config["immune"], samples)
     write_tsv(values, snakemake.output.values)
     write_tsv(measures, snakemake.output.measures)
 

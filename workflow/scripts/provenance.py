@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tme.provenance import provenance, write_provenance
+from tme.provenance import command_line, provenance, write_provenance
 from tme.workflow import run
 
 
@@ -14,7 +14,7 @@ def main(snakemake):
     # the run started when its first output (the input check) was written
     started = dt.datetime.fromtimestamp(Path(snakemake.input.files).stat().st_mtime, dt.timezone.utc)
     record = provenance(snakemake.params.config, files, snakemake.params.workflow_dir, started,
-                        list(snakemake.input.outputs), snakemake.params.command)
+                        list(snakemake.input.outputs), command_line())
     write_provenance(record, snakemake.output[0])
 
 
