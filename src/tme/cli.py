@@ -81,14 +81,21 @@ def _prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``tme <command>: error: … (see tme <command> --help)``, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tme",
         description=("Paired tumour-microenvironment analysis for window-of-opportunity trials. "
                      "Run the analysis with Snakemake (see README); these commands help around it."),
     )
     parser.add_argument("--version", action="version", version=f"tme {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     sim = sub.add_parser(
         "simulate", help="write a simulated OZM-034-like cohort with planted truth",
@@ -146,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except TmeInputError as exc:
         print(f"tme: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. an output directory that cannot be created
+        print(f"tme: error: {exc.filename or ''}: {exc.strerror or exc}. Fix: choose a path you can write.",
+              file=sys.stderr)
         return 1
 
 

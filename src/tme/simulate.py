@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tme.errors import TmeInputError
 from tme.signatures import load_library
 
 ARMS = ("usual_care", "anakinra")
@@ -112,7 +113,8 @@ def _write_gzip_tsv(frame: pd.DataFrame, path: Path) -> None:
 def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) -> dict[str, pd.DataFrame]:
     """Simulate the cohort; returns ``samples``, ``counts`` (nf-core salmon layout), ``immune``, ``truth``."""
     if n_patients < 8 or n_patients % 4:
-        raise ValueError("n_patients must be a multiple of 4 and at least 8 (permuted blocks of 4)")
+        raise TmeInputError(f"--patients {n_patients}: that many patients cannot be randomised in permuted blocks of 4",
+                            fix="give a multiple of 4, at least 8")
     rng = np.random.default_rng(seed)
 
     # --- patients, randomisation, sample sheet ---------------------------------------------------
@@ -164,7 +166,9 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     in_pool = pool["gene_name"].isin(set(program_genes) | library_genes)
     others = pool[~in_pool]
     if n_genes < in_pool.sum():
-        raise ValueError(f"n_genes must be at least {int(in_pool.sum())} (the signature-library and program genes)")
+        raise TmeInputError(f"--genes {n_genes}: fewer genes than the signature-library and program genes the simulator "
+                            f"always measures ({int(in_pool.sum())})",
+                            fix=f"give at least {int(in_pool.sum())}")
     take = rng.choice(len(others), size=n_genes - int(in_pool.sum()), replace=False)
     genes = pd.concat([pool[in_pool], others.iloc[np.sort(take)]]).sort_values("gene_id").reset_index(drop=True)
     n = len(genes)

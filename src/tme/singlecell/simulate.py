@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tme.errors import TmeInputError
 from tme.signatures import load_library
 from tme.simulate import PROGRAMS, gene_pool
 
@@ -121,7 +122,8 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
                         n_genes: int = 3000) -> dict:
     """Simulate the cohort; returns ``adata`` (counts), ``samples`` (sheet) and ``truth``."""
     if n_patients < 4 or n_patients % 4:
-        raise ValueError("n_patients must be a positive multiple of 4 (permuted blocks of 4)")
+        raise TmeInputError(f"--patients {n_patients}: that many patients cannot be randomised in permuted blocks of 4",
+                            fix="give a positive multiple of 4")
     rng = np.random.default_rng(seed)
     samples = _samples(rng, n_patients)
     n_samples = len(samples)
@@ -139,7 +141,9 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
     others = pool[~pool["gene_name"].isin(program_genes)]
     n_other = n_genes - len(fixed) - len(MITO_GENES)
     if n_other < 0:
-        raise ValueError(f"n_genes must be at least {len(fixed) + len(MITO_GENES)} (program and mitochondrial genes)")
+        raise TmeInputError(f"--genes {n_genes}: fewer genes than the program and mitochondrial genes the simulator always "
+                            f"writes ({len(fixed) + len(MITO_GENES)})",
+                            fix=f"give at least {len(fixed) + len(MITO_GENES)}")
     take = np.sort(rng.choice(len(others), size=n_other, replace=False))
     mito = pd.DataFrame({"gene_id": list(MITO_GENES.values()), "gene_name": list(MITO_GENES)})
     genes = pd.concat([fixed, others.iloc[take], mito]).sort_values("gene_name").reset_index(drop=True)
