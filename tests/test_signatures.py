@@ -28,7 +28,7 @@ from tme.signatures import (
     read_signature_table,
     resolve_symbols,
 )
-from tme.signatures.library import METHODS
+from tme.scoring import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "reference"
@@ -324,6 +324,10 @@ def test_missing_empty_gzipped_and_non_utf8_files(tmp_path):
         read_gmt(tmp_path / "cut.gmt.gz")
 
 
-def test_method_names_match_the_scoring_engine():
-    scoring = pytest.importorskip("tme.scoring")
-    assert set(METHODS) == set(scoring.METHODS)
+def test_config_accepts_exactly_the_registered_methods_and_formats():
+    from tme.expression import FORMATS
+    from tme.schema import load_schema
+
+    config = load_schema("config")["properties"]
+    assert config["scoring"]["properties"]["methods"]["oneOf"][1]["items"]["enum"] == list(METHODS)
+    assert config["expression"]["properties"]["format"]["enum"] == list(FORMATS)

@@ -1,6 +1,9 @@
 """Expression readers → one AnnData (samples × genes) joined to the sample sheet.
 
-Formats (``expression.format`` in the config):
+Formats (``expression.format`` in the config) are registered in :data:`FORMATS`; a new format is
+one reader function and one :class:`ExpressionFormat` entry. The text-matrix formats share
+:func:`read_matrix` and differ only in a :class:`MatrixFormat` (identifier columns, value check,
+collapse rule, analysis scale):
 
 ``counts``
     genes × samples integer counts; first column gene identifiers (symbols, Ensembl — versioned or
@@ -26,8 +29,10 @@ PAR_Y copies of Ensembl IDs); normalised log values keep the **row with the high
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import anndata as ad
 import numpy as np
@@ -36,9 +41,6 @@ import pandas as pd
 from tme.errors import TmeInputError
 from tme.genes import GeneMap, describe_excel_mangled, find_excel_mangled
 from tme.io import MISSING_TOKENS, read_matrix_text
-
-COUNT_FORMATS = {"counts", "nfcore_salmon_counts"}
-
 
 @dataclass
 class ExpressionInput:
@@ -50,14 +52,31 @@ class ExpressionInput:
     low_library: pd.Series  # sample_id -> library size, for samples under the minimum
 
 
-def _id_columns(frame: pd.DataFrame, fmt: str, path: Path) -> list[str]:
-    if fmt.startswith("nfcore"):
-        missing = [c for c in ("gene_id", "gene_name") if c not in frame.columns]
-        if missing:
-            raise TmeInputError(f"column(s) {', '.join(missing)} missing for format {fmt}", file=path, line=1,
-                                fix="point at nf-core/rnaseq's salmon.merged.gene_counts.tsv or gene_tpm.tsv, or set expression.format: counts")
-        return ["gene_id", "gene_name"]
-    return [frame.columns[0]]
+@dataclass(frozen=True)
+class MatrixFormat:
+    """What distinguishes one genes × samples text matrix from another.
+
+    ``id_columns``: the identifier columns (``()`` = the first column; more than one = try each in
+    turn); ``check(values, samples, path, settings)`` validates (and may round) the raw values;
+    ``collapse``: ``sum`` or ``maxmean`` for identifiers mapping to one gene; ``scale(values,
+    settings)`` returns the analysis scale and its label (``None``: counts, analysed as log2(CPM + 1)
+    and kept in ``layers["counts"]``, with library sizes checked).
+    """
+
+    id_columns: tuple[str, ...]
+    check: Callable[[np.ndarray, list[str], Path, Mapping[str, Any]], np.ndarray]
+    collapse: str
+    scale: Callable[[np.ndarray, Mapping[str, Any]], tuple[np.ndarray, str]] | None = None
+
+
+def _id_columns(frame: pd.DataFrame, fmt: str, spec: MatrixFormat, path: Path) -> list[str]:
+    if not spec.id_columns:
+        return [frame.columns[0]]
+    missing = [c for c in spec.id_columns if c not in frame.columns]
+    if missing:
+        raise TmeInputError(f"column(s) {', '.join(missing)} missing for format {fmt}", file=path, line=1,
+                            fix="point at nf-core/rnaseq's salmon.merged.gene_counts.tsv or gene_tpm.tsv, or set expression.format: counts")
+    return list(spec.id_columns)
 
 
 def _to_numeric(block: pd.DataFrame, path: Path) -> np.ndarray:
@@ -83,17 +102,49 @@ def _refuse_negative(values: np.ndarray, columns: list[str], path: Path, what: s
         raise TmeInputError(f"{what} {values[row, col]:g}", file=path, line=int(row) + 2, column=str(columns[col]), fix=fix)
 
 
-def _check_counts(values: np.ndarray, columns: pd.Index, path: Path, fmt: str) -> np.ndarray:
-    _refuse_negative(values, list(columns), path, "negative count",
+def _integer_counts(values: np.ndarray, samples: list[str], path: Path, settings: Mapping[str, Any]) -> np.ndarray:
+    _refuse_negative(values, samples, path, "negative count",
                      "counts must be ≥ 0; if these are normalised or log values set expression.format: normalised")
-    if fmt == "nfcore_salmon_counts":
-        return np.rint(values)
     frac = values != np.rint(values)
     if frac.any():
         row, col = np.argwhere(frac)[0]
-        raise TmeInputError(f"non-integer count {values[row, col]:g}", file=path, line=int(row) + 2, column=str(columns[col]),
+        raise TmeInputError(f"non-integer count {values[row, col]:g}", file=path, line=int(row) + 2, column=samples[col],
                             fix="give raw integer counts (e.g. featureCounts/STAR); for salmon estimates use format nfcore_salmon_counts, for normalised data format normalised")
     return values
+
+
+def _estimated_counts(values: np.ndarray, samples: list[str], path: Path, settings: Mapping[str, Any]) -> np.ndarray:
+    """Salmon's estimated counts, rounded for count models as nf-core's own DESeq2 step does."""
+    _refuse_negative(values, samples, path, "negative count",
+                     "give nf-core's salmon.merged.gene_counts.tsv unchanged")
+    return np.rint(values)
+
+
+def _tpm(values: np.ndarray, samples: list[str], path: Path, settings: Mapping[str, Any]) -> np.ndarray:
+    _refuse_negative(values, samples, path, "negative TPM value", "give salmon's gene_tpm.tsv unchanged")
+    return values
+
+
+def _normalised(values: np.ndarray, samples: list[str], path: Path, settings: Mapping[str, Any]) -> np.ndarray:
+    """Values on the declared scale: plausible for it (:func:`_check_log_scale`), ≥ 0 when linear."""
+    scale = settings.get("scale", "log2")
+    _check_log_scale(values, scale, path)
+    if scale == "linear":
+        _refuse_negative(values, samples, path, "negative value on a linear scale",
+                         "set expression.scale to log2 or log10 if the values are logged")
+    return values
+
+
+def _log2_tpm(values: np.ndarray, settings: Mapping[str, Any]) -> tuple[np.ndarray, str]:
+    return np.log2(values + 1), "log2(TPM + 1)"
+
+
+def _declared_scale(values: np.ndarray, settings: Mapping[str, Any]) -> tuple[np.ndarray, str]:
+    """log2 as given; log10 × log2(10); linear as log2(x + 1)."""
+    scale = settings.get("scale", "log2")
+    if scale == "linear":
+        return np.log2(values + 1), "log2(x + 1) of linear normalised values"
+    return (values * np.log2(10) if scale == "log10" else values), f"log2 (from {scale})"
 
 
 def _gene_ids(frame: pd.DataFrame, id_cols: list[str], path: Path) -> pd.DataFrame:
@@ -165,15 +216,15 @@ def _check_log_scale(values: np.ndarray, scale: str, path: Path) -> None:
             fix="set expression.scale: linear for linear normalised values, or expression.format: counts for raw counts")
 
 
-def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:
-    """Read the matrix the config's ``expression`` section names, join it to the sample sheet.
+def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:
+    """Read a genes × samples text matrix of format ``spec`` and join it to the sample sheet.
 
     ``samples`` is the validated sheet (:func:`tme.samplesheet.read_samplesheet`). Samples with an
     ``exclude_reason`` may be absent from the matrix; every other sheet sample must be present.
     """
     fmt = settings.get("format", "counts")
     frame, path = read_matrix_text(settings["path"], "expression matrix")
-    id_cols = _id_columns(frame, fmt, path)
+    id_cols = _id_columns(frame, fmt, spec, path)
     sample_cols = [c for c in frame.columns if c not in id_cols]
     if not sample_cols:
         raise TmeInputError("the matrix has no sample columns", file=path, line=1,
@@ -181,7 +232,45 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     if frame.empty:
         raise TmeInputError("the matrix has a header but no gene rows", file=path, line=2,
                             fix="export the matrix again with its rows (the file may have been cut short)")
+    source, extra = _match_samples(sample_cols, samples, settings, path)
+    ids = _gene_ids(frame, id_cols, path)
+    values = _to_numeric(frame[sample_cols], path)[:, [sample_cols.index(s) for s in source]]
+    values = spec.check(values, list(source), path, settings)
 
+    mapped = _map_symbols(ids, id_cols)
+    ok = (mapped["status"] == "mapped").to_numpy()
+    if not ok.any():
+        raise TmeInputError(
+            f"none of the matrix's {len(ok):,} gene identifiers maps to a human gene (e.g. "
+            f"{', '.join(map(repr, mapped['input_id'].head(3)))})", file=path, column=id_cols[0],
+            fix="give human gene symbols, Ensembl gene IDs (ENSG…) or Entrez IDs in the first column")
+    unmapped = mapped.loc[~ok, ["input_id", "id_type", "status"]].reset_index(drop=True)
+    values, symbols = _collapse(values[ok], mapped.loc[ok, "symbol"].to_numpy(dtype=str), spec.collapse)
+    n_ids = pd.Series(mapped.loc[ok, "symbol"]).value_counts().reindex(symbols).to_numpy()
+
+    keep = list(source.values())
+    counts, low = None, pd.Series(dtype=float)
+    if spec.scale is None:
+        counts = values.astype(np.int64)
+        library = counts.sum(axis=0)
+        low = pd.Series(library, index=keep)[library < settings.get("min_library_size", 0)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, label = np.log2(counts / np.where(library > 0, library, 1) * 1e6 + 1), "log2(CPM + 1)"
+    else:
+        x, label = spec.scale(values, settings)
+    obs = samples.loc[keep].drop(columns=["_line", "source_id", "source_patient_id"])
+    var = pd.DataFrame({"n_input_ids": n_ids}, index=pd.Index(symbols, name=None))
+    adata = ad.AnnData(X=x.T.astype(np.float64), obs=obs, var=var)
+    if counts is not None:
+        adata.layers["counts"] = counts.T
+    adata.uns["tme"] = {"expression_format": fmt, "expression_file": str(path), "analysis_scale": label,
+                        "collapse_rule": spec.collapse}
+    return ExpressionInput(adata, unmapped, extra, low)
+
+
+def _match_samples(sample_cols: list[str], samples: pd.DataFrame, settings: Mapping[str, Any],
+                   path: Path) -> tuple[dict[str, str], list[str]]:
+    """(matrix column → sheet sample for every usable sheet sample, matrix columns not in the sheet)."""
     usable = samples[samples["exclude_reason"] == ""]
     source = dict(zip(usable["source_id"], usable.index))  # IDs as written in the files → IDs used
     missing = [s for s in source if s not in sample_cols]
@@ -198,56 +287,46 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
             f"{len(extra)} matrix column(s) are not in the sample sheet ({', '.join(extra[:5])}{', …' if len(extra) > 5 else ''})",
             file=path, line=1, column=extra[0],
             fix="add them to the sample sheet, or set expression.extra_samples: ignore to analyse only the sheet's samples")
+    return source, extra
 
-    ids = _gene_ids(frame, id_cols, path)
-    keep = list(usable.index)
-    values = _to_numeric(frame[sample_cols], path)[:, [sample_cols.index(s) for s in source]]
-    counts = None
-    if fmt in COUNT_FORMATS:
-        values = _check_counts(values, pd.Index(list(source)), path, fmt)
-    elif fmt == "nfcore_salmon_tpm":
-        _refuse_negative(values, list(source), path, "negative TPM value", "give salmon's gene_tpm.tsv unchanged")
 
-    mapped = _map_symbols(ids, id_cols)
-    ok = (mapped["status"] == "mapped").to_numpy()
-    if not ok.any():
-        raise TmeInputError(
-            f"none of the matrix's {len(ok):,} gene identifiers maps to a human gene (e.g. "
-            f"{', '.join(map(repr, mapped['input_id'].head(3)))})", file=path, column=id_cols[0],
-            fix="give human gene symbols, Ensembl gene IDs (ENSG…) or Entrez IDs in the first column")
-    unmapped = mapped.loc[~ok, ["input_id", "id_type", "status"]].reset_index(drop=True)
-    how = "maxmean" if fmt == "normalised" else "sum"
-    values, symbols = _collapse(values[ok], mapped.loc[ok, "symbol"].to_numpy(dtype=str), how)
-    n_ids = pd.Series(mapped.loc[ok, "symbol"]).value_counts().reindex(symbols).to_numpy()
+@dataclass(frozen=True)
+class ExpressionFormat:
+    """A registered ``expression.format``: its reader and whether it yields counts for gene-level DE."""
 
-    low = pd.Series(dtype=float)
-    if fmt in COUNT_FORMATS:
-        counts = values.astype(np.int64)
-        library = counts.sum(axis=0)
-        low = pd.Series(library, index=keep)[library < settings.get("min_library_size", 0)]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.log2(counts / np.where(library > 0, library, 1) * 1e6 + 1)
-    elif fmt == "nfcore_salmon_tpm":
-        x = np.log2(values + 1)
-    else:
-        scale = settings.get("scale", "log2")
-        _check_log_scale(values, scale, path)
-        x = {"log2": values, "log10": values * np.log2(10), "linear": None}[scale]
-        if scale == "linear":
-            _refuse_negative(values, list(source), path, "negative value on a linear scale",
-                             "set expression.scale to log2 or log10 if the values are logged")
-            x = np.log2(values + 1)
+    name: str
+    description: str
+    read: Callable[[Mapping[str, Any], pd.DataFrame], ExpressionInput]
+    has_counts: bool
 
-    obs = samples.loc[keep].drop(columns=["_line", "source_id", "source_patient_id"])
-    var = pd.DataFrame({"n_input_ids": n_ids}, index=pd.Index(symbols, name=None))
-    adata = ad.AnnData(X=x.T.astype(np.float64), obs=obs, var=var)
-    if counts is not None:
-        adata.layers["counts"] = counts.T
-    adata.uns["tme"] = {"expression_format": fmt, "expression_file": str(path),
-                        "analysis_scale": {"counts": "log2(CPM + 1)", "nfcore_salmon_counts": "log2(CPM + 1)",
-                                           "nfcore_salmon_tpm": "log2(TPM + 1)"}.get(fmt, f"log2 (from {settings.get('scale', 'log2')})"),
-                        "collapse_rule": how}
-    return ExpressionInput(adata, unmapped, extra, low)
+
+def _matrix_format(name: str, description: str, spec: MatrixFormat) -> ExpressionFormat:
+    return ExpressionFormat(name, description, partial(read_matrix, spec), has_counts=spec.scale is None)
+
+
+_NFCORE = ("gene_id", "gene_name")
+
+#: Registered expression formats by ``expression.format`` name (read-only).
+FORMATS: Mapping[str, ExpressionFormat] = MappingProxyType({f.name: f for f in (
+    _matrix_format("counts", "genes x samples integer counts, first column gene identifiers",
+                   MatrixFormat((), _integer_counts, "sum")),
+    _matrix_format("nfcore_salmon_counts", "nf-core/rnaseq salmon.merged.gene_counts.tsv (gene_id, gene_name, samples)",
+                   MatrixFormat(_NFCORE, _estimated_counts, "sum")),
+    _matrix_format("nfcore_salmon_tpm", "nf-core/rnaseq salmon.merged.gene_tpm.tsv (gene_id, gene_name, samples)",
+                   MatrixFormat(_NFCORE, _tpm, "sum", _log2_tpm)),
+    _matrix_format("normalised", "genes x samples normalised expression (NanoString, arrays) on the declared scale",
+                   MatrixFormat((), _normalised, "maxmean", _declared_scale)),
+)})
+
+
+def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:
+    """Read the expression data the config's ``expression`` section names (format from :data:`FORMATS`)."""
+    return FORMATS[settings.get("format", "counts")].read(settings, samples)
+
+
+def has_counts(settings: Mapping[str, Any] | None) -> bool:
+    """Whether an ``expression`` section yields counts (so that gene-level DE can run)."""
+    return bool(settings) and FORMATS[settings.get("format", "counts")].has_counts
 
 
 def expression_qc(adata: ad.AnnData) -> pd.DataFrame:

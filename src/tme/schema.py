@@ -7,6 +7,7 @@ The schemas ship inside the package (``tme/schemas/``) so the library validates 
 from __future__ import annotations
 
 import copy
+import importlib
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -19,8 +20,26 @@ from tme.errors import TmeInputError, shorten
 
 @cache
 def load_schema(name: str) -> dict:
-    """The schema ``tme/schemas/<name>.schema.yaml`` as a dict."""
-    return yaml.safe_load(files("tme.schemas").joinpath(f"{name}.schema.yaml").read_text())
+    """The schema ``tme/schemas/<name>.schema.yaml`` as a dict, registries filled in.
+
+    A node ``x-tme-registry: <module>:<name>`` becomes ``enum: [the registry's names]``, so that a
+    scoring method or an expression format registered in code is accepted by the config without
+    editing the schema (one registration, one place).
+    """
+    return _fill_registries(yaml.safe_load(files("tme.schemas").joinpath(f"{name}.schema.yaml").read_text()))
+
+
+def _fill_registries(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "x-tme-registry" in node:
+            module, attribute = node.pop("x-tme-registry").split(":")
+            node["enum"] = list(getattr(importlib.import_module(module), attribute))
+        for value in node.values():
+            _fill_registries(value)
+    elif isinstance(node, list):
+        for value in node:
+            _fill_registries(value)
+    return node
 
 
 def fill_defaults(instance: Any, schema: dict) -> Any:

@@ -30,13 +30,9 @@ import pandas as pd
 from tme.errors import TmeInputError
 from tme.geneset import Signature
 from tme.io import read_text
-from tme.scoring import coverage, estimate_score, score, tumour_purity
+from tme.scoring import METHODS, coverage, estimate_score, score, tumour_purity
 from tme.signatures import collection_names, default_methods, load_library, read_gmt, read_signature_table, resolve_symbols
 
-#: Methods that only make sense for the signatures built for them.
-OWN_METHOD_ONLY = {"weighted", "cyt", "mcpcounter", "estimate"}
-#: Method options on tme's analysis scale.
-METHOD_OPTIONS = {"cyt": {"log_base": 2}}
 SCORE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "signature", "method", "score",
                  "n_genes_used", "n_genes_in_signature"]
 
@@ -82,7 +78,7 @@ def scoring_plan(signatures: Mapping[str, Signature], methods: str | Iterable[st
         elif methods == "all":
             chosen = own
         else:
-            chosen = [m for m in methods if m not in OWN_METHOD_ONLY or m == own[0]]
+            chosen = [m for m in methods if not METHODS[m].own_method_only or m == own[0]]
         plan += [(name, m) for m in chosen]
     return plan
 
@@ -99,7 +95,7 @@ def score_signatures(adata: ad.AnnData, signatures: Mapping[str, Signature], pla
         by_method.setdefault(method, []).append(name)
     frames, covers = [], []
     for method, names in by_method.items():
-        options = dict(METHOD_OPTIONS.get(method, {}))
+        options = dict(METHODS[method].workflow_options)
         if method == "ssgsea":
             options["normalize"] = ssgsea_normalize
         sigs = [signatures[n] for n in names]

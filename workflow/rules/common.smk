@@ -7,7 +7,7 @@ import tme
 from snakemake.exceptions import WorkflowError
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
-from tme.expression import COUNT_FORMATS
+from tme.expression import has_counts
 from tme.provenance import remember_command
 from tme.workflow import check_workflow_config
 
@@ -82,8 +82,7 @@ def analysis_targets():
     if config.get("expression"):
         targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv",
                     "results/tables/signature_scores.tsv", "results/qc/signature_coverage.tsv"]
-        if (config["expression"]["format"] in COUNT_FORMATS and config["statistics"]["differential_expression"]
-                and not config["blinded"]):
+        if has_counts(config["expression"]) and config["statistics"]["differential_expression"] and not config["blinded"]:
             targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]

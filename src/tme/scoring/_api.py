@@ -35,10 +35,13 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             Method("plage", plage, f"Tomfohr 2005; {_GSVA_146} method='plage'", drops_constant_genes=True),
             Method("singscore", singscore, "Foroutan 2018 (singscore)", rank_walk=True, directional=True),
             Method("mean", mean, "mean expression of the set genes"),
-            Method("weighted", weighted, "Ayers 2017 / Cristescu 2018 T-cell-inflamed GEP", needs_weights=True),
-            Method("cyt", cyt, "Rooney 2015 cytolytic activity"),
-            Method("mcpcounter", mcpcounter, "Becht 2016 MCP-counter"),
-            Method("estimate", estimate, "Yoshihara 2013 ESTIMATE (estimateScore)", rank_walk=True),
+            Method("weighted", weighted, "Ayers 2017 / Cristescu 2018 T-cell-inflamed GEP", needs_weights=True,
+                   own_method_only=True),
+            Method("cyt", cyt, "Rooney 2015 cytolytic activity", own_method_only=True,
+                   workflow_options={"log_base": 2}),
+            Method("mcpcounter", mcpcounter, "Becht 2016 MCP-counter", own_method_only=True),
+            Method("estimate", estimate, "Yoshihara 2013 ESTIMATE (estimateScore)", rank_walk=True,
+                   own_method_only=True),
         )
     }
 )

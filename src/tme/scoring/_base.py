@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -45,6 +45,11 @@ class Method:
         Uses ``Signature.down_genes``; other methods score the up/undirected genes only.
     needs_weights
         Requires ``Signature.weights`` (and uses ``Signature.housekeeping``).
+    own_method_only
+        Applies only to the signatures built for it (their own method): ``scoring.methods: [...]``
+        in the workflow does not apply it to other signatures.
+    workflow_options
+        Options the workflow passes on tme's analysis scale (log2 expression), e.g. ``log_base=2``.
     """
 
     name: str
@@ -54,3 +59,5 @@ class Method:
     drops_constant_genes: bool = False
     directional: bool = False
     needs_weights: bool = False
+    own_method_only: bool = False
+    workflow_options: Mapping[str, Any] = field(default_factory=dict)

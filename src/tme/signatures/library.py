@@ -17,12 +17,9 @@ import yaml
 from tme.errors import TmeInputError
 from tme.genes import GeneMap
 from tme.geneset import Signature
+from tme.scoring import METHODS
 from tme.signatures.readers import _parse_table
 
-#: Method names of ``tme.scoring.METHODS`` (a test keeps them equal; not imported, so that the
-#: library loads without the scoring engine).
-METHODS = ("ssgsea", "gsva", "zscore", "plage", "singscore", "mean", "weighted", "cyt",
-           "mcpcounter", "estimate")
 #: Below this many genes a rank walk is unstable (shared/notes/scoring.md): default to a mean.
 MIN_GENES_RANK_METHOD = 10
 _FIELDS = ("source", "citation", "version", "licence", "method", "note")
@@ -65,7 +62,7 @@ def _load_collection(name: str) -> dict[str, Signature]:
     signatures = {}
     for signame, draft in drafts.items():
         merged = {k: v for k, v in spec.items() if k != "signatures"} | (overrides.get(signame) or {})
-        if merged["method"] not in METHODS:
+        if merged["method"] not in METHODS:  # tme.scoring's registry
             raise RuntimeError(f"library.yaml: unknown method {merged['method']!r} for {signame}")
         meta = {k: _meta_text(v) for k, v in merged.items() if k not in _NOT_META}
         signatures[signame] = draft.build(
