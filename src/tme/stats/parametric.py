@@ -8,6 +8,12 @@
   with ``arm = 1`` for the treatment arm; ``b2`` is the baseline-adjusted between-arm difference
   in post values, which equals the difference in change adjusted for baseline. SE from
   ``s^2 (X'X)^{-1}``, t on ``n - rank(X)`` df.
+
+No variation (SE exactly 0, e.g. every change of an arm is 0): the estimate and ``se = 0`` are
+reported, CI, statistic and p are NaN and the note says why. This is what R's ``t.test`` returns
+for all-zero changes (estimate 0, ``stderr`` 0, t NaN, p NA); for equal non-zero changes R stops
+("data are essentially constant") while tme reports the estimate the same way — a mean with no
+spread is a fact about the data, and a test of it is undefined rather than significant.
 """
 
 from __future__ import annotations
@@ -19,8 +25,12 @@ from tme.stats.result import Estimate, not_estimable
 
 
 def _t_result(estimate: float, se: float, df: float, conf_level: float, method: str) -> Estimate:
-    if not np.isfinite(se) or se <= 0:
-        return not_estimable("no variation: the standard error is zero", method)
+    """t interval and test; with ``se == 0`` the estimate and SE stand, with no test (see module)."""
+    if se == 0 and np.isfinite(estimate):
+        return Estimate(float(estimate), 0.0, df=float(df), method=method,
+                        note="no variation (standard error 0): estimate without CI or test")
+    if not np.isfinite(se) or se < 0:
+        return not_estimable("the standard error is not finite", method)
     t = estimate / se
     half = stats.t.ppf(0.5 + conf_level / 2, df) * se
     return Estimate(estimate, se, estimate - half, estimate + half, t, df,

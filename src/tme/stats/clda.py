@@ -1,0 +1,226 @@
+"""Constrained longitudinal data analysis (cLDA): the all-data counterpart of the ANCOVA.
+
+Every patient with at least one sample contributes. Each patient ``i`` has a baseline value
+``y_i0`` and a post value ``y_i1`` (either may be missing) with
+
+    ``E y_i0 = mu_0 + g_0' z_i``,    ``E y_i1 = mu_1 + beta * treated_i + g_1' z_i``,
+    ``cov(y_i0, y_i1) = Sigma`` (unstructured 2 x 2: ``s_pre^2``, ``s_post^2``, ``rho``).
+
+The baseline mean is common to both arms (randomisation makes it so: Liang & Zeger, Sankhya B
+2000;62:134; Lu, Biometrics 2010;66:891), so the arm effect ``beta`` enters at post only, and
+baseline covariates ``z`` (numeric or dummy-coded columns) have timepoint-specific slopes. With
+complete data ``beta`` equals the ANCOVA arm coefficient up to the estimation of ``Sigma``; with
+missing post samples it uses the patients whose post is missing through their baseline value,
+which is valid when post samples are missing at random given the baseline (Coffman et al., BMC
+Med Res Methodol 2016;16:74).
+
+Estimation is REML: ``Sigma`` maximises
+``l(theta) = -1/2 [log|V| + log|X'V^-1 X| + r'V^-1 r]`` (``V`` block-diagonal with ``Sigma`` or its
+observed sub-block per patient, ``r`` the GLS residuals), found by Fisher scoring in
+``theta = (s_pre^2, s_post^2, s_pre_post)`` with step halving (keeping ``Sigma`` positive
+definite) to a relative step below 1e-12. Then ``b = Phi X'V^-1 y``, ``Phi = (X'V^-1 X)^-1``,
+``SE(beta) = sqrt(c'Phi c)``. This is R ``nlme::gls(value ~ timepoint + timepoint:z + trt_post,
+correlation = corSymm(form = ~ tnum | patient), weights = varIdent(form = ~ 1 | timepoint),
+method = "REML")`` with ``trt_post = treated x post``; estimates and SEs agree with it to 1e-6 or
+better (tests/test_stats_signoff.py). (The formula ``value ~ timepoint + timepoint:arm`` would add
+an arm term at baseline: that is the unconstrained longitudinal model, not cLDA.)
+
+Degrees of freedom: **Satterthwaite** (not Kenward–Roger), as lmerTest does for mixed models
+(Kuznetsova et al., J Stat Softw 2017;82(13)), with the observed REML information:
+``df = 2 (c'Phi c)^2 / (g' I^-1 g)``, ``g_k = c'Phi X'V^-1 V_k V^-1 X Phi c``,
+``I_kl = -1/2 tr(P V_k P V_l) + y'P V_k P V_l P y``, ``V_k = dV/d theta_k``,
+``P = V^-1 - V^-1 X Phi X' V^-1``. It is checked against the same formula evaluated in R from
+nlme's REML likelihood by numerical differentiation (numDeriv) and against emmeans' Satterthwaite
+df for gls. Kenward–Roger was not chosen: it would also inflate ``Phi`` (a small-sample
+correction of the SE), so the SE would no longer be gls's, and no R implementation of it exists
+for gls models to check against (pbkrtest covers lme4 fits only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from tme.stats.result import Estimate, not_estimable
+
+METHOD = "cLDA: REML, unstructured 2x2 covariance, Satterthwaite df"
+_MAX_ITER = 200
+_STEP_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class CldaFit:
+    """REML fit: fixed effects ``beta`` (order: intercept, post, treated x post, pre:z, post:z),
+    their covariance ``phi``, ``Sigma`` as ``(s_pre^2, s_post^2, s_pre_post)``, the REML
+    log-likelihood (up to the constant ``-(n - p)/2 log 2 pi``) and whether Fisher scoring
+    converged."""
+
+    beta: np.ndarray
+    phi: np.ndarray
+    theta: np.ndarray
+    reml_loglik: float
+    converged: bool
+
+
+class _Structure:
+    """Stacked samples of the patients: response, design and the covariance pattern matrices."""
+
+    def __init__(self, pre, post, treated, covariates):
+        observed = np.column_stack([~np.isnan(pre), ~np.isnan(post)])
+        patient, timepoint = np.nonzero(observed)  # row-major: each patient's pre then post
+        values = np.column_stack([pre, post])
+        self.y = values[patient, timepoint]
+        is_post = timepoint.astype(float)
+        columns = [np.ones(len(self.y)), is_post, is_post * treated[patient]]
+        if covariates is not None:
+            z = covariates[patient]
+            columns += [*((1 - is_post)[:, None] * z).T, *(is_post[:, None] * z).T]
+        self.x = np.column_stack(columns)
+        same = patient[:, None] == patient[None, :]
+        pair = same & (timepoint[:, None] != timepoint[None, :])
+        # dV/d theta for theta = (s_pre^2, s_post^2, s_pre_post)
+        self.v_k = [np.diag(1 - is_post), np.diag(is_post), pair.astype(float)]
+        self.n_pairs = int(observed.all(axis=1).sum())
+
+    def covariance(self, theta: np.ndarray) -> np.ndarray:
+        return sum(t * v for t, v in zip(theta, self.v_k))
+
+
+def _reml_pieces(s: _Structure, theta: np.ndarray) -> dict:
+    """``V^-1``, ``Phi``, ``beta``, ``P``, ``P y`` and the REML log-likelihood at ``theta``."""
+    v_inv = np.linalg.inv(s.covariance(theta))
+    xtv = s.x.T @ v_inv
+    phi = np.linalg.inv(xtv @ s.x)
+    beta = phi @ xtv @ s.y
+    p_mat = v_inv - xtv.T @ phi @ xtv
+    py = p_mat @ s.y
+    loglik = -0.5 * (-np.linalg.slogdet(v_inv)[1] - np.linalg.slogdet(phi)[1] + s.y @ py)
+    return {"v_inv": v_inv, "phi": phi, "beta": beta, "p": p_mat, "py": py, "loglik": loglik}
+
+
+def _positive_definite(theta: np.ndarray) -> bool:
+    return bool(theta[0] > 0 and theta[1] > 0 and theta[2] ** 2 < theta[0] * theta[1])
+
+
+def _start(s: _Structure) -> np.ndarray:
+    """Moment start: per-timepoint residual variances of OLS and half their geometric mean."""
+    resid = s.y - s.x @ np.linalg.lstsq(s.x, s.y, rcond=None)[0]
+    pre, post = np.diag(s.v_k[0]) == 1, np.diag(s.v_k[1]) == 1
+    var_pre, var_post = np.mean(resid[pre] ** 2), np.mean(resid[post] ** 2)
+    return np.array([var_pre, var_post, 0.5 * np.sqrt(var_pre * var_post)])
+
+
+def fit_clda(pre, post, treated, covariates=None) -> CldaFit:
+    """REML fit of the cLDA model by Fisher scoring (see the module docstring).
+
+    ``pre``, ``post``: per-patient values with NaN for a missing sample; ``treated``: 0/1 per
+    patient; ``covariates``: (n_patients, k) baseline covariate matrix or None.
+    """
+    return _fit(_Structure(*_as_arrays(pre, post, treated, covariates)))
+
+
+def _fit(s: _Structure) -> CldaFit:
+    theta = _start(s)
+    pieces = _reml_pieces(s, theta)
+    converged = False
+    for _ in range(_MAX_ITER):
+        pv = [pieces["p"] @ v for v in s.v_k]
+        score = 0.5 * np.array([pieces["py"] @ v @ pieces["py"] - np.trace(a) for v, a in
+                                zip(s.v_k, pv)])
+        fisher = 0.5 * np.array([[np.sum(a * b.T) for b in pv] for a in pv])
+        step = np.linalg.solve(fisher, score)
+        while True:  # halve until Sigma stays positive definite and the likelihood does not drop
+            candidate = theta + step
+            if _positive_definite(candidate):
+                new = _reml_pieces(s, candidate)
+                if new["loglik"] >= pieces["loglik"] - 1e-12 * abs(pieces["loglik"]):
+                    break
+            step = step / 2
+            if np.all(np.abs(step) <= _STEP_TOL * np.abs(theta).max()):
+                candidate, new = theta, pieces
+                break
+        theta, pieces = candidate, new
+        if np.all(np.abs(step) <= _STEP_TOL * np.abs(theta).max()):
+            converged = True
+            break
+    return CldaFit(pieces["beta"], pieces["phi"], theta, float(pieces["loglik"]), converged)
+
+
+def _as_arrays(pre, post, treated, covariates):
+    covariates = None if covariates is None else np.asarray(covariates, float).reshape(len(pre), -1)
+    if covariates is not None and covariates.shape[1] == 0:
+        covariates = None
+    return (np.asarray(pre, float), np.asarray(post, float), np.asarray(treated, float),
+            covariates)
+
+
+def satterthwaite_df(s: _Structure, theta: np.ndarray, contrast: np.ndarray) -> float:
+    """Satterthwaite df of ``contrast' beta`` with the observed REML information (module doc)."""
+    pieces = _reml_pieces(s, theta)
+    phi, p_mat, py = pieces["phi"], pieces["p"], pieces["py"]
+    variance = contrast @ phi @ contrast
+    w = pieces["v_inv"] @ s.x @ phi @ contrast  # V^-1 X Phi c
+    grad = np.array([w @ v @ w for v in s.v_k])
+    pv = [p_mat @ v for v in s.v_k]
+    info = np.array([[-0.5 * np.sum(a * b.T) + py @ s.v_k[k] @ pv[m] @ py
+                      for m, b in enumerate(pv)] for k, a in enumerate(pv)])
+    try:
+        return float(2 * variance**2 / (grad @ np.linalg.solve(info, grad)))
+    except np.linalg.LinAlgError:
+        return np.nan
+
+
+def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estimate:
+    """Arm effect at post of the cLDA model (treated − reference), REML, Satterthwaite df.
+
+    Parameters
+    ----------
+    pre, post
+        One value per patient on the analysis scale; NaN where the sample is missing. Patients
+        with neither value are ignored.
+    treated
+        1 for the treatment arm, 0 for the reference arm, per patient.
+    covariates
+        Optional (n_patients, k) matrix of baseline covariates (numeric, dummy-coded factors),
+        no missing values; they get a slope at each timepoint.
+    conf_level
+        Confidence level of the t interval ``beta ± t_{df} SE``.
+
+    Returns
+    -------
+    :class:`tme.stats.result.Estimate` with estimate, SE, CI, t, Satterthwaite df, p; NaN with
+    a note when there is no patient with both samples, the design is rank-deficient or fewer than
+    three residual degrees of freedom remain.
+
+    Examples
+    --------
+    >>> clda([1.0, 2.0, 0.5, 1.5], [1.2, np.nan, 0.1, 1.0], [0, 0, 1, 1])  # doctest: +SKIP
+    """
+    pre, post, treated, covariates = _as_arrays(pre, post, treated, covariates)
+    keep = ~(np.isnan(pre) & np.isnan(post))
+    s = _Structure(pre[keep], post[keep], treated[keep],
+                   None if covariates is None else covariates[keep])
+    rank = np.linalg.matrix_rank(s.x)
+    if s.n_pairs == 0:
+        return not_estimable("no patient has both samples: the pre-post correlation cannot be "
+                             "estimated", METHOD)
+    if rank < s.x.shape[1]:
+        return not_estimable("cLDA design is rank-deficient", METHOD)
+    if len(s.y) - rank < 3:
+        return not_estimable("fewer than 3 residual degrees of freedom for the 3 covariance "
+                             "parameters", METHOD)
+    fit = _fit(s)
+    contrast = np.zeros(s.x.shape[1])
+    contrast[2] = 1.0
+    df = satterthwaite_df(s, fit.theta, contrast)
+    notes = [] if fit.converged else ["REML (Fisher scoring) did not converge"]
+    if not np.isfinite(df) or df <= 0:
+        df = float(len(s.y) - rank)
+        notes.append("Satterthwaite df unavailable: residual df used")
+    estimate, se = float(fit.beta[2]), float(np.sqrt(fit.phi[2, 2]))
+    half = stats.t.ppf(0.5 + conf_level / 2, df) * se
+    t = estimate / se
+    return Estimate(estimate, se, estimate - half, estimate + half, t, df,
+                    float(2 * stats.t.sf(abs(t), df)), METHOD, "; ".join(notes))
