@@ -5,7 +5,9 @@ lmtest, mice, lme4, lmerTest, numDeriv; versions in VERSIONS). Datasets have mis
 post-only patient, ties, tiny n (8 patients), n = 120 and a high-leverage patient.
 Tolerances: cLDA estimate and SE ≤ 1e-6 (R's gls optimum itself is good to ~1e-7); Satterthwaite
 df ≤ 1e-4 against the numDeriv reference, ≤ 0.1 against emmeans' own (numerically differentiated)
-df; Wilcoxon estimates/CIs ≤ 1e-9; lmerTest boundary df ≤ 1e-6.
+df; Wilcoxon estimates/CIs ≤ 1e-9; lmerTest boundary df ≤ 1e-6; HC3 (sandwich + lmtest) and
+Rubin's rules (mice::pool on the same imputations) ≤ 1e-10; LS means (emmeans) ≤ 1e-8; Cook's
+distance, leverages and the arm × baseline test ≤ 1e-10; Shapiro–Wilk ≤ 1e-8.
 """
 
 from pathlib import Path
@@ -16,7 +18,12 @@ import pytest
 
 from tme.stats import paired_t, rank_sum_test, signed_rank_test
 from tme.stats.clda import clda
+from tme.stats.design import covariate_matrix
+from tme.stats.diagnostics import residual_diagnostics
+from tme.stats.effects import LSMEAN_COLUMNS, ls_means, readable_effects
+from tme.stats.imputation import Imputations, analyse_imputations, rubin_pool
 from tme.stats.mixed import mixed_model_interaction
+from tme.stats.parametric import ancova_design, ancova_hc3
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stats_signoff"
 
@@ -120,3 +127,110 @@ def test_mixed_model_at_the_boundary_uses_residual_df_as_lmertest():
     assert result.se == pytest.approx(r["se"], abs=1e-6)
     assert result.df == pytest.approx(r["df"], abs=1e-6)
     assert result.p == pytest.approx(r["p"], abs=1e-7)
+
+
+ANCOVA = read("ancova_expected.tsv")
+
+
+def _paired(dataset: str, covariate: bool):
+    p = patients(dataset).dropna(subset=["pre", "post"])
+    return p, (p[["z"]].to_numpy() if covariate else None)
+
+
+@pytest.mark.parametrize("row", ANCOVA.to_dict("records"), ids=list(ANCOVA["dataset"]))
+def test_hc3_matches_sandwich_and_coeftest(row):
+    p, z = _paired(row["dataset"], row["covariate"])
+    result = ancova_hc3(p["pre"], p["post"], p["treated"], z)
+    assert result.estimate == pytest.approx(row["estimate"], abs=1e-10)
+    assert result.se == pytest.approx(row["hc3_se"], abs=1e-10)
+    assert result.statistic == pytest.approx(row["hc3_statistic"], abs=1e-9)
+    assert result.p == pytest.approx(row["hc3_p"], abs=1e-10)
+    assert (result.ci_low, result.ci_high) == pytest.approx((row["hc3_ci_low"], row["hc3_ci_high"]), abs=1e-10)
+    assert result.df == row["df"]
+
+
+@pytest.mark.parametrize("row", ANCOVA.to_dict("records"), ids=list(ANCOVA["dataset"]))
+def test_readable_effects_match_emmeans(row):
+    p, z = _paired(row["dataset"], row["covariate"])
+    effects = readable_effects(p["pre"], p["post"], p["treated"], z, transform="log2")
+    for column in LSMEAN_COLUMNS:
+        assert effects[column] == pytest.approx(row[column], abs=1e-8), column
+    # emmeans: regrid of a log2 model, ratio anakinra / usual_care
+    for ours, theirs in (("ratio", "fold_change"), ("ratio_ci_low", "fold_change_ci_low"),
+                         ("ratio_ci_high", "fold_change_ci_high")):
+        assert effects[ours] == pytest.approx(row[theirs], rel=1e-10), ours
+    assert effects["baseline_sd"] == pytest.approx(row["baseline_sd_pooled"], abs=1e-12)
+    for column in ("std_effect", "std_effect_ci_low", "std_effect_ci_high"):
+        assert effects[column] == pytest.approx(row[column], abs=1e-10), column
+
+
+def test_ls_means_with_a_factor_are_emmeans_proportional():
+    r = read("lsmeans_factor_expected.tsv")
+    p, _ = _paired("n120", False)
+    stratum = covariate_matrix(p, ["stratum"]).to_numpy()
+    effects = ls_means(p["pre"], p["post"], p["treated"], stratum)
+    for i, arm in enumerate(("reference", "treatment")):
+        assert effects[f"lsmean_{arm}"] == pytest.approx(r["emmean"][i], abs=1e-8)
+        assert effects[f"lsmean_{arm}_se"] == pytest.approx(r["se"][i], abs=1e-8)
+        assert effects[f"lsmean_{arm}_ci_low"] == pytest.approx(r["ci_low"][i], abs=1e-8)
+
+
+@pytest.mark.parametrize("row", ANCOVA.to_dict("records"), ids=list(ANCOVA["dataset"]))
+def test_residual_diagnostics_match_r(row):
+    p, z = _paired(row["dataset"], row["covariate"])
+    checks, residuals = residual_diagnostics(row["dataset"], p["pre"], p["post"], p["treated"], z,
+                                             p.index)
+    checks = checks.set_index("check")
+    # scipy's and R's swilk agree to ~1e-9 (single-precision coefficients in scipy's Fortran)
+    assert checks.loc["shapiro_wilk", "statistic"] == pytest.approx(row["shapiro_w"], abs=1e-8)
+    assert checks.loc["shapiro_wilk", "p"] == pytest.approx(row["shapiro_p"], abs=1e-8)
+    inter = checks.loc["arm_x_baseline"]
+    for ours, theirs in (("estimate", "interaction_estimate"), ("se", "interaction_se"),
+                         ("statistic", "interaction_statistic"), ("p", "interaction_p"),
+                         ("df", "interaction_df")):
+        assert inter[ours] == pytest.approx(row[theirs], abs=1e-10), ours
+    cooks = read("cooks_expected.tsv").query("dataset == @row['dataset']").set_index("patient_id")
+    ours = residuals.set_index("patient_id").loc[cooks.index]
+    np.testing.assert_allclose(ours["cooks_distance"], cooks["cooks_distance"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours["leverage"], cooks["leverage"], rtol=0, atol=1e-12)
+    influential = cooks.index[cooks["cooks_distance"] > 4 / len(cooks)]
+    assert set(ours.index[ours["influential"]]) == set(influential)
+    assert checks.loc["cooks_distance", "flagged"] == bool(len(influential))
+
+
+def _completed_mi_fixture():
+    p = patients("n60_ties").dropna(subset=["pre"])
+    imputed = read("mi_imputed.tsv")
+    m = imputed["imputation"].max()
+    post = np.repeat(p["post"].to_numpy()[:, None], m, axis=1)
+    rows = p.index.get_indexer(imputed["patient_id"])
+    post[rows, imputed["imputation"].to_numpy() - 1] = imputed["post"].to_numpy()
+    assert not np.isnan(post).any()
+    shifted = p["post"].isna().to_numpy() & (p["treated"].to_numpy() == 1)
+    return Imputations(post, ancova_design(p["pre"], p["treated"]), shifted, (0, 0), 0)
+
+
+def test_rubins_rules_match_mice_pool_on_the_same_imputations():
+    """mice 'norm' imputations made in R, analysed and pooled by tme, vs mice::pool ≤ 1e-10."""
+    expected = read("pool_expected.tsv").set_index("case").loc["mi_n60_ties"]
+    pooled = analyse_imputations(_completed_mi_fixture())
+    for field, column in (("qbar", "qbar"), ("ubar", "ubar"), ("b", "b"), ("t", "t"),
+                          ("riv", "riv"), ("lam", "lambda"), ("fmi", "fmi"), ("df", "df"),
+                          ("dfcom", "dfcom")):
+        assert getattr(pooled, field) == pytest.approx(expected[column], abs=1e-10), field
+    result = pooled.as_estimate(expected["conf_level"], "MI")
+    for field in ("statistic", "p", "ci_low", "ci_high"):
+        assert getattr(result, field) == pytest.approx(expected[field], abs=1e-10), field
+
+
+@pytest.mark.parametrize("case", ["no_between", "tiny_dfcom", "two_imputations", "large_dfcom"])
+def test_rubins_rules_match_mice_pool_scalar(case):
+    data = read(f"pool_input_{case}.tsv")
+    expected = read("pool_expected.tsv").set_index("case").loc[case]
+    pooled = rubin_pool(data["Q"], data["U"], data["n"].iloc[0] - data["k"].iloc[0])
+    for field, column in (("qbar", "qbar"), ("t", "t"), ("riv", "riv"), ("lam", "lambda"),
+                          ("fmi", "fmi"), ("df", "df")):
+        assert getattr(pooled, field) == pytest.approx(expected[column], abs=1e-10), field
+    result = pooled.as_estimate(0.95, "MI")
+    for field in ("p", "ci_low", "ci_high"):
+        assert getattr(result, field) == pytest.approx(expected[field], abs=1e-10), field
