@@ -1,11 +1,11 @@
 """Parity of tme's sign-off statistics with R on awkward data (issue 13).
 
 Fixtures: tests/fixtures/stats_signoff/ made by make_fixtures.R (R 4.2.2, nlme, emmeans, sandwich,
-lmtest, mice, lme4, lmerTest, numDeriv; versions in VERSIONS). Datasets have missing posts, a
+lmtest, mice, lme4, lmerTest, pbkrtest; versions in VERSIONS). Datasets have missing posts, a
 post-only patient, ties, tiny n (8 patients), n = 120 and a high-leverage patient.
-Tolerances: cLDA estimate and SE ≤ 1e-6 (R's gls optimum itself is good to ~1e-7); Satterthwaite
-df ≤ 1e-4 against the numDeriv reference, ≤ 0.1 against emmeans' own (numerically differentiated)
-df; Wilcoxon estimates/CIs ≤ 1e-9; lmerTest boundary df ≤ 1e-6; HC3 (sandwich + lmtest) and
+Tolerances: cLDA estimate, plug-in SE and covariance parameters vs gls ≤ 1e-6 (R's gls optimum
+itself is good to ~1e-7); Kenward–Roger SE and df vs pbkrtest ≤ 1e-10 / 1e-8 given lme4's
+variance estimates; Wilcoxon estimates/CIs ≤ 1e-9; lmerTest boundary df ≤ 1e-6; HC3 (sandwich + lmtest) and
 Rubin's rules (mice::pool on the same imputations) ≤ 1e-10; LS means (emmeans) ≤ 1e-8; Cook's
 distance, leverages and the arm × baseline test ≤ 1e-10; Shapiro–Wilk ≤ 1e-8.
 """
@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 
 from tme.stats import paired_t, rank_sum_test, signed_rank_test
-from tme.stats.clda import clda
+from tme.stats.clda import clda, fit_clda
 from tme.stats.design import covariate_matrix
 from tme.stats.diagnostics import residual_diagnostics
 from tme.stats.effects import LSMEAN_COLUMNS, ls_means, readable_effects
 from tme.stats.imputation import Imputations, analyse_imputations, rubin_pool
+from tme.stats.kenward_roger import kenward_roger
 from tme.stats.mixed import mixed_model_interaction
 from tme.stats.parametric import ancova_design, ancova_hc3
 
@@ -49,13 +50,47 @@ CLDA = read("clda_expected.tsv")
 def test_clda_matches_nlme_gls(row):
     p = patients(row["dataset"])
     covariates = p[["z"]].to_numpy() if row["covariate"] else None
+    fit = fit_clda(p["pre"], p["post"], p["treated"], covariates)
+    assert fit.converged
+    assert fit.beta[2] == pytest.approx(row["estimate"], abs=1e-6)
+    assert np.sqrt(fit.phi[2, 2]) == pytest.approx(row["se"], abs=1e-6)
+    s_pre, s_post = np.sqrt(fit.theta[:2])
+    assert (s_pre, s_post) == pytest.approx((row["sd_pre"], row["sd_post"]), abs=1e-6)
+    assert fit.theta[2] / (s_pre * s_post) == pytest.approx(row["rho"], abs=1e-6)
+    # REML log-likelihood up to nlme's constant -(n - p)/2 log(2 pi)
+    constant = -(row["n_samples"] - len(fit.beta)) / 2 * np.log(2 * np.pi)
+    assert fit.reml_loglik + constant == pytest.approx(row["reml_loglik"], abs=1e-8)
     result = clda(p["pre"], p["post"], p["treated"], covariates)
-    assert result.estimate == pytest.approx(row["estimate"], abs=1e-6)
-    assert result.se == pytest.approx(row["se"], abs=1e-6)
-    assert result.df == pytest.approx(row["df_satterthwaite_numderiv"], abs=1e-4)
-    assert result.df == pytest.approx(row["df_emmeans"], abs=0.1)
-    assert result.p == pytest.approx(row["p_numderiv"], abs=1e-6)
-    assert result.note == ""
+    assert result.estimate == fit.beta[2] and result.note == ""
+    assert result.se > np.sqrt(fit.phi[2, 2])  # Kenward-Roger inflates the plug-in SE
+    assert "Kenward-Roger" in result.method
+
+
+KR = read("kenward_roger_expected.tsv")
+
+
+def _random_intercept(dataset: str, covariate: bool):
+    d = read("trials.tsv").query("dataset == @dataset")
+    post = (d["timepoint"] == "post").to_numpy(float)
+    treated = (d["arm"] == "anakinra").to_numpy(float)
+    columns = [np.ones(len(d)), post, treated, post * treated]
+    x = np.column_stack(columns + ([d["z"].to_numpy(float)] if covariate else []))
+    return d, x, post, treated
+
+
+@pytest.mark.parametrize("row", KR.to_dict("records"), ids=list(KR["dataset"]))
+def test_kenward_roger_matches_pbkrtest(row):
+    """Random-intercept lme4 fits: tme's KR (generic in V = sum theta_k V_k) vs pbkrtest."""
+    d, x, post, treated = _random_intercept(row["dataset"], row["covariate"])
+    patient = d["patient_id"].to_numpy()
+    z = (patient[:, None] == np.unique(patient)[None, :]).astype(float)
+    contrast = np.zeros(x.shape[1])
+    contrast[3] = 1.0
+    theta = np.array([row["var_patient"], row["var_residual"]])  # lme4's REML estimates
+    variance, df = kenward_roger(x, [z @ z.T, np.eye(len(d))], theta, contrast)
+    assert np.sqrt(variance) == pytest.approx(row["se_kr"], abs=1e-10)
+    assert df == pytest.approx(row["df_kr"], abs=1e-8)
+    assert df == pytest.approx(row["df_kr_lmertest"], abs=1e-8)
 
 
 def test_clda_uses_post_only_patients():

@@ -112,7 +112,8 @@ def residual_diagnostics(feature: str, pre, post, treated, covariates=None, pati
     influential = d > threshold
     order = np.argsort(-np.nan_to_num(d, nan=np.inf), kind="stable")
     listed = "; ".join(f"{ids[i]} ({d[i]:.3g})" for i in order if influential[i])
-    cooks = _row("cooks_distance", statistic=float(np.nanmax(d)) if np.isfinite(d).any() else np.nan,
+    largest = float(np.nanmax(d)) if np.isfinite(d).any() else np.nan
+    cooks = _row("cooks_distance", statistic=largest,
                  threshold=threshold, flagged=bool(influential.any()), patients=listed, n=n,
                  note="leverage 1 (Cook's distance undefined) for some patient"
                  if np.isnan(d).any() and np.isfinite(resid).all() else "")

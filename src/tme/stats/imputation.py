@@ -22,6 +22,12 @@ mice does); df by Barnard & Rubin (Biometrika 1999;86:948):
 ``nu = nu_old nu_obs / (nu_old + nu_obs)``; ``fmi = (r + 2 / (nu + 3)) / (r + 1)``. CI
 ``Qbar ± t_nu SE``, two-sided p from ``Qbar / SE`` on ``nu`` df. This equals R
 ``mice::pool`` / ``pool.scalar`` (tested ≤ 1e-10 on the same per-imputation results).
+Imputing within arm lets the slope and residual variance differ by arm while the ANCOVA assumes
+them equal; this "uncongenial" imputation model makes Rubin's variance slightly too large
+(Meng, Stat Sci 1994;9:538), so the test is conservative: 3.9 %, 3.3 % and 2.5 % rejections of
+a true null at 0.05 in simulated trials of 40, 24 and 16 patients with 20 % of posts missing at
+random (``benchmarks/calibration_missing.py``; an imputation model ``post ~ pre + arm`` shared by
+the arms gave 4.6 % at 40 patients).
 
 **Delta-adjusted tipping point** (a departure from MAR, e.g. post samples lost because the
 tumour responded): the imputed post values of the treatment arm are shifted by ``delta`` (in the
@@ -99,7 +105,7 @@ def rubin_pool(estimates, variances, dfcom: float) -> RubinPooled:
 
 def _draw_arm(pre_x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int,
               rng: np.random.Generator) -> np.ndarray | str:
-    """``m`` × n_missing draws of one arm's missing posts (mice "norm"), or why they cannot be made."""
+    """``m`` × n_missing draws of one arm's missing posts (mice "norm"), or why there are none."""
     x_obs, y_obs, x_mis = pre_x[~missing], post[~missing], pre_x[missing]
     nu = len(y_obs) - x_obs.shape[1]
     if nu < 1 or np.linalg.matrix_rank(x_obs) < x_obs.shape[1]:
@@ -108,7 +114,8 @@ def _draw_arm(pre_x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int,
     b = v @ x_obs.T @ y_obs
     rss = float(np.sum((y_obs - x_obs @ b) ** 2))
     sigma = np.sqrt(rss / rng.chisquare(nu, m))  # (m,)
-    beta = b[None, :] + sigma[:, None] * (rng.standard_normal((m, len(b))) @ np.linalg.cholesky(v).T)
+    u = rng.standard_normal((m, len(b)))
+    beta = b[None, :] + sigma[:, None] * (u @ np.linalg.cholesky(v).T)
     noise = rng.standard_normal((m, int(missing.sum())))
     return beta @ x_mis.T + sigma[:, None] * noise
 
@@ -153,13 +160,12 @@ def impute_posts(pre, post, treated, covariates=None, n_imputations: int = 50,
             return f"{'treatment' if arm else 'reference'} arm: {draws}"
         completed[rows[missing]] = draws.T
     missing = np.isnan(post)
-    return Imputations(completed, design, missing & (treated == 1.0),
-                       (int((missing & (treated == 0)).sum()), int((missing & (treated == 1)).sum())),
-                       seed)
+    n_imputed = (int((missing & (treated == 0)).sum()), int((missing & (treated == 1)).sum()))
+    return Imputations(completed, design, missing & (treated == 1.0), n_imputed, seed)
 
 
 def analyse_imputations(imputations: Imputations, delta: float = 0.0) -> RubinPooled:
-    """ANCOVA of every completed dataset (treatment-arm imputations shifted by ``delta``), pooled."""
+    """ANCOVA of each completed dataset (treatment-arm imputations + ``delta``), pooled."""
     x = imputations.design
     y = imputations.post + delta * imputations.shifted[:, None]
     xtx_inv = np.linalg.inv(x.T @ x)

@@ -28,7 +28,7 @@ from tme.stats.result import Estimate, not_estimable
 
 
 def _t_result(estimate: float, se: float, df: float, conf_level: float, method: str) -> Estimate:
-    """t interval and test; with ``se == 0`` the estimate and SE stand, with no test (see module)."""
+    """t interval and test; with ``se == 0`` the estimate and SE stand, no test (module doc)."""
     if se == 0 and np.isfinite(estimate):
         return Estimate(float(estimate), 0.0, df=float(df), method=method,
                         note="no variation (standard error 0): estimate without CI or test")

@@ -20,9 +20,9 @@ Bauer's (JASA 1972;67:687): with ``k = q(alpha/2)`` the exact lower quantile of 
 ``z = (S - E S - sign(S - E S)/2) / sigma`` with the tie-corrected ``sigma``. The CI limits and
 the estimate are the points where the standardised statistic of the shifted data,
 ``W(delta)`` (the statistic of ``d - delta``, resp. of ``x - delta`` vs ``y``, recomputed with its
-own ties, zeros and continuity correction), crosses ``z_{1-alpha/2}``, ``z_{alpha/2}`` and — without
-continuity correction — 0. ``W`` is a step function of ``delta`` (it jumps at the Walsh averages /
-pairwise differences), and R locates each crossing with ``uniroot(tol = 1e-4)``: Brent's zeroin
+own ties, zeros and continuity correction), crosses ``z_{1-alpha/2}``, ``z_{alpha/2}`` and —
+without continuity correction — 0. ``W`` is a step function of ``delta`` (it jumps at the Walsh
+averages / pairwise differences), and R locates each crossing with ``uniroot(tol = 1e-4)``: Brent's zeroin
 (Brent 1973, ch. 4; R's ``zeroin.c``), which stops at a point within about 1e-4 of the jump — or,
 where ``W`` equals its target on a whole interval (common for the estimate with ties, where
 ``W = 0`` between two jumps), at whichever point of that interval its search reaches first.
@@ -183,8 +183,9 @@ def _interpolation_step(a, b, c, fa, fb, fc, prev_step, tol_act, bisection):
 
 def _uniroot(f: Callable[[float], float], lower: float, upper: float,
              f_lower: float, f_upper: float) -> float:
-    """R ``uniroot(f, lower, upper, f.lower, f.upper, tol = 1e-4)$root`` (NaN when not bracketed)."""
-    if not (np.isfinite(f_lower) and np.isfinite(f_upper)) or np.sign(f_lower) * np.sign(f_upper) > 0:
+    """R ``uniroot(f, lower, upper, f.lower, f.upper, tol = 1e-4)$root`` (NaN if not bracketed)."""
+    finite = np.isfinite(f_lower) and np.isfinite(f_upper)
+    if not finite or np.sign(f_lower) * np.sign(f_upper) > 0:
         return np.nan
     return _zeroin(f, lower, upper, f_lower, f_upper)
 
@@ -211,7 +212,8 @@ def _rank_sum_z(x: np.ndarray, y: np.ndarray, correct: bool = True) -> tuple[flo
     w = float(ranks[:nx].sum() - nx * (nx + 1) / 2)
     centred = w - nx * ny / 2
     shift = np.sign(centred) * 0.5 if correct else 0.0
-    sigma = np.sqrt((nx * ny / 12) * ((nx + ny + 1) - np.sum(ties**3 - ties) / ((nx + ny) * (nx + ny - 1))))
+    n = nx + ny
+    sigma = np.sqrt((nx * ny / 12) * ((n + 1) - np.sum(ties**3 - ties) / (n * (n - 1))))
     with np.errstate(invalid="ignore", divide="ignore"):
         return w, float((centred - shift) / sigma)
 
@@ -232,10 +234,14 @@ def _signed_rank_normal_ci(d: np.ndarray, conf_level: float) -> tuple[float, flo
     they can and reports the lower level; so does tme (in the method string).
     """
     low_end, high_end = float(d.min()), float(d.max())
-    w_low = _signed_rank_z(d - low_end)[1]
+
+    def w(delta: float, correct: bool = True) -> float:
+        return _signed_rank_z(d - delta, correct)[1]
+
+    w_low = w(low_end)
     if not np.isfinite(w_low):  # all non-zero differences equal: R's midrange, no CI
         return (low_end + high_end) / 2, np.nan, np.nan, _NORMAL + "; all differences tied: no CI"
-    w_high = _signed_rank_z(d - high_end)[1]
+    w_high = w(high_end)
     alpha, method = 1.0 - conf_level, _NORMAL
     while w_low < stats.norm.isf(alpha / 2) or w_high > stats.norm.ppf(alpha / 2):
         alpha *= 2
@@ -243,16 +249,13 @@ def _signed_rank_normal_ci(d: np.ndarray, conf_level: float) -> tuple[float, flo
         method += (f"; requested confidence level not achievable: CI at level "
                    f"{1 - min(1.0, alpha):.4g}")
     if alpha < 1:
-        def shifted(delta: float, zq: float) -> float:
-            return _signed_rank_z(d - delta)[1] - zq
-
-        low, high = (_uniroot(lambda t, q=q: shifted(t, q), low_end, high_end, w_low - q, w_high - q)
+        low, high = (_uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q, w_high - q)
                      for q in (stats.norm.isf(alpha / 2), stats.norm.ppf(alpha / 2)))
     else:
         low = high = float(np.median(d))
-    estimate = _uniroot(lambda t: _signed_rank_z(d - t, correct=False)[1], low_end, high_end,
-                        _signed_rank_z(d - low_end, False)[1], _signed_rank_z(d - high_end, False)[1])
-    return estimate, low, high, method
+    estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False),
+                        w(high_end, False))
+    return estimate, float(low), float(high), method
 
 
 def signed_rank_test(d: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
@@ -284,7 +287,8 @@ def signed_rank_test(d: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
     return RankTestResult(v, _normal_p(z), estimate, low, high, method)
 
 
-def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray, conf_level: float) -> tuple[float, float, float]:
+def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray,
+                        conf_level: float) -> tuple[float, float, float]:
     """R's normal-approximation HL shift and CI of the rank-sum test.
 
     A limit whose quantile ``W`` cannot reach inside ``[min x - max y, max x - min y]`` is that end
@@ -303,7 +307,8 @@ def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray, conf_level: float) -> tupl
         elif w_high - q >= 0:
             limits.append(high_end)
         else:
-            limits.append(_uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q, w_high - q))
+            limits.append(_uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q,
+                                   w_high - q))
     estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False),
                         w(high_end, False))
     return estimate, limits[0], limits[1]

@@ -57,7 +57,7 @@ from tme.stats.imputation import (
     tipping_point,
 )
 from tme.stats.parametric import ancova, ancova_hc3
-from tme.stats.result import Estimate, not_estimable
+from tme.stats.result import not_estimable
 
 SENSITIVITY_ANALYSES = ("ancova", "ancova_hc3", "clda", "mi_mar", "tipping_point")
 SENSITIVITY_COLUMNS = [
@@ -143,38 +143,47 @@ def sensitivity_analyses(
                          f"{list(SENSITIVITY_ANALYSES)}")
     pre, post, treated = (np.asarray(a, float) for a in (pre, post, treated))
     z = None if covariates is None else np.asarray(covariates, float).reshape(len(pre), -1)
-    paired = ~np.isnan(pre) & ~np.isnan(post)
     with_pre = ~np.isnan(pre)
     models = _models(0 if z is None else z.shape[1])
-    need_mi = {"mi_mar", "tipping_point"} & set(analyses)
-    imputations = impute_posts(pre, post, treated, z, n_imputations, seed) if need_mi else None
+    needs_mi = bool({"mi_mar", "tipping_point"} & set(analyses))
+    imputations = impute_posts(pre, post, treated, z, n_imputations, seed) if needs_mi else None
+    if deltas is None:
+        deltas = default_deltas(pre[with_pre], treated[with_pre])
     sd = pooled_baseline_sd(pre[with_pre], treated[with_pre])
     rows, grid = [], pd.DataFrame(columns=TIPPING_GRID_COLUMNS)
     for analysis in analyses:
-        extra = {"n_imputed_reference": 0, "n_imputed_treatment": 0}
-        if analysis in ("ancova", "ancova_hc3"):
-            fit = ancova if analysis == "ancova" else ancova_hc3
-            cov = None if z is None else z[paired]
-            result = fit(pre[paired], post[paired], treated[paired], cov, conf_level).as_dict()
-            counts = _counts(paired, treated)
-        elif analysis == "clda":
-            result = clda(pre, post, treated, z, conf_level).as_dict()
-            counts = _counts(~np.isnan(pre) | ~np.isnan(post), treated)
-        elif isinstance(imputations, str):
-            result, counts = not_estimable(imputations).as_dict(), _counts(with_pre, treated)
-        else:
-            counts = _counts(with_pre, treated)
-            extra = dict(zip(("n_imputed_reference", "n_imputed_treatment"),
-                             imputations.n_imputed))
-            if analysis == "mi_mar":
+        if analysis in ("mi_mar", "tipping_point"):
+            counts = _counts(with_pre, treated) | _imputed(imputations)
+            if isinstance(imputations, str):
+                result = not_estimable(imputations).as_dict()
+            elif analysis == "mi_mar":
                 result = mi_estimate(imputations, conf_level).as_dict()
             else:
-                tipping = tipping_point(imputations, default_deltas(pre[with_pre], treated[with_pre])
-                                        if deltas is None else deltas, conf_level)
+                tipping = tipping_point(imputations, deltas, conf_level)
                 result = _tipping_row(tipping, sd, plausible_delta_sd)
                 grid = tipping.grid.assign(feature=feature, delta_sd=tipping.grid["delta"] / sd)
+        else:
+            result, counts = _direct(analysis, pre, post, treated, z, conf_level)
         rows.append({"feature": feature, "analysis": analysis, "model": models[analysis]}
-                    | counts | extra | result)
+                    | counts | result)
     table = pd.DataFrame(rows).reindex(columns=SENSITIVITY_COLUMNS)
     table["fragile"] = table["fragile"].astype("boolean")
     return table, grid.reindex(columns=TIPPING_GRID_COLUMNS)
+
+
+def _imputed(imputations) -> dict:
+    counts = (0, 0) if isinstance(imputations, str) else imputations.n_imputed
+    return dict(zip(("n_imputed_reference", "n_imputed_treatment"), counts))
+
+
+def _direct(analysis: str, pre, post, treated, z, conf_level: float) -> tuple[dict, dict]:
+    """Result and patient counts of ``ancova``, ``ancova_hc3`` (paired patients) or ``clda``."""
+    none_imputed = {"n_imputed_reference": 0, "n_imputed_treatment": 0}
+    if analysis == "clda":
+        result = clda(pre, post, treated, z, conf_level)
+        return result.as_dict(), _counts(~np.isnan(pre) | ~np.isnan(post), treated) | none_imputed
+    paired = ~np.isnan(pre) & ~np.isnan(post)
+    fit = ancova if analysis == "ancova" else ancova_hc3
+    result = fit(pre[paired], post[paired], treated[paired], None if z is None else z[paired],
+                 conf_level)
+    return result.as_dict(), _counts(paired, treated) | none_imputed
