@@ -209,3 +209,25 @@ def test_no_hard_coded_confidence_level_in_stats():
             if re.search(r"\b(0\.95|0\.975|1\.96|0\.025)\b", code) and "conf_level: float = 0.95" not in code:
                 offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert not offenders, offenders
+
+
+@pytest.mark.filterwarnings("error")
+def test_awkward_inputs_give_rows_with_reasons_not_errors():
+    """Tiny arms, ties, zero variation, post equal to pre, missing baselines: every function
+    returns, without warnings, and every NaN estimate says why."""
+    rng = np.random.default_rng(8)
+    for _ in range(150):
+        n = int(rng.integers(4, 14))
+        treated = (np.arange(n) % 2).astype(float)
+        pre = rng.normal(size=n)
+        post = pre * rng.choice([0, 1]) + rng.normal(size=n) * rng.choice([0.0, 1e-8, 1.0])
+        if rng.random() < 0.3:
+            pre, post = np.round(pre), np.round(post)
+        post[rng.random(n) < 0.3] = np.nan
+        pre[rng.random(n) < 0.1] = np.nan
+        rows, _ = sensitivity_analyses("f", pre, post, treated, seed=1)
+        na = rows["estimate"].isna()
+        assert (rows.loc[na, "note"].str.len() > 0).all(), rows.loc[na, ["analysis", "note"]]
+        paired = ~np.isnan(pre) & ~np.isnan(post)
+        checks, _ = residual_diagnostics("f", pre[paired], post[paired], treated[paired])
+        assert len(checks) == 3

@@ -200,10 +200,16 @@ def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estim
     if len(s.y) - rank < 3:
         return not_estimable("fewer than 3 residual degrees of freedom for the 3 covariance "
                              "parameters", METHOD)
-    fit = _fit(s)
     contrast = np.zeros(s.x.shape[1])
     contrast[2] = 1.0
-    variance, df = kenward_roger(s.x, s.v_k, fit.theta, contrast)
+    try:
+        fit = _fit(s)
+        variance, df = kenward_roger(s.x, s.v_k, fit.theta, contrast)
+    except np.linalg.LinAlgError:
+        variance = np.nan
+    if not variance > 0:
+        return not_estimable("the pre/post covariance is singular or at its boundary (no residual "
+                             "variation, or post equal to pre up to a shift)", METHOD)
     notes = [] if fit.converged else ["REML (Fisher scoring) did not converge"]
     if not np.isfinite(df) or df <= 0:
         df = float(len(s.y) - rank)

@@ -108,7 +108,7 @@ def residual_diagnostics(feature: str, pre, post, treated, covariates=None, pati
     ids = np.asarray(patient_ids if patient_ids is not None else np.arange(n)).astype(str)
     x = ancova_design(pre, treated, covariates)
     fitted, resid, leverage, d = cooks_distance(x, post)
-    threshold = 4 / n
+    threshold = 4 / n if n else np.nan
     influential = d > threshold
     order = np.argsort(-np.nan_to_num(d, nan=np.inf), kind="stable")
     listed = "; ".join(f"{ids[i]} ({d[i]:.3g})" for i in order if influential[i])

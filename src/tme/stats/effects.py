@@ -104,7 +104,7 @@ def back_transformed_ratio(estimate: float, ci_low: float, ci_high: float, trans
 def pooled_baseline_sd(pre, treated) -> float:
     """Pooled within-arm SD of the baseline values (n − 1 in each arm)."""
     pre, treated = np.asarray(pre, float), np.asarray(treated, float)
-    groups = [pre[treated == a] for a in (0.0, 1.0)]
+    groups = [g for g in (pre[treated == 0.0], pre[treated == 1.0]) if len(g)]
     dof = sum(len(g) - 1 for g in groups)
     if dof < 1:
         return np.nan

@@ -88,19 +88,20 @@ def rubin_pool(estimates, variances, dfcom: float) -> RubinPooled:
     q = np.asarray(estimates, float)
     u = np.asarray(variances, float)
     m = len(q)
-    qbar, ubar = float(q.mean()), float(u.mean())
-    b = float(q.var(ddof=1))
+    qbar, ubar, b = q.mean(), u.mean(), q.var(ddof=1)  # numpy scalars: 0/0 is NaN, not an error
     t = ubar + (1 + 1 / m) * b
-    riv = (1 + 1 / m) * b / ubar
-    lam = max((1 + 1 / m) * b / t, 1e-4)
-    df_old = (m - 1) / lam**2
-    if np.isinf(dfcom):
-        df = df_old
-    else:
-        df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
-        df = df_old * df_obs / (df_old + df_obs)
-    fmi = (riv + 2 / (df + 3)) / (riv + 1)
-    return RubinPooled(m, float(dfcom), qbar, ubar, b, t, riv, (1 + 1 / m) * b / t, fmi, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        riv = (1 + 1 / m) * b / ubar
+        lam = max((1 + 1 / m) * b / t, 1e-4)
+        df_old = (m - 1) / lam**2
+        if np.isinf(dfcom):
+            df = df_old
+        else:
+            df_obs = (dfcom + 1) / (dfcom + 3) * dfcom * (1 - lam)
+            df = df_old * df_obs / (df_old + df_obs)
+        fmi = (riv + 2 / (df + 3)) / (riv + 1)
+        values = (qbar, ubar, b, t, riv, (1 + 1 / m) * b / t, fmi, df)
+    return RubinPooled(m, float(dfcom), *(float(v) for v in values))
 
 
 def _draw_arm(pre_x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int,
@@ -242,6 +243,9 @@ def tipping_point(imputations: Imputations, deltas, conf_level: float = 0.95) ->
     if not imputations.shifted.any():
         return TippingPoint(grid, np.nan, not_estimable("no missing post in the treatment arm"),
                             significant, "no missing post in the treatment arm: nothing to shift")
+    if not np.isfinite(grid["p"]).all():
+        note = f"no test at some delta ({at_zero.note or 'no variation'})"
+        return TippingPoint(grid, np.nan, not_estimable(note), significant, note)
     sides = [-np.sign(at_zero.estimate)] if significant else [1.0, -1.0]
     found = [_first_flip(imputations, side * np.sort(side * deltas[side * deltas >= 0]),
                          conf_level) for side in sides]

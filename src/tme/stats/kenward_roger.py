@@ -27,7 +27,8 @@ def kenward_roger(x: np.ndarray, v_k: list[np.ndarray], theta: np.ndarray,
     """``(c' Phi_A c, m)``: the Kenward–Roger variance of ``c'b`` and its df (module docstring).
 
     ``x``: fixed-effects design (n, p); ``v_k``: the matrices ``dV / d theta_k`` (n, n);
-    ``theta``: REML estimates; ``contrast``: ``c`` (p,). NaN df when ``W`` is singular.
+    ``theta``: REML estimates; ``contrast``: ``c`` (p,). NaN df when ``W`` is singular or
+    ``g' W g`` is not positive.
     """
     v_inv = np.linalg.inv(sum(t * v for t, v in zip(theta, v_k)))
     vx = v_inv @ x
@@ -47,4 +48,6 @@ def kenward_roger(x: np.ndarray, v_k: list[np.ndarray], theta: np.ndarray,
     phi_a = phi + 2 * phi @ correction @ phi
     variance = float(contrast @ phi @ contrast)
     g = np.array([contrast @ phi @ p @ phi @ contrast for p in p_k])
-    return float(contrast @ phi_a @ contrast), float(2 * variance**2 / (g @ w @ g))
+    denominator = g @ w @ g
+    df = 2 * variance**2 / denominator if denominator > 0 else np.nan
+    return float(contrast @ phi_a @ contrast), float(df)

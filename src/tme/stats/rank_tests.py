@@ -311,7 +311,7 @@ def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray,
                                    w_high - q))
     estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False),
                         w(high_end, False))
-    return estimate, limits[0], limits[1]
+    return estimate, float(limits[0]), float(limits[1])
 
 
 def rank_sum_test(x: np.ndarray, y: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
