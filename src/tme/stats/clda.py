@@ -126,14 +126,20 @@ def fit_clda(pre, post, treated, covariates=None) -> CldaFit:
     return _fit(_Structure(*_as_arrays(pre, post, treated, covariates)))
 
 
+def _score(s: _Structure, pieces: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+    """REML score ``1/2 (y'P V_k P y - tr(P V_k))`` and the products ``P V_k``."""
+    pv = [pieces["p"] @ v for v in s.v_k]
+    py = pieces["py"]
+    return 0.5 * np.array([py @ v @ py - np.trace(a) for v, a in zip(s.v_k, pv)]), pv
+
+
 def _fit(s: _Structure) -> CldaFit:
+    """Fisher scoring with step halving; converged when the step is below 1e-12 (relative) and
+    the score, scaled by the variances, below 1e-6 (a stuck step at a boundary is not)."""
     theta = _start(s)
     pieces = _reml_pieces(s, theta)
-    converged = False
     for _ in range(_MAX_ITER):
-        pv = [pieces["p"] @ v for v in s.v_k]
-        score = 0.5 * np.array([pieces["py"] @ v @ pieces["py"] - np.trace(a) for v, a in
-                                zip(s.v_k, pv)])
+        score, pv = _score(s, pieces)
         fisher = 0.5 * np.array([[np.sum(a * b.T) for b in pv] for a in pv])
         step = np.linalg.solve(fisher, score)
         while True:  # halve until Sigma stays positive definite and the likelihood does not drop
@@ -148,8 +154,9 @@ def _fit(s: _Structure) -> CldaFit:
                 break
         theta, pieces = candidate, new
         if np.all(np.abs(step) <= _STEP_TOL * np.abs(theta).max()):
-            converged = True
             break
+    score = _score(s, pieces)[0]
+    converged = bool(np.abs(score).max() * max(theta[0], theta[1]) < 1e-6)
     return CldaFit(pieces["beta"], pieces["phi"], theta, float(pieces["loglik"]), converged)
 
 

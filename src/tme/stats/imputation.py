@@ -263,5 +263,7 @@ def default_deltas(pre, treated, max_sd: float = 2.0, step_sd: float = 0.1) -> n
     """``delta`` grid from ``-max_sd`` to ``+max_sd`` pooled baseline SDs in ``step_sd`` steps
     (:func:`tme.stats.effects.pooled_baseline_sd` of the patients with a baseline)."""
     sd = pooled_baseline_sd(pre, treated)
+    if not sd > 0:  # constant baselines: no scale for a grid
+        return np.zeros(1)
     steps = np.arange(-round(max_sd / step_sd), round(max_sd / step_sd) + 1)
     return steps * step_sd * sd

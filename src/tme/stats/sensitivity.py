@@ -150,6 +150,7 @@ def sensitivity_analyses(
     if deltas is None:
         deltas = default_deltas(pre[with_pre], treated[with_pre])
     sd = pooled_baseline_sd(pre[with_pre], treated[with_pre])
+    sd = sd if sd > 0 else np.nan  # constant baselines: no SD units
     rows, grid = [], pd.DataFrame(columns=TIPPING_GRID_COLUMNS)
     for analysis in analyses:
         if analysis in ("mi_mar", "tipping_point"):
