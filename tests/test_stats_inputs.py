@@ -142,7 +142,11 @@ def test_rank_tests_with_ties_or_zeros_use_rs_normal_approximation():
     x, y = np.array([1, 2, 2, 3, 4.0]), np.array([2, 3, 5, 5, 6, 7.0])
     res = rank_sum_test(x, y)
     assert res.statistic == 4.5 and res.method.startswith("normal approximation")
-    assert res.estimate == -2.5  # median of the 30 differences x_i - y_j
+    # R 4.2.2 wilcox.test(x, y, conf.int = TRUE): uniroot's point in the interval where the
+    # uncorrected statistic is 0 — not the median of the 30 differences (-2.5)
+    assert res.estimate == pytest.approx(-2.56788748571140, abs=1e-12)
+    assert (res.ci_low, res.ci_high) == pytest.approx((-4.99994372010658, 2.69404450927946e-05),
+                                                      abs=1e-12)
     ref = stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=True)
     assert res.p == pytest.approx(ref.pvalue, abs=1e-12)
     assert res.ci_low <= res.estimate <= res.ci_high

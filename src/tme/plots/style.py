@@ -154,15 +154,21 @@ def format_p(p: float, name: str = "q") -> str:
     return f"{name} = {p:.3f}" if p < 0.1 else f"{name} = {p:.2f}"
 
 
-def format_estimate(estimate: float, low: float, high: float, digits: int = 2) -> str:
-    """``-0.52 (95% CI -0.80 to -0.24)``."""
+def ci_label(conf_level: float = 0.95) -> str:
+    """``95% CI`` for ``conf_level`` 0.95, ``90% CI`` for 0.9, ``97.5% CI`` for 0.975."""
+    return f"{100 * conf_level:.4g}% CI"
+
+
+def format_estimate(estimate: float, low: float, high: float, digits: int = 2,
+                    conf_level: float = 0.95) -> str:
+    """``-0.52 (95% CI -0.80 to -0.24)`` (the level from ``conf_level``)."""
     def f(x):
         try:
             x = float(x)
         except (TypeError, ValueError):
             return "NA"
         return "NA" if x != x else f"{x:.{digits}f}".replace("-", "−")
-    return f"{f(estimate)} (95% CI {f(low)} to {f(high)})"
+    return f"{f(estimate)} ({ci_label(conf_level)} {f(low)} to {f(high)})"
 
 
 def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:

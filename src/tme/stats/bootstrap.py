@@ -3,7 +3,9 @@
 The statistic is ``mean(change | treatment) - mean(change | reference)``. Patients (one change
 each) are resampled with replacement within each arm (stratified, so arm sizes stay fixed),
 ``B`` times with ``numpy.random.default_rng(seed)``. The CI is the bias-corrected and accelerated
-(BCa) percentile interval (Efron, JASA 1987;82:171; Efron & Tibshirani 1993, ch. 14):
+(BCa) interval (Efron, JASA 1987;82:171; Efron & Tibshirani 1993, ch. 14) — not the plain
+percentile interval: its limits are bootstrap quantiles at levels moved by the bias correction
+``z0`` and the acceleration ``a``:
 ``z0 = Phi^{-1}(#{theta*_b < theta_hat} / B)``, acceleration
 ``a = sum(d_i^3) / (6 (sum d_i^2)^{3/2})`` with ``d_i`` the leave-one-patient-out jackknife
 deviations ``mean(theta_(.)) - theta_(i)``, and limits at the quantiles

@@ -16,6 +16,14 @@ coefficient), ``df = 2 (c' Phi c)^2 / (g' A g)`` with ``g_k = d(c' Phi c)/d thet
 ``I_kl = -1/2 tr(P V_k P V_l) + y' P V_k P V_l P y``, ``P = V^{-1} - V^{-1} X Phi X' V^{-1}``.
 (lmerTest differentiates numerically in another parametrisation; the df agree to ~1e-4 and the
 p-values to ~1e-6.) The CI is ``b ± t_{df} SE``.
+
+At the boundary ``s_p^2 = 0`` (lme4's "singular fit") the REML optimum is not a stationary point
+in ``s_p^2``, and the df depend on the parametrisation. lmerTest works in
+``(theta = s_p / s_e, s_e)``; there ``c' Phi c`` depends on ``theta^2`` only, so its derivative in
+``theta`` is 0 at ``theta = 0`` and only ``s_e`` contributes: the df reduce to the residual df of
+the fixed-effects model, ``n - p`` (e.g. 28.000 for 16 patients × 2 samples, where the
+``s_p^2``-parametrised formula gives 17.75). tme follows lmerTest: at the boundary the sums above
+run over ``s_e^2`` alone, which gives ``n - p`` exactly.
 """
 
 from __future__ import annotations
@@ -113,8 +121,11 @@ def mixed_model_interaction(
     theta = np.array([var_patient, var_residual])
     # REML score on the log-variance scale, d l / d log theta_k = theta_k (y'PV_kPy - tr(PV_k)) / 2
     score = theta * np.array([py @ a @ py - np.trace(p_mat @ a) for a in v_k]) / 2
-    if var_patient <= 1e-8 * theta.sum():
-        note = "patient variance estimated at the boundary (0)"
+    boundary = var_patient <= 1e-8 * theta.sum()
+    if boundary:
+        note = ("patient variance estimated at the boundary (0): df from the residual variance "
+                "alone, as lmerTest")
+        v_k = v_k[1:]
     elif np.abs(score).max() > 1e-3:
         note = f"REML fit did not converge (score {np.abs(score).max():.2g})"
     else:

@@ -1,0 +1,228 @@
+"""Constrained longitudinal data analysis (cLDA): the all-data counterpart of the ANCOVA.
+
+Every patient with at least one sample contributes. Each patient ``i`` has a baseline value
+``y_i0`` and a post value ``y_i1`` (either may be missing) with
+
+    ``E y_i0 = mu_0 + g_0' z_i``,    ``E y_i1 = mu_1 + beta * treated_i + g_1' z_i``,
+    ``cov(y_i0, y_i1) = Sigma`` (unstructured 2 x 2: ``s_pre^2``, ``s_post^2``, ``rho``).
+
+The baseline mean is common to both arms (randomisation makes it so: Liang & Zeger, Sankhya B
+2000;62:134; Lu, Biometrics 2010;66:891), so the arm effect ``beta`` enters at post only, and
+baseline covariates ``z`` (numeric or dummy-coded columns) have timepoint-specific slopes. The
+model is valid when samples are missing at random given the observed ones (Coffman et al., BMC
+Med Res Methodol 2016;16:74). When only post samples are missing, the likelihood factorises into
+baseline and post | baseline and ``beta`` equals the complete-case ANCOVA arm coefficient
+exactly; patients without a baseline sample (post only) add information beyond the ANCOVA.
+
+Estimation is REML: ``Sigma`` maximises
+``l(theta) = -1/2 [log|V| + log|X'V^-1 X| + r'V^-1 r]`` (``V`` block-diagonal with ``Sigma`` or its
+observed sub-block per patient, ``r`` the GLS residuals), found by Fisher scoring in
+``theta = (s_pre^2, s_post^2, s_pre_post)`` with step halving (keeping ``Sigma`` positive
+definite) to a relative step below 1e-12. Then ``b = Phi X'V^-1 y``, ``Phi = (X'V^-1 X)^-1``,
+plug-in ``SE(beta) = sqrt(c'Phi c)``. This is R
+``nlme::gls(value ~ timepoint + timepoint:z + trt_post, correlation = corSymm(form = ~ tnum |
+patient), weights = varIdent(form = ~ 1 | timepoint), method = "REML")`` with
+``trt_post = treated x post``; estimates and plug-in SEs agree with it to 1e-6 or better
+(tests/test_stats_signoff_parity.py). (``value ~ timepoint + timepoint:arm`` would add an arm
+term at baseline: that is the unconstrained longitudinal model, not cLDA.)
+
+Inference: **Kenward–Roger** (Kenward & Roger, Biometrics 1997;53:983;
+:mod:`tme.stats.kenward_roger`), not Satterthwaite. The plug-in variance ``c'Phi c`` (gls's SE,
+kept in :class:`CldaFit`) treats ``Sigma`` as known — in particular the post-on-baseline slope
+``s_pre_post / s_pre^2`` — so with few patients it is too small: on the 8-patient fixture 0.60
+against the complete-case ANCOVA's 1.09 for the same estimate. With that SE and Satterthwaite
+df, cLDA rejected a true null at 0.05 in about 7 % of simulated trials of 16 or 24 patients with
+20 % of posts missing at random; with the Kenward–Roger SE ``sqrt(c'Phi_A c)`` and df: 6.0 %,
+5.2 % and 4.8 % for 16, 24 and 40 patients (complete-case ANCOVA 5.3 %, 5.1 %, 4.7 %; 5,000
+trials each, ``benchmarks/calibration_missing.py --n-patients N``). The reported
+``se`` is the Kenward–Roger SE, the CI ``beta ± t_m SE_KR``, the test ``t = beta / SE_KR`` on
+``m`` df. The KR formulas are checked against R pbkrtest on lme4 fits and the fit against gls
+(no R package computes KR for gls models).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from tme.stats.kenward_roger import kenward_roger
+from tme.stats.result import Estimate, not_estimable
+
+METHOD = "cLDA: REML, unstructured 2x2 covariance, Kenward-Roger SE and df"
+_MAX_ITER = 200
+_STEP_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class CldaFit:
+    """REML fit: fixed effects ``beta`` (order: intercept, post, treated x post, pre:z, post:z),
+    their covariance ``phi``, ``Sigma`` as ``(s_pre^2, s_post^2, s_pre_post)``, the REML
+    log-likelihood (up to the constant ``-(n - p)/2 log 2 pi``) and whether Fisher scoring
+    converged."""
+
+    beta: np.ndarray
+    phi: np.ndarray
+    theta: np.ndarray
+    reml_loglik: float
+    converged: bool
+
+
+class _Structure:
+    """Stacked samples of the patients: response, design and the covariance pattern matrices."""
+
+    def __init__(self, pre, post, treated, covariates):
+        observed = np.column_stack([~np.isnan(pre), ~np.isnan(post)])
+        patient, timepoint = np.nonzero(observed)  # row-major: each patient's pre then post
+        values = np.column_stack([pre, post])
+        self.y = values[patient, timepoint]
+        is_post = timepoint.astype(float)
+        columns = [np.ones(len(self.y)), is_post, is_post * treated[patient]]
+        if covariates is not None:
+            z = covariates[patient]
+            columns += [*((1 - is_post)[:, None] * z).T, *(is_post[:, None] * z).T]
+        self.x = np.column_stack(columns)
+        same = patient[:, None] == patient[None, :]
+        pair = same & (timepoint[:, None] != timepoint[None, :])
+        # dV/d theta for theta = (s_pre^2, s_post^2, s_pre_post)
+        self.v_k = [np.diag(1 - is_post), np.diag(is_post), pair.astype(float)]
+        self.n_pairs = int(observed.all(axis=1).sum())
+
+    def covariance(self, theta: np.ndarray) -> np.ndarray:
+        return sum(t * v for t, v in zip(theta, self.v_k))
+
+
+def _reml_pieces(s: _Structure, theta: np.ndarray) -> dict:
+    """``V^-1``, ``Phi``, ``beta``, ``P``, ``P y`` and the REML log-likelihood at ``theta``."""
+    v_inv = np.linalg.inv(s.covariance(theta))
+    xtv = s.x.T @ v_inv
+    phi = np.linalg.inv(xtv @ s.x)
+    beta = phi @ xtv @ s.y
+    p_mat = v_inv - xtv.T @ phi @ xtv
+    py = p_mat @ s.y
+    loglik = -0.5 * (-np.linalg.slogdet(v_inv)[1] - np.linalg.slogdet(phi)[1] + s.y @ py)
+    return {"v_inv": v_inv, "phi": phi, "beta": beta, "p": p_mat, "py": py, "loglik": loglik}
+
+
+def _positive_definite(theta: np.ndarray) -> bool:
+    return bool(theta[0] > 0 and theta[1] > 0 and theta[2] ** 2 < theta[0] * theta[1])
+
+
+def _start(s: _Structure) -> np.ndarray:
+    """Moment start: per-timepoint residual variances of OLS and half their geometric mean."""
+    resid = s.y - s.x @ np.linalg.lstsq(s.x, s.y, rcond=None)[0]
+    pre, post = np.diag(s.v_k[0]) == 1, np.diag(s.v_k[1]) == 1
+    var_pre, var_post = np.mean(resid[pre] ** 2), np.mean(resid[post] ** 2)
+    return np.array([var_pre, var_post, 0.5 * np.sqrt(var_pre * var_post)])
+
+
+def fit_clda(pre, post, treated, covariates=None) -> CldaFit:
+    """REML fit of the cLDA model by Fisher scoring (see the module docstring).
+
+    ``pre``, ``post``: per-patient values with NaN for a missing sample; ``treated``: 0/1 per
+    patient; ``covariates``: (n_patients, k) baseline covariate matrix or None.
+    """
+    return _fit(_Structure(*_as_arrays(pre, post, treated, covariates)))
+
+
+def _score(s: _Structure, pieces: dict) -> tuple[np.ndarray, list[np.ndarray]]:
+    """REML score ``1/2 (y'P V_k P y - tr(P V_k))`` and the products ``P V_k``."""
+    pv = [pieces["p"] @ v for v in s.v_k]
+    py = pieces["py"]
+    return 0.5 * np.array([py @ v @ py - np.trace(a) for v, a in zip(s.v_k, pv)]), pv
+
+
+def _fit(s: _Structure) -> CldaFit:
+    """Fisher scoring with step halving; converged when the step is below 1e-12 (relative) and
+    the score, scaled by the variances, below 1e-6 (a stuck step at a boundary is not)."""
+    theta = _start(s)
+    pieces = _reml_pieces(s, theta)
+    for _ in range(_MAX_ITER):
+        score, pv = _score(s, pieces)
+        fisher = 0.5 * np.array([[np.sum(a * b.T) for b in pv] for a in pv])
+        step = np.linalg.solve(fisher, score)
+        while True:  # halve until Sigma stays positive definite and the likelihood does not drop
+            candidate = theta + step
+            if _positive_definite(candidate):
+                new = _reml_pieces(s, candidate)
+                if new["loglik"] >= pieces["loglik"] - 1e-12 * abs(pieces["loglik"]):
+                    break
+            step = step / 2
+            if np.all(np.abs(step) <= _STEP_TOL * np.abs(theta).max()):
+                candidate, new = theta, pieces
+                break
+        theta, pieces = candidate, new
+        if np.all(np.abs(step) <= _STEP_TOL * np.abs(theta).max()):
+            break
+    score = _score(s, pieces)[0]
+    converged = bool(np.abs(score).max() * max(theta[0], theta[1]) < 1e-6)
+    return CldaFit(pieces["beta"], pieces["phi"], theta, float(pieces["loglik"]), converged)
+
+
+def _as_arrays(pre, post, treated, covariates):
+    covariates = None if covariates is None else np.asarray(covariates, float).reshape(len(pre), -1)
+    if covariates is not None and covariates.shape[1] == 0:
+        covariates = None
+    return (np.asarray(pre, float), np.asarray(post, float), np.asarray(treated, float),
+            covariates)
+
+
+def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estimate:
+    """Arm effect at post of the cLDA model (treated − reference), REML, Kenward–Roger.
+
+    Parameters
+    ----------
+    pre, post
+        One value per patient on the analysis scale; NaN where the sample is missing. Patients
+        with neither value are ignored.
+    treated
+        1 for the treatment arm, 0 for the reference arm, per patient.
+    covariates
+        Optional (n_patients, k) matrix of baseline covariates (numeric, dummy-coded factors),
+        no missing values; they get a slope at each timepoint.
+    conf_level
+        Confidence level of the t interval ``beta ± t_m SE_KR``.
+
+    Returns
+    -------
+    :class:`tme.stats.result.Estimate` with estimate, Kenward–Roger SE and df, CI, t, p; NaN with
+    a note when there is no patient with both samples, the design is rank-deficient or fewer than
+    three residual degrees of freedom remain.
+
+    Examples
+    --------
+    >>> clda([1.0, 2.0, 0.5, 1.5], [1.2, np.nan, 0.1, 1.0], [0, 0, 1, 1])  # doctest: +SKIP
+    """
+    pre, post, treated, covariates = _as_arrays(pre, post, treated, covariates)
+    keep = ~(np.isnan(pre) & np.isnan(post))
+    s = _Structure(pre[keep], post[keep], treated[keep],
+                   None if covariates is None else covariates[keep])
+    rank = np.linalg.matrix_rank(s.x)
+    if s.n_pairs == 0:
+        return not_estimable("no patient has both samples: the pre-post correlation cannot be "
+                             "estimated", METHOD)
+    if rank < s.x.shape[1]:
+        return not_estimable("cLDA design is rank-deficient", METHOD)
+    if len(s.y) - rank < 3:
+        return not_estimable("fewer than 3 residual degrees of freedom for the 3 covariance "
+                             "parameters", METHOD)
+    contrast = np.zeros(s.x.shape[1])
+    contrast[2] = 1.0
+    try:
+        fit = _fit(s)
+        variance, df = kenward_roger(s.x, s.v_k, fit.theta, contrast)
+    except np.linalg.LinAlgError:
+        variance = np.nan
+    if not variance > 0:
+        return not_estimable("the pre/post covariance is singular or at its boundary (no residual "
+                             "variation, or post equal to pre up to a shift)", METHOD)
+    notes = [] if fit.converged else ["REML (Fisher scoring) did not converge"]
+    if not np.isfinite(df) or df <= 0:
+        df = float(len(s.y) - rank)
+        notes.append("Kenward-Roger df unavailable: residual df used")
+    estimate, se = float(fit.beta[2]), float(np.sqrt(variance))
+    half = stats.t.ppf(0.5 + conf_level / 2, df) * se
+    t = estimate / se
+    return Estimate(estimate, se, estimate - half, estimate + half, t, df,
+                    float(2 * stats.t.sf(abs(t), df)), METHOD, "; ".join(notes))
