@@ -1,0 +1,205 @@
+r"""Nuisance parameters of each endpoint, with patient-level bootstrap CIs, from a finished trial.
+
+Input: tme's long table ``patient_id, arm, timepoint, feature, value`` (as
+:func:`tme.stats.effects_between_arms` reads it, validated by
+:func:`tme.stats.design.validate_values`). Per endpoint (a feature), with arms :math:`g`, a
+patient *paired* when both values are present:
+
+``baseline_sd``
+    pooled within-arm SD of the pre values of every patient with one,
+    :math:`\sqrt{\sum_g \sum_i (x_{gi} - \bar x_g)^2 / (n - 2)}`;
+``post_sd``
+    the same for the post values (:math:`\sigma` of the ANCOVA power formula);
+``rho``
+    pooled within-arm pre–post correlation over the paired patients,
+    :math:`S_{xy} / \sqrt{S_{xx} S_{yy}}` with sums of within-arm centred products;
+``residual_sd``
+    :math:`\sigma\sqrt{1 - \rho^2}` (``post_sd``, ``rho``): the ANCOVA residual SD;
+``drift_reference``, ``drift_treatment``
+    mean change (post − pre) of the paired patients of each arm (the reference arm's is the
+    core-biopsy → resection drift);
+``missing_post``
+    share of patients with a pre value who have no post value.
+
+CIs: percentile intervals of ``n_bootstrap`` resamples of patients with replacement within arm
+(arm sizes fixed, as :mod:`tme.stats.bootstrap`), ``numpy.random.default_rng(seed)``; resamples
+in which a parameter cannot be computed (e.g. a resampled arm with one distinct pair) are left
+out of that parameter's interval. Each endpoint's resamples are seeded with ``(seed, crc32(endpoint
+name))``, so an endpoint's CIs do not depend on the other endpoints. A parameter given in ``priors`` replaces the estimate (no CI;
+``source`` says so), e.g. a pre–post correlation from the literature when the trial has too few
+pairs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tme.config import Design
+from tme.errors import TmeInputError
+from tme.planning.moments import within_arm_sums
+from tme.planning.targets import nearest
+from tme.stats.design import validate_values
+
+#: Estimated parameters, in table order.
+PARAMETERS = ("baseline_sd", "post_sd", "rho", "residual_sd", "drift_reference", "drift_treatment", "missing_post")
+#: Parameters a prior may replace (residual_sd follows from post_sd and rho).
+PRIOR_PARAMETERS = tuple(p for p in PARAMETERS if p != "residual_sd")
+#: Fewest paired patients per arm for a correlation (as for the paired statistics).
+MIN_PAIRS = 3
+
+
+def _pooled_sd(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    m = within_arm_sums(x, x, treated)
+    df = m.n[0] + m.n[1] - 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((m.n[0] >= 1) & (m.n[1] >= 1) & (df >= 1), np.sqrt(m.sxx / df), np.nan)
+
+
+def _drift(pre: np.ndarray, post: np.ndarray, arm: np.ndarray, g: bool) -> np.ndarray:
+    w = np.isfinite(pre) & np.isfinite(post) & (arm == g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(w, post - pre, 0).sum(-1) / w.sum(-1)
+
+
+def statistics(pre: np.ndarray, post: np.ndarray, treated: np.ndarray) -> dict[str, np.ndarray]:
+    """Every parameter (module docstring) for arrays ``(..., n_patients)``; NaN = absent value."""
+    pairs = within_arm_sums(pre, post, treated)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = pairs.sxy / np.sqrt(pairs.sxx * pairs.syy)
+        rho = np.where((pairs.n[0] >= 2) & (pairs.n[1] >= 2), rho, np.nan)
+        has_pre = np.isfinite(pre).sum(-1)
+        missing = 1 - (np.isfinite(pre) & np.isfinite(post)).sum(-1) / has_pre
+    post_sd = _pooled_sd(post, treated)
+    return {"baseline_sd": _pooled_sd(pre, treated), "post_sd": post_sd, "rho": rho,
+            "residual_sd": post_sd * np.sqrt(1 - np.clip(rho, -1, 1) ** 2),
+            "drift_reference": _drift(pre, post, treated, False), "drift_treatment": _drift(pre, post, treated, True),
+            "missing_post": missing}
+
+
+def _bootstrap(pre, post, treated, n_bootstrap: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Parameters of ``n_bootstrap`` resamples of patients within arm (indices drawn arm by arm)."""
+    index = np.empty((n_bootstrap, len(pre)), dtype=np.intp)
+    for g in (False, True):
+        members = np.flatnonzero(treated == g)
+        index[:, treated == g] = members[rng.integers(0, len(members), (n_bootstrap, len(members)))]
+    return statistics(pre[index], post[index], treated)
+
+
+#: Allowed prior values: parameter → (test, what it must be).
+_PRIOR_RANGES = {
+    "baseline_sd": (lambda v: v > 0, "> 0"), "post_sd": (lambda v: v > 0, "> 0"),
+    "rho": (lambda v: -1 < v < 1, "strictly between -1 and 1"), "missing_post": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "drift_reference": (lambda v: True, "a number"), "drift_treatment": (lambda v: True, "a number"),
+}
+
+
+def _check_priors(priors: Mapping[str, Mapping[str, float]], endpoints: Sequence[str]) -> None:
+    for endpoint, values in priors.items():
+        if endpoint not in endpoints:
+            raise TmeInputError(f"prior values name endpoint {endpoint!r}, which is not in the plan"
+                                + nearest(endpoint, endpoints), column="priors", fix="use the plan's endpoint names")
+        for name, value in values.items():
+            if name not in _PRIOR_RANGES:
+                raise TmeInputError(f"prior for endpoint {endpoint!r} names unknown parameter {name!r}",
+                                    column="priors", fix=f"use some of {', '.join(PRIOR_PARAMETERS)}")
+            test, what = _PRIOR_RANGES[name]
+            if not (isinstance(value, (int, float)) and np.isfinite(value) and test(value)):
+                raise TmeInputError(f"prior {name} = {value} for endpoint {endpoint!r} is not {what}",
+                                    column="priors", fix=f"give {name} {what}")
+
+
+def _endpoint_arrays(sub: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    wide = sub.pivot(index="patient_id", columns="timepoint", values="value").reindex(
+        columns=[design.pre, design.post])
+    arms = sub.drop_duplicates("patient_id").set_index("patient_id")["arm"].loc[wide.index]
+    return (wide[design.pre].to_numpy(float), wide[design.post].to_numpy(float),
+            (arms == design.treatment_arm).to_numpy())
+
+
+def _require_estimable(endpoint: str, point: dict, n_pairs: tuple[int, int], fixed: Mapping[str, float]) -> None:
+    """Explain parameters that cannot be estimated and have no prior (too few pairs, no variation)."""
+    prior_hint = (f"give a prior value from earlier studies in the config, e.g. planning.priors: "
+                  f"{{{endpoint}: {{rho: 0.5}}}}")
+    if "rho" not in fixed:
+        if min(n_pairs) < MIN_PAIRS:
+            raise TmeInputError(
+                f"endpoint {endpoint!r}: too few patients with both samples to estimate the pre-post correlation "
+                f"(reference arm {n_pairs[0]}, treatment arm {n_pairs[1]}; at least {MIN_PAIRS} per arm are needed, "
+                "and a correlation from so few pairs would be unreliable)", column="rho", fix=prior_hint)
+        rho = float(point["rho"])
+        if not np.isfinite(rho) or abs(rho) >= 1:
+            raise TmeInputError(
+                f"endpoint {endpoint!r}: the pre-post correlation is {rho:.6g}, not strictly inside (-1, 1) "
+                "(values that do not vary within arm, or pairs on a line), so the residual SD would be 0 or undefined",
+                column="rho", fix=prior_hint)
+    for name in ("baseline_sd", "post_sd"):
+        if name not in fixed and not float(point[name]) > 0:
+            raise TmeInputError(f"endpoint {endpoint!r}: {name} cannot be estimated (no variation within arm, or "
+                                "fewer than 2 values per arm)", column=name,
+                                fix=f"give a prior value, e.g. planning.priors: {{{endpoint}: {{{name}: 1.0}}}}")
+
+
+def _row(endpoint, feature, point, boot, fixed, n_counts, conf_level) -> dict:
+    q = [(1 - conf_level) / 2, (1 + conf_level) / 2]
+    row = {"endpoint": endpoint, "feature": feature, **n_counts}
+    for name in PARAMETERS:
+        draws = boot[name][np.isfinite(boot[name])]
+        low, high = np.quantile(draws, q) if name not in fixed and len(draws) else (np.nan, np.nan)
+        row |= {name: float(point[name]), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
+    row["source"] = "estimated" if not fixed else "prior: " + ", ".join(sorted(fixed))
+    return row
+
+
+def estimate_nuisance(values: pd.DataFrame, design: Design, endpoints: Sequence[str] | Mapping[str, str],
+                      n_bootstrap: int = 2000, seed: int = 0, conf_level: float = 0.95,
+                      priors: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+    """Nuisance parameters with bootstrap CIs, one row per plan endpoint.
+
+    Parameters
+    ----------
+    values
+        Long table ``patient_id, arm, timepoint, feature, value`` on the analysis scale.
+    design
+        Arm and timepoint labels.
+    endpoints
+        Plan endpoints: names that are features, or a mapping endpoint → feature.
+    n_bootstrap, seed, conf_level
+        Patient-level bootstrap (module docstring).
+    priors
+        Endpoint → {parameter: value} replacing estimates (``PRIOR_PARAMETERS``).
+
+    Returns
+    -------
+    DataFrame: ``endpoint, feature, n_patients, n_pairs_reference, n_pairs_treatment``, then per
+    parameter ``<name>, <name>_ci_low, <name>_ci_high`` (``PARAMETERS``), ``source``.
+    """
+    features = dict(endpoints) if isinstance(endpoints, Mapping) else {e: e for e in endpoints}
+    priors = dict(priors or {})
+    _check_priors(priors, list(features))
+    values, _ = validate_values(values, design)
+    present = set(values["feature"])
+    rows = []
+    for endpoint, feature in features.items():
+        if feature not in present:
+            raise TmeInputError(f"endpoint {endpoint!r} names feature {feature!r}, which is not in the values table"
+                                + nearest(feature, sorted(present)), column="feature",
+                                fix="point the endpoint at a feature tme produces")
+        pre, post, treated = _endpoint_arrays(values[values["feature"] == feature], design)
+        paired = np.isfinite(pre) & np.isfinite(post)
+        n_pairs = (int((paired & ~treated).sum()), int((paired & treated).sum()))
+        fixed = dict(priors.get(endpoint, {}))
+        point = {k: v[()] for k, v in statistics(pre, post, treated).items()}
+        _require_estimable(endpoint, point, n_pairs, fixed)
+        boot = _bootstrap(pre, post, treated, n_bootstrap, np.random.default_rng([seed, zlib.crc32(endpoint.encode())]))
+        for name, value in fixed.items():
+            point[name] = value
+            boot[name] = np.full(n_bootstrap, float(value))
+        for target in (point, boot):
+            target["residual_sd"] = target["post_sd"] * np.sqrt(1 - np.clip(target["rho"], -1, 1) ** 2)
+        counts = {"n_patients": len(pre), "n_pairs_reference": n_pairs[0], "n_pairs_treatment": n_pairs[1]}
+        rows.append(_row(endpoint, feature, point, boot, fixed, counts, conf_level))
+    return pd.DataFrame(rows)
