@@ -7,27 +7,39 @@ patient *paired* when both values are present:
 
 ``baseline_sd``
     pooled within-arm SD of the pre values of every patient with one,
-    :math:`\sqrt{\sum_g \sum_i (x_{gi} - \bar x_g)^2 / (n - 2)}`;
-``post_sd``
-    the same for the post values (:math:`\sigma` of the ANCOVA power formula);
-``rho``
-    pooled within-arm pre–post correlation over the paired patients,
-    :math:`S_{xy} / \sqrt{S_{xx} S_{yy}}` with sums of within-arm centred products;
+    :math:`s_x = \sqrt{\sum_g \sum_i (x_{gi} - \bar x_g)^2 / (n_x - 2)}`;
 ``residual_sd``
-    :math:`\sigma\sqrt{1 - \rho^2}` (``post_sd``, ``rho``): the ANCOVA residual SD;
+    the ANCOVA residual SD over the paired patients, :math:`s_{res} = \sqrt{(S_{yy} -
+    S_{xy}^2/S_{xx}) / (n_{pairs} - 3)}` (within-arm pooled sums; the :math:`s` of ``post ~ pre +
+    arm``), with the pooled slope :math:`\hat\beta = S_{xy}/S_{xx}`;
+``post_sd``, ``rho``
+    the SD of the post values and the pre–post correlation within arm implied by them,
+    :math:`s_y = \sqrt{s_{res}^2 + \hat\beta^2 s_x^2}`, :math:`\rho = \hat\beta s_x / s_y` — so
+    that ``residual_sd`` :math:`= s_y\sqrt{1 - \rho^2}` exactly. This is the factored-likelihood
+    estimate of a bivariate normal whose post values are missing at random given the baseline
+    (Anderson, JASA 1957;52:200; Little & Rubin 2019, §7.2): the plain SD of the observed post
+    values and the correlation of the complete pairs are biased when patients with, e.g., a high
+    baseline lose their post sample more often; these are not;
 ``drift_reference``, ``drift_treatment``
     mean change (post − pre) of the paired patients of each arm (the reference arm's is the
     core-biopsy → resection drift);
 ``missing_post``
     share of patients with a pre value who have no post value.
 
-CIs: percentile intervals of ``n_bootstrap`` resamples of patients with replacement within arm
-(arm sizes fixed, as :mod:`tme.stats.bootstrap`), ``numpy.random.default_rng(seed)``; resamples
-in which a parameter cannot be computed (e.g. a resampled arm with one distinct pair) are left
-out of that parameter's interval. Each endpoint's resamples are seeded with ``(seed, crc32(endpoint
-name))``, so an endpoint's CIs do not depend on the other endpoints. A parameter given in ``priors`` replaces the estimate (no CI;
-``source`` says so), e.g. a pre–post correlation from the literature when the trial has too few
-pairs.
+CIs: bias-corrected and accelerated (BCa, :func:`tme.stats.bootstrap.bca_interval`; acceleration
+from the leave-one-patient-out jackknife, grouped above 200 patients) intervals of ``n_bootstrap``
+resamples of patients with replacement within arm (arm sizes fixed, as :mod:`tme.stats.bootstrap`); resamples in which a
+parameter cannot be computed (e.g. a resampled arm with one distinct pair) are left out of that
+parameter's interval. Measured coverage of nominal 95 % intervals with 20 patients per arm and
+1,000 resamples (``tests/test_planning_nuisance.py``, 200 simulated trials, Monte Carlo SE 0.02):
+ρ 0.93, the drift 0.94, ``post_sd`` 0.88, ``residual_sd`` 0.90 — bootstrap intervals of SDs from
+small trials are too narrow, so read the upper limit of the residual SD (and ``n_pairs_per_arm_ci_high``
+of the planning table) as a plausible, not a worst, case. Each endpoint's resamples are seeded
+with ``(seed, crc32(endpoint name))``, so an endpoint's CIs do not depend on the other endpoints.
+
+A parameter given in ``priors`` replaces the estimate (no CI; ``source`` says so), e.g. a pre–post
+correlation from the literature when the trial has too few pairs; when ``rho`` or ``post_sd`` is
+a prior, ``residual_sd`` becomes ``post_sd * sqrt(1 - rho**2)``.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from tme.config import Design
 from tme.errors import TmeInputError
 from tme.planning.moments import within_arm_sums
 from tme.planning.targets import nearest
+from tme.stats.bootstrap import bca_interval
 from tme.stats.design import validate_values
 
 #: Estimated parameters, in table order.
@@ -67,17 +80,18 @@ def _drift(pre: np.ndarray, post: np.ndarray, arm: np.ndarray, g: bool) -> np.nd
 
 def statistics(pre: np.ndarray, post: np.ndarray, treated: np.ndarray) -> dict[str, np.ndarray]:
     """Every parameter (module docstring) for arrays ``(..., n_patients)``; NaN = absent value."""
+    baseline_sd = _pooled_sd(pre, treated)
     pairs = within_arm_sums(pre, post, treated)
+    df = pairs.n[0] + pairs.n[1] - 3
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = pairs.sxy / np.sqrt(pairs.sxx * pairs.syy)
-        rho = np.where((pairs.n[0] >= 2) & (pairs.n[1] >= 2), rho, np.nan)
-        has_pre = np.isfinite(pre).sum(-1)
-        missing = 1 - (np.isfinite(pre) & np.isfinite(post)).sum(-1) / has_pre
-    post_sd = _pooled_sd(post, treated)
-    return {"baseline_sd": _pooled_sd(pre, treated), "post_sd": post_sd, "rho": rho,
-            "residual_sd": post_sd * np.sqrt(1 - np.clip(rho, -1, 1) ** 2),
-            "drift_reference": _drift(pre, post, treated, False), "drift_treatment": _drift(pre, post, treated, True),
-            "missing_post": missing}
+        slope = pairs.sxy / pairs.sxx
+        residual_var = np.where((pairs.n[0] >= 1) & (pairs.n[1] >= 1) & (df >= 1),
+                                (pairs.syy - pairs.sxy * slope) / df, np.nan)
+        post_sd = np.sqrt(residual_var + slope**2 * baseline_sd**2)
+        missing = 1 - (np.isfinite(pre) & np.isfinite(post)).sum(-1) / np.isfinite(pre).sum(-1)
+        return {"baseline_sd": baseline_sd, "post_sd": post_sd, "rho": slope * baseline_sd / post_sd,
+                "residual_sd": np.sqrt(residual_var), "drift_reference": _drift(pre, post, treated, False),
+                "drift_treatment": _drift(pre, post, treated, True), "missing_post": missing}
 
 
 def _bootstrap(pre, post, treated, n_bootstrap: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -131,7 +145,7 @@ def _require_estimable(endpoint: str, point: dict, n_pairs: tuple[int, int], fix
                 f"(reference arm {n_pairs[0]}, treatment arm {n_pairs[1]}; at least {MIN_PAIRS} per arm are needed, "
                 "and a correlation from so few pairs would be unreliable)", column="rho", fix=prior_hint)
         rho = float(point["rho"])
-        if not np.isfinite(rho) or abs(rho) >= 1:
+        if not np.isfinite(rho) or abs(rho) >= 1 or not float(point["residual_sd"]) > 0:
             raise TmeInputError(
                 f"endpoint {endpoint!r}: the pre-post correlation is {rho:.6g}, not strictly inside (-1, 1) "
                 "(values that do not vary within arm, or pairs on a line), so the residual SD would be 0 or undefined",
@@ -143,13 +157,29 @@ def _require_estimable(endpoint: str, point: dict, n_pairs: tuple[int, int], fix
                                 fix=f"give a prior value, e.g. planning.priors: {{{endpoint}: {{{name}: 1.0}}}}")
 
 
-def _row(endpoint, feature, point, boot, fixed, n_counts, conf_level) -> dict:
-    q = [(1 - conf_level) / 2, (1 + conf_level) / 2]
+def _apply_priors(draws: dict[str, np.ndarray], fixed: Mapping[str, float]) -> None:
+    """Replace parameters by prior values in place; residual_sd follows a prior rho or post_sd."""
+    for name, value in fixed.items():
+        draws[name] = np.full(np.shape(draws[name]), float(value))
+    if {"rho", "post_sd"} & set(fixed):
+        draws["residual_sd"] = draws["post_sd"] * np.sqrt(1 - np.clip(draws["rho"], -1, 1) ** 2)
+
+
+def _jackknife(pre: np.ndarray, post: np.ndarray, treated: np.ndarray, groups: int = 200) -> dict[str, np.ndarray]:
+    """Parameters with each patient left out in turn, or with one of ``groups`` groups of patients (every
+    ``groups``-th patient) in larger trials, which bounds the work at ``groups x n`` (grouped jackknife,
+    Efron & Tibshirani 1993, §11.5)."""
+    n_groups = min(len(pre), groups)
+    drop = (np.arange(len(pre)) % n_groups)[None, :] == np.arange(n_groups)[:, None]
+    return statistics(np.where(drop, np.nan, pre), np.where(drop, np.nan, post), treated)
+
+
+def _row(endpoint, feature, point, boot, jack, fixed, n_counts, conf_level) -> dict:
     row = {"endpoint": endpoint, "feature": feature, **n_counts}
     for name in PARAMETERS:
-        draws = boot[name][np.isfinite(boot[name])]
-        low, high = np.quantile(draws, q) if name not in fixed and len(draws) else (np.nan, np.nan)
-        row |= {name: float(point[name]), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
+        low, high = (np.nan, np.nan) if name in fixed else bca_interval(float(point[name]), boot[name], jack[name],
+                                                                         conf_level)
+        row |= {name: float(point[name]), f"{name}_ci_low": low, f"{name}_ci_high": high}
     row["source"] = "estimated" if not fixed else "prior: " + ", ".join(sorted(fixed))
     return row
 
@@ -195,11 +225,9 @@ def estimate_nuisance(values: pd.DataFrame, design: Design, endpoints: Sequence[
         point = {k: v[()] for k, v in statistics(pre, post, treated).items()}
         _require_estimable(endpoint, point, n_pairs, fixed)
         boot = _bootstrap(pre, post, treated, n_bootstrap, np.random.default_rng([seed, zlib.crc32(endpoint.encode())]))
-        for name, value in fixed.items():
-            point[name] = value
-            boot[name] = np.full(n_bootstrap, float(value))
-        for target in (point, boot):
-            target["residual_sd"] = target["post_sd"] * np.sqrt(1 - np.clip(target["rho"], -1, 1) ** 2)
+        jack = _jackknife(pre, post, treated)
+        for draws in (point, boot, jack):
+            _apply_priors(draws, fixed)
         counts = {"n_patients": len(pre), "n_pairs_reference": n_pairs[0], "n_pairs_treatment": n_pairs[1]}
-        rows.append(_row(endpoint, feature, point, boot, fixed, counts, conf_level))
+        rows.append(_row(endpoint, feature, point, boot, jack, fixed, counts, conf_level))
     return pd.DataFrame(rows)
