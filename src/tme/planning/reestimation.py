@@ -138,7 +138,8 @@ def blinded_reestimate(values: pd.DataFrame, design: Design, target: Target, *, 
     """
     if not design.blinded:
         raise TmeInputError("blinded sample-size re-estimation was asked for on an unblinded configuration",
-                            column="blinded", fix="run it in blinded mode (blinded: true), before the arms are revealed")
+                            column="blinded",
+                            fix="run it in blinded mode (blinded: true), before the arms are revealed")
     pre, post = _blinded_arrays(values, design)
     s2, n = lumped_variance(pre, post, estimator)
     n = int(n)

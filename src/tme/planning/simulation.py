@@ -52,10 +52,12 @@ def _power(reject: np.ndarray) -> tuple[float, float]:
 
 def simulated_power(models: Mapping[str, TrialModel], differences: Mapping[str, float], endpoint: str,
                     n_per_arm: int, *, n_trials: int = 1000, alpha: float = 0.05, multiplicity: str = "holm",
-                    seed: int = 0, key: Sequence[int] = (), analysis: Analysis = ancova_analysis) -> tuple[float, float]:
+                    seed: int = 0, key: Sequence[int] = (),
+                    analysis: Analysis = ancova_analysis) -> tuple[float, float]:
     """(power, Monte Carlo SE) of ``endpoint`` in the adjusted family at ``n_per_arm`` randomised per arm."""
     if n_trials < 1:
-        raise TmeInputError(f"n_trials = {n_trials}", column="n_trials", fix="simulate at least 1 trial (1,000+ for a plan)")
+        raise TmeInputError(f"n_trials = {n_trials}", column="n_trials",
+                            fix="simulate at least 1 trial (1,000+ for a plan)")
     names = list(models)
     rng = np.random.default_rng([seed, names.index(endpoint), int(n_per_arm), *key])
     reject = family_rejections(models, differences, n_per_arm, n_trials, alpha, multiplicity, rng, analysis)

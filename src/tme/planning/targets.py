@@ -49,7 +49,8 @@ class Target:
                                 fix=f"use one of {list(SCALES)}")
         fold = SCALES[self.scale] is not None
         if not np.isfinite(self.effect) or (fold and self.effect <= 0):
-            raise TmeInputError(f"{where}: effect {self.effect} is not a {'positive fold change' if fold else 'number'}",
+            what = "positive fold change" if fold else "number"
+            raise TmeInputError(f"{where}: effect {self.effect} is not a {what}",
                                 column="effect", fix="give e.g. 1.5 (a 1.5-fold increase) or 0.67 (a decrease)"
                                 if fold else "give the difference on the analysis scale")
         if self.difference == 0:

@@ -28,6 +28,5 @@ from tme.plots.style import arm_colours, label, save_figure, theme
 __all__ = [
     "arm_colours", "label", "plot_agreement", "plot_change_heatmap", "plot_expression_qc", "plot_feature",
     "plot_forest", "plot_gsea_dots", "plot_immune_values", "plot_pca", "plot_power_curves", "plot_sample_flow",
-    "plot_volcano",
-    "save_figure", "theme",
+    "plot_volcano", "save_figure", "theme",
 ]

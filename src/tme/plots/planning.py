@@ -72,7 +72,8 @@ def plot_power_curves(grid: pd.DataFrame, table: pd.DataFrame | None = None, nco
         first = grid.iloc[0]
         fig.suptitle(label(f"Power of the primary ANCOVA ({first['multiplicity']} over {len(endpoints)} endpoint(s)); "
                            f"lines: analytic at per-endpoint α = {first['alpha_per_endpoint']:.3g}; points: "
-                           f"{int(first['n_trials'])} simulated trials ± 2 MC SE with the family's procedure", 150, lines=2),
+                           f"{int(first['n_trials'])} simulated trials ± 2 MC SE with the family's procedure",
+                           150, lines=2),
                      fontsize=8.5)
         fig.tight_layout()
     return fig
