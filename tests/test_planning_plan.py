@@ -137,3 +137,13 @@ def test_too_few_pairs_explains_and_suggests_a_prior(values):
 def test_resolve_targets_keeps_plan_order():
     resolved = resolve_targets(["b", "a"], {"a": Target("a", 1.0), "b": {"effect": 2.0, "scale": "ln"}})
     assert list(resolved) == ["b", "a"] and resolved["b"].difference == pytest.approx(np.log(2))
+
+
+def test_more_baseline_covariates_cost_degrees_of_freedom(values):
+    common = dict(n_grid=[10], effect_multipliers=(1.0,), n_trials=100, n_bootstrap=100)
+    one = plan_next_trial(values, Design(), ENDPOINTS, TARGETS, **common).table.set_index("endpoint")
+    four = plan_next_trial(values, Design(), ENDPOINTS, TARGETS, n_covariates=4, **common).table.set_index("endpoint")
+    row = one.loc["IL-1 signature"]
+    expected = np.ceil(ancova_sample_size(row["target_difference"], row["residual_sd"], 0.025, 0.8, 4))
+    assert four.loc["IL-1 signature", "n_pairs_per_arm"] == expected >= row["n_pairs_per_arm"]
+    assert (four["n_covariates"] == 4).all() and (four["mde_difference"] > one["mde_difference"]).all()

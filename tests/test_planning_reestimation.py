@@ -16,8 +16,8 @@ from scipy import optimize
 
 from tme.config import Design
 from tme.errors import TmeInputError
-from tme.planning import (Target, TrialModel, adjusted_variance, ancova_sample_size, blinded_reestimate,
-                          lumped_variance, simulate_trials)
+from tme.planning import (REESTIMATE_COLUMNS, Target, TrialModel, adjusted_variance, ancova_sample_size,
+                          blinded_reestimate, blinded_reestimation_table, lumped_variance, simulate_trials)
 from tme.planning.pilot import _pairs_needed, internal_pilot
 
 BLINDED = Design(blinded=True)
@@ -66,7 +66,7 @@ def test_the_arm_is_never_an_input():
     assert "arm" not in inspect.signature(blinded_reestimate).parameters
     trials = simulate_trials(TrialModel(1.0, 1.0, 0.5), 10, 1.0, 1, np.random.default_rng(1))
     values = pilot_table(trials)
-    with pytest.raises(TmeInputError, match="'arm' column.*Fix: pass only patient_id, timepoint and value"):
+    with pytest.raises(TmeInputError, match="'arm' column.*Fix: pass only patient_id, timepoint"):
         blinded_reestimate(values.assign(arm="anakinra"), BLINDED, Target("x", 1.0))
 
 
@@ -112,3 +112,26 @@ def test_bad_input(kwargs, values, match):
         blinded_reestimate(table, design, Target("x", 1.0), **kwargs)
     with pytest.raises(TmeInputError, match="pilot fraction"):
         internal_pilot(TrialModel(1.0, 1.0, 0.5), 1.0, 0.0, planning_residual_sd=1.0, pilot_fraction=0)
+
+
+def test_family_table_uses_the_per_endpoint_level_and_never_sees_arms():
+    rng = np.random.default_rng(6)
+    frames = []
+    for feature in ("il1", "cd68"):
+        trials = simulate_trials(TrialModel(1.0, 1.0, 0.5, missing_post=0.1), 12, 0.6, 1, rng)
+        frames.append(pilot_table(trials).assign(feature=feature))
+    pooled = pd.concat(frames, ignore_index=True)
+    targets = {"IL-1": {"effect": 1.5, "scale": "log2"}, "CD68": {"effect": -0.5}}
+    table = blinded_reestimation_table(pooled, BLINDED, {"IL-1": "il1", "CD68": "cd68"}, targets, alpha=0.05,
+                                       multiplicity="bonferroni")
+    assert list(table.columns) == REESTIMATE_COLUMNS and table["alpha"].tolist() == [0.025, 0.025]
+    one = blinded_reestimate(pooled.loc[pooled["feature"] == "cd68", ["patient_id", "timepoint", "value"]], BLINDED,
+                             Target("CD68", -0.5), alpha=0.025)
+    assert table.set_index("endpoint").loc["CD68", "n_per_arm"] == one.n_per_arm
+    # a table that carries an arm column at all (even the blinded workflow's "pooled") is refused outright
+    with pytest.raises(TmeInputError, match="'arm' column"):
+        blinded_reestimation_table(pooled.assign(arm="pooled"), BLINDED, {"IL-1": "il1", "CD68": "cd68"}, targets)
+    with pytest.raises(TmeInputError, match="feature 'cd86'.*did you mean 'cd68'"):
+        blinded_reestimation_table(pooled, BLINDED, {"IL-1": "il1", "CD68": "cd86"}, targets)
+    with pytest.raises(TmeInputError, match="unblinded configuration"):
+        blinded_reestimation_table(pooled, Design(), {"IL-1": "il1", "CD68": "cd68"}, targets)

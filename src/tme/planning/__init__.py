@@ -18,8 +18,10 @@ Public API
 :func:`ancova_many`, :func:`ancova_analysis` (:mod:`~tme.planning.trials`);
 :func:`simulated_power`, :func:`power_grid` (:mod:`~tme.planning.simulation`);
 :func:`planning_table` (:mod:`~tme.planning.table`, columns documented there);
-:func:`assumptions_text` (:mod:`~tme.planning.text`); :func:`blinded_reestimate`,
-:func:`lumped_variance`, :func:`adjusted_variance` (:mod:`~tme.planning.reestimation`).
+:func:`assumptions_text` (:mod:`~tme.planning.text`); :func:`blinded_reestimation_table`,
+:func:`blinded_reestimate`, :func:`lumped_variance`, :func:`adjusted_variance`
+(:mod:`~tme.planning.reestimation`); :func:`tme.planning.pilot.internal_pilot` (operating
+characteristics of an internal pilot, by simulation).
 The power-curve figure is :func:`tme.plots.planning.plot_power_curves`.
 """
 
@@ -27,7 +29,8 @@ from tme.planning.analytic import ancova_power, ancova_sample_size, inflate_for_
 from tme.planning.family import MULTIPLICITY, adjust_p, per_endpoint_alpha
 from tme.planning.nuisance import PARAMETERS, estimate_nuisance
 from tme.planning.plan import Planning, default_n_grid, plan_next_trial, write_planning
-from tme.planning.reestimation import Reestimate, adjusted_variance, blinded_reestimate, lumped_variance
+from tme.planning.reestimation import (REESTIMATE_COLUMNS, Reestimate, adjusted_variance, blinded_reestimate,
+                                      blinded_reestimation_table, lumped_variance)
 from tme.planning.simulation import GRID_COLUMNS, power_grid, simulated_power
 from tme.planning.table import TABLE_COLUMNS, planning_table
 from tme.planning.targets import SCALES, Target, resolve_targets
@@ -35,9 +38,10 @@ from tme.planning.text import assumptions_text
 from tme.planning.trials import AncovaFits, Trials, TrialModel, ancova_analysis, ancova_many, simulate_trials
 
 __all__ = [
-    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning",
+    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "REESTIMATE_COLUMNS", "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning",
     "Reestimate", "Target", "TrialModel", "Trials", "adjust_p", "adjusted_variance", "ancova_analysis",
     "ancova_many", "ancova_power", "ancova_sample_size", "assumptions_text", "blinded_reestimate",
+    "blinded_reestimation_table",
     "default_n_grid", "estimate_nuisance", "inflate_for_missing", "lumped_variance", "minimum_detectable_effect",
     "per_endpoint_alpha", "plan_next_trial", "planning_table", "power_grid", "resolve_targets",
     "simulate_trials", "simulated_power", "write_planning",

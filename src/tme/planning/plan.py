@@ -65,7 +65,7 @@ def plan_next_trial(values: pd.DataFrame, design: Design, endpoints: Sequence[st
                     effect_multipliers: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5), n_trials: int = 1000,
                     n_bootstrap: int = 2000, seed: int = 0, conf_level: float = 0.95,
                     priors: Mapping[str, Mapping[str, float]] | None = None, missing_slope: float = 0.0,
-                    analysis: Analysis = ancova_analysis) -> Planning:
+                    n_covariates: int = 1, analysis: Analysis = ancova_analysis) -> Planning:
     """Planning outputs for the primary family ``endpoints`` (plan order) of a finished trial.
 
     ``values``: tme's long table (``patient_id, arm, timepoint, feature, value``); ``endpoints``:
@@ -83,7 +83,7 @@ def plan_next_trial(values: pd.DataFrame, design: Design, endpoints: Sequence[st
     nuisance = estimate_nuisance(values, design, endpoints, n_bootstrap, seed, conf_level, priors)
     table = planning_table(nuisance, resolved, alpha=alpha, power=power, multiplicity=multiplicity,
                            n_per_arm=n_per_arm, n_trials=n_trials, seed=seed, analysis=analysis,
-                           missing_slope=missing_slope)
+                           missing_slope=missing_slope, n_covariates=n_covariates)
     models = {r["endpoint"]: TrialModel.from_row(r, missing_slope) for _, r in nuisance.iterrows()}
     grid = power_grid(models, resolved, n_grid or default_n_grid(table), effect_multipliers, n_trials=n_trials,
                       alpha=alpha, multiplicity=multiplicity, seed=seed, analysis=analysis)

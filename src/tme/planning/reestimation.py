@@ -38,6 +38,7 @@ overshoot (lumped 0.83–0.88, adjusted 0.80–0.84) — re-estimation never rem
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -47,7 +48,8 @@ from tme.config import Design
 from tme.errors import TmeInputError
 from tme.planning.analytic import ancova_sample_size, inflate_for_missing
 from tme.planning.moments import within_arm_sums
-from tme.planning.targets import Target
+from tme.planning.family import per_endpoint_alpha
+from tme.planning.targets import Target, nearest, resolve_targets
 
 ESTIMATORS = ("ancova", "change")
 #: The only columns the blinded re-estimation accepts.
@@ -95,10 +97,14 @@ class Reestimate:
         return asdict(self)
 
 
-def _blinded_arrays(values: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.ndarray]:
+def _refuse_arm(values: pd.DataFrame) -> None:
     if "arm" in values.columns:
         raise TmeInputError("the blinded re-estimation was given an 'arm' column", column="arm",
-                            fix="pass only patient_id, timepoint and value: the arm labels must stay hidden")
+                            fix="pass only patient_id, timepoint, (feature) and value: the arm labels must stay hidden")
+
+
+def _blinded_arrays(values: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.ndarray]:
+    _refuse_arm(values)
     absent = [c for c in BLINDED_COLUMNS if c not in values.columns]
     if absent:
         raise TmeInputError(f"the pilot table lacks column(s) {absent}", column=absent[0],
@@ -156,3 +162,42 @@ def blinded_reestimate(values: pd.DataFrame, design: Design, target: Target, *, 
     missing = 1 - n / with_pre if with_pre else 0.0
     return Reestimate(target.endpoint, estimator, adjust, n, len(pre), float(s2), used,
                       target.difference, alpha, power, pairs, missing, inflate_for_missing(pairs, missing))
+
+
+#: Columns of :func:`blinded_reestimation_table` (``planning_blinded.tsv``).
+REESTIMATE_COLUMNS = [
+    "endpoint", "feature", "estimator", "adjusted", "n_pairs_pilot", "n_patients_pilot", "lumped_variance",
+    "variance_used", "assumed_difference", "multiplicity", "family_size", "alpha", "power", "n_pairs_per_arm",
+    "missing_post_pilot", "n_per_arm",
+]
+
+
+def blinded_reestimation_table(values: pd.DataFrame, design: Design, endpoints: Sequence[str] | Mapping[str, str],
+                               targets: Mapping[str, Target | Mapping], *, alpha: float = 0.05, power: float = 0.8,
+                               multiplicity: str = "holm", estimator: str = "ancova", adjust: bool = False,
+                               n_max: int | None = None) -> pd.DataFrame:
+    """:func:`blinded_reestimate` for every plan endpoint of a blinded long table.
+
+    ``values``: ``patient_id, timepoint, feature, value`` (an ``arm`` column is refused, as by
+    :func:`blinded_reestimate`); each endpoint is tested at the conservative per-endpoint level
+    (:func:`tme.planning.per_endpoint_alpha`). Columns ``REESTIMATE_COLUMNS``: those of
+    :class:`Reestimate` plus the endpoint's ``feature``, ``multiplicity`` and ``family_size``;
+    ``alpha`` is the per-endpoint level. Nothing is written.
+    """
+    _refuse_arm(values)
+    features = dict(endpoints) if isinstance(endpoints, Mapping) else {e: e for e in endpoints}
+    resolved = resolve_targets(list(features), targets)
+    level = per_endpoint_alpha(alpha, multiplicity, len(features))
+    present = set(values["feature"]) if "feature" in values.columns else set()
+    rows = []
+    for endpoint, feature in features.items():
+        if feature not in present:
+            raise TmeInputError(f"endpoint {endpoint!r} names feature {feature!r}, which is not in the pilot table"
+                                + nearest(feature, sorted(present)), column="feature",
+                                fix="point the endpoint at a feature tme produces")
+        pilot = values.loc[values["feature"] == feature, list(BLINDED_COLUMNS)]
+        result = blinded_reestimate(pilot, design, resolved[endpoint], alpha=level, power=power,
+                                    estimator=estimator, adjust=adjust, n_max=n_max)
+        rows.append(result.as_dict() | {"feature": feature, "multiplicity": multiplicity,
+                                        "family_size": len(features)})
+    return pd.DataFrame(rows).reindex(columns=REESTIMATE_COLUMNS)

@@ -14,16 +14,16 @@ One row per plan endpoint. Columns:
 ``target_effect, target_unit, target_difference, standardised_effect``
     Target as given (difference or fold change), its unit, the difference on the analysis scale,
     and that difference in residual SDs.
-``alpha, multiplicity, family_size, alpha_per_endpoint, power``
+``alpha, multiplicity, family_size, alpha_per_endpoint, power, n_covariates``
     Family-wise two-sided level, the family's procedure, its number of endpoints, the
     conservative per-endpoint level used analytically (:func:`tme.planning.family.per_endpoint_alpha`),
-    target power.
+    target power, baseline covariates ``k`` of the ANCOVA (1: the baseline value).
 ``n_pairs_per_arm``
     Patients **with both samples** per arm for the target power: exact ANCOVA power with a
-    random baseline, df = 2n − 3 (:mod:`tme.planning.analytic`), rounded up.
+    random baseline, df = 2n − 2 − k (:mod:`tme.planning.analytic`), rounded up.
 ``n_pairs_per_arm_noncentral_t``
-    The same by the classical noncentral-t formula on σ√(1 − ρ²) with df = 2n − 3 (what R
-    ``pwr.t.test`` / PASS-style calculations give, with one df fewer); smaller at small n.
+    The same by the classical noncentral-t formula on σ√(1 − ρ²) with df = 2n − 2 − k (R
+    ``pwr.t.test`` on σ√(1 − ρ²) is this with one df more); smaller at small n.
 ``n_pairs_per_arm_ci_low, n_pairs_per_arm_ci_high``
     ``n_pairs_per_arm`` at the CI limits of ``residual_sd`` (a CI for the required size).
 ``n_per_arm``
@@ -57,48 +57,52 @@ TABLE_COLUMNS = [
     "endpoint", "feature", "n_patients", "n_pairs_reference", "n_pairs_treatment",
     *[c for p in PARAMETERS for c in (p, f"{p}_ci_low", f"{p}_ci_high")], "source",
     "target_effect", "target_unit", "target_difference", "standardised_effect",
-    "alpha", "multiplicity", "family_size", "alpha_per_endpoint", "power",
+    "alpha", "multiplicity", "family_size", "alpha_per_endpoint", "power", "n_covariates",
     "n_pairs_per_arm", "n_pairs_per_arm_noncentral_t", "n_pairs_per_arm_ci_low", "n_pairs_per_arm_ci_high",
     "n_per_arm", "n_per_arm_design", "mde_difference", "mde_effect", "power_design",
     "power_simulated", "power_simulated_mc_se", "n_trials", "seed",
 ]
 
 
-def _n_pairs(difference: float, residual_sd: float, level: float, power: float, method: str = "exact") -> float:
+def _n_pairs(difference: float, residual_sd: float, level: float, power: float, k: int,
+             method: str = "exact") -> float:
     if not (np.isfinite(residual_sd) and residual_sd > 0):
         return np.nan
-    return math.ceil(ancova_sample_size(difference, residual_sd, level, power, method=method) - 1e-9)
+    return math.ceil(ancova_sample_size(difference, residual_sd, level, power, k, method) - 1e-9)
 
 
-def _sizes(row: Mapping, target: Target, level: float, power: float) -> dict:
+def _sizes(row: Mapping, target: Target, level: float, power: float, k: int) -> dict:
     diff, sd = target.difference, float(row["residual_sd"])
-    pairs = _n_pairs(diff, sd, level, power)
+    pairs = _n_pairs(diff, sd, level, power, k)
     return {"n_pairs_per_arm": pairs,
-            "n_pairs_per_arm_noncentral_t": _n_pairs(diff, sd, level, power, "noncentral_t"),
-            "n_pairs_per_arm_ci_low": _n_pairs(diff, float(row["residual_sd_ci_low"]), level, power),
-            "n_pairs_per_arm_ci_high": _n_pairs(diff, float(row["residual_sd_ci_high"]), level, power),
+            "n_pairs_per_arm_noncentral_t": _n_pairs(diff, sd, level, power, k, "noncentral_t"),
+            "n_pairs_per_arm_ci_low": _n_pairs(diff, float(row["residual_sd_ci_low"]), level, power, k),
+            "n_pairs_per_arm_ci_high": _n_pairs(diff, float(row["residual_sd_ci_high"]), level, power, k),
             "n_per_arm": inflate_for_missing(pairs, float(row["missing_post"]))}
 
 
-def _detectable(row: Mapping, target: Target, level: float, power: float, n_design: int) -> dict:
+def _detectable(row: Mapping, target: Target, level: float, power: float, k: int, n_design: int) -> dict:
     pairs = n_design * (1 - float(row["missing_post"]))
     sd = float(row["residual_sd"])
-    mde = minimum_detectable_effect(pairs, sd, level, power)
+    mde = minimum_detectable_effect(pairs, sd, level, power, k)
     return {"n_per_arm_design": n_design, "mde_difference": mde,
             "mde_effect": target.readable(math.copysign(mde, target.difference)),
-            "power_design": ancova_power(pairs, target.difference, sd, level)}
+            "power_design": ancova_power(pairs, target.difference, sd, level, k)}
 
 
 def planning_table(nuisance: pd.DataFrame, targets: Mapping[str, Target], *, alpha: float = 0.05,
                    power: float = 0.8, multiplicity: str = "holm", n_per_arm: int | None = None,
                    n_trials: int = 1000, seed: int = 0, analysis: Analysis = ancova_analysis,
-                   missing_slope: float = 0.0) -> pd.DataFrame:
+                   missing_slope: float = 0.0, n_covariates: int = 1) -> pd.DataFrame:
     """One row per endpoint of ``nuisance`` (:func:`tme.planning.estimate_nuisance`), ``TABLE_COLUMNS``.
 
     ``targets``: endpoint → :class:`Target` (:func:`tme.planning.resolve_targets`); ``n_per_arm``:
     the design size for the MDE columns (default: this trial's patients per arm, ``n_patients / 2``
     rounded up); ``missing_slope``: MAR dependence of missing posts on the baseline in the simulation
-    (:class:`tme.planning.TrialModel`).
+    (:class:`tme.planning.TrialModel`); ``n_covariates``: baseline covariates of the primary ANCOVA
+    counted in the analytic df ``2n - 2 - k`` (1: the baseline value; add one per further numeric
+    covariate or stratum dummy — the exact method then treats them as normal, and the simulation
+    still adjusts for the baseline only).
     """
     level = per_endpoint_alpha(alpha, multiplicity, len(nuisance))
     models = {r["endpoint"]: TrialModel.from_row(r, missing_slope) for _, r in nuisance.iterrows()}
@@ -106,7 +110,7 @@ def planning_table(nuisance: pd.DataFrame, targets: Mapping[str, Target], *, alp
     rows = []
     for _, row in nuisance.iterrows():
         target = targets[row["endpoint"]]
-        sizes = _sizes(row, target, level, power)
+        sizes = _sizes(row, target, level, power, n_covariates)
         design_n = n_per_arm if n_per_arm is not None else math.ceil(row["n_patients"] / 2)
         simulated, mc_se = simulated_power(models, differences, row["endpoint"], sizes["n_per_arm"],
                                            n_trials=n_trials, alpha=alpha, multiplicity=multiplicity, seed=seed,
@@ -115,8 +119,8 @@ def planning_table(nuisance: pd.DataFrame, targets: Mapping[str, Target], *, alp
                      "target_difference": target.difference,
                      "standardised_effect": target.difference / float(row["residual_sd"]),
                      "alpha": alpha, "multiplicity": multiplicity, "family_size": len(nuisance),
-                     "alpha_per_endpoint": level, "power": power, **sizes,
-                     **_detectable(row, target, level, power, design_n),
+                     "alpha_per_endpoint": level, "power": power, "n_covariates": n_covariates, **sizes,
+                     **_detectable(row, target, level, power, n_covariates, design_n),
                      "power_simulated": simulated, "power_simulated_mc_se": mc_se, "n_trials": n_trials,
                      "seed": seed})
     return pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)
