@@ -135,3 +135,18 @@ def test_family_table_uses_the_per_endpoint_level_and_never_sees_arms():
         blinded_reestimation_table(pooled, BLINDED, {"IL-1": "il1", "CD68": "cd86"}, targets)
     with pytest.raises(TmeInputError, match="unblinded configuration"):
         blinded_reestimation_table(pooled, Design(), {"IL-1": "il1", "CD68": "cd68"}, targets)
+
+
+def test_internal_pilot_table_per_endpoint():
+    from tme.planning import PILOT_COLUMNS, internal_pilot_table
+
+    table = pd.DataFrame([{"endpoint": "IL-1", "baseline_sd": 1.0, "post_sd": 1.0, "rho": 0.5, "drift_reference": 0.2,
+                           "missing_post": 0.1, "residual_sd": np.sqrt(0.75), "alpha_per_endpoint": 0.025,
+                           "power": 0.8, "target_difference": -0.8}])
+    out = internal_pilot_table(table, true_variance_factors=(0.5, 2.0), n_trials=300, seed=2)
+    assert list(out.columns) == PILOT_COLUMNS and len(out) == 2
+    small, large = out.iloc[0], out.iloc[1]
+    assert small["n_planned"] == large["n_planned"] and small["n_final_mean"] < large["n_final_mean"]
+    assert large["n_final_mean"] > large["n_planned"]  # the pilot found the variance twice as large
+    assert (out["type1"] <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / 300)).all()
+    assert abs(large["power"] - 0.8) <= 3 * large["power_mc_se"] + 0.03

@@ -20,14 +20,16 @@ Public API
 :func:`planning_table` (:mod:`~tme.planning.table`, columns documented there);
 :func:`assumptions_text` (:mod:`~tme.planning.text`); :func:`blinded_reestimation_table`,
 :func:`blinded_reestimate`, :func:`lumped_variance`, :func:`adjusted_variance`
-(:mod:`~tme.planning.reestimation`); :func:`tme.planning.pilot.internal_pilot` (operating
-characteristics of an internal pilot, by simulation).
+(:mod:`~tme.planning.reestimation`); :func:`internal_pilot`, :func:`internal_pilot_table` (operating
+characteristics of an internal pilot with blinded re-estimation, by simulation,
+:mod:`~tme.planning.pilot`).
 The power-curve figure is :func:`tme.plots.planning.plot_power_curves`.
 """
 
 from tme.planning.analytic import ancova_power, ancova_sample_size, inflate_for_missing, minimum_detectable_effect
 from tme.planning.family import MULTIPLICITY, adjust_p, per_endpoint_alpha
 from tme.planning.nuisance import PARAMETERS, estimate_nuisance
+from tme.planning.pilot import PILOT_COLUMNS, PilotResult, internal_pilot, internal_pilot_table
 from tme.planning.plan import Planning, default_n_grid, plan_next_trial, write_planning
 from tme.planning.reestimation import (REESTIMATE_COLUMNS, Reestimate, adjusted_variance, blinded_reestimate,
                                       blinded_reestimation_table, lumped_variance)
@@ -38,11 +40,11 @@ from tme.planning.text import assumptions_text
 from tme.planning.trials import AncovaFits, Trials, TrialModel, ancova_analysis, ancova_many, simulate_trials
 
 __all__ = [
-    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "REESTIMATE_COLUMNS", "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning",
+    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "PILOT_COLUMNS", "PilotResult", "REESTIMATE_COLUMNS", "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning",
     "Reestimate", "Target", "TrialModel", "Trials", "adjust_p", "adjusted_variance", "ancova_analysis",
     "ancova_many", "ancova_power", "ancova_sample_size", "assumptions_text", "blinded_reestimate",
     "blinded_reestimation_table",
-    "default_n_grid", "estimate_nuisance", "inflate_for_missing", "lumped_variance", "minimum_detectable_effect",
+    "default_n_grid", "estimate_nuisance", "inflate_for_missing", "internal_pilot", "internal_pilot_table", "lumped_variance", "minimum_detectable_effect",
     "per_endpoint_alpha", "plan_next_trial", "planning_table", "power_grid", "resolve_targets",
     "simulate_trials", "simulated_power", "write_planning",
 ]

@@ -24,9 +24,11 @@ with ``Δ / s ≥ d_n``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from tme.errors import TmeInputError
 from tme.planning.analytic import ancova_sample_size, inflate_for_missing, minimum_detectable_effect
@@ -100,3 +102,40 @@ def internal_pilot(model: TrialModel, assumed_difference: float, true_difference
     final = np.clip(inflate_for_missing(needed, np.minimum(missing, 0.9)), n_pilot, n_max)
     p = np.asarray(analysis(_enrolled(trials, final)), float)
     return PilotResult(planned, n_pilot, final, np.nan_to_num(p, nan=1.0) <= alpha)
+
+
+#: Columns of :func:`internal_pilot_table` (``planning_internal_pilot.tsv``).
+PILOT_COLUMNS = ["endpoint", "true_variance_factor", "pilot_fraction", "estimator", "adjusted", "alpha_per_endpoint",
+                 "power_target", "n_planned", "n_pilot", "n_final_mean", "n_final_p90", "type1", "type1_mc_se",
+                 "power", "power_mc_se", "n_trials"]
+
+
+def internal_pilot_table(table: pd.DataFrame, *, pilot_fraction: float = 0.5,
+                         true_variance_factors: Sequence[float] = (0.5, 1.0, 2.0), n_trials: int = 1000,
+                         seed: int = 0, estimator: str = "ancova", adjust: bool = False) -> pd.DataFrame:
+    """Operating characteristics of re-estimating each planned endpoint's size in an internal pilot.
+
+    Per row of the planning table (:func:`tme.planning.planning_table`): the next trial is planned
+    with the estimated residual SD at the endpoint's per-endpoint level; the truth has a residual
+    variance ``factor`` times that (SDs scaled by ``sqrt(factor)``, same ρ and missing share);
+    :func:`internal_pilot` gives the type I error (effect 0) and the power (the target effect), the
+    mean and 90th percentile of the final randomised patients per arm (``PILOT_COLUMNS``).
+    """
+    rows = []
+    for i, row in enumerate(table.itertuples()):
+        for j, factor in enumerate(true_variance_factors):
+            scale = float(np.sqrt(factor))
+            model = TrialModel(row.baseline_sd * scale, row.post_sd * scale, row.rho, row.drift_reference,
+                               row.missing_post)
+            common = dict(planning_residual_sd=row.residual_sd, alpha=row.alpha_per_endpoint, power=row.power,
+                          pilot_fraction=pilot_fraction, n_trials=n_trials, estimator=estimator, adjust=adjust)
+            null = internal_pilot(model, row.target_difference, 0.0, seed=seed + 2 * (100 * i + j), **common)
+            alt = internal_pilot(model, row.target_difference, row.target_difference,
+                                 seed=seed + 2 * (100 * i + j) + 1, **common)
+            rows.append({"endpoint": row.endpoint, "true_variance_factor": factor, "pilot_fraction": pilot_fraction,
+                         "estimator": estimator, "adjusted": adjust, "alpha_per_endpoint": row.alpha_per_endpoint,
+                         "power_target": row.power, "n_planned": alt.n_planned, "n_pilot": alt.n_pilot,
+                         "n_final_mean": float(alt.n_final.mean()), "n_final_p90": float(np.quantile(alt.n_final, 0.9)),
+                         "type1": null.rejection_rate, "type1_mc_se": null.mc_se, "power": alt.rejection_rate,
+                         "power_mc_se": alt.mc_se, "n_trials": n_trials})
+    return pd.DataFrame(rows, columns=PILOT_COLUMNS)
