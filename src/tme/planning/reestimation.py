@@ -25,14 +25,15 @@ the plan (their adjusted estimator), floored at 0. The new size per arm is
 two-sample t, ``n_covariates = 0``), at least ``n_min`` (by default the pilot's pairs per arm:
 patients already in the trial stay in) and at most ``n_max``.
 
-Which estimator: measured by ``benchmarks/planning_calibration.py`` (ANCOVA, ρ = 0.5, 50 %
-pilot, planning variance wrong by a factor of 2 either way, ≥ 4,000 trials per cell): the type I
-error stays at α with either; when the planning variance was too small (the case re-estimation
-is for), the lumped estimator reaches the target power (0.79–0.82 for 0.80) while the adjusted
-one falls short in small pilots (0.69–0.77 with 6–13 pilot patients per arm: an unbiased but
-noisy variance gives too few patients more often than it costs power to give too many); when the
-planning variance was too large, the pilot alone already holds the patients needed, so both
-overshoot (lumped 0.83–0.88, adjusted 0.80–0.84) — re-estimation never removes pilot patients.
+Which estimator: measured by ``benchmarks/planning_calibration.py`` (ANCOVA, ρ = 0.5, 10 %
+missing posts, 50 % pilot, α = 0.05, power 0.8, 20 or 40 pairs per arm truly needed, planning
+variance wrong by a factor of 2 either way, 10,000 trials per cell): the type I error stays at
+0.048–0.053 with either; when the planning variance was too small (the case re-estimation is
+for), the lumped estimator reaches the target power (0.80) while the adjusted one falls short
+(0.72–0.76 with 7–12 pilot patients per arm: an unbiased but noisy variance gives too few patients
+more often than it costs power to give too many); when the planning variance was too large, the
+pilot alone already holds the patients needed, so both overshoot (lumped 0.83–0.85, adjusted 0.82)
+— re-estimation never removes pilot patients.
 """
 
 from __future__ import annotations
