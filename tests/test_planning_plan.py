@@ -43,7 +43,7 @@ def test_table_columns_and_numbers(planning):
     table = planning.table.set_index("endpoint")
     assert list(planning.table.columns) == TABLE_COLUMNS and list(planning.grid.columns) == GRID_COLUMNS
     il1 = table.loc["IL-1 signature"]
-    assert il1["target_difference"] == pytest.approx(np.log2(0.6)) and il1["target_unit"] == "fold change (log2 scale)"
+    assert il1["target_difference"] == pytest.approx(np.log2(0.6)) and il1["target_scale"] == "log2"
     assert il1["alpha_per_endpoint"] == 0.025 and il1["family_size"] == 2
     n = ancova_sample_size(np.log2(0.6), il1["residual_sd"], 0.025, 0.8)
     assert il1["n_pairs_per_arm"] == int(np.ceil(n))
@@ -92,7 +92,7 @@ def test_targets_in_readable_units():
     assert Target("x", 1.5, "log2").difference == pytest.approx(0.5849625007)
     assert Target("x", 0.5, "ln").difference == pytest.approx(np.log(0.5))
     assert Target("x", 2.0, "log2").readable(-1.0) == 0.5
-    assert Target("x", -0.05).unit == "difference"
+    assert Target("x", -0.05).readable(-0.05) == -0.05
 
 
 @pytest.mark.parametrize("change,match", [

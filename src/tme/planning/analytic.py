@@ -16,8 +16,9 @@ strict = TRUE)`` give it for ``k = 0``)
     ``pwr.t.test``). With ``k = 1`` this is the usual ANCOVA recipe ("t test on
     :math:`\sigma\sqrt{1-\rho^2}` with one df fewer"). It treats the baseline values as fixed and
     balanced between arms, so it **overstates** the power of a randomised trial with a random
-    baseline: by 0.05 at 5 patients per arm and 80 % nominal power, 0.01 at 20 (simulation in
-    ``tests/test_planning_analytic.py``).
+    baseline: by 0.05 at 5 patients per arm and 80 % nominal power, 0.01 at 20
+    (``tests/test_planning_analytic.py``; simulated ANCOVAs follow the exact method,
+    ``tests/test_planning_simulation.py``).
 ``"exact"`` (default; Shieh, Psychometrika 2020;85:101)
     Conditionally on the baseline values, :math:`T` is noncentral t with :math:`\nu` df and
     :math:`\lambda_c = \lambda / \sqrt{1 + (\bar x_1 - \bar x_2)^2 / (S_{xx} (1/n_1 + 1/n_2))}`,

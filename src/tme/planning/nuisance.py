@@ -56,13 +56,12 @@ from tme.planning.moments import within_arm_sums
 from tme.planning.targets import nearest
 from tme.stats.bootstrap import bca_interval
 from tme.stats.design import validate_values
+from tme.stats.paired import MIN_PAIRS  # fewest pairs per arm, as for the paired statistics
 
 #: Estimated parameters, in table order.
 PARAMETERS = ("baseline_sd", "post_sd", "rho", "residual_sd", "drift_reference", "drift_treatment", "missing_post")
 #: Parameters a prior may replace (residual_sd follows from post_sd and rho).
 PRIOR_PARAMETERS = tuple(p for p in PARAMETERS if p != "residual_sd")
-#: Fewest paired patients per arm for a correlation (as for the paired statistics).
-MIN_PAIRS = 3
 
 
 def _pooled_sd(x: np.ndarray, treated: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from tme.planning.family import adjust_p, per_endpoint_alpha
 from tme.planning.targets import Target
 from tme.planning.trials import Analysis, TrialModel, ancova_analysis, simulate_trials
 
-GRID_COLUMNS = ["endpoint", "n_per_arm", "effect_multiplier", "difference", "effect", "unit", "multiplicity",
+GRID_COLUMNS = ["endpoint", "n_per_arm", "effect_multiplier", "difference", "effect", "scale", "multiplicity",
                 "alpha_per_endpoint", "n_trials", "power_simulated", "power_mc_se", "power_analytic"]
 
 
@@ -68,13 +68,16 @@ def power_grid(models: Mapping[str, TrialModel], targets: Mapping[str, Target], 
                effect_multipliers: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5), *, n_trials: int = 1000,
                alpha: float = 0.05, multiplicity: str = "holm", seed: int = 0,
                analysis: Analysis = ancova_analysis) -> pd.DataFrame:
-    """Simulated and analytic power per endpoint × n randomised per arm × effect (``GRID_COLUMNS``).
+    """Simulated and analytic power per endpoint × n randomised per arm × effect.
 
-    ``effect`` = the target's difference × ``effect_multiplier``, in the target's units (a fold change for
-    log-scale endpoints). ``power_analytic``: :func:`tme.planning.analytic.ancova_power` (exact) at the
-    expected pairs per arm ``n (1 - missing_post)`` and the conservative per-endpoint level
-    (:func:`tme.planning.family.per_endpoint_alpha`); it equals the simulated power, within Monte Carlo
-    error, when nothing goes missing and the family is Bonferroni-adjusted (or has one endpoint).
+    Columns (``GRID_COLUMNS``; ``planning_power_grid.tsv``): ``endpoint``; ``n_per_arm`` (randomised);
+    ``effect_multiplier``; ``difference`` (the target's difference × multiplier, analysis scale);
+    ``effect`` and ``scale`` (that difference as the target is given: a fold change for ``log2`` /
+    ``ln``); ``multiplicity``; ``alpha_per_endpoint`` (:func:`tme.planning.family.per_endpoint_alpha`);
+    ``n_trials``; ``power_simulated`` and ``power_mc_se`` (module docstring); ``power_analytic``
+    (:func:`tme.planning.analytic.ancova_power`, exact, at the expected pairs per arm
+    ``n (1 - missing_post)`` and ``alpha_per_endpoint``; equal to the simulated power within Monte Carlo
+    error when nothing goes missing and the family is Bonferroni-adjusted or has one endpoint).
     """
     targets_diff = {name: targets[name].difference for name in models}
     level = per_endpoint_alpha(alpha, multiplicity, len(models))
@@ -90,7 +93,7 @@ def power_grid(models: Mapping[str, TrialModel], targets: Mapping[str, Target], 
                             if difference != 0 else level)
                 rows.append({"endpoint": name, "n_per_arm": int(n), "effect_multiplier": float(multiplier),
                              "difference": difference, "effect": targets[name].readable(difference),
-                             "unit": targets[name].unit, "multiplicity": multiplicity, "alpha_per_endpoint": level,
+                             "scale": targets[name].scale, "multiplicity": multiplicity, "alpha_per_endpoint": level,
                              "n_trials": n_trials, "power_simulated": power, "power_mc_se": se,
                              "power_analytic": analytic})
     return pd.DataFrame(rows, columns=GRID_COLUMNS)

@@ -11,8 +11,9 @@ One row per plan endpoint. Columns:
     ``<name>_ci_high`` (patient-level bootstrap percentile CI; NA for a prior value).
 ``source``
     ``estimated``, or which parameters are prior values.
-``target_effect, target_unit, target_difference, standardised_effect``
-    Target as given (difference or fold change), its unit, the difference on the analysis scale,
+``target_effect, target_scale, target_difference, standardised_effect``
+    Target as given, how it is given (``difference`` on the analysis scale, or a fold change on a
+    ``log2`` or ``ln`` analysis scale; :mod:`tme.planning.targets`), the difference on the analysis scale,
     and that difference in residual SDs.
 ``alpha, multiplicity, family_size, alpha_per_endpoint, power, n_covariates``
     Family-wise two-sided level, the family's procedure, its number of endpoints, the
@@ -56,7 +57,7 @@ from tme.planning.trials import Analysis, TrialModel, ancova_analysis
 TABLE_COLUMNS = [
     "endpoint", "feature", "n_patients", "n_pairs_reference", "n_pairs_treatment",
     *[c for p in PARAMETERS for c in (p, f"{p}_ci_low", f"{p}_ci_high")], "source",
-    "target_effect", "target_unit", "target_difference", "standardised_effect",
+    "target_effect", "target_scale", "target_difference", "standardised_effect",
     "alpha", "multiplicity", "family_size", "alpha_per_endpoint", "power", "n_covariates",
     "n_pairs_per_arm", "n_pairs_per_arm_noncentral_t", "n_pairs_per_arm_ci_low", "n_pairs_per_arm_ci_high",
     "n_per_arm", "n_per_arm_design", "mde_difference", "mde_effect", "power_design",
@@ -115,7 +116,7 @@ def planning_table(nuisance: pd.DataFrame, targets: Mapping[str, Target], *, alp
         simulated, mc_se = simulated_power(models, differences, row["endpoint"], sizes["n_per_arm"],
                                            n_trials=n_trials, alpha=alpha, multiplicity=multiplicity, seed=seed,
                                            analysis=analysis)
-        rows.append({**row.to_dict(), "target_effect": target.effect, "target_unit": target.unit,
+        rows.append({**row.to_dict(), "target_effect": target.effect, "target_scale": target.scale,
                      "target_difference": target.difference,
                      "standardised_effect": target.difference / float(row["residual_sd"]),
                      "alpha": alpha, "multiplicity": multiplicity, "family_size": len(nuisance),

@@ -70,11 +70,6 @@ class Target:
         base = SCALES[self.scale]
         return float(difference) if base is None else float(base ** difference)
 
-    @property
-    def unit(self) -> str:
-        """``difference`` or ``fold change (log2 scale)`` / ``fold change (ln scale)``."""
-        return "difference" if SCALES[self.scale] is None else f"fold change ({self.scale} scale)"
-
 
 def nearest(name: str, names: Sequence[str]) -> str:
     """`` (did you mean 'x'?)`` or, with no close name, the list of names."""

@@ -31,10 +31,9 @@ def _ci(row: pd.Series, name: str, conf: str) -> str:
 
 
 def _effect(row: pd.Series, value: float, difference: float) -> str:
-    if row["target_unit"] == "difference":
+    if row["target_scale"] == "difference":
         return f"a difference of {_num(value)} on the analysis scale"
-    scale = row["target_unit"].split("(")[1].split(" ")[0]
-    return f"a {_num(value)}-fold change ({scale} difference {_num(difference)})"
+    return f"a {_num(value)}-fold change ({row['target_scale']} difference {_num(difference)})"
 
 
 def _endpoint_paragraph(row: pd.Series, conf: str) -> str:

@@ -25,7 +25,7 @@ EFFECT_COLOURS = tuple(OKABE_ITO[c] for c in ("sky_blue", "bluish_green", "orang
 
 def _effect_label(row: pd.Series) -> str:
     marker = " (target)" if np.isclose(row["effect_multiplier"], 1.0) else ""
-    if str(row["unit"]) == "difference":
+    if str(row["scale"]) == "difference":
         return f"difference {row['effect']:.3g}{marker}".replace("-", "−")
     return f"{row['effect']:.3g}-fold{marker}"
 
