@@ -174,3 +174,14 @@ def test_perfect_correlation_and_too_few_pairs_accept_a_prior():
 def test_unknown_endpoint_feature_names_the_nearest():
     with pytest.raises(TmeInputError, match=r"feature 'xx'.*did you mean 'x'"):
         estimate_nuisance(awkward_table(), Design(), {"e": "xx"}, n_bootstrap=50)
+
+
+def test_one_arm_only_and_odd_prior_types():
+    values = awkward_table()
+    with pytest.raises(TmeInputError, match="values in one arm only"):
+        estimate_nuisance(values[values["arm"] == "anakinra"], Design(), ["x"], n_bootstrap=50,
+                          priors={"x": {"rho": 0.5}})
+    with pytest.raises(TmeInputError, match="prior rho = True"):
+        estimate_nuisance(values, Design(), ["x"], n_bootstrap=50, priors={"x": {"rho": True}})
+    row = estimate_nuisance(values, Design(), ["x"], n_bootstrap=50, priors={"x": {"rho": np.float32(0.25)}}).iloc[0]
+    assert row["rho"] == 0.25

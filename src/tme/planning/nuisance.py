@@ -44,6 +44,7 @@ a prior, ``residual_sd`` becomes ``post_sd * sqrt(1 - rho**2)``.
 
 from __future__ import annotations
 
+import numbers
 import zlib
 from collections.abc import Mapping, Sequence
 
@@ -71,8 +72,8 @@ def _pooled_sd(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
         return np.where((m.n[0] >= 1) & (m.n[1] >= 1) & (df >= 1), np.sqrt(m.sxx / df), np.nan)
 
 
-def _drift(pre: np.ndarray, post: np.ndarray, arm: np.ndarray, g: bool) -> np.ndarray:
-    w = np.isfinite(pre) & np.isfinite(post) & (arm == g)
+def _drift(pre: np.ndarray, post: np.ndarray, treated: np.ndarray, g: bool) -> np.ndarray:
+    w = np.isfinite(pre) & np.isfinite(post) & (treated == g)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(w, post - pre, 0).sum(-1) / w.sum(-1)
 
@@ -120,7 +121,7 @@ def _check_priors(priors: Mapping[str, Mapping[str, float]], endpoints: Sequence
                 raise TmeInputError(f"prior for endpoint {endpoint!r} names unknown parameter {name!r}",
                                     column="priors", fix=f"use some of {', '.join(PRIOR_PARAMETERS)}")
             test, what = _PRIOR_RANGES[name]
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and test(value)):
+            if isinstance(value, bool) or not (isinstance(value, numbers.Real) and np.isfinite(value) and test(value)):
                 raise TmeInputError(f"prior {name} = {value} for endpoint {endpoint!r} is not {what}",
                                     column="priors", fix=f"give {name} {what}")
 
@@ -133,8 +134,12 @@ def _endpoint_arrays(sub: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.
             (arms == design.treatment_arm).to_numpy())
 
 
-def _require_estimable(endpoint: str, point: dict, n_pairs: tuple[int, int], fixed: Mapping[str, float]) -> None:
+def _require_estimable(endpoint: str, point: dict, n_pairs: tuple[int, int], fixed: Mapping[str, float],
+                       treated: np.ndarray) -> None:
     """Explain parameters that cannot be estimated and have no prior (too few pairs, no variation)."""
+    if treated.all() or not treated.any():
+        raise TmeInputError(f"endpoint {endpoint!r} has values in one arm only", column="arm",
+                            fix="planning compares two arms: check the endpoint's feature and the sample sheet")
     prior_hint = (f"give a prior value from earlier studies in the config, e.g. planning.priors: "
                   f"{{{endpoint}: {{rho: 0.5}}}}")
     if "rho" not in fixed:
@@ -222,7 +227,7 @@ def estimate_nuisance(values: pd.DataFrame, design: Design, endpoints: Sequence[
         n_pairs = (int((paired & ~treated).sum()), int((paired & treated).sum()))
         fixed = dict(priors.get(endpoint, {}))
         point = {k: v[()] for k, v in statistics(pre, post, treated).items()}
-        _require_estimable(endpoint, point, n_pairs, fixed)
+        _require_estimable(endpoint, point, n_pairs, fixed, treated)
         boot = _bootstrap(pre, post, treated, n_bootstrap, np.random.default_rng([seed, zlib.crc32(endpoint.encode())]))
         jack = _jackknife(pre, post, treated)
         for draws in (point, boot, jack):
