@@ -147,3 +147,20 @@ def test_more_baseline_covariates_cost_degrees_of_freedom(values):
     expected = np.ceil(ancova_sample_size(row["target_difference"], row["residual_sd"], 0.025, 0.8, 4))
     assert four.loc["IL-1 signature", "n_pairs_per_arm"] == expected >= row["n_pairs_per_arm"]
     assert (four["n_covariates"] == 4).all() and (four["mde_difference"] > one["mde_difference"]).all()
+
+
+def test_sizes_and_levels_are_checked(values):
+    for kwargs, match in ((dict(n_per_arm=1), "not whole numbers >= 2"), (dict(n_grid=[4, 2.5]), "not whole"),
+                          (dict(conf_level=1.2), "confidence level 1.2")):
+        with pytest.raises(TmeInputError, match=match):
+            plan_next_trial(values, Design(), ENDPOINTS, TARGETS, n_trials=100, n_bootstrap=100, **kwargs)
+
+
+def test_a_tiny_target_is_planned_but_not_simulated(values):
+    tiny = {"IL-1 signature": {"effect": 1.001, "scale": "log2"}, "CD68": {"effect": -0.3}}
+    planning = plan_next_trial(values, Design(), ENDPOINTS, tiny, n_trials=100, n_bootstrap=100,
+                               effect_multipliers=(1.0,))
+    row = planning.table.set_index("endpoint").loc["IL-1 signature"]
+    assert row["n_per_arm"] > 100_000 and np.isnan(row["power_simulated"])
+    assert planning.grid["n_per_arm"].max() <= 2000
+    assert "too large to simulate" in planning.assumptions and "nan" not in planning.assumptions

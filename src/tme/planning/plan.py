@@ -25,7 +25,7 @@ from tme.io import atomic_path, write_tsv
 from tme.planning.analytic import check_levels
 from tme.planning.family import MULTIPLICITY
 from tme.planning.nuisance import estimate_nuisance
-from tme.planning.simulation import power_grid
+from tme.planning.simulation import MAX_SIMULATED_PER_ARM, power_grid
 from tme.planning.table import planning_table
 from tme.planning.targets import Target, resolve_targets
 from tme.planning.text import assumptions_text
@@ -46,11 +46,21 @@ def default_n_grid(table: pd.DataFrame, points: int = 8) -> list[int]:
     """Randomised patients per arm from half the smallest to 1.5 × the largest requirement (geometric)."""
     low = max(3, math.floor(0.5 * table["n_per_arm"].min()))
     high = max(low + points, math.ceil(1.5 * max(table["n_per_arm"].max(), table["n_per_arm_design"].max())))
+    high = min(high, MAX_SIMULATED_PER_ARM)
+    low = min(low, high // 2)
     return sorted({int(round(x)) for x in np.geomspace(low, high, points)})
 
 
-def _check_settings(alpha: float, power: float, multiplicity: str, n_trials: int, n_bootstrap: int) -> None:
+def _check_settings(alpha: float, power: float, multiplicity: str, n_trials: int, n_bootstrap: int,
+                    conf_level: float, sizes: Sequence[int]) -> None:
     check_levels(alpha, power)
+    if not 0.5 < conf_level < 1:
+        raise TmeInputError(f"confidence level {conf_level} is not between 0.5 and 1", column="conf_level",
+                            fix="give e.g. 0.95")
+    small = [n for n in sizes if int(n) != n or n < 2]
+    if small:
+        raise TmeInputError(f"design size(s) {small} per arm are not whole numbers >= 2", column="n_per_arm",
+                            fix="give patients randomised per arm, at least 2")
     if multiplicity not in MULTIPLICITY:
         raise TmeInputError(f"unknown multiplicity method {multiplicity!r}", column="multiplicity",
                             fix=f"use one of {', '.join(MULTIPLICITY)}")
@@ -77,7 +87,8 @@ def plan_next_trial(values: pd.DataFrame, design: Design, endpoints: Sequence[st
         raise TmeInputError("planning from the trial's effects needs arm labels, but the configuration is blinded",
                             column="blinded", fix="run the planning after unblinding, or use blinded_reestimate "
                             "for a blinded sample-size re-estimation")
-    _check_settings(alpha, power, multiplicity, n_trials, n_bootstrap)
+    _check_settings(alpha, power, multiplicity, n_trials, n_bootstrap, conf_level,
+                    [*(n_grid or []), *([] if n_per_arm is None else [n_per_arm])])
     names = list(endpoints)
     resolved = resolve_targets(names, targets)
     nuisance = estimate_nuisance(values, design, endpoints, n_bootstrap, seed, conf_level, priors)

@@ -30,6 +30,9 @@ from tme.planning.family import adjust_p, per_endpoint_alpha
 from tme.planning.targets import Target
 from tme.planning.trials import Analysis, TrialModel, ancova_analysis, simulate_trials
 
+#: Largest trial simulated (patients randomised per arm); larger design points get NaN (memory: trials × patients).
+MAX_SIMULATED_PER_ARM = 2000
+
 GRID_COLUMNS = ["endpoint", "n_per_arm", "effect_multiplier", "difference", "effect", "scale", "multiplicity",
                 "alpha_per_endpoint", "n_trials", "power_simulated", "power_mc_se", "power_analytic"]
 
@@ -54,10 +57,15 @@ def simulated_power(models: Mapping[str, TrialModel], differences: Mapping[str, 
                     n_per_arm: int, *, n_trials: int = 1000, alpha: float = 0.05, multiplicity: str = "holm",
                     seed: int = 0, key: Sequence[int] = (),
                     analysis: Analysis = ancova_analysis) -> tuple[float, float]:
-    """(power, Monte Carlo SE) of ``endpoint`` in the adjusted family at ``n_per_arm`` randomised per arm."""
+    """(power, Monte Carlo SE) of ``endpoint`` in the adjusted family at ``n_per_arm`` randomised per arm.
+
+    ``(nan, nan)`` above ``MAX_SIMULATED_PER_ARM`` patients per arm (a target far too small for a window trial).
+    """
     if n_trials < 1:
         raise TmeInputError(f"n_trials = {n_trials}", column="n_trials",
                             fix="simulate at least 1 trial (1,000+ for a plan)")
+    if n_per_arm > MAX_SIMULATED_PER_ARM:
+        return float("nan"), float("nan")
     names = list(models)
     rng = np.random.default_rng([seed, names.index(endpoint), int(n_per_arm), *key])
     reject = family_rejections(models, differences, n_per_arm, n_trials, alpha, multiplicity, rng, analysis)

@@ -36,7 +36,7 @@ One row per plan endpoint. Columns:
 ``power_simulated, power_simulated_mc_se, n_trials, seed``
     Power of the endpoint at ``n_per_arm`` randomised per arm from ``n_trials`` simulated trials of
     the whole family (missing posts MAR, the family's procedure; :mod:`tme.planning.simulation`),
-    its Monte Carlo SE, and the seed.
+    its Monte Carlo SE, and the seed (NA above 2,000 patients per arm).
 """
 
 from __future__ import annotations

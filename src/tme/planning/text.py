@@ -60,11 +60,16 @@ def _endpoint_paragraph(row: pd.Series, conf: str) -> str:
         f"CI); allowing for {pct} missing post samples, **randomise {int(row['n_per_arm'])} per arm**. "
         f"With {int(row['n_per_arm_design'])} randomised per arm the minimum detectable effect is "
         f"{_effect(row, row['mde_effect'], row['mde_difference'] * (1 if row['target_difference'] > 0 else -1))} "
-        f"(power for the target {100 * row['power_design']:.0f} %). "
-        f"In {int(row['n_trials'])} simulated trials of the whole primary family (seed {int(row['seed'])}; missing "
-        f"posts at random given the baseline; the family's adjustment) the power at {int(row['n_per_arm'])} per arm "
-        f"was {100 * row['power_simulated']:.1f} % (Monte Carlo SE {100 * row['power_simulated_mc_se']:.1f} %)."
+        f"(power for the target {100 * row['power_design']:.0f} %). {_simulated(row)}"
     )
+
+
+def _simulated(row: pd.Series) -> str:
+    if pd.isna(row["power_simulated"]):
+        return "The trial is too large to simulate (more than 2,000 patients per arm)."
+    return (f"In {int(row['n_trials'])} simulated trials of the whole primary family (seed {int(row['seed'])}; missing "
+            f"posts at random given the baseline; the family's adjustment) the power at {int(row['n_per_arm'])} per "
+            f"arm was {100 * row['power_simulated']:.1f} % (Monte Carlo SE {100 * row['power_simulated_mc_se']:.1f} %).")
 
 
 def assumptions_text(table: pd.DataFrame, conf_level: float = 0.95) -> str:
