@@ -15,7 +15,7 @@ MULTIPLICITY_NAMES = {"holm": "Holm's step-down procedure", "hochberg": "Hochber
                       "none": "no multiplicity adjustment"}
 
 REFERENCES = ("Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Borm et al., J Clin Epidemiol 2007;60:1234 "
-              "(σ²(1 − ρ²)); Shieh, Psychometrika 2020;85:101 (exact ANCOVA power); Julious, Sample Sizes for "
+              "(σ²(1 − ρ²)); Anderson, JASA 1957;52:200 (SDs and correlation with missing post values); Shieh, Psychometrika 2020;85:101 (exact ANCOVA power); Julious, Sample Sizes for "
               "Clinical Trials, 2010 (inflation for drop-out).")
 
 
@@ -45,7 +45,8 @@ def _endpoint_paragraph(row: pd.Series, conf: str) -> str:
         f"**{row['endpoint']}** (feature `{row['feature']}`). Primary analysis: ANCOVA of the post value on the "
         f"baseline value and arm. In this trial ({int(row['n_patients'])} patients, "
         f"{int(row['n_pairs_reference'])} + {int(row['n_pairs_treatment'])} with both samples) the SD of the post "
-        f"values within arm was {_num(row['post_sd'])} {_ci(row, 'post_sd', conf)}, the pre–post correlation within "
+        f"values within arm (allowing for missing post samples) was {_num(row['post_sd'])} "
+        f"{_ci(row, 'post_sd', conf)}, the pre–post correlation within "
         f"arm {_num(row['rho'])} {_ci(row, 'rho', conf)}, so the residual SD σ√(1 − ρ²) is "
         f"{_num(row['residual_sd'])} {_ci(row, 'residual_sd', conf)}; baseline SD {_num(row['baseline_sd'])}; "
         f"mean change in the reference arm {_num(row['drift_reference'])} {_ci(row, 'drift_reference', conf)}; "
