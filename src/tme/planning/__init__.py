@@ -40,11 +40,11 @@ from tme.planning.text import assumptions_text
 from tme.planning.trials import AncovaFits, Trials, TrialModel, ancova_analysis, ancova_many, simulate_trials
 
 __all__ = [
-    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "PILOT_COLUMNS", "PilotResult", "REESTIMATE_COLUMNS", "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning",
-    "Reestimate", "Target", "TrialModel", "Trials", "adjust_p", "adjusted_variance", "ancova_analysis",
-    "ancova_many", "ancova_power", "ancova_sample_size", "assumptions_text", "blinded_reestimate",
-    "blinded_reestimation_table",
-    "default_n_grid", "estimate_nuisance", "inflate_for_missing", "internal_pilot", "internal_pilot_table", "lumped_variance", "minimum_detectable_effect",
-    "per_endpoint_alpha", "plan_next_trial", "planning_table", "power_grid", "resolve_targets",
-    "simulate_trials", "simulated_power", "write_planning",
+    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "PILOT_COLUMNS", "PilotResult", "REESTIMATE_COLUMNS",
+    "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning", "Reestimate", "Target", "TrialModel", "Trials",
+    "adjust_p", "adjusted_variance", "ancova_analysis", "ancova_many", "ancova_power", "ancova_sample_size",
+    "assumptions_text", "blinded_reestimate", "blinded_reestimation_table", "default_n_grid",
+    "estimate_nuisance", "inflate_for_missing", "internal_pilot", "internal_pilot_table", "lumped_variance",
+    "minimum_detectable_effect", "per_endpoint_alpha", "plan_next_trial", "planning_table", "power_grid",
+    "resolve_targets", "simulate_trials", "simulated_power", "write_planning",
 ]

@@ -15,8 +15,9 @@ MULTIPLICITY_NAMES = {"holm": "Holm's step-down procedure", "hochberg": "Hochber
                       "none": "no multiplicity adjustment"}
 
 REFERENCES = ("Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Borm et al., J Clin Epidemiol 2007;60:1234 "
-              "(σ²(1 − ρ²)); Anderson, JASA 1957;52:200 (SDs and correlation with missing post values); Shieh, Psychometrika 2020;85:101 (exact ANCOVA power); Julious, Sample Sizes for "
-              "Clinical Trials, 2010 (inflation for drop-out).")
+              "(σ²(1 − ρ²)); Anderson, JASA 1957;52:200 (SDs and correlation with missing post values); "
+              "Shieh, Psychometrika 2020;85:101 (exact ANCOVA power); Julious, Sample Sizes for Clinical Trials, "
+              "2010 (inflation for drop-out).")
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -70,7 +71,8 @@ def _simulated(row: pd.Series) -> str:
         return "The trial is too large to simulate (more than 2,000 patients per arm)."
     return (f"In {int(row['n_trials'])} simulated trials of the whole primary family (seed {int(row['seed'])}; missing "
             f"posts at random given the baseline; the family's adjustment) the power at {int(row['n_per_arm'])} per "
-            f"arm was {100 * row['power_simulated']:.1f} % (Monte Carlo SE {100 * row['power_simulated_mc_se']:.1f} %).")
+            f"arm was {100 * row['power_simulated']:.1f} % "
+            f"(Monte Carlo SE {100 * row['power_simulated_mc_se']:.1f} %).")
 
 
 def assumptions_text(table: pd.DataFrame, conf_level: float = 0.95) -> str:
