@@ -37,19 +37,35 @@ def bootstrap_mean_change_difference(
     rng = np.random.default_rng(seed)
     boot = (ct[rng.integers(0, len(ct), (n_resamples, len(ct)))].mean(axis=1)
             - cr[rng.integers(0, len(cr), (n_resamples, len(cr)))].mean(axis=1))
-    below = np.mean(boot < estimate)
-    if below in (0.0, 1.0) or np.ptp(boot) == 0:
+    if np.ptp(boot) == 0 or np.mean(boot < estimate) in (0.0, 1.0):
         return not_estimable("bootstrap distribution degenerate (no variation in changes)", method)
-    z0 = stats.norm.ppf(below)
     jack = np.concatenate([
         (ct.sum() - ct) / (len(ct) - 1) - cr.mean(),
         ct.mean() - (cr.sum() - cr) / (len(cr) - 1),
     ])
-    dev = jack.mean() - jack
+    low, high = bca_interval(float(estimate), boot, jack, conf_level)
+    return Estimate(float(estimate), float(boot.std(ddof=1)), low, high, method=method)
+
+
+def bca_interval(estimate: float, boot: np.ndarray, jackknife: np.ndarray,
+                 conf_level: float = 0.95) -> tuple[float, float]:
+    """BCa limits from bootstrap replicates and leave-one-out (jackknife) values (formulas above).
+
+    NaN replicates are left out; a degenerate distribution (all replicates on one side of the
+    estimate, or no variation) gives ``(nan, nan)``.
+    """
+    boot = np.asarray(boot, float)
+    boot = boot[np.isfinite(boot)]
+    jackknife = np.asarray(jackknife, float)
+    jackknife = jackknife[np.isfinite(jackknife)]
+    below = np.mean(boot < estimate) if len(boot) else 0.0
+    if below in (0.0, 1.0) or np.ptp(boot) == 0:
+        return float("nan"), float("nan")
+    z0 = stats.norm.ppf(below)
+    dev = jackknife.mean() - jackknife
     denom = 6 * np.sum(dev**2) ** 1.5
     accel = np.sum(dev**3) / denom if denom > 0 else 0.0
     z = stats.norm.ppf([(1 - conf_level) / 2, (1 + conf_level) / 2])
     levels = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
     low, high = np.quantile(boot, levels)
-    return Estimate(float(estimate), float(boot.std(ddof=1)), float(low), float(high),
-                    method=method)
+    return float(low), float(high)
