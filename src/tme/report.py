@@ -23,18 +23,22 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 import yaml
 
+from tme.stats.analyses import BETWEEN_ARM
+
 PACKAGES = ("tme", "snakemake", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "anndata", "scanpy",
             "pydeseq2", "gseapy", "jsonschema", "pyyaml", "h5py")
 
-ANALYSES = {
-    "ancova": "ANCOVA, OLS of post on pre and arm (+ covariates): the primary analysis (Vickers & Altman, BMJ 2001;323:1123)",
-    "mann_whitney_change": "Mann–Whitney test on the within-patient changes, Hodges–Lehmann shift with exact (Bauer 1972) CI",
-    "welch_t_change": "Welch t test on the within-patient changes",
-    "mixed_model": "linear mixed model value ~ timepoint × arm + (1 | patient), REML, Satterthwaite df; keeps unpaired samples",
-    "bootstrap_mean_change": "patient-level BCa bootstrap CI of the difference in mean change (no p-value)",
+#: Within-arm analyses, described for the methods page (between-arm ones: tme.stats.analyses.BETWEEN_ARM).
+WITHIN_ANALYSES = {
     "wilcoxon_signed_rank": "Wilcoxon signed-rank test within arm, Hodges–Lehmann median change (descriptive)",
     "paired_t": "paired t test within arm (descriptive)",
 }
+
+
+def describe_analysis(name: str) -> str:
+    """One sentence on an analysis, from the between-arm registry or :data:`WITHIN_ANALYSES`."""
+    return BETWEEN_ARM[name].description if name in BETWEEN_ARM else WITHIN_ANALYSES.get(name, "")
+
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;line-height:1.45;margin:1.2em;
@@ -142,7 +146,7 @@ def models_used(effects: pd.DataFrame | None, within: pd.DataFrame | None = None
         return pd.DataFrame()
     cols = ["analysis", "method", "model", "covariates"]
     t = pd.concat([f.reindex(columns=cols) for f in frames], ignore_index=True).fillna("").drop_duplicates()
-    t["description"] = t["analysis"].map(ANALYSES).fillna("")
+    t["description"] = t["analysis"].map(describe_analysis)
     return t
 
 

@@ -16,14 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, empty_figure, format_estimate, format_p, label, theme
-
-ANALYSIS_NAMES = {
-    "ancova": "ANCOVA (post ~ pre + arm)",
-    "mann_whitney_change": "Mann–Whitney on changes (Hodges–Lehmann shift)",
-    "welch_t_change": "Welch t on changes",
-    "mixed_model": "mixed model (timepoint × arm)",
-    "bootstrap_mean_change": "bootstrap difference in mean change",
-}
+from tme.stats.analyses import BETWEEN_ARM
 
 
 def forest_rows(effects: pd.DataFrame, analysis: str = "ancova", scales: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -112,7 +105,7 @@ def plot_forest(effects: pd.DataFrame, analysis: str = "ancova", arms: Sequence[
                     handles.append(h)
                     labels.append(lab)
         top = 1 - 0.9 / fig.get_figheight()
-        fig.suptitle(f"Between-arm effects: {ANALYSIS_NAMES.get(analysis, label(analysis, 40))}\n"
+        fig.suptitle(f"Between-arm effects: {BETWEEN_ARM[analysis].label if analysis in BETWEEN_ARM else label(analysis, 40)}\n"
                      f"right: estimate (95% CI), q, n patients {arm_label(arms[0])}/{arm_label(arms[1])}", fontsize=9,
                      x=0.01, y=1 - 0.1 / fig.get_figheight(), ha="left", va="top")
         fig.legend(handles, labels, loc="upper right", ncol=2, fontsize=7,

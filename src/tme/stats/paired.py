@@ -78,26 +78,15 @@ References: Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Hodges & Lehmann, Ann 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
-from tme.errors import TmeInputError
-from tme.stats.bootstrap import bootstrap_mean_change_difference
-from tme.stats.design import (
-    Design,
-    check_covariates,
-    confounded_covariates,
-    covariate_matrix,
-    feature_table,
-    validate_values,
-)
-from tme.stats.mixed import mixed_model_interaction
+from tme.stats.analyses import BETWEEN_ARM, FeatureData, rank_estimate
+from tme.stats.design import Design, check_covariates, feature_table, validate_values
 from tme.stats.multiplicity import add_q_values
-from tme.stats.parametric import ancova, paired_t, welch_t
-from tme.stats.rank_tests import RankTestResult, rank_sum_test, signed_rank_test
-from tme.stats.result import Estimate, not_estimable
+from tme.stats.parametric import paired_t
+from tme.stats.rank_tests import signed_rank_test
+from tme.stats.result import not_estimable
 
 MIN_PAIRS = 3
 
@@ -111,11 +100,6 @@ BETWEEN_COLUMNS = [
     "feature", "feature_type", "family", "analysis", "method", "model", "covariates",
     "n_reference_arm", "n_treatment_arm", *RESULT_COLUMNS,
 ]
-
-
-def _rank_estimate(result: RankTestResult) -> Estimate:
-    return Estimate(result.estimate, np.nan, result.ci_low, result.ci_high, result.statistic,
-                    np.nan, result.p, result.method)
 
 
 def _prepare(values, design, feature_info, families):
@@ -191,7 +175,7 @@ def changes_within_arm(
             else:
                 reason = ""
             results = {
-                "wilcoxon_signed_rank": _rank_estimate(signed_rank_test(change, conf_level)),
+                "wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
                 "paired_t": paired_t(change, conf_level),
             } if not reason else dict.fromkeys(("wilcoxon_signed_rank", "paired_t"),
                                                not_estimable(reason))
@@ -202,54 +186,20 @@ def changes_within_arm(
     return add_q_values(table, ["family", "analysis"]).reindex(columns=WITHIN_COLUMNS)
 
 
-def _feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray | None, str]:
-    """Covariate matrix for one feature's samples, without covariates constant among them.
-
-    A covariate constant in this feature's samples (e.g. one batch measured this marker) carries
-    no information; it is left out and the note says so.
-    """
-    varying = [c for c in design.covariates if frame[c].nunique() > 1]
-    constant = [c for c in design.covariates if c not in varying]
-    note = (f"covariate(s) {', '.join(constant)} constant among this feature's samples: not "
-            "adjusted for") if constant else ""
-    matrix = covariate_matrix(frame, varying)
-    return (matrix.to_numpy() if varying else None), note
+def _arm_counts(frame: pd.DataFrame, design: Design) -> dict[str, int]:
+    arms = frame["arm"]
+    return {"n_reference_arm": int((arms == design.reference_arm).sum()),
+            "n_treatment_arm": int((arms == design.treatment_arm).sum())}
 
 
-def _with_note(result: Estimate, note: str) -> Estimate:
-    return replace(result, note="; ".join(filter(None, [result.note, note])))
-
-
-def _ancova_row(pairs, post_covariates, design, conf_level) -> Estimate:
-    treated = (pairs["arm"] == design.treatment_arm).to_numpy(float)
-    frame = post_covariates.loc[pairs.index]
-    covs, note = _feature_covariates(frame, design)
-    result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), treated, covs, conf_level)
-    if result.note == "ANCOVA design is rank-deficient":
-        why = confounded_covariates(
-            {"baseline value": pairs["pre"].to_numpy(), "arm": treated},
-            covariate_matrix(frame, design.covariates), design.covariates,
-        )
-        result = not_estimable(f"ANCOVA design rank-deficient: {'; '.join(why)}", result.method)
-    return _with_note(result, note)
-
-
-def _mixed_row(sub, samples, design, conf_level) -> Estimate:
-    data = sub[["patient_id", "arm", "timepoint", "value"]].merge(
-        samples, on=["patient_id", "arm", "timepoint"], how="left")
-    post = (data["timepoint"] == design.post).to_numpy(float)
-    treated = (data["arm"] == design.treatment_arm).to_numpy(float)
-    covs, note = _feature_covariates(data, design)
-    result = mixed_model_interaction(data["value"].to_numpy(), post, treated,
-                                     data["patient_id"].to_numpy(), covs, conf_level)
-    if result.note == "mixed-model design is rank-deficient":
-        why = confounded_covariates(
-            {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-            covariate_matrix(data, design.covariates), design.covariates,
-        )
-        result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}",
-                               result.method)
-    return _with_note(result, note)
+def _not_estimable_reason(sub: pd.DataFrame, pair_counts: dict[str, int]) -> str:
+    """Why no between-arm analysis can run for a feature ('' when they can)."""
+    if sub["value"].nunique() == 1:
+        return "feature is constant in all samples"
+    if min(pair_counts.values()) < MIN_PAIRS:
+        return (f"fewer than {MIN_PAIRS} pairs in an arm (reference {pair_counts['n_reference_arm']}, "
+                f"treatment {pair_counts['n_treatment_arm']})")
+    return ""
 
 
 def effects_between_arms(
@@ -260,18 +210,21 @@ def effects_between_arms(
     n_bootstrap: int = 2000,
     seed: int = 0,
     conf_level: float = 0.95,
+    analyses: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Between-arm difference in change per feature (ANCOVA primary; MWU+HL, Welch, LMM, bootstrap).
+    """Between-arm difference in change per feature, one row per feature × analysis.
 
     Parameters
     ----------
     values, design, feature_info, families, conf_level
-        As in :func:`changes_within_arm`; ``design.covariates`` enter ANCOVA and the mixed model.
+        As in :func:`changes_within_arm`; ``design.covariates`` enter the adjusted analyses.
     n_bootstrap
         Bootstrap resamples for ``bootstrap_mean_change``; 0 omits that analysis.
     seed
         Seed of ``numpy.random.default_rng`` for the bootstrap; the same seed is used for every
         feature, so results do not depend on feature order.
+    analyses
+        Names from :data:`tme.stats.analyses.BETWEEN_ARM` (default: all, in registry order).
 
     Returns
     -------
@@ -279,51 +232,21 @@ def effects_between_arms(
     """
     values, samples, features = _prepare(values, design, feature_info, families)
     check_covariates(samples, design)
+    chosen = [BETWEEN_ARM[name] for name in (analyses or BETWEEN_ARM)
+              if not (name == "bootstrap_mean_change" and n_bootstrap == 0)]
     post_covariates = samples[samples["timepoint"] == design.post].set_index("patient_id")
-    cov_text = ";".join(design.covariates)
-    cov_terms = "".join(f" + {c}" for c in design.covariates)
-    models = {
-        "ancova": (f"post ~ pre + arm{cov_terms}", cov_text),
-        "mann_whitney_change": ("post - pre ~ arm (rank sum)", ""),
-        "welch_t_change": ("post - pre ~ arm", ""),
-        "mixed_model": (f"value ~ timepoint * arm{cov_terms} + (1 | patient_id)", cov_text),
-        "bootstrap_mean_change": ("mean(post - pre | treatment) - mean(post - pre | reference)",
-                                  ""),
-    }
-    if n_bootstrap == 0:
-        del models["bootstrap_mean_change"]
+    options = {"n_bootstrap": n_bootstrap, "seed": seed}
     rows = []
     for feature, sub in values.groupby("feature", sort=False):
         pairs = _paired_table(sub, design)
-        change_t = pairs.loc[pairs["arm"] == design.treatment_arm, "change"].to_numpy()
-        change_r = pairs.loc[pairs["arm"] == design.reference_arm, "change"].to_numpy()
-        n_pairs = {"n_reference_arm": len(change_r), "n_treatment_arm": len(change_t)}
-        if sub["value"].nunique() == 1:
-            reason = "feature is constant in all samples"
-        elif min(len(change_r), len(change_t)) < MIN_PAIRS:
-            reason = (f"fewer than {MIN_PAIRS} pairs in an arm (reference {len(change_r)}, "
-                      f"treatment {len(change_t)})")
-        else:
-            reason = ""
-        patients = sub.drop_duplicates("patient_id")["arm"]
-        n_all = {"n_reference_arm": int((patients == design.reference_arm).sum()),
-                 "n_treatment_arm": int((patients == design.treatment_arm).sum())}
-        for analysis, (model, covariates) in models.items():
-            if reason:
-                result = not_estimable(reason)
-            elif analysis == "ancova":
-                result = _ancova_row(pairs, post_covariates, design, conf_level)
-            elif analysis == "mann_whitney_change":
-                result = _rank_estimate(rank_sum_test(change_t, change_r, conf_level))
-            elif analysis == "welch_t_change":
-                result = welch_t(change_t, change_r, conf_level)
-            elif analysis == "mixed_model":
-                result = _mixed_row(sub, samples, design, conf_level)
-            else:
-                result = bootstrap_mean_change_difference(change_t, change_r, n_bootstrap, seed,
-                                                          conf_level)
-            counts = n_all if analysis == "mixed_model" else n_pairs
-            rows.append({"feature": feature, "analysis": analysis, "model": model,
-                         "covariates": covariates, **counts, **result.as_dict()})
+        data = FeatureData(feature, sub, pairs, post_covariates, design, conf_level, options)
+        n_pairs = _arm_counts(pairs, design)
+        reason = _not_estimable_reason(sub, n_pairs)
+        for analysis in chosen:
+            result = not_estimable(reason) if reason else analysis.run(data)
+            counts = _arm_counts(sub.drop_duplicates("patient_id"), design) if analysis.all_samples else n_pairs
+            rows.append({"feature": feature, "analysis": analysis.name, "model": analysis.model(design),
+                         "covariates": ";".join(design.covariates) if analysis.adjusted else "",
+                         **counts, **result.as_dict()})
     table = pd.DataFrame(rows).merge(features, on="feature", how="left")
     return add_q_values(table, ["family", "analysis"]).reindex(columns=BETWEEN_COLUMNS)

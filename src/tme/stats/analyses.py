@@ -1,0 +1,165 @@
+"""The registry of between-arm analyses: one :class:`BetweenArmAnalysis` per ``analysis`` name.
+
+Every analysis gets one feature's data as a :class:`FeatureData` and returns an
+:class:`~tme.stats.result.Estimate` of treatment − reference. :func:`tme.stats.paired.effects_between_arms`
+runs the analyses the caller (the analysis plan) names, in registry order; the methods page and the
+figures take each analysis's description and label from here. A new analysis is one function and
+one entry in :data:`BETWEEN_ARM`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from tme.stats.bootstrap import bootstrap_mean_change_difference
+from tme.stats.design import Design, confounded_covariates, covariate_matrix
+from tme.stats.mixed import mixed_model_interaction
+from tme.stats.parametric import ancova, welch_t
+from tme.stats.rank_tests import RankTestResult, rank_sum_test
+from tme.stats.result import Estimate, not_estimable
+
+
+@dataclass(frozen=True)
+class FeatureData:
+    """One feature, as the between-arm analyses see it.
+
+    ``values``: every sample with a value (``patient_id, arm, timepoint, value`` + covariates);
+    ``pairs``: the paired patients (``arm, pre, post, change``, indexed by patient);
+    ``covariates``: the covariate values the models adjust for, one row per patient (indexed by
+    patient); ``options``: analysis settings (``n_bootstrap``, ``seed``).
+    """
+
+    feature: str
+    values: pd.DataFrame
+    pairs: pd.DataFrame
+    covariates: pd.DataFrame
+    design: Design
+    conf_level: float = 0.95
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def changes(self, arm: str) -> np.ndarray:
+        return self.pairs.loc[self.pairs["arm"] == arm, "change"].to_numpy()
+
+    @property
+    def treated(self) -> np.ndarray:
+        """1 for paired patients of the treatment arm, 0 for the reference arm."""
+        return (self.pairs["arm"] == self.design.treatment_arm).to_numpy(float)
+
+
+@dataclass(frozen=True)
+class BetweenArmAnalysis:
+    """A registered between-arm analysis.
+
+    ``model(design)`` is the model formula or contrast in words; ``adjusted``: the configured
+    covariates enter the model; ``all_samples``: it uses every patient with a sample (the n columns
+    then count those), otherwise the paired patients; ``label``: a short name for figures.
+    """
+
+    name: str
+    label: str
+    description: str
+    model: Callable[[Design], str]
+    run: Callable[[FeatureData], Estimate]
+    adjusted: bool = False
+    all_samples: bool = False
+
+
+def rank_estimate(result: RankTestResult) -> Estimate:
+    """A rank test's result as an :class:`Estimate` (no SE or df)."""
+    return Estimate(result.estimate, np.nan, result.ci_low, result.ci_high, result.statistic,
+                    np.nan, result.p, result.method)
+
+
+def feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray | None, str]:
+    """Covariate matrix for one feature's samples, without covariates constant among them.
+
+    A covariate constant in this feature's samples (e.g. one batch measured this marker) carries
+    no information; it is left out and the note says so.
+    """
+    varying = [c for c in design.covariates if frame[c].nunique() > 1]
+    constant = [c for c in design.covariates if c not in varying]
+    note = (f"covariate(s) {', '.join(constant)} constant among this feature's samples: not "
+            "adjusted for") if constant else ""
+    matrix = covariate_matrix(frame, varying)
+    return (matrix.to_numpy() if varying else None), note
+
+
+def _with_note(result: Estimate, note: str) -> Estimate:
+    return replace(result, note="; ".join(filter(None, [result.note, note])))
+
+
+def _covariate_terms(design: Design) -> str:
+    return "".join(f" + {c}" for c in design.covariates)
+
+
+def _ancova(data: FeatureData) -> Estimate:
+    frame = data.covariates.loc[data.pairs.index]
+    covs, note = feature_covariates(frame, data.design)
+    pairs = data.pairs
+    result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
+    if result.note == "ANCOVA design is rank-deficient":
+        why = confounded_covariates({"baseline value": pairs["pre"].to_numpy(), "arm": data.treated},
+                                    covariate_matrix(frame, data.design.covariates), data.design.covariates)
+        result = not_estimable(f"ANCOVA design rank-deficient: {'; '.join(why)}", result.method)
+    return _with_note(result, note)
+
+
+def _mixed_model(data: FeatureData) -> Estimate:
+    frame, design = data.values, data.design
+    post = (frame["timepoint"] == design.post).to_numpy(float)
+    treated = (frame["arm"] == design.treatment_arm).to_numpy(float)
+    covs, note = feature_covariates(frame, design)
+    result = mixed_model_interaction(frame["value"].to_numpy(), post, treated, frame["patient_id"].to_numpy(),
+                                     covs, data.conf_level)
+    if result.note == "mixed-model design is rank-deficient":
+        why = confounded_covariates({"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
+                                    covariate_matrix(frame, design.covariates), design.covariates)
+        result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}", result.method)
+    return _with_note(result, note)
+
+
+def _mann_whitney(data: FeatureData) -> Estimate:
+    d = data.design
+    return rank_estimate(rank_sum_test(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level))
+
+
+def _welch(data: FeatureData) -> Estimate:
+    d = data.design
+    return welch_t(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level)
+
+
+def _bootstrap(data: FeatureData) -> Estimate:
+    d = data.design
+    return bootstrap_mean_change_difference(data.changes(d.treatment_arm), data.changes(d.reference_arm),
+                                            data.options.get("n_bootstrap", 2000), data.options.get("seed", 0),
+                                            data.conf_level)
+
+
+#: Registered between-arm analyses by name, in the order tables list them (read-only).
+BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType({a.name: a for a in (
+    BetweenArmAnalysis(
+        "ancova", "ANCOVA (post ~ pre + arm)",
+        "ANCOVA, OLS of post on pre and arm (+ covariates): the primary analysis (Vickers & Altman, BMJ 2001;323:1123)",
+        lambda d: f"post ~ pre + arm{_covariate_terms(d)}", _ancova, adjusted=True),
+    BetweenArmAnalysis(
+        "mann_whitney_change", "Mann–Whitney on changes (Hodges–Lehmann shift)",
+        "Mann–Whitney test on the within-patient changes, Hodges–Lehmann shift with exact (Bauer 1972) CI",
+        lambda d: "post - pre ~ arm (rank sum)", _mann_whitney),
+    BetweenArmAnalysis(
+        "welch_t_change", "Welch t on changes", "Welch t test on the within-patient changes",
+        lambda d: "post - pre ~ arm", _welch),
+    BetweenArmAnalysis(
+        "mixed_model", "mixed model (timepoint × arm)",
+        "linear mixed model value ~ timepoint × arm + (1 | patient), REML, Satterthwaite df; keeps unpaired samples",
+        lambda d: f"value ~ timepoint * arm{_covariate_terms(d)} + (1 | patient_id)", _mixed_model,
+        adjusted=True, all_samples=True),
+    BetweenArmAnalysis(
+        "bootstrap_mean_change", "bootstrap difference in mean change",
+        "patient-level BCa bootstrap CI of the difference in mean change (no p-value)",
+        lambda d: "mean(post - pre | treatment) - mean(post - pre | reference)", _bootstrap),
+)})
