@@ -1,0 +1,144 @@
+r"""nCounter quality control per sample: values, flags and the reason a sample fails.
+
+Rules (defaults from NanoString's *nCounter Expression Data Analysis Guide*, MAN-C0011-04, 2017,
+"Quality control", which nSolver 4.0 applies; each threshold is configurable):
+
+==============================  =================================================================  =====================
+flag                            value and rule                                                     source
+==============================  =================================================================  =====================
+``imaging``                     FOV counted / FOV count < 0.75                                     MAN-C0011 imaging QC
+``binding_density``             BindingDensity outside 0.1–2.25 (MAX/FLEX) or 0.1–1.8 (SPRINT)     MAN-C0011 binding density QC
+``positive_linearity``          :math:`R^2` of :math:`\log_2` count on :math:`\log_2` concentration   MAN-C0011 positive control
+                                of the positive controls (128 … 0.125 fM) < 0.95                   linearity QC
+``limit_of_detection``          POS_E (0.5 fM) count ≤ mean + 2 SD of the negative controls        MAN-C0011 limit of detection QC
+``positive_factor``             positive-control scaling factor outside 0.3–3                      MAN-C0011 normalisation
+``housekeeping_factor``         housekeeping (content) factor outside 0.1–10                       MAN-C0011 normalisation
+``housekeepers_below_background``  more than 0 housekeepers used with raw count ≤ mean + 2 SD of   tme (MAN-C0011 asks for
+                                the negatives                                                      housekeepers well above background)
+==============================  =================================================================  =====================
+
+Counts below 1 count as 1 in the :math:`\log_2` (linearity), as in the geometric means. Newer
+NanoString guidance and NACHO's ``nsolver`` preset use 0.05 as the lower binding-density bound on
+MAX/FLEX; set ``binding_density`` to change it. The policy (``exclude`` or ``flag``) decides
+whether a failing sample is excluded from the analysis (with its reasons in the sample flow) or
+only flagged in the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tme.errors import TmeInputError
+from tme.nanostring.normalise import Normalised
+from tme.nanostring.panel import RccSet
+
+#: Binding-density range (spots per µm²) of each instrument, MAN-C0011.
+BINDING_DENSITY = {"max_flex": (0.1, 2.25), "sprint": (0.1, 1.8)}
+POLICIES = ("exclude", "flag")
+FLAGS = ("imaging", "binding_density", "positive_linearity", "limit_of_detection", "positive_factor",
+         "housekeeping_factor", "housekeepers_below_background")
+#: Columns of :func:`nanostring_qc`, in order.
+QC_COLUMNS = ["file", "lane_id", "cartridge_id", "fov_count", "fov_counted", "fov_ratio", "binding_density",
+              "positive_r2", "pos_e_count", "negative_mean", "negative_sd", "background", "positive_geomean",
+              "positive_factor", "housekeeping_geomean", "housekeeping_factor", "n_housekeepers",
+              "n_housekeepers_below_background"] + [f"flag_{f}" for f in FLAGS] + ["n_flags", "qc_failures", "qc_action"]
+
+
+@dataclass(frozen=True)
+class QcThresholds:
+    """QC limits (defaults: MAN-C0011 for a MAX/FLEX instrument) and the policy for failing samples."""
+
+    min_fov_ratio: float = 0.75
+    instrument: str = "max_flex"
+    binding_density: tuple[float, float] | None = None  # None: the instrument's range
+    min_positive_r2: float = 0.95
+    positive_factor: tuple[float, float] = (0.3, 3.0)
+    housekeeping_factor: tuple[float, float] = (0.1, 10.0)
+    max_housekeepers_below_background: int = 0
+    policy: str = "exclude"
+
+    def __post_init__(self) -> None:
+        for key, value, allowed in (("instrument", self.instrument, tuple(BINDING_DENSITY)), ("policy", self.policy, POLICIES)):
+            if value not in allowed:
+                raise TmeInputError(f"{key} {value!r} is not one of {', '.join(allowed)}",
+                                    column=f"expression.nanostring.qc.{key}", fix=f"use one of {', '.join(allowed)}")
+
+    @property
+    def binding_density_range(self) -> tuple[float, float]:
+        return tuple(self.binding_density) if self.binding_density is not None else BINDING_DENSITY[self.instrument]
+
+
+def positive_linearity(counts: np.ndarray, concentration: np.ndarray) -> np.ndarray:
+    """Per sample, :math:`R^2` of the least-squares line of :math:`\\log_2` count on :math:`\\log_2` concentration.
+
+    ``counts``: positive controls × samples; ``concentration``: fM per control (> 0). Equals the
+    squared Pearson correlation; NaN when the counts are all equal.
+    """
+    x = np.log2(concentration)[:, None]
+    y = np.log2(np.maximum(counts, 1.0))
+    xc, yc = x - x.mean(), y - y.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (xc * yc).sum(axis=0) ** 2 / ((xc ** 2).sum() * (yc ** 2).sum(axis=0))
+
+
+def _pos_e(rcc: RccSet) -> np.ndarray:
+    probes = rcc.probes
+    rows = ((probes["code_class"] == "Positive") & ((probes["concentration"] == 0.5) | (probes["name"] == "POS_E"))).to_numpy()
+    if not rows.any():
+        return np.full(rcc.counts.shape[1], np.nan)
+    return rcc.counts[np.flatnonzero(rows)[0]].astype(np.float64)
+
+
+def _reasons(table: pd.DataFrame, t: QcThresholds) -> list[str]:
+    lo, hi = t.binding_density_range
+    texts = {
+        "imaging": lambda r: f"imaging: FOV counted {r.fov_counted:g}/{r.fov_count:g} = {r.fov_ratio:.2f} < {t.min_fov_ratio:g}",
+        "binding_density": lambda r: f"binding density {r.binding_density:g} outside {lo:g}-{hi:g}",
+        "positive_linearity": lambda r: f"positive-control linearity R2 {r.positive_r2:.3f} < {t.min_positive_r2:g}",
+        "limit_of_detection": lambda r: f"POS_E count {r.pos_e_count:g} <= background {r.background:.1f} (limit of detection)",
+        "positive_factor": lambda r: f"positive-control factor {r.positive_factor:.2f} outside {t.positive_factor[0]:g}-{t.positive_factor[1]:g}",
+        "housekeeping_factor": lambda r: f"housekeeping factor {r.housekeeping_factor:.2f} outside {t.housekeeping_factor[0]:g}-{t.housekeeping_factor[1]:g}",
+        "housekeepers_below_background": lambda r: f"{r.n_housekeepers_below_background} of {r.n_housekeepers} housekeepers at or below background",
+    }
+    return ["; ".join(texts[f](row) for f in FLAGS if getattr(row, f"flag_{f}")) for row in table.itertuples()]
+
+
+def nanostring_qc(rcc: RccSet, norm: Normalised, thresholds: QcThresholds = QcThresholds()) -> pd.DataFrame:
+    """One row per file of ``rcc`` (same order): QC values, ``flag_<rule>`` booleans, ``n_flags``,
+    ``qc_failures`` (the reasons, '' when none) and ``qc_action`` (``pass``, ``flag`` or ``exclude``).
+
+    ``norm`` is :func:`~tme.nanostring.normalise.normalise` of the same ``rcc`` (factors, background
+    and the housekeepers used).
+    """
+    t = thresholds
+    lanes, f = rcc.lanes, norm.factors
+    positive = rcc.rows("Positive") & rcc.probes["concentration"].gt(0).to_numpy()
+    hk = rcc.probes["name"].isin(norm.housekeepers).to_numpy() & ~rcc.rows("Positive") & ~rcc.rows("Negative")
+    below = (rcc.counts[hk] <= f["background"].to_numpy()[None, :]).sum(axis=0)
+    table = pd.DataFrame({
+        "file": lanes["file_name"], "lane_id": lanes["lane_id"], "cartridge_id": lanes["cartridge_id"],
+        "fov_count": lanes["fov_count"], "fov_counted": lanes["fov_counted"],
+        "fov_ratio": lanes["fov_counted"] / lanes["fov_count"].where(lanes["fov_count"] > 0),
+        "binding_density": lanes["binding_density"],
+        "positive_r2": positive_linearity(rcc.counts[positive].astype(np.float64), rcc.probes.loc[positive, "concentration"].to_numpy()),
+        "pos_e_count": _pos_e(rcc), "negative_mean": f["negative_mean"].to_numpy(), "negative_sd": f["negative_sd"].to_numpy(),
+        "background": f["background"].to_numpy(), "positive_geomean": f["positive_geomean"].to_numpy(),
+        "positive_factor": f["positive_factor"].to_numpy(), "housekeeping_geomean": f["housekeeping_geomean"].to_numpy(),
+        "housekeeping_factor": f["housekeeping_factor"].to_numpy(), "n_housekeepers": int(hk.sum()),
+        "n_housekeepers_below_background": below})
+    lo, hi = t.binding_density_range
+    table["flag_imaging"] = ~(table["fov_ratio"] >= t.min_fov_ratio)
+    table["flag_binding_density"] = ~table["binding_density"].between(lo, hi)
+    table["flag_positive_linearity"] = ~(table["positive_r2"] >= t.min_positive_r2)
+    table["flag_limit_of_detection"] = table["pos_e_count"] <= table["background"]
+    table["flag_positive_factor"] = ~table["positive_factor"].between(*t.positive_factor)
+    table["flag_housekeeping_factor"] = ~table["housekeeping_factor"].between(*t.housekeeping_factor)
+    table["flag_housekeepers_below_background"] = table["n_housekeepers_below_background"] > t.max_housekeepers_below_background
+    flags = table[[f"flag_{f}" for f in FLAGS]]
+    table["n_flags"] = flags.sum(axis=1).astype(int)
+    table["qc_failures"] = _reasons(table, t)
+    table["qc_action"] = np.where(table["n_flags"] == 0, "pass", t.policy)
+    return table[QC_COLUMNS]
