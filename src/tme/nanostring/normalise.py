@@ -23,10 +23,11 @@ The factors QC checks are :math:`f^{pos}` (expected 0.3–3) and :math:`f^{hk}` 
 Bioconductor NanoStringQCPro 1.30 (``preprocRccSet``) differs in its defaults: positive controls
 summarised by their *sum* (``pcnSummaryFunction``), background = the *median* of the negatives +
 ``bgStringency`` × their SD, content normalisation by the *median* of log2 housekeepers, and no
-rescaling to :math:`\bar h` (its values are :math:`\log_2 x_{ps} - \log_2 h_s`). tme matches it
-exactly with a geometric-mean positive summary, ``bgSummaryFunction="mean"``, ``bgStringency=2``,
-``normSummaryFunction="mean"`` on its side and ``housekeeping_reference="none"`` on tme's
-(``tests/fixtures/nanostring/make_fixtures.R``). It scales before estimating the background, as
+rescaling to :math:`\bar h` (its values are :math:`\log_2 x_{ps} - \log_2 h_s`); and its
+``newRccSet`` adds 1 to every count before anything else. tme matches it exactly with a
+geometric-mean positive summary, ``bgSummaryFunction="mean"``, ``bgStringency=2``,
+``normSummaryFunction="mean"`` on its side and ``housekeeping_reference="none"``,
+``pseudocount=1`` on tme's (``tests/fixtures/nanostring/make_fixtures.R``). It scales before estimating the background, as
 here; since the background scales with :math:`f^{pos}`, the order matters only for values floored.
 """
 
@@ -59,7 +60,8 @@ class NormalisationOptions:
     ``floor``: smallest value before the log; ``housekeepers``: names (``None`` = the panel's
     Housekeeping probes); ``genorm``: keep only geNorm's most stable housekeepers (at least
     ``genorm_min``); ``housekeeping_reference``: ``mean`` (rescale to :math:`\\bar h`, nSolver) or
-    ``none`` (:math:`\\log_2 x - \\log_2 h_s`, NanoStringQCPro).
+    ``none`` (:math:`\\log_2 x - \\log_2 h_s`, NanoStringQCPro); ``pseudocount``: added to every
+    count first (0; NanoStringQCPro's ``newRccSet`` adds 1).
     """
 
     positive_controls: tuple[str, ...] | None = None
@@ -70,6 +72,7 @@ class NormalisationOptions:
     genorm: bool = False
     genorm_min: int = 3
     housekeeping_reference: str = "mean"
+    pseudocount: float = 0.0
 
     def __post_init__(self) -> None:
         for key, value, allowed in (("background", self.background, BACKGROUND_METHODS),
@@ -138,11 +141,11 @@ def normalise(rcc: RccSet, options: NormalisationOptions = NormalisationOptions(
     """Normalise every probe of ``rcc`` (see the module docstring for the steps and formulas)."""
     rcc.require("Positive", fix="positive controls (POS_A … POS_F) are needed to scale lanes; check the panel's RLF")
     rcc.require("Negative", fix="negative controls (NEG_A … NEG_H) are needed for the background; check the panel's RLF")
-    counts = rcc.counts.astype(np.float64)
+    counts = rcc.counts + float(options.pseudocount)
     positive = geometric_mean(counts[_select_rows(rcc, "Positive", options.positive_controls, "positive_controls")])
     f_pos = positive.mean() / positive
     x = counts * f_pos
-    neg_mean, neg_sd, background = background_counts(rcc.counts, rcc.rows("Negative"), options.background_sd)
+    neg_mean, neg_sd, background = background_counts(counts, rcc.rows("Negative"), options.background_sd)
     b = background * f_pos
     if options.background == "subtract":
         x = x - b

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tme.errors import TmeInputError
-from tme.nanostring.normalise import Normalised
+from tme.nanostring.normalise import Normalised, background_counts
 from tme.nanostring.panel import RccSet
 
 #: Binding-density range (spots per µm²) of each instrument, MAN-C0011.
@@ -58,6 +58,7 @@ class QcThresholds:
     positive_factor: tuple[float, float] = (0.3, 3.0)
     housekeeping_factor: tuple[float, float] = (0.1, 10.0)
     max_housekeepers_below_background: int = 0
+    background_sd: float = 2.0
     policy: str = "exclude"
 
     def __post_init__(self) -> None:
@@ -117,15 +118,16 @@ def nanostring_qc(rcc: RccSet, norm: Normalised, thresholds: QcThresholds = QcTh
     lanes, f = rcc.lanes, norm.factors
     positive = rcc.rows("Positive") & rcc.probes["concentration"].gt(0).to_numpy()
     hk = rcc.probes["name"].isin(norm.housekeepers).to_numpy() & ~rcc.rows("Positive") & ~rcc.rows("Negative")
-    below = (rcc.counts[hk] <= f["background"].to_numpy()[None, :]).sum(axis=0)
+    neg_mean, neg_sd, background = background_counts(rcc.counts, rcc.rows("Negative"), t.background_sd)
+    below = (rcc.counts[hk] <= background[None, :]).sum(axis=0)
     table = pd.DataFrame({
         "file": lanes["file_name"], "lane_id": lanes["lane_id"], "cartridge_id": lanes["cartridge_id"],
         "fov_count": lanes["fov_count"], "fov_counted": lanes["fov_counted"],
         "fov_ratio": lanes["fov_counted"] / lanes["fov_count"].where(lanes["fov_count"] > 0),
         "binding_density": lanes["binding_density"],
         "positive_r2": positive_linearity(rcc.counts[positive].astype(np.float64), rcc.probes.loc[positive, "concentration"].to_numpy()),
-        "pos_e_count": _pos_e(rcc), "negative_mean": f["negative_mean"].to_numpy(), "negative_sd": f["negative_sd"].to_numpy(),
-        "background": f["background"].to_numpy(), "positive_geomean": f["positive_geomean"].to_numpy(),
+        "pos_e_count": _pos_e(rcc), "negative_mean": neg_mean, "negative_sd": neg_sd,
+        "background": background, "positive_geomean": f["positive_geomean"].to_numpy(),
         "positive_factor": f["positive_factor"].to_numpy(), "housekeeping_geomean": f["housekeeping_geomean"].to_numpy(),
         "housekeeping_factor": f["housekeeping_factor"].to_numpy(), "n_housekeepers": int(hk.sum()),
         "n_housekeepers_below_background": below})
