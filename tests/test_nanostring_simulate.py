@@ -99,3 +99,16 @@ def test_planted_effects_are_recovered(cohort):
     assert t_cell.min() > 0.1 and abs(t_cell["anakinra"] - t_cell["usual_care"]) < 0.3  # drift in both arms
     nk = _change_by_arm(result, progs["nk"])
     assert abs(nk["anakinra"] - nk["usual_care"]) < 0.3  # a true null
+
+
+def test_qc_figure_is_deterministic_and_labels_the_failures(cohort, tmp_path):
+    from tme.plots import save_figure
+    from tme.plots.nanostring import plot_nanostring_qc
+
+    _, _, result = cohort
+    fig = plot_nanostring_qc(result.qc)
+    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    assert set(result.qc_exclusions) <= texts  # each failing sample is named on its panel
+    first = save_figure(fig, tmp_path / "a", formats=("png", "svg"))
+    second = save_figure(plot_nanostring_qc(result.qc), tmp_path / "b", formats=("png", "svg"))
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
