@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import math
-import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from nanostring_helpers import GENES, POSITIVE_FM, rcc_set, rcc_text, write_folder
@@ -158,7 +156,8 @@ def test_normalised_values_ignore_a_lane_scale():
     for method in ("threshold", "none"):
         options = NormalisationOptions(background=method, housekeeping_reference="none")
         np.testing.assert_allclose(normalise(base, options).log2[genes], normalise(doubled, options).log2[genes], rtol=1e-12)
-        shift = normalise(base, NormalisationOptions(background=method)).log2 - normalise(doubled, NormalisationOptions(background=method)).log2
+        nsolver = NormalisationOptions(background=method)
+        shift = normalise(base, nsolver).log2 - normalise(doubled, nsolver).log2
         np.testing.assert_allclose(shift[genes], shift[genes][0, 0], rtol=1e-12)
 
 
@@ -341,7 +340,8 @@ def test_reader_with_genorm_reports_the_ranking(tmp_path):
     samples = _sheet(tmp_path)
     probes = GENES + [("Housekeeping", "ABCF1", "NM_001090.2"), ("Housekeeping", "G6PD", "NM_000402.3")]
     for i, sample in enumerate(samples.index):
-        counts = {"TBP": 900 + 10 * i, "POLR2A": 1800 + 21 * i, "SDHA": 1200 + 12 * i, "ABCF1": 700 + 8 * i, "G6PD": [300, 2500, 90, 900][i]}
+        counts = {"TBP": 900 + 10 * i, "POLR2A": 1800 + 21 * i, "SDHA": 1200 + 12 * i, "ABCF1": 700 + 8 * i,
+                  "G6PD": [300, 2500, 90, 900][i]}  # the unstable one
         write_folder(tmp_path / "rcc", [sample], probes=probes, counts=counts)
     result = read_nanostring({"path": str(tmp_path / "rcc"), "nanostring": {"genorm": True}}, samples)
     assert result.genorm["gene"].iloc[-1] == "G6PD" and not result.genorm["selected"].iloc[-1]
@@ -356,3 +356,29 @@ def test_options_unknown_key():
         nanostring_options({"qc": {"fov": 0.8}})
     norm, qc = nanostring_options({"background": "subtract", "qc": {"binding_density": [0.05, 2.25], "policy": "flag"}})
     assert norm.background == "subtract" and qc.binding_density_range == (0.05, 2.25) and qc.policy == "flag"
+
+
+def test_pseudonymised_sheet_hides_file_names(tmp_path):
+    from tme.nanostring.reader import HIDDEN
+    from tme.pseudonym import Pseudonymiser
+
+    _sheet(tmp_path)
+    samples = read_samplesheet(tmp_path / "samples.tsv", Design(), Pseudonymiser(b"k" * 32))
+    write_folder(tmp_path / "rcc", ["P1-pre", "P1-post", "P2-pre", "P2-post"])
+    result = read_nanostring({"path": str(tmp_path / "rcc")}, samples)
+    assert list(result.adata.obs_names) == list(samples.index) and samples.index[0].startswith("S-")
+    assert set(result.qc["file"]) == {HIDDEN} and set(result.files["matched_on"]) == {HIDDEN}
+    assert not any("P1" in str(v) for v in result.qc.to_numpy().ravel())
+
+
+def test_positive_controls_option_names_positive_controls_only():
+    rcc = _panel(scale=[1, 2], hk_scale=[1, 1])
+    with pytest.raises(TmeInputError, match="'HK1'.*not a positive control"):
+        normalise(rcc, NormalisationOptions(positive_controls=("POS_A", "HK1")))
+
+
+def test_rlf_named_unlike_the_panel_warns(tmp_path):
+    test_rlf_gives_classes_and_concentrations(tmp_path)
+    (tmp_path / "TEST_PANEL.rlf").rename(tmp_path / "renamed.rlf")
+    with pytest.warns(TmeInputWarning, match="RLF file is renamed.rlf"):
+        read_rcc_set(tmp_path / "rcc", rlf=tmp_path / "renamed.rlf")

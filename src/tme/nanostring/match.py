@@ -47,7 +47,8 @@ def _extract(values: list[str], lines: list[int | None], pattern: str | None, rc
         regex = re.compile(pattern)
     except re.error as exc:
         raise TmeInputError(f"pattern {pattern!r} is not a valid regular expression ({exc})",
-                            column="expression.nanostring.pattern", fix="write a Python regular expression with a group (?P<sample>...)") from None
+                            column="expression.nanostring.pattern",
+                            fix="write a Python regular expression with a group (?P<sample>...)") from None
     out = []
     for value, line, file in zip(values, lines, rcc.lanes["file"]):
         found = regex.fullmatch(value)
@@ -87,7 +88,8 @@ def match_files(rcc: RccSet, samples: pd.DataFrame, *, match_by: str = "file_nam
         raise TmeInputError(f"{len(missing)} sample(s) have no RCC file (matched by {match_by}): "
                             f"{', '.join(samples.loc[missing[:5], 'source_id'])}{', …' if len(missing) > 5 else ''}",
                             file=samples.attrs.get("path"), line=int(samples.at[missing[0], "_line"]), column="sample_id",
-                            fix="correct the sample_id or expression.nanostring.match_by/pattern, or give the sample an exclude_reason if it was not run")
+                            fix="correct the sample_id or expression.nanostring.match_by/pattern, "
+                                "or give the sample an exclude_reason if it was not run")
     status = ["not in the sheet" if k not in source else
               ("used" if samples.at[source[k], "exclude_reason"] == "" else "excluded in the sheet") for k in keys]
     return pd.DataFrame({"file": rcc.lanes["file_name"], "match_by": match_by, "matched_on": keys,

@@ -105,9 +105,11 @@ def _select_rows(rcc: RccSet, code_class: str, names: Sequence[str] | None, key:
     if names is None:
         return rcc.rows(code_class)
     wanted = list(names)
-    unknown = [n for n in wanted if n not in set(rcc.probes["name"])]
+    allowed = set(rcc.probes.loc[rcc.rows(code_class), "name"] if code_class == "Positive" else rcc.probes["name"])
+    unknown = [n for n in wanted if n not in allowed]
     if unknown:
-        raise TmeInputError(f"{unknown[0]!r} (in expression.nanostring.{key}) is not a probe of the panel",
+        kind = "positive control" if code_class == "Positive" else "probe"
+        raise TmeInputError(f"{unknown[0]!r} (in expression.nanostring.{key}) is not a {kind} of the panel",
                             column=f"expression.nanostring.{key}", fix="use probe names as the RCC files' <Code_Summary> writes them")
     return rcc.probes["name"].isin(wanted).to_numpy()
 

@@ -87,8 +87,9 @@ def _align(rcc: RccFile, reference: RccFile, index: dict[tuple[str, str, str], i
     panels = f"(GeneRLF {rcc.sample.get('GeneRLF', '?')!r} here, {reference.sample.get('GeneRLF', '?')!r} in {reference.path.name})"
     if None in positions:
         extra = positions.index(None)
-        raise TmeInputError(f"probe {keys[extra][1]!r} ({keys[extra][0]}) is not on the panel of {reference.path.name} {panels}",
-                            file=rcc.path, line=rcc.probe_lines[extra], column="Name", fix=_MIXED_FIX)
+        raise TmeInputError(f"probe {keys[extra][1]!r} ({keys[extra][0]}) is not on the panel of "
+                            f"{reference.path.name} {panels}", file=rcc.path, line=rcc.probe_lines[extra],
+                            column="Name", fix=_MIXED_FIX)
     present = set(keys)
     absent = next(k for k in reference.probe_keys if k not in present)
     raise TmeInputError(f"probe {absent[1]!r} ({absent[0]}) of {reference.path.name} is missing here {panels}",
@@ -103,8 +104,9 @@ def _apply_rlf(probes: pd.DataFrame, rlf_path: Path, first: RccFile, gene_rlf: s
         i = where.index(None)
         raise TmeInputError(f"probe {probes.at[i, 'name']!r} ({probes.at[i, 'accession']}) is not in the RLF {rlf_path}",
                             file=first.path, line=first.probe_lines[i], column="Name",
-                            fix="give the RLF of the CodeSet these files were run on (Sample_Attributes GeneRLF), or remove expression.nanostring.rlf")
-    if gene_rlf and rlf_path.name.split(".")[0] != gene_rlf:
+                            fix="give the RLF of the CodeSet these files were run on (Sample_Attributes GeneRLF), "
+                                "or remove expression.nanostring.rlf")
+    if gene_rlf and rlf_path.stem != gene_rlf:
         warnings.warn(f"the RCC files name their panel {gene_rlf!r} but the RLF file is {rlf_path.name}; its probes match, so it is used",
                       TmeInputWarning, stacklevel=3)
     mapped = rlf.iloc[where].reset_index(drop=True)

@@ -95,14 +95,16 @@ def _pos_e(rcc: RccSet) -> np.ndarray:
 
 def _reasons(table: pd.DataFrame, t: QcThresholds) -> list[str]:
     lo, hi = t.binding_density_range
+    (plo, phi), (hlo, hhi) = t.positive_factor, t.housekeeping_factor
     texts = {
         "imaging": lambda r: f"imaging: FOV counted {r.fov_counted:g}/{r.fov_count:g} = {r.fov_ratio:.2f} < {t.min_fov_ratio:g}",
         "binding_density": lambda r: f"binding density {r.binding_density:g} outside {lo:g}-{hi:g}",
         "positive_linearity": lambda r: f"positive-control linearity R2 {r.positive_r2:.3f} < {t.min_positive_r2:g}",
         "limit_of_detection": lambda r: f"POS_E count {r.pos_e_count:g} <= background {r.background:.1f} (limit of detection)",
-        "positive_factor": lambda r: f"positive-control factor {r.positive_factor:.2f} outside {t.positive_factor[0]:g}-{t.positive_factor[1]:g}",
-        "housekeeping_factor": lambda r: f"housekeeping factor {r.housekeeping_factor:.2f} outside {t.housekeeping_factor[0]:g}-{t.housekeeping_factor[1]:g}",
-        "housekeepers_below_background": lambda r: f"{r.n_housekeepers_below_background} of {r.n_housekeepers} housekeepers at or below background",
+        "positive_factor": lambda r: f"positive-control factor {r.positive_factor:.2f} outside {plo:g}-{phi:g}",
+        "housekeeping_factor": lambda r: f"housekeeping factor {r.housekeeping_factor:.2f} outside {hlo:g}-{hhi:g}",
+        "housekeepers_below_background":
+            lambda r: f"{r.n_housekeepers_below_background} of {r.n_housekeepers} housekeepers at or below background",
     }
     return ["; ".join(texts[f](row) for f in FLAGS if getattr(row, f"flag_{f}")) for row in table.itertuples()]
 

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from tme.errors import TmeInputError
 
@@ -51,6 +50,7 @@ CONTROL_CLASSES = ("Positive", "Negative")
 _LABEL = re.compile(r"^(?P<name>[^(]+)\((?P<conc>[^)]*)\)$")
 _TAG = re.compile(r"^<(/?)([A-Za-z_][A-Za-z0-9_]*)>$")
 _RCC_SUFFIXES = (".rcc", ".rcc.gz")
+_COUNT_FIX = "counts are non-negative integers as the instrument writes them; copy the file from the instrument again"
 
 
 @dataclass
@@ -178,12 +178,12 @@ def _code_summary(body: list[tuple[int, str]], path: Path, start: int) -> tuple[
         count = np.array([int(f[3]) for f in fields], dtype=np.int64)
     except ValueError:
         i = next(i for i, f in enumerate(fields) if not f[3].strip().lstrip("-").isdigit())
-        raise TmeInputError(f"count {fields[i][3]!r} of probe {fields[i][1]!r} is not a whole number", file=path, line=numbers[i],
-                            column="Count", fix="counts are non-negative integers as the instrument writes them; copy the file from the instrument again") from None
+        raise TmeInputError(f"count {fields[i][3]!r} of probe {fields[i][1]!r} is not a whole number", file=path,
+                            line=numbers[i], column="Count", fix=_COUNT_FIX) from None
     if (count < 0).any():
         i = int(np.argmax(count < 0))
         raise TmeInputError(f"negative count {count[i]} for probe {fields[i][1]!r}", file=path, line=numbers[i], column="Count",
-                            fix="counts are non-negative integers as the instrument writes them; copy the file from the instrument again")
+                            fix=_COUNT_FIX)
     code_class = [f[0].strip() for f in fields]
     accession = [f[2].strip() for f in fields]
     labelled = [split_control_label(c, f[1].strip(), path, n) for c, f, n in zip(code_class, fields, numbers)]
@@ -262,5 +262,4 @@ def rcc_paths(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Pat
                                     fix="point expression.path at the folder of the instrument's .RCC files (or .RCC.gz)")
         else:
             found = [Path(text)]
-    paths = sorted(set(found))
-    return paths
+    return sorted(set(found))

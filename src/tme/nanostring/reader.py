@@ -34,6 +34,8 @@ from tme.nanostring.panel import read_rcc_set
 from tme.nanostring.qc import QcThresholds, nanostring_qc
 
 _GENE_CLASSES = ("Endogenous", "Housekeeping")
+#: What replaces file names and typed IDs in the returned tables when the sheet is pseudonymised.
+HIDDEN = "(pseudonymised)"
 _TOP_KEYS = {"match_by", "pattern", "rlf", "positive_controls", "background", "background_sd", "floor",
              "housekeepers", "genorm", "genorm_min", "housekeeping_reference", "qc"}
 _QC_KEYS = {"policy", "instrument", "min_fov_ratio", "binding_density", "min_positive_r2", "positive_factor",
@@ -48,7 +50,8 @@ class NanostringInput:
     ``qc_exclusions``: sample → reason for samples failing QC under ``policy: exclude``;
     ``files``: :func:`~tme.nanostring.match.match_files` (the field used is its ``match_by``);
     ``unmapped``: probe names not mapped to a gene (``input_id, id_type, status``);
-    ``extra_samples``: files not in the sheet (ignored); ``genorm``: geNorm table or None.
+    ``extra_samples``: files not in the sheet (ignored); ``genorm``: geNorm table or None. With a
+    pseudonymised sheet, file names and matched IDs (which carry the original IDs) read :data:`HIDDEN`.
     """
 
     adata: ad.AnnData
@@ -133,5 +136,8 @@ def read_nanostring(settings: Mapping[str, Any], samples: pd.DataFrame) -> Nanos
                         "analysis_scale": "log2 nCounter-normalised counts (positive controls, background, housekeepers)",
                         "collapse_rule": "maxmean", "match_by": files["match_by"].iat[0],
                         "housekeepers": norm.housekeepers}
+    if (samples["source_id"] != samples.index).any():  # pseudonymised: file names and typed IDs carry the originals
+        qc["file"] = HIDDEN
+        files[["file", "matched_on"]] = HIDDEN
     extra = files.loc[files["status"] == "not in the sheet", "file"].tolist()
     return NanostringInput(adata, qc, exclusions, files, unmapped, extra, norm.genorm)
