@@ -97,7 +97,7 @@ def main() -> None:
     from tme.config import Design
     from tme.genes import GeneMap
     from tme.nanostring import nanostring_qc, normalise, read_nanostring, read_rcc_set
-    from tme.nanostring.simulate import FILE_PATTERN
+    from tme.nanostring.match import NCOUNTER_FILE_PATTERN
     from tme.samplesheet import read_samplesheet
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +116,7 @@ def main() -> None:
             return nanostring_qc(rcc, normalise(rcc))
 
         GeneMap.load()  # cached table: loaded once per process, not per run
-        settings = {"path": str(folder), "nanostring": {"pattern": FILE_PATTERN, "rlf": str(rlf)}}
+        settings = {"path": str(folder), "nanostring": {"pattern": NCOUNTER_FILE_PATTERN, "rlf": str(rlf)}}
         t_read = median_time(args.repeats, lambda: [p.read_bytes() for p in sorted(folder.iterdir())])
         t_tme = median_time(args.repeats, pipeline)
         t_reader = median_time(args.repeats, lambda: read_nanostring(settings, samples))

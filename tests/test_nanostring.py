@@ -354,8 +354,9 @@ def test_options_unknown_key():
         nanostring_options({"backgrund": "subtract"})
     with pytest.raises(TmeInputError, match="expression.nanostring.qc.fov"):
         nanostring_options({"qc": {"fov": 0.8}})
-    norm, qc = nanostring_options({"background": "subtract", "qc": {"binding_density": [0.05, 2.25], "policy": "flag"}})
-    assert norm.background == "subtract" and qc.binding_density_range == (0.05, 2.25) and qc.policy == "flag"
+    norm, qc = nanostring_options({"background": "subtract", "pseudocount": 1,
+                                   "qc": {"binding_density": [0.05, 2.25], "policy": "flag"}})
+    assert norm.background == "subtract" and norm.pseudocount == 1.0 and qc.binding_density_range == (0.05, 2.25) and qc.policy == "flag"
 
 
 def test_pseudonymised_sheet_hides_file_names(tmp_path):

@@ -12,7 +12,8 @@ import pytest
 from tme.config import Design
 from tme.errors import TmeInputError
 from tme.nanostring import read_nanostring, read_rlf
-from tme.nanostring.simulate import FILE_PATTERN, PANEL, panel_probes, programs, write_rcc_cohort
+from tme.nanostring.match import NCOUNTER_FILE_PATTERN
+from tme.nanostring.simulate import PANEL, panel_probes, programs, write_rcc_cohort
 from tme.samplesheet import read_samplesheet
 from tme.signatures import load_library
 
@@ -26,7 +27,7 @@ def cohort(tmp_path_factory):
     root = tmp_path_factory.mktemp("nanostring_cohort")
     write_rcc_cohort(root, seed=34)
     samples = read_samplesheet(root / "samples.tsv", Design())
-    settings = {"path": str(root / "rcc"), "nanostring": {"pattern": FILE_PATTERN, "rlf": str(root / f"{PANEL}.rlf")}}
+    settings = {"path": str(root / "rcc"), "nanostring": {"pattern": NCOUNTER_FILE_PATTERN, "rlf": str(root / f"{PANEL}.rlf")}}
     return root, samples, read_nanostring(settings, samples)
 
 

@@ -11,7 +11,7 @@ choice, recorded in the output:
 
 ``pattern`` (optional) is a regular expression the whole field must match; its group ``sample``
 (or its first group) is the sample ID. The nCounter names files
-``<date>_<cartridge>_<sample ID>_<lane>.RCC``, which ``^\\d{8}_[^_]+_(?P<sample>.+)_\\d{2}$`` reads.
+``<date>_<cartridge>_<sample ID>_<lane>.RCC``, which :data:`NCOUNTER_FILE_PATTERN` reads.
 IDs are compared with the sheet's ``sample_id`` as written (before any pseudonymisation).
 """
 
@@ -25,6 +25,8 @@ from tme.errors import TmeInputError
 from tme.nanostring.panel import RccSet
 
 MATCH_FIELDS = ("file_name", "sample_attribute_id")
+#: The sample ID in the instrument's default file name ``<yyyymmdd>_<cartridge>_<sample ID>_<lane>``.
+NCOUNTER_FILE_PATTERN = r"^\d{8}_[^_]+_(?P<sample>.+)_\d{2}$"
 #: Columns of the file table returned by :func:`match_files`.
 FILE_COLUMNS = ["file", "match_by", "matched_on", "sample_id", "status"]
 _SUFFIX = re.compile(r"\.rcc(\.gz)?$", re.IGNORECASE)

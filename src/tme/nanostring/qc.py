@@ -1,27 +1,28 @@
 r"""nCounter quality control per sample: values, flags and the reason a sample fails.
 
-Rules (defaults from NanoString's *nCounter Expression Data Analysis Guide*, MAN-C0011-04, 2017,
-"Quality control", which nSolver 4.0 applies; each threshold is configurable):
+Rules, with their defaults and sources (NanoString, *nCounter Expression Data Analysis Guide*,
+MAN-C0011-04, 2017, "Quality control" and "Normalization", the checks nSolver 4.0 applies); every
+threshold is a field of :class:`QcThresholds`:
 
-==============================  =================================================================  =====================
-flag                            value and rule                                                     source
-==============================  =================================================================  =====================
-``imaging``                     FOV counted / FOV count < 0.75                                     MAN-C0011 imaging QC
-``binding_density``             BindingDensity outside 0.1–2.25 (MAX/FLEX) or 0.1–1.8 (SPRINT)     MAN-C0011 binding density QC
-``positive_linearity``          :math:`R^2` of :math:`\log_2` count on :math:`\log_2` concentration   MAN-C0011 positive control
-                                of the positive controls (128 … 0.125 fM) < 0.95                   linearity QC
-``limit_of_detection``          POS_E (0.5 fM) count ≤ mean + 2 SD of the negative controls        MAN-C0011 limit of detection QC
-``positive_factor``             positive-control scaling factor outside 0.3–3                      MAN-C0011 normalisation
-``housekeeping_factor``         housekeeping (content) factor outside 0.1–10                       MAN-C0011 normalisation
-``housekeepers_below_background``  more than 0 housekeepers used with raw count ≤ mean + 2 SD of   tme (MAN-C0011 asks for
-                                the negatives                                                      housekeepers well above background)
-==============================  =================================================================  =====================
+* ``imaging``: FOV counted / FOV count < 0.75 (``min_fov_ratio``; MAN-C0011 imaging QC).
+* ``binding_density``: BindingDensity outside 0.1–2.25 on MAX/FLEX, 0.1–1.8 on SPRINT
+  (``instrument``, ``binding_density``; MAN-C0011 binding-density QC). Newer NanoString guidance and
+  NACHO's ``nsolver`` preset use 0.05 as the MAX/FLEX lower bound: set ``binding_density``.
+* ``positive_linearity``: :math:`R^2` of the least-squares line of :math:`\log_2` count on
+  :math:`\log_2` concentration of the positive controls (128, 32, 8, 2, 0.5, 0.125 fM) < 0.95
+  (``min_positive_r2``; MAN-C0011 positive-control linearity); as NanoStringQCPro's ``posR2Plot``.
+* ``limit_of_detection``: the 0.5 fM control (POS_E) count ≤ mean + 2 SD of the negative controls
+  (``background_sd``; MAN-C0011 limit of detection).
+* ``positive_factor``: positive-control scaling factor outside 0.3–3 (MAN-C0011 normalisation).
+* ``housekeeping_factor``: housekeeping (content) factor outside 0.1–10 (MAN-C0011 normalisation).
+* ``housekeepers_below_background``: more than ``max_housekeepers_below_background`` (0) of the
+  housekeepers used have a raw count ≤ mean + 2 SD of the negatives — tme's rule, from MAN-C0011's
+  advice that housekeepers sit well above background (a content factor from background noise is
+  noise).
 
-Counts below 1 count as 1 in the :math:`\log_2` (linearity), as in the geometric means. Newer
-NanoString guidance and NACHO's ``nsolver`` preset use 0.05 as the lower binding-density bound on
-MAX/FLEX; set ``binding_density`` to change it. The policy (``exclude`` or ``flag``) decides
-whether a failing sample is excluded from the analysis (with its reasons in the sample flow) or
-only flagged in the table.
+Counts below 1 count as 1 inside the logarithms. ``background`` here is computed on the raw counts
+(whatever the normalisation's pseudocount). The ``policy`` (``exclude`` or ``flag``) decides whether
+a failing sample is excluded from the analysis (its reasons go to the sample flow) or only flagged.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ _GENE_CLASSES = ("Endogenous", "Housekeeping")
 #: What replaces file names and typed IDs in the returned tables when the sheet is pseudonymised.
 HIDDEN = "(pseudonymised)"
 _TOP_KEYS = {"match_by", "pattern", "rlf", "positive_controls", "background", "background_sd", "floor",
-             "housekeepers", "genorm", "genorm_min", "housekeeping_reference", "qc"}
+             "housekeepers", "genorm", "genorm_min", "housekeeping_reference", "pseudocount", "qc"}
 _QC_KEYS = {"policy", "instrument", "min_fov_ratio", "binding_density", "min_positive_r2", "positive_factor",
             "housekeeping_factor", "max_housekeepers_below_background"}
 
@@ -82,7 +82,8 @@ def nanostring_options(settings: Mapping[str, Any]) -> tuple[NormalisationOption
         positive_controls=_tuple(settings.get("positive_controls")), background=settings.get("background", "threshold"),
         background_sd=float(settings.get("background_sd", 2.0)), floor=float(settings.get("floor", 1.0)),
         housekeepers=_tuple(settings.get("housekeepers")), genorm=bool(settings.get("genorm", False)),
-        genorm_min=int(settings.get("genorm_min", 3)), housekeeping_reference=settings.get("housekeeping_reference", "mean"))
+        genorm_min=int(settings.get("genorm_min", 3)), housekeeping_reference=settings.get("housekeeping_reference", "mean"),
+        pseudocount=float(settings.get("pseudocount", 0.0)))
     for key in ("binding_density", "positive_factor", "housekeeping_factor"):
         if key in qc and qc[key] is not None:
             qc[key] = tuple(float(v) for v in qc[key])

@@ -26,7 +26,7 @@ Cohort (one ``numpy.random.default_rng(seed)``, draws in a fixed order; same see
   binding density above 2.25, and broken positive-control linearity (POS_A at 5 %).
 * The instrument ``ID`` is unreliable on purpose: two patients' post files reuse the pre ID and
   one ID has a typo, so files must be matched by file name
-  (``<date>_<cartridge>_<sample_id>_<lane>.RCC``, pattern :data:`FILE_PATTERN`).
+  (``<date>_<cartridge>_<sample_id>_<lane>.RCC``, pattern :data:`tme.nanostring.match.NCOUNTER_FILE_PATTERN`).
 
 Outputs of :func:`write_rcc_cohort`: ``rcc/*.RCC``, ``<PANEL>.rlf``, ``samples.tsv``,
 ``truth.tsv`` (planted log2 changes of the panel's program genes) and ``qc_truth.tsv``.
@@ -46,7 +46,6 @@ from tme.signatures.library import primary_panel
 from tme.simulate import EFFECTS, PROGRAMS, gene_pool
 
 PANEL = "OZM_IO360_like"
-FILE_PATTERN = r"^\d{8}_[^_]+_(?P<sample>.+)_\d{2}$"
 POSITIVE = {"POS_A": ("ERCC_00117.1", 128.0), "POS_B": ("ERCC_00112.1", 32.0), "POS_C": ("ERCC_00002.1", 8.0),
             "POS_D": ("ERCC_00092.1", 2.0), "POS_E": ("ERCC_00035.1", 0.5), "POS_F": ("ERCC_00034.1", 0.125)}
 NEGATIVE = {"NEG_A": "ERCC_00096.1", "NEG_B": "ERCC_00041.1", "NEG_C": "ERCC_00019.1", "NEG_D": "ERCC_00076.1",
