@@ -383,3 +383,8 @@ def test_rlf_named_unlike_the_panel_warns(tmp_path):
     (tmp_path / "TEST_PANEL.rlf").rename(tmp_path / "renamed.rlf")
     with pytest.warns(TmeInputWarning, match="RLF file is renamed.rlf"):
         read_rcc_set(tmp_path / "rcc", rlf=tmp_path / "renamed.rlf")
+
+
+def test_empty_housekeeper_list_is_an_error():
+    with pytest.raises(TmeInputError, match="housekeepers is an empty list"):
+        normalise(_panel(scale=[1, 1], hk_scale=[1, 1]), NormalisationOptions(housekeepers=()))

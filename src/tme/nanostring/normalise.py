@@ -27,8 +27,9 @@ rescaling to :math:`\bar h` (its values are :math:`\log_2 x_{ps} - \log_2 h_s`);
 ``newRccSet`` adds 1 to every count before anything else. tme matches it exactly with a
 geometric-mean positive summary, ``bgSummaryFunction="mean"``, ``bgStringency=2``,
 ``normSummaryFunction="mean"`` on its side and ``housekeeping_reference="none"``,
-``pseudocount=1`` on tme's (``tests/fixtures/nanostring/make_fixtures.R``). It scales before estimating the background, as
-here; since the background scales with :math:`f^{pos}`, the order matters only for values floored.
+``pseudocount=1`` on tme's (``tests/fixtures/nanostring/make_fixtures.R``). Like tme, it scales
+before estimating the background; handling the background before scaling instead gives the same
+values except those raised to ``floor``, since the background scales with :math:`f^{pos}`.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ def _select_rows(rcc: RccSet, code_class: str, names: Sequence[str] | None, key:
     if names is None:
         return rcc.rows(code_class)
     wanted = list(names)
+    if not wanted:
+        raise TmeInputError(f"expression.nanostring.{key} is an empty list", column=f"expression.nanostring.{key}",
+                            fix="name at least one probe, or remove the key to use the panel's own")
     allowed = set(rcc.probes.loc[rcc.rows(code_class), "name"] if code_class == "Positive" else rcc.probes["name"])
     unknown = [n for n in wanted if n not in allowed]
     if unknown:
