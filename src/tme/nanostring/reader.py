@@ -29,8 +29,8 @@ import pandas as pd
 from tme.errors import TmeInputError
 from tme.genes import GeneMap
 from tme.nanostring.match import match_files
-from tme.nanostring.normalise import NormalisationOptions, normalise
-from tme.nanostring.panel import read_rcc_set
+from tme.nanostring.normalise import NormalisationOptions, Normalised, normalise
+from tme.nanostring.panel import RccSet, read_rcc_set
 from tme.nanostring.qc import QcThresholds, nanostring_qc
 
 _GENE_CLASSES = ("Endogenous", "Housekeeping")
@@ -98,6 +98,26 @@ def _genes(symbols: pd.DataFrame, log2: np.ndarray) -> np.ndarray:
     return frame.drop_duplicates("symbol")["pos"].to_numpy()
 
 
+def _anndata(rcc: RccSet, norm: Normalised, obs: pd.DataFrame) -> tuple[ad.AnnData, pd.DataFrame]:
+    """The genes of the panel (Endogenous and Housekeeping probes mapped to symbols) as an AnnData, and the unmapped names."""
+    genes = np.flatnonzero(rcc.probes["code_class"].isin(_GENE_CLASSES).to_numpy())
+    symbols = GeneMap.load().to_symbols(rcc.probes["name"].to_numpy()[genes].tolist()).reset_index(drop=True)
+    unmapped = symbols.loc[symbols["status"] != "mapped", ["input_id", "id_type", "status"]].reset_index(drop=True)
+    chosen = _genes(symbols, norm.log2[genes])
+    rows = genes[chosen]
+    probes = rcc.probes.iloc[rows]
+    var = pd.DataFrame({"probe": probes["name"].to_numpy(), "code_class": probes["code_class"].to_numpy(),
+                        "accession": probes["accession"].to_numpy()}, index=pd.Index(symbols["symbol"].to_numpy()[chosen]))
+    var["housekeeper_used"] = var["probe"].isin(norm.housekeepers).to_numpy()
+    adata = ad.AnnData(X=norm.log2[rows].T.astype(np.float64), obs=obs.drop(columns=["_line", "source_id", "source_patient_id"]),
+                       var=var)
+    adata.layers["counts"] = rcc.counts[rows].T.copy()
+    adata.obsm["nanostring"] = norm.factors.set_index(obs.index)
+    adata.uns["tme"] = {"expression_format": "nanostring_rcc", "collapse_rule": "maxmean", "housekeepers": norm.housekeepers,
+                        "analysis_scale": "log2 nCounter-normalised counts (positive controls, background, housekeepers)"}
+    return adata, unmapped
+
+
 def read_nanostring(settings: Mapping[str, Any], samples: pd.DataFrame) -> NanostringInput:
     """Read, match, normalise and QC the RCC files of the config's ``expression`` section.
 
@@ -120,23 +140,8 @@ def read_nanostring(settings: Mapping[str, Any], samples: pd.DataFrame) -> Nanos
     exclusions = {s: "nCounter QC: " + why for s, why, action in zip(qc["sample_id"], qc["qc_failures"], qc["qc_action"])
                   if action == "exclude"}
 
-    genes = np.flatnonzero(rcc.probes["code_class"].isin(_GENE_CLASSES).to_numpy())
-    symbols = GeneMap.load().to_symbols(rcc.probes["name"].to_numpy()[genes].tolist()).reset_index(drop=True)
-    unmapped = symbols.loc[symbols["status"] != "mapped", ["input_id", "id_type", "status"]].reset_index(drop=True)
-    chosen = _genes(symbols, norm.log2[genes])
-    rows = genes[chosen]
-    var = pd.DataFrame({"probe": rcc.probes["name"].to_numpy()[rows], "code_class": rcc.probes["code_class"].to_numpy()[rows],
-                        "accession": rcc.probes["accession"].to_numpy()[rows]},
-                       index=pd.Index(symbols["symbol"].to_numpy()[chosen], name=None))
-    var["housekeeper_used"] = var["probe"].isin(norm.housekeepers).to_numpy()
-    obs = samples.loc[keep].drop(columns=["_line", "source_id", "source_patient_id"])
-    adata = ad.AnnData(X=norm.log2[rows].T.astype(np.float64), obs=obs, var=var)
-    adata.layers["counts"] = rcc.counts[rows].T.copy()
-    adata.obsm["nanostring"] = norm.factors.set_index(pd.Index(keep))
-    adata.uns["tme"] = {"expression_format": "nanostring_rcc", "expression_file": str(settings["path"]),
-                        "analysis_scale": "log2 nCounter-normalised counts (positive controls, background, housekeepers)",
-                        "collapse_rule": "maxmean", "match_by": files["match_by"].iat[0],
-                        "housekeepers": norm.housekeepers}
+    adata, unmapped = _anndata(rcc, norm, samples.loc[keep])
+    adata.uns["tme"].update({"expression_file": str(settings["path"]), "match_by": files["match_by"].iat[0]})
     if (samples["source_id"] != samples.index).any():  # pseudonymised: file names and typed IDs carry the originals
         qc["file"] = HIDDEN
         files[["file", "matched_on"]] = HIDDEN
