@@ -1,0 +1,253 @@
+"""A simulated OZM-034-like NanoString cohort written as instrument ``.RCC`` files, with planted truth.
+
+Panel (:func:`panel_probes`, fixed, independent of the seed): ``n_genes`` real genes chosen in
+priority order — the bulk simulator's programs (:data:`tme.simulate.PROGRAMS`, the IL-1 program
+widened to ``TME_IL1_INDUCED`` as the single-cell simulator does), the primary panel's signatures,
+tme's immune and IL-1 collections, then Hallmark immune sets — plus the T-cell-inflamed GEP's 11
+housekeepers (Ayers 2017; they are on PanCancer IO 360), 8 negative controls ``NEG_A``–``NEG_H``
+and 6 positive controls ``POS_A``–``POS_F`` at 128, 32, 8, 2, 0.5, 0.125 fM with their ERCC
+accessions, as on nCounter CodeSets. Gene accessions are Ensembl IDs.
+
+Cohort (one ``numpy.random.default_rng(seed)``, draws in a fixed order; same seed, same bytes):
+
+* ``n_patients`` randomised 1:1 in blocks of 4 to ``usual_care`` / ``anakinra``; a pre core
+  biopsy (``-BX``) and a post specimen (resection ``-RS`` or core ``-CB``); ~10 % of patients lack a
+  usable post sample (excluded in the sheet and never run, or no post row). Samples run on
+  12-lane cartridges in a random order (``batch`` = cartridge).
+* Six programs per sample as in :mod:`tme.simulate` (patient SD 0.6, sample SD 0.25 log2, plus the
+  planted change of :data:`tme.simulate.EFFECTS`); program genes follow their program.
+* Counts: expected count :math:`= e_s\\,r_s\\,i_s\\,2^{\\mu_g + u_{gp} + \\text{program}}` with lane
+  efficiency :math:`e_s` (log2 SD 0.15), FOV fraction :math:`r_s`, RNA input :math:`i_s` (log2 SD
+  0.5, cores 0.5 log2 lower), gene level :math:`\\mu_g`, patient–gene effect :math:`u` (SD 0.2);
+  gamma–Poisson noise (dispersion 0.03) plus Poisson background :math:`\\beta_s` (≈ 10 counts)
+  × probe bias. Positive controls: :math:`e_s r_s \\times 180 \\times` fM + background; negatives:
+  background only. Housekeepers are stable (sample SD 0.08 log2).
+* Three usable samples fail QC on purpose (``qc_truth.tsv``): low imaging (FOV counted ≈ 50 %),
+  binding density above 2.25, and broken positive-control linearity (POS_A at 5 %).
+* The instrument ``ID`` is unreliable on purpose: two patients' post files reuse the pre ID and
+  one ID has a typo, so files must be matched by file name
+  (``<date>_<cartridge>_<sample_id>_<lane>.RCC``, pattern :data:`tme.nanostring.match.NCOUNTER_FILE_PATTERN`).
+
+Outputs of :func:`write_rcc_cohort`: ``rcc/*.RCC``, ``<PANEL>.rlf``, ``samples.tsv``,
+``truth.tsv`` (planted log2 changes of the panel's program genes) and ``qc_truth.tsv``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tme.signatures import load_library
+from tme.signatures.library import primary_panel
+from tme.simulate import EFFECTS, PROGRAMS, gene_pool
+
+PANEL = "OZM_IO360_like"
+POSITIVE = {"POS_A": ("ERCC_00117.1", 128.0), "POS_B": ("ERCC_00112.1", 32.0), "POS_C": ("ERCC_00002.1", 8.0),
+            "POS_D": ("ERCC_00092.1", 2.0), "POS_E": ("ERCC_00035.1", 0.5), "POS_F": ("ERCC_00034.1", 0.125)}
+NEGATIVE = {"NEG_A": "ERCC_00096.1", "NEG_B": "ERCC_00041.1", "NEG_C": "ERCC_00019.1", "NEG_D": "ERCC_00076.1",
+            "NEG_E": "ERCC_00098.1", "NEG_F": "ERCC_00126.1", "NEG_G": "ERCC_00144.1", "NEG_H": "ERCC_00154.1"}
+COUNTS_PER_FM = 180.0
+LANES_PER_CARTRIDGE = 12
+QC_FAILURES = ("low_fov", "high_binding_density", "positive_linearity")
+_COLLECTIONS = ("tme_il1", "danaher2017", "mcpcounter", "ayers_gep", "cyt", "myeloid_il1", "reactome_il1")
+_HALLMARKS = ("HALLMARK_INTERFERON_GAMMA_RESPONSE", "HALLMARK_IL6_JAK_STAT3_SIGNALING", "HALLMARK_ALLOGRAFT_REJECTION",
+              "HALLMARK_G2M_CHECKPOINT", "HALLMARK_COMPLEMENT", "HALLMARK_E2F_TARGETS")
+
+
+def programs() -> dict[str, tuple[str, ...]]:
+    """The bulk simulator's programs, IL-1 widened to every ``TME_IL1_INDUCED`` gene (disjoint)."""
+    out = dict(PROGRAMS)
+    out["il1_inflammation"] = tuple(dict.fromkeys(PROGRAMS["il1_inflammation"] + load_library()["TME_IL1_INDUCED"].genes))
+    members = [g for genes in out.values() for g in genes]
+    if len(set(members)) != len(members):
+        raise AssertionError("simulation programs must be disjoint")
+    return out
+
+
+def panel_probes(n_genes: int = 750) -> pd.DataFrame:
+    """The panel: ``code_class, name, accession, concentration`` (Endogenous, Housekeeping, Negative, Positive)."""
+    library = load_library()
+    housekeepers = list(library["AYERS_TCELL_INFLAMED_GEP_18"].housekeeping)
+    groups = [list(programs().values()), [library[s].all_genes for s in primary_panel()],
+              [s.all_genes for s in library.values() if s.collection in _COLLECTIONS], [library[s].all_genes for s in _HALLMARKS]]
+    pool = gene_pool().set_index("gene_name")["gene_id"]
+    ordered = [g for group in groups for genes in group for g in genes if g in pool.index and g not in housekeepers]
+    genes = sorted(list(dict.fromkeys(ordered))[:n_genes])
+    rows = [("Endogenous", g, pool[g], np.nan) for g in genes] + [("Housekeeping", g, pool[g], np.nan) for g in sorted(housekeepers)]
+    rows += [("Negative", n, acc, 0.0) for n, acc in NEGATIVE.items()]
+    rows += [("Positive", n, acc, conc) for n, (acc, conc) in POSITIVE.items()]
+    return pd.DataFrame(rows, columns=["code_class", "name", "accession", "concentration"])
+
+
+def _sheet(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
+    patients = [f"OZM-{i:03d}" for i in range(1, n_patients + 1)]
+    arm = np.concatenate([rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"]) for _ in range(n_patients // 4)])
+    subtype = np.where(rng.random(n_patients) < 0.8, "TNBC", "ER-low")
+    missing = rng.choice(n_patients, size=max(1, round(0.1 * n_patients)), replace=False)
+    kind = {int(p): ("excluded", "absent")[i % 2] for i, p in enumerate(missing)}
+    rows = []
+    for p, pid in enumerate(patients):
+        cell = rng.integers(20, 81, size=2)
+        common = dict(patient_id=pid, arm=arm[p], subtype=subtype[p])
+        rows.append(dict(sample_id=f"{pid}-BX", **common, timepoint="pre", sample_type="core", days_from_baseline=0,
+                         tumour_cellularity=cell[0], exclude_reason=""))
+        if kind.get(p) == "absent":
+            continue
+        resection = rng.random() < 0.85
+        rows.append(dict(sample_id=f"{pid}-{'RS' if resection else 'CB'}", **common, timepoint="post",
+                         sample_type="resection" if resection else "core", days_from_baseline=int(rng.integers(14, 22)),
+                         tumour_cellularity=cell[1],
+                         exclude_reason="insufficient tumour for nCounter" if kind.get(p) == "excluded" else ""))
+    sheet = pd.DataFrame(rows)
+    run = np.flatnonzero(sheet["exclude_reason"].eq("").to_numpy())
+    slot = np.empty(len(sheet), dtype=int)
+    slot[run] = rng.permutation(len(run))
+    is_run = sheet["exclude_reason"].eq("").to_numpy()
+    sheet["batch"] = [f"C{s // LANES_PER_CARTRIDGE + 1:02d}" if r else "" for r, s in zip(is_run, slot)]
+    sheet["lane"] = np.where(sheet["batch"] != "", slot % LANES_PER_CARTRIDGE + 1, 0)
+    return sheet[["sample_id", "patient_id", "arm", "timepoint", "sample_type", "days_from_baseline", "subtype", "batch",
+                  "tumour_cellularity", "exclude_reason", "lane"]]
+
+
+def _program_values(rng: np.random.Generator, sheet: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Programs × samples, log2: patient effect + sample effect + planted change."""
+    patient = pd.factorize(sheet["patient_id"])[0]
+    post = (sheet["timepoint"] == "post").to_numpy()
+    level = rng.normal(0, 0.6, size=(len(names), patient.max() + 1))[:, patient]
+    level += rng.normal(0, 0.25, size=(len(names), len(sheet)))
+    planted = np.array([[EFFECTS[p][a] if t else 0.0 for a, t in zip(sheet["arm"], post)] for p in names])
+    return level + planted
+
+
+def _lanes(rng: np.random.Generator, sheet: pd.DataFrame, input_log2: np.ndarray) -> pd.DataFrame:
+    n = len(sheet)
+    lanes = pd.DataFrame({"fov_count": np.full(n, 280), "fov_counted": 280 - rng.binomial(280, 0.01, size=n),
+                          "binding_density": np.round(0.8 * 2.0 ** (0.6 * input_log2) * np.exp(rng.normal(0, 0.15, n)), 2),
+                          "efficiency_log2": rng.normal(0, 0.15, size=n), "background": np.exp(rng.normal(np.log(10), 0.3, n)),
+                          "failure": ""})
+    run = np.flatnonzero(sheet["batch"].ne("").to_numpy())
+    for kind, s in zip(QC_FAILURES, rng.choice(run, size=len(QC_FAILURES), replace=False)):
+        lanes.at[s, "failure"] = kind
+        if kind == "low_fov":
+            lanes.at[s, "fov_counted"] = int(round(280 * rng.uniform(0.45, 0.6)))
+        elif kind == "high_binding_density":
+            lanes.at[s, "binding_density"] = round(float(rng.uniform(2.5, 3.2)), 2)
+    return lanes
+
+
+def _counts(rng: np.random.Generator, probes: pd.DataFrame, sheet: pd.DataFrame, lanes: pd.DataFrame,
+            input_log2: np.ndarray) -> np.ndarray:
+    """Probes × samples counts (see the module docstring for the model)."""
+    n_probe, n = len(probes), len(sheet)
+    cls = probes["code_class"].to_numpy()
+    progs = programs()
+    names = list(progs)
+    program = _program_values(rng, sheet, names)
+    member = probes["name"].map({g: i for i, p in enumerate(names) for g in progs[p]})
+    level = np.where(cls == "Housekeeping", rng.normal(10.0, 0.6, n_probe), np.clip(rng.normal(6.5, 2.2, n_probe), 1, 14))
+    patient = pd.factorize(sheet["patient_id"])[0]
+    log2_mu = level[:, None] + rng.normal(0, 0.2, size=(n_probe, patient.max() + 1))[:, patient]
+    log2_mu[cls == "Housekeeping"] = level[cls == "Housekeeping", None] + rng.normal(0, 0.08, size=((cls == "Housekeeping").sum(), n))
+    is_member = member.notna().to_numpy()
+    log2_mu[is_member] += program[member[is_member].astype(int).to_numpy()]
+    scale = 2.0 ** (lanes["efficiency_log2"].to_numpy() + input_log2) * (lanes["fov_counted"] / lanes["fov_count"]).to_numpy()
+    mu = 2.0 ** log2_mu * scale
+    positive = cls == "Positive"
+    conc = probes["concentration"].to_numpy()
+    mu[positive] = COUNTS_PER_FM * conc[positive, None] * (scale / 2.0 ** input_log2)
+    broken = lanes.index[lanes["failure"] == "positive_linearity"]
+    mu[np.flatnonzero(positive)[0], broken] *= 0.05
+    mu[cls == "Negative"] = 0.0
+    shape = np.where(positive, 200.0, 1 / 0.03)[:, None]
+    signal = rng.poisson(rng.gamma(shape, np.maximum(mu, 1e-12) / shape))
+    bias = np.exp(rng.normal(0, 0.35, size=n_probe))
+    return signal + rng.poisson(bias[:, None] * lanes["background"].to_numpy()[None, :])
+
+
+def simulate_rcc_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 750) -> dict[str, pd.DataFrame]:
+    """Simulate the cohort: ``samples`` (sheet, with ``lane``), ``probes``, ``counts`` (probes × run samples),
+    ``lanes`` (per run sample: FOV, binding density, instrument ID, file name), ``truth``, ``qc_truth``."""
+    if n_patients < 4 or n_patients % 4:
+        raise ValueError("n_patients must be a positive multiple of 4 (permuted blocks of 4)")
+    rng = np.random.default_rng(seed)
+    probes = panel_probes(n_genes)
+    sheet = _sheet(rng, n_patients)
+    run = sheet[sheet["batch"] != ""].reset_index(drop=True)
+    input_log2 = rng.normal(0, 0.5, size=len(run)) - 0.5 * (run["sample_type"] == "core").to_numpy()
+    lanes = _lanes(rng, run, input_log2)
+    counts = _counts(rng, probes, run, lanes, input_log2)
+    typed = run["sample_id"].to_numpy().copy()  # the ID typed on the instrument
+    post = run.index[run["timepoint"] == "post"].to_numpy()
+    for s in rng.choice(post, size=min(2, len(post)), replace=False):
+        typed[s] = f"{run.at[s, 'patient_id']}-BX"  # the pre sample's ID reused
+    typo = int(rng.choice(len(run)))
+    typed[typo] = typed[typo].replace("-", "", 1)
+    day0 = dt.date(2025, 3, 3)
+    lanes["date"] = [(day0 + dt.timedelta(days=7 * (int(b[1:]) - 1))).strftime("%Y%m%d") for b in run["batch"]]
+    lanes["cartridge_id"] = "OZM034-" + run["batch"]
+    lanes["lane_id"] = run["lane"].to_numpy()
+    lanes["instrument_id"] = typed
+    lanes["file_name"] = [f"{d}_{c}_{s}_{lane:02d}.RCC" for d, c, s, lane in
+                          zip(lanes["date"], lanes["cartridge_id"], run["sample_id"], lanes["lane_id"])]
+    lanes.insert(0, "sample_id", run["sample_id"])
+    progs = programs()
+    truth = pd.DataFrame([dict(feature=g, feature_type="gene", program=p, scale="log2 expression",
+                               change_anakinra=EFFECTS[p]["anakinra"], change_usual_care=EFFECTS[p]["usual_care"])
+                          for p, genes in progs.items() for g in genes if g in set(probes["name"])])
+    truth["between_arm_difference"] = truth["change_anakinra"] - truth["change_usual_care"]
+    qc_truth = lanes.loc[lanes["failure"] != "", ["sample_id", "file_name", "failure"]].reset_index(drop=True)
+    return {"samples": sheet, "probes": probes, "counts": pd.DataFrame(counts, columns=run["sample_id"]),
+            "lanes": lanes, "truth": truth, "qc_truth": qc_truth}
+
+
+def format_rcc(probes: pd.DataFrame, counts: np.ndarray, lane: pd.Series) -> str:
+    """Text of one RCC file (nCounter FileVersion 1.7 layout, LF line ends, controls labelled with fM)."""
+    label = [f"{n}({c:g})" if k in ("Positive", "Negative") else n
+             for k, n, c in zip(probes["code_class"], probes["name"], probes["concentration"])]
+    summary = "\n".join(f"{k},{n},{a},{int(c)}" for k, n, a, c in zip(probes["code_class"], label, probes["accession"], counts))
+    return (f"<Header>\nFileVersion,1.7\nSoftwareVersion,4.0.0.3\n</Header>\n\n"
+            f"<Sample_Attributes>\nID,{lane['instrument_id']}\nOwner,tme simulate\nComments,simulated OZM-034-like biopsy\n"
+            f"Date,{lane['date']}\nGeneRLF,{PANEL}\nSystemAPF,n6_vDV1\n</Sample_Attributes>\n\n"
+            f"<Lane_Attributes>\nID,{lane['lane_id']}\nFovCount,{lane['fov_count']}\nFovCounted,{lane['fov_counted']}\n"
+            f"ScannerID,1305C0471\nStagePosition,{1 + (int(lane['cartridge_id'][-2:]) + 1) % 2}\n"
+            f"BindingDensity,{lane['binding_density']:.2f}\nCartridgeID,{lane['cartridge_id']}\nCartridgeBarcode,\n</Lane_Attributes>\n\n"
+            f"<Code_Summary>\nCodeClass,Name,Accession,Count\n{summary}\n</Code_Summary>\n\n<Messages>\n</Messages>\n")
+
+
+def format_rlf(probes: pd.DataFrame) -> str:
+    """Text of the panel's RLF (classes numbered as on nCounter CodeSets: 0 Endogenous, 1 Positive,
+    2 Negative, 6 Housekeeping); barcodes and probe IDs are placeholders."""
+    keys = {"Endogenous": 0, "Positive": 1, "Negative": 2, "Housekeeping": 6}
+    header = ["[Header]", "Version=3.0", "Date=20250301", "ClassCount=4"]
+    header += [line for name, k in keys.items() for line in (f"ClassName{k}={name}", f"ClassActive{k}=1")]
+    records = []
+    for i, (k, n, a, c) in enumerate(zip(probes["code_class"], probes["name"], probes["accession"], probes["concentration"])):
+        name = f"{n}({c:g})" if k in ("Positive", "Negative") else n
+        records.append(f"Record{i}={keys[k]},NA,NNNNNN,{name},{a}:1,Hs,{a},{k.upper()}")
+    content = ["[Content]", "ColumnCount=8", f"RecordCount={len(records)}",
+               "Columns=Classification,TargetSeq,BarCode,GeneName,ProbeID,Species,Accession,Comments"]
+    return "\n".join(header + [""] + content + records) + "\n"
+
+
+def write_rcc_cohort(out: str | Path, seed: int = 34, n_patients: int = 44, n_genes: int = 750,
+                     compress: bool = False) -> list[Path]:
+    """Simulate and write ``rcc/*.RCC`` (``.RCC.gz`` with ``compress``), ``<PANEL>.rlf``, ``samples.tsv``,
+    ``truth.tsv`` and ``qc_truth.tsv`` under ``out``; returns the paths written."""
+    out = Path(out)
+    (out / "rcc").mkdir(parents=True, exist_ok=True)
+    sim = simulate_rcc_cohort(seed=seed, n_patients=n_patients, n_genes=n_genes)
+    paths = []
+    for j, lane in sim["lanes"].iterrows():
+        text = format_rcc(sim["probes"], sim["counts"].iloc[:, j].to_numpy(), lane).encode()
+        path = out / "rcc" / (lane["file_name"] + (".gz" if compress else ""))
+        path.write_bytes(gzip.compress(text, mtime=0) if compress else text)
+        paths.append(path)
+    (out / f"{PANEL}.rlf").write_text(format_rlf(sim["probes"]))
+    tables = {"samples.tsv": sim["samples"].drop(columns="lane"), "truth.tsv": sim["truth"], "qc_truth.tsv": sim["qc_truth"]}
+    for name, table in tables.items():
+        table.to_csv(out / name, sep="\t", index=False, lineterminator="\n")
+    return paths + [out / f"{PANEL}.rlf"] + [out / name for name in tables]
