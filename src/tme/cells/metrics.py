@@ -207,19 +207,21 @@ def composition_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
 
 def distance_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
     """Median distance to the nearest tumour cell and the fraction within ``r``, per immune type and compartment."""
-    tumour = biopsy.mask(plan.tumour)
-    target = biopsy.xy[tumour]
+    target = biopsy.xy[biopsy.mask(plan.tumour)]
     target_name = " + ".join(plan.tumour)
+    immune = plan.immune_types(biopsy.types)
     rows = []
     for compartment in plan.spatial_compartments:
-        for name in plan.immune_types(biopsy.types):
-            cells = biopsy.mask([name], compartment)
-            d = nearest_distance(biopsy.xy[cells], target, plan.chunk_size)
-            n = int(cells.sum())
+        source = biopsy.mask(immune, compartment)
+        d = nearest_distance(biopsy.xy[source], target, plan.chunk_size)  # one tree, one query for all types
+        source_type = biopsy.cell_type[source]
+        for name in immune:
+            own = d[source_type == biopsy.types.index(name)]
+            n = len(own)
             note = "no tumour cells" if not len(target) else "" if n else f"no {name} cells"
             ok = n > 0 and len(target) > 0
-            median = float(np.median(d)) if ok else np.nan
-            within = float(np.mean(d <= plan.radius_um)) if ok else np.nan
+            median = float(np.median(own)) if ok else np.nan
+            within = float(np.mean(own <= plan.radius_um)) if ok else np.nan
             common = dict(reference=target_name, n_cells=n, n_reference=len(target), note=note)
             rows.append(_row(biopsy, "nn_distance_median", f"nn_distance_median|{name} to {target_name}|{compartment}",
                              compartment, name, median, "um", "log1p", np.log1p(median), **common))
