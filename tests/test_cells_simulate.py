@@ -57,6 +57,13 @@ def test_every_reader_and_area_source_is_used(cohort):
 
 
 def test_planted_spatial_effects_recovered_and_nulls_stay_null(cohort):
+    """ANCOVA, BH within each metric's family, the default seed 34.
+
+    BH bounds the expected false-discovery proportion, not the chance of any null discovery: on
+    other seeds a null metric correlated with a chance imbalance (e.g. CD68⁺ TAM infiltration) can
+    reach q < 0.05, more easily in families rich in true effects. The default seed is the project's
+    (not chosen for this test); the smallest null q here is 0.052.
+    """
     folder, settings, samples, exports, metrics = cohort
     values, info = paired_values(metrics, samples)
     effects = effects_between_arms(values, Design(), info, n_bootstrap=0)
@@ -70,3 +77,27 @@ def test_planted_spatial_effects_recovered_and_nulls_stay_null(cohort):
     assert (np.sign(ancova.loc[primary, "estimate"]) == truth.loc[primary, "direction"]).all()
     nulls = ancova[~ancova.index.isin(truth.index)]
     assert len(nulls) > 30 and (nulls["q"] >= 0.05).all()
+
+
+def test_representative_slide_pair_figure(cohort, tmp_path):
+    from tme.cells import slide_cells
+    from tme.plots.cells import plot_slide_pair, representative_patient
+    from tme.plots.style import save_figure
+
+    folder, settings, samples, exports, metrics = cohort
+    values, _ = paired_values(metrics, samples)
+    feature = "nn_distance_median|CD8+ T to tumour cell|total"
+    patient = representative_patient(values, feature, "anakinra")
+    change = values[values["feature"] == feature].pivot_table(index="patient_id", columns="timepoint", values="value")
+    arm = samples.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+    treated = (change["post"] - change["pre"]).dropna()[lambda c: arm.loc[c.index] == "anakinra"]
+    assert abs(treated[patient] - treated.median()) == (treated - treated.median()).abs().min()
+    entries = exports.set_index("sample_id", drop=False)
+    pre, post = (slide_cells(entries.loc[f"{patient}-{s}"].to_dict(), settings) for s in ("BX", "RS"))
+    assert set(pre.columns) == {"x", "y", "cell_type", "compartment"} and set(pre["compartment"]) == {"tumour", "stroma"}
+    stems = []
+    for run in ("a", "b"):
+        fig = plot_slide_pair(pre, post, patient, "anakinra", types=settings.phenotypes.types, max_cells=1500)
+        stems.append(save_figure(fig, tmp_path / run / "slides", formats=("png", "svg")))
+    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(*stems))
+    assert representative_patient(values, "no such feature", "anakinra") is None

@@ -138,6 +138,24 @@ def _areas_for(sample_id: str, entry: Mapping, areas: pd.DataFrame | None, setti
     return dict(zip(own["compartment"], own["area_mm2"])), areas.attrs.get("path", "the region table")
 
 
+def _export(entry: Mapping, settings: CellSettings):
+    pixel = entry.get("pixel_size_um")
+    pixel = settings.pixel_size_um if pixel is None or (isinstance(pixel, float) and np.isnan(pixel)) else float(pixel)
+    export = read_cell_export(entry["file"], entry.get("software") or settings.software, pixel_size_um=pixel,
+                              coordinate_unit=settings.coordinate_unit, region_column=settings.region_column)
+    return export, pixel
+
+
+def slide_cells(entry: Mapping, settings: CellSettings) -> pd.DataFrame:
+    """One slide's cells as ``x, y`` (µm), ``cell_type``, ``compartment`` (excluded regions dropped), for figures."""
+    export, _ = _export(entry, settings)
+    region = settings.compartments.codes(export.regions, file=export.path, column=export.region_column)
+    types = np.asarray(settings.phenotypes.types)[settings.phenotypes.assign(export)]
+    keep = region >= 0
+    return pd.DataFrame({"x": export.x[keep], "y": export.y[keep], "cell_type": types[keep],
+                         "compartment": np.asarray(settings.compartments.compartments)[region[keep]]})
+
+
 def slide_metrics(entry: Mapping, settings: CellSettings, areas: pd.DataFrame | None = None,
                   sample_id: str | None = None) -> pd.DataFrame:
     """Metrics of one biopsy: read its export, type and place its cells, compute every metric.
@@ -147,10 +165,7 @@ def slide_metrics(entry: Mapping, settings: CellSettings, areas: pd.DataFrame | 
     (:func:`tme.cells.regions.read_region_table`); ``sample_id`` overrides the ID written in the
     table (e.g. a pseudonymised code). Peak memory is one slide.
     """
-    pixel = entry.get("pixel_size_um")
-    pixel = settings.pixel_size_um if pixel is None or (isinstance(pixel, float) and np.isnan(pixel)) else float(pixel)
-    export = read_cell_export(entry["file"], entry.get("software") or settings.software, pixel_size_um=pixel,
-                              coordinate_unit=settings.coordinate_unit, region_column=settings.region_column)
+    export, pixel = _export(entry, settings)
     compartment_areas, source = _areas_for(entry["sample_id"], {**entry, "pixel_size_um": pixel}, areas, settings)
     biopsy = biopsy_from_export(export, sample_id or entry["sample_id"], settings.phenotypes, settings.compartments,
                                 compartment_areas, source)

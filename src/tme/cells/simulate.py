@@ -7,7 +7,7 @@ Design (one ``numpy.random.default_rng(seed)``, draws in a fixed order, so a see
   exhausted block). Patients are analysed with QuPath, HALO or inForm in turn (patient 1 QuPath,
   2 HALO, 3 inForm, …), the same tool pre and post, so every reader is exercised.
 * Each slide is a ``field_mm`` × ``field_mm`` square of tissue. Tumour nests are discs (radius
-  50–150 µm) painted onto a mask grid until the slide's tumour fraction (patient U(0.3, 0.55) +
+  80–250 µm) painted onto a mask grid until the slide's tumour fraction (patient U(0.3, 0.55) +
   sample noise) is reached; the mask gives every cell's compartment and the region areas
   (pixel count × pixel area, as image-analysis software measures them).
 * Cells are inhomogeneous Poisson processes on the mask: tumour cells 3,000/mm² in nests and
@@ -96,13 +96,13 @@ def _samples(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
 
 
 def tumour_mask(rng: np.random.Generator, n_grid: int, pixel_um: float, fraction: float) -> np.ndarray:
-    """Nests (discs of radius 50–150 µm) painted until ``fraction`` of the grid is tumour."""
+    """Nests (discs of radius 80–250 µm) painted until ``fraction`` of the grid is tumour."""
     mask = np.zeros((n_grid, n_grid), dtype=bool)
     target = fraction * mask.size
     painted = 0
     while painted < target:
         cy, cx = rng.uniform(0, n_grid * pixel_um, size=2)
-        radius = rng.uniform(50.0, 150.0)
+        radius = rng.uniform(80.0, 250.0)
         r0, r1 = int(max(0, (cy - radius) // pixel_um)), int(min(n_grid, (cy + radius) // pixel_um + 1))
         c0, c1 = int(max(0, (cx - radius) // pixel_um)), int(min(n_grid, (cx + radius) // pixel_um + 1))
         yy, xx = np.ogrid[r0:r1, c0:c1]
