@@ -288,3 +288,25 @@ def test_directory_of_exports(tmp_path):
     (tmp_path / "S1_cell_seg_data.txt").unlink()
     with pytest.raises(TmeInputError, match="S2_cell_seg_data.txt is for biopsy 'S2', which is not in the sample sheet"):
         exports_in_directory(tmp_path, ["S1"])
+
+
+def test_one_slide_per_export(tmp_path):
+    two_images = QUPATH.replace("s.tif\t\t\tStroma", "t.tif\t\t\tStroma")
+    with pytest.raises(TmeInputError, match="line 4, column 'Image': the export holds 2 images"):
+        read_cell_export(write(tmp_path, "a.tsv", two_images))
+    fields = INFORM.replace("#N/A", "3").replace("C:\\x\tb.im3\tstroma", "C:\\x\tb2.im3\tstroma")
+    with pytest.raises(TmeInputError, match="2 fields with field-relative pixel positions"):
+        read_cell_export(write(tmp_path, "b.txt", fields), pixel_size_um=0.5)
+    slide_coordinates = write(tmp_path, "c.txt", fields.replace("(pixels)", "(square microns)"))
+    assert len(read_cell_export(slide_coordinates)) == 2  # fields of one slide in slide coordinates (µm)
+
+
+def test_cells_config_rejects_unknown_keys():
+    from tme.cells import CellSettings
+
+    with pytest.raises(TmeInputError, match="unknown key cells.radius\\b.*radius_um"):
+        CellSettings.from_config({"phenotypes": {"T": "CD8"}, "radius": 20})
+    settings = CellSettings.from_config({"phenotypes": {"T": "CD8"}, "manifest": "m.tsv", "regions": "r.tsv",
+                                         "radius_um": 15, "edge_correction": "border", "ratios": [["T", "T"]]})
+    assert settings.plan.radius_um == 15 and settings.plan.edge_correction == ("border",)
+    assert settings.plan.ratios == (("T", "T"),)

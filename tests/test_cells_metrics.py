@@ -152,3 +152,11 @@ def test_slide_metrics_end_to_end(tmp_path):
         slide_metrics({"sample_id": "S1", "file": str(export)}, settings, areas[areas["compartment"] == "tumour"])
     with pytest.raises(TmeInputError, match="no region areas for biopsy 'S1'"):
         slide_metrics({"sample_id": "S1", "file": str(export)}, settings, None)
+
+
+def test_degenerate_slide_gives_na_ripley_rows():
+    cells = biopsy([(5, 5, "CD8+ T", "tumour"), (5, 9, "tumour cell", "tumour")])  # one x position: no window
+    metrics = biopsy_metrics(cells).set_index("feature")
+    ripley = metrics[metrics["metric"] == "ripley_L"]
+    assert len(ripley) == 6 and ripley["value"].isna().all()
+    assert metrics.at["nn_distance_median|CD8+ T to tumour cell|total", "value"] == 4.0

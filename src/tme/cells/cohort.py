@@ -27,6 +27,8 @@ from tme.io import read_small_table
 
 _SUFFIX = re.compile(r"(_cell_seg_data\.txt|\.csv|\.tsv|\.txt)(\.gz)?$", re.IGNORECASE)
 MANIFEST_COLUMNS = ("sample_id", "file", "software", "pixel_size_um", "annotation_file")
+#: Input keys of the ``cells:`` section read by the workflow, not by :class:`CellSettings`.
+INPUT_KEYS = {"manifest", "directory", "regions"}
 
 
 @dataclass
@@ -49,6 +51,11 @@ class CellSettings:
         ``ripley_radius_um``, ``edge_correction`` (see :class:`MetricPlan`)."""
         plan_keys = {"tumour", "immune", "populations", "ratios", "proportions", "density_compartments",
                      "spatial_compartments", "radius_um", "ripley_radius_um", "edge_correction"}
+        own = {"phenotypes", "compartments", "software", "pixel_size_um", "coordinate_unit", "region_column"}
+        unknown = sorted(set(cells) - plan_keys - own - INPUT_KEYS)
+        if unknown:
+            raise TmeInputError(f"unknown key cells.{unknown[0]}", column=f"cells.{unknown[0]}",
+                                fix=f"use one of: {', '.join(sorted(plan_keys | own | INPUT_KEYS))}")
         plan_args = {}
         for key in plan_keys & set(cells):
             value = cells[key]

@@ -42,6 +42,8 @@ from tme.errors import TmeInputError, TmeInputWarning
 
 SOFTWARE = ("qupath", "halo", "inform")
 DEFAULT_REGION_COLUMN = {"qupath": "Parent", "halo": "Classifier Label", "inform": "Tissue Category"}
+#: Column naming the image (inForm: the field) each row comes from; one export must hold one slide.
+IMAGE_COLUMN = {"qupath": "Image", "halo": "Image Location", "inform": "Sample Name"}
 _MICRO = r"(?:µm|μm|um)"
 _HALO_MARKER = re.compile(r"^(.+) Positive Classification$")
 _INFORM_MARKER = re.compile(r"^Phenotype (.+)$")
@@ -208,6 +210,20 @@ def _marker_calls(frame: pd.DataFrame, software: str, marker_columns: dict[str, 
     return pd.DataFrame(calls, index=frame.index)
 
 
+def _check_one_slide(images: pd.Series, software: str, is_um: bool, path: Path, column: str) -> None:
+    """One export = one slide. inForm fields of one slide may share a file when positions are slide
+    coordinates (µm, inForm ≥ 2.4); pixel positions are relative to each field and cannot be merged."""
+    names = images.unique()
+    if len(names) < 2 or (software == "inform" and is_um):
+        return
+    row = int(np.flatnonzero(images.to_numpy() != names[0])[0])
+    what = "fields with field-relative pixel positions" if software == "inform" else "images"
+    raise TmeInputError(f"the export holds {len(names)} {what} ({names[0]!r}, {names[1]!r}, …), so distances between "
+                        "them would be meaningless", file=path, line=row + 2, column=column,
+                        fix="export one file per slide (inForm: export positions in slide coordinates (microns) or "
+                            "one field per file) and list each in the manifest")
+
+
 def read_cell_export(path, software: str | None = None, *, pixel_size_um: float | None = None,
                      coordinate_unit: str = "auto", region_column: str | None = None) -> CellExport:
     """Read one slide's per-cell export (QuPath, HALO or inForm; layouts in the module docstring).
@@ -248,7 +264,8 @@ def read_cell_export(path, software: str | None = None, *, pixel_size_um: float 
         raise TmeInputError("the export has no phenotype: no class / phenotype column and no per-marker calls",
                             file=path, line=1, fix="export the cells' classification (QuPath 'Class', HALO "
                                                    "'<marker> Positive Classification', inForm 'Phenotype')")
-    text_columns = [c for c in [label_column, region_column, *marker_columns.values()] if c]
+    image_column = IMAGE_COLUMN[software] if IMAGE_COLUMN[software] in columns else None
+    text_columns = [c for c in [label_column, region_column, image_column, *marker_columns.values()] if c]
     usecols = list(dict.fromkeys(coords + text_columns))
     try:
         frame = pd.read_csv(path, sep=sep, usecols=usecols, dtype={c: str for c in text_columns},
@@ -263,6 +280,8 @@ def read_cell_export(path, software: str | None = None, *, pixel_size_um: float 
     if frame.empty:
         raise TmeInputError("the cell export has a header but no cells", file=path, line=2,
                             fix="export the slide's cells (or leave the biopsy out of the manifest)")
+    if image_column:
+        _check_one_slide(frame[image_column], software, is_um, path, image_column)
     xy = [_numeric(frame, c, path) for c in coords]
     if software == "halo":
         xy = [(xy[0] + xy[1]) / 2.0, (xy[2] + xy[3]) / 2.0]

@@ -231,15 +231,22 @@ def distance_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
     return rows
 
 
+def _bounding_box(xy: np.ndarray) -> Window | None:
+    if len(xy) < 2 or np.ptp(xy[:, 0]) == 0 or np.ptp(xy[:, 1]) == 0:
+        return None
+    return Window.around(xy)
+
+
 def ripley_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
     """Cross-type K and L at ``R`` from each immune type to tumour cells, in the slide's bounding box."""
     immune = plan.immune_types(biopsy.types)
     target = biopsy.xy[biopsy.mask(plan.tumour)]
     source = biopsy.mask(immune)
-    if len(biopsy.xy) < 2:
-        return []
-    window = biopsy.window or Window.around(biopsy.xy)
+    window = biopsy.window or _bounding_box(biopsy.xy)
     radius = plan.ripley_radius_um
+    if window is None:  # fewer than two distinct positions: no window, every K undefined
+        source = np.zeros(len(biopsy.xy), dtype=bool)
+        window = Window(0.0, 1.0, 0.0, 1.0)
     counts, weights = pair_sums(biopsy.xy[source], target, [radius], window, plan.chunk_size)
     border = window.border_distance(biopsy.xy[source])
     source_type = biopsy.cell_type[source]

@@ -12,9 +12,11 @@ module                 figures
 ``forest``             between-arm effects with 95 % CI per BH family
 ``genes``              volcano of the gene-level interaction; GSEA dot plot
 ``immune``             measured immune cells pre/post; agreement with expression estimates
+``cells``              a representative patient's pre/post multiplex-IF slides as phenotype scatters
 =====================  =======================================================================
 """
 
+from tme.plots.cells import plot_slide_pair
 from tme.plots.flow import plot_sample_flow
 from tme.plots.forest import plot_forest
 from tme.plots.genes import plot_gsea_dots, plot_volcano
@@ -25,6 +27,6 @@ from tme.plots.style import arm_colours, label, save_figure, theme
 
 __all__ = [
     "arm_colours", "label", "plot_agreement", "plot_change_heatmap", "plot_expression_qc", "plot_feature",
-    "plot_forest", "plot_gsea_dots", "plot_immune_values", "plot_pca", "plot_sample_flow", "plot_volcano",
+    "plot_forest", "plot_gsea_dots", "plot_immune_values", "plot_pca", "plot_sample_flow", "plot_slide_pair", "plot_volcano",
     "save_figure", "theme",
 ]
