@@ -8,8 +8,8 @@ errors name that line.
 ======== ================================================ ============================ ====================
 software coordinates (unit)                               phenotype                    region (default)
 ======== ================================================ ============================ ====================
-qupath   ``Centroid X µm`` / ``Centroid Y µm`` (µm), or    ``Class`` (≤ 0.4) or          ``Parent`` (the
-         ``Centroid X px`` / ``Centroid Y px`` (pixels)    ``Classification`` (0.5+);    annotation holding
+qupath   ``Centroid X µm`` / ``Centroid Y µm`` (µm), or    ``Class`` (older QuPath)     ``Parent`` (the
+         ``Centroid X px`` / ``Centroid Y px`` (pixels)    or ``Classification``;        annotation holding
                                                            a composite class such as     the cell)
                                                            ``CD68: IL1B`` lists the
                                                            positive markers
