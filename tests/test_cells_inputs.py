@@ -134,6 +134,9 @@ def test_detection_errors(tmp_path):
         read_cell_export(none)
     with pytest.raises(TmeInputError, match="does not exist"):
         read_cell_export(tmp_path / "absent.csv")
+    header_only = write(tmp_path, "h.tsv", QUPATH.split("\n")[0] + "\n")
+    with pytest.raises(TmeInputError, match="line 2: the cell export has a header but no cells"):
+        read_cell_export(header_only)
     with pytest.raises(TmeInputError, match="unknown software"):
         read_cell_export(write(tmp_path, "z.tsv", QUPATH), software="cellprofiler")
 

@@ -210,6 +210,25 @@ def _marker_calls(frame: pd.DataFrame, software: str, marker_columns: dict[str, 
     return pd.DataFrame(calls, index=frame.index)
 
 
+def _read_columns(path: Path, sep: str, coords: list[str], text_columns: list[str]) -> pd.DataFrame:
+    """Only the needed columns: coordinates with NA markers, text columns verbatim ('' stays '')."""
+    try:
+        frame = pd.read_csv(path, sep=sep, usecols=list(dict.fromkeys(coords + text_columns)),
+                            dtype={c: str for c in text_columns}, keep_default_na=False,
+                            na_values={c: ["", "NA", "#N/A", "NaN"] for c in coords}, encoding="utf-8-sig",
+                            compression="infer", skip_blank_lines=False, engine="c")
+    except UnicodeDecodeError as exc:
+        raise TmeInputError(f"the cell export is not UTF-8 text ({exc.reason})", file=path,
+                            fix="export it again as UTF-8") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise TmeInputError(f"the cell export cannot be parsed as a table ({exc})", file=path,
+                            fix="make every row have one value per header column") from None
+    if frame.empty:
+        raise TmeInputError("the cell export has a header but no cells", file=path, line=2,
+                            fix="export the slide's cells (or leave the biopsy out of the manifest)")
+    return frame
+
+
 def _check_one_slide(images: pd.Series, software: str, is_um: bool, path: Path, column: str) -> None:
     """One export = one slide. inForm fields of one slide may share a file when positions are slide
     coordinates (µm, inForm ≥ 2.4); pixel positions are relative to each field and cannot be merged."""
@@ -266,20 +285,7 @@ def read_cell_export(path, software: str | None = None, *, pixel_size_um: float 
                                                    "'<marker> Positive Classification', inForm 'Phenotype')")
     image_column = IMAGE_COLUMN[software] if IMAGE_COLUMN[software] in columns else None
     text_columns = [c for c in [label_column, region_column, image_column, *marker_columns.values()] if c]
-    usecols = list(dict.fromkeys(coords + text_columns))
-    try:
-        frame = pd.read_csv(path, sep=sep, usecols=usecols, dtype={c: str for c in text_columns},
-                            keep_default_na=False, na_values={c: ["", "NA", "#N/A", "NaN"] for c in coords},
-                            encoding="utf-8-sig", compression="infer", skip_blank_lines=False, engine="c")
-    except UnicodeDecodeError as exc:
-        raise TmeInputError(f"the cell export is not UTF-8 text ({exc.reason})", file=path,
-                            fix="export it again as UTF-8") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise TmeInputError(f"the cell export cannot be parsed as a table ({exc})", file=path,
-                            fix="make every row have one value per header column") from None
-    if frame.empty:
-        raise TmeInputError("the cell export has a header but no cells", file=path, line=2,
-                            fix="export the slide's cells (or leave the biopsy out of the manifest)")
+    frame = _read_columns(path, sep, coords, text_columns)
     if image_column:
         _check_one_slide(frame[image_column], software, is_um, path, image_column)
     xy = [_numeric(frame, c, path) for c in coords]
