@@ -97,7 +97,10 @@ class MetricPlan:
                 return list(self.populations[name])
             name = unknown[0]
         raise TmeInputError(f"{name!r} is neither a cell type of the phenotype map nor a population",
-                            column="cells.populations", fix=f"use one of: {', '.join(types + list(self.populations))}")
+                            column="cells.populations",
+                            fix=f"use one of: {', '.join(types + list(self.populations))} (the default tumour, "
+                                "populations, ratios and proportions name tme's OZM-034 panel; set cells.tumour, "
+                                "cells.populations, cells.ratios and cells.proportions for another panel)")
 
     def immune_types(self, types: list[str]) -> list[str]:
         if self.immune is not None:
