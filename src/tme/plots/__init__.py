@@ -14,9 +14,11 @@ module                 figures
 ``immune``             measured immune cells pre/post; agreement with expression estimates
 ``planning``           power curves per primary endpoint for planning the next trial
 ``sensitivity``        tipping point per endpoint; ANCOVA residual diagnostics
+``cells``              a representative patient's pre/post multiplex-IF slides as phenotype scatters
 =====================  =======================================================================
 """
 
+from tme.plots.cells import plot_slide_pair
 from tme.plots.flow import plot_sample_flow
 from tme.plots.forest import plot_forest
 from tme.plots.genes import plot_gsea_dots, plot_volcano
@@ -30,5 +32,6 @@ from tme.plots.style import arm_colours, label, save_figure, theme
 __all__ = [
     "arm_colours", "label", "plot_agreement", "plot_change_heatmap", "plot_expression_qc", "plot_feature",
     "plot_forest", "plot_gsea_dots", "plot_immune_values", "plot_pca", "plot_power_curves",
-    "plot_residual_diagnostics", "plot_sample_flow", "plot_tipping_point", "plot_volcano", "save_figure", "theme",
+    "plot_residual_diagnostics", "plot_sample_flow", "plot_slide_pair", "plot_tipping_point", "plot_volcano",
+    "save_figure", "theme",
 ]
