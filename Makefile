@@ -12,7 +12,7 @@ CORES ?= 2
 # `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one
 CONFIG ?= config/config.yaml
 
-.PHONY: demo test check-report clean
+.PHONY: demo test lint check-report clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "tme needs Python >= 3.11 on the PATH (python3, python3.11, 3.12 or 3.13)"; exit 1; }
@@ -28,8 +28,15 @@ demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h
 config/example_sc/cells.h5ad: $(STAMP)
 	$(BIN)/tme simulate --single-cell --seed 34 --out config/example_sc
 
-test: $(STAMP)
+# Lint (ruff, snakefmt, snakemake --lint), then every test
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint --snakefile Snakefile --cores 1 --quiet all
 
 # Build the demo report and look at it in headless Chromium (installed by the project's script)
 check-report: demo

@@ -3,7 +3,8 @@
 One run, same machine: a seeded slide from :func:`tme.cells.simulate.simulate_slide` (tumour nests,
 stroma, six immune types; ~18 × 18 mm at ~3,100 cells/mm²) is written as a QuPath detection
 export (µm centroids, composite class, parent annotation and ``--intensity-columns`` per-cell
-measurement columns, as real exports carry) plus a region table into a temporary directory. Each step then runs in its own subprocess with one thread (``OMP_NUM_THREADS=1`` …),
+measurement columns, as real exports carry) plus a region table into a temporary directory. Each
+step then runs in its own subprocess with one thread (``OMP_NUM_THREADS=1`` …),
 reporting wall and CPU time of the timed step and peak RSS (``ru_maxrss`` of that process, which
 includes reading the file):
 
@@ -56,22 +57,27 @@ def write_slide(folder: Path, n_cells: int, seed: int, intensity_columns: int) -
 
     rng = np.random.default_rng(seed)
     field_mm = float(np.sqrt(n_cells / DENSITY_PER_MM2))
-    slide = simulate_slide(rng, field_mm, {t: v[1] for t, v in IMMUNE.items()}, {t: v[2] for t, v in IMMUNE.items()},
-                           0.45, n_grid=1000)
+    slide = simulate_slide(
+        rng, field_mm, {t: v[1] for t, v in IMMUNE.items()}, {t: v[2] for t, v in IMMUNE.items()}, 0.45, n_grid=1000
+    )
     table = qupath_table(slide["cells"], "S1")
     names = [f"{part}: {channel} mean" for part in ("Nucleus", "Cytoplasm", "Membrane", "Cell") for channel in CHANNELS]
     for name in names[:intensity_columns]:
         table[name] = rng.gamma(2.0, 5.0, len(table)).round(4)
     table.to_csv(folder / "S1.csv", index=False, lineterminator="\n")
-    pd.DataFrame({"sample_id": "S1", "compartment": list(slide["areas"]), "area_mm2": list(slide["areas"].values())}) \
-        .to_csv(folder / "areas.tsv", sep="\t", index=False)
-    (folder / "cells.yaml").write_text(yaml.safe_dump({"phenotypes": phenotype_config(),
-                                                       "edge_correction": ["border", "isotropic"]},
-                                                      allow_unicode=True), encoding="utf-8")
+    pd.DataFrame(
+        {"sample_id": "S1", "compartment": list(slide["areas"]), "area_mm2": list(slide["areas"].values())}
+    ).to_csv(folder / "areas.tsv", sep="\t", index=False)
+    (folder / "cells.yaml").write_text(
+        yaml.safe_dump(
+            {"phenotypes": phenotype_config(), "edge_correction": ["border", "isotropic"]}, allow_unicode=True
+        ),
+        encoding="utf-8",
+    )
 
 
 def _usage() -> dict:
-    return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+    return {"peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
 def worker_tme(folder: Path) -> dict:
@@ -96,8 +102,12 @@ def worker_tme(folder: Path) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     table = slide_metrics({"sample_id": "S1", "file": str(folder / "S1.csv")}, settings, areas)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    n = int(table.loc[table["metric"].eq("density") & table["compartment"].eq("total")
-                      & ~table["cell_type"].eq("macrophage"), "n_cells"].sum())
+    n = int(
+        table.loc[
+            table["metric"].eq("density") & table["compartment"].eq("total") & ~table["cell_type"].eq("macrophage"),
+            "n_cells",
+        ].sum()
+    )
     return {**_usage(), "wall_s": wall, "cpu_s": cpu, "nn_s": sum(nn_seconds), "n_cells": n, "n_rows": len(table)}
 
 
@@ -130,8 +140,9 @@ def worker_squidpy(folder: Path) -> dict:
 
 def run(step: str, folder: Path) -> dict | None:
     env = {**os.environ, **SINGLE_THREAD}
-    proc = subprocess.run([sys.executable, __file__, "--worker", step, str(folder)], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", step, str(folder)], capture_output=True, text=True, env=env
+    )
     if proc.returncode != 0:
         print(f"{step}: failed ({proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode})")
         return None
@@ -154,26 +165,35 @@ def main() -> None:
         folder = Path(tmp)
         start = time.perf_counter()
         write_slide(folder, args.cells, args.seed, args.intensity_columns)
-        size = (folder / "S1.csv").stat().st_size / 2 ** 20
+        size = (folder / "S1.csv").stat().st_size / 2**20
         print(f"wrote the slide in {time.perf_counter() - start:.1f} s ({size:.0f} MiB QuPath export)")
         tme = run("tme", folder)
         anchor = run("anchor", folder)
         squidpy = run("squidpy", folder)
-    print(f"tme: {tme['n_cells']:,} cells, {tme['n_rows']} metric rows; wall {tme['wall_s']:.2f} s, CPU "
-          f"{tme['cpu_s']:.2f} s (read + every metric), nearest-neighbour step {tme['nn_s']:.2f} s, "
-          f"peak RSS {tme['peak_rss_gib']:.2f} GiB")
-    print(f"anchor cKDTree kNN of every cell: wall {anchor['wall_s']:.2f} s, CPU {anchor['cpu_s']:.2f} s, "
-          f"peak RSS {anchor['peak_rss_gib']:.2f} GiB")
+    print(
+        f"tme: {tme['n_cells']:,} cells, {tme['n_rows']} metric rows; wall {tme['wall_s']:.2f} s, CPU "
+        f"{tme['cpu_s']:.2f} s (read + every metric), nearest-neighbour step {tme['nn_s']:.2f} s, "
+        f"peak RSS {tme['peak_rss_gib']:.2f} GiB"
+    )
+    print(
+        f"anchor cKDTree kNN of every cell: wall {anchor['wall_s']:.2f} s, CPU {anchor['cpu_s']:.2f} s, "
+        f"peak RSS {anchor['peak_rss_gib']:.2f} GiB"
+    )
     if squidpy:
-        print(f"squidpy spatial_neighbors (kNN, 6): wall {squidpy['wall_s']:.2f} s, CPU {squidpy['cpu_s']:.2f} s, "
-              f"peak RSS {squidpy['peak_rss_gib']:.2f} GiB")
+        print(
+            f"squidpy spatial_neighbors (kNN, 6): wall {squidpy['wall_s']:.2f} s, CPU {squidpy['cpu_s']:.2f} s, "
+            f"peak RSS {squidpy['peak_rss_gib']:.2f} GiB"
+        )
         squidpy_s, ratio = f"{squidpy['wall_s']:.2f}", f"{squidpy['wall_s'] / tme['nn_s']:.1f}"
     else:
         print("squidpy: not installed, skipped (pip install squidpy into the venv to compare)")
         squidpy_s = ratio = "NA"
-    print(f"RESULT cells={tme['n_cells']} total_s={tme['wall_s']:.2f} total_cpu_s={tme['cpu_s']:.2f} peak_rss_gib={tme['peak_rss_gib']:.2f} "
-          f"nn_s={tme['nn_s']:.2f} anchor_knn_s={anchor['wall_s']:.2f} squidpy_knn_s={squidpy_s} "
-          f"squidpy_over_tme_nn={ratio} meets_20s={tme['wall_s'] <= 20} meets_2gib={tme['peak_rss_gib'] <= 2}")
+    print(
+        f"RESULT cells={tme['n_cells']} total_s={tme['wall_s']:.2f} total_cpu_s={tme['cpu_s']:.2f} "
+        f"peak_rss_gib={tme['peak_rss_gib']:.2f} "
+        f"nn_s={tme['nn_s']:.2f} anchor_knn_s={anchor['wall_s']:.2f} squidpy_knn_s={squidpy_s} "
+        f"squidpy_over_tme_nn={ratio} meets_20s={tme['wall_s'] <= 20} meets_2gib={tme['peak_rss_gib'] <= 2}"
+    )
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ def make_folder(root: Path, n_files: int) -> tuple[Path, Path, Path]:
 def time_r(folder: Path, rlf: Path, repeats: int) -> float | None:
     if shutil.which("Rscript") is None:
         return None
-    run = subprocess.run(["Rscript", "-e", R_SCRIPT, str(folder), str(rlf), str(repeats)], capture_output=True, text=True)
+    run = subprocess.run(
+        ["Rscript", "-e", R_SCRIPT, str(folder), str(rlf), str(repeats)], capture_output=True, text=True
+    )
     if run.returncode != 0:
         print(f"NanoStringQCPro anchor skipped: {run.stderr.strip()[-200:]}")
         return None
@@ -109,7 +111,10 @@ def main() -> None:
         sheet.to_csv(Path(tmp) / "bench_samples.tsv", sep="\t", index=False)
         samples = read_samplesheet(Path(tmp) / "bench_samples.tsv", Design())
         size = sum(p.stat().st_size for p in folder.iterdir())
-        print(f"{args.files} RCC files, {size / 1e6:.1f} MB, affinity {sorted(os.sched_getaffinity(0))}, load {os.getloadavg()}")
+        print(
+            f"{args.files} RCC files, {size / 1e6:.1f} MB, affinity {sorted(os.sched_getaffinity(0))}, load "
+            f"{os.getloadavg()}"
+        )
 
         def pipeline():
             rcc = read_rcc_set(folder, rlf)
@@ -128,8 +133,10 @@ def main() -> None:
     if t_r is not None:
         print(f"NanoStringQCPro newRccSet + preprocRccSet: {t_r:8.4f} s  ({t_r / t_tme:.1f} x tme)")
     r_ratio = f"{t_r / t_tme:.2f}" if t_r is not None else "NA"
-    print(f"RESULT files={args.files} tme_s={t_tme:.4f} target_s={TARGET_S:g} within_target={t_tme <= TARGET_S} "
-          f"tme_vs_read_bytes={t_tme / t_read:.2f} reader_s={t_reader:.4f} nanostringqcpro_vs_tme={r_ratio}")
+    print(
+        f"RESULT files={args.files} tme_s={t_tme:.4f} target_s={TARGET_S:g} within_target={t_tme <= TARGET_S} "
+        f"tme_vs_read_bytes={t_tme / t_read:.2f} reader_s={t_reader:.4f} nanostringqcpro_vs_tme={r_ratio}"
+    )
 
 
 if __name__ == "__main__":

@@ -73,8 +73,16 @@ def run_gseapy(data: pd.DataFrame, sets: dict[str, list[str]]) -> pd.DataFrame:
     import gseapy
 
     result = gseapy.ssgsea(
-        data=data, gene_sets=sets, outdir=None, sample_norm_method="rank", min_size=1,
-        max_size=100_000, permutation_num=0, no_plot=True, threads=1, verbose=False,
+        data=data,
+        gene_sets=sets,
+        outdir=None,
+        sample_norm_method="rank",
+        min_size=1,
+        max_size=100_000,
+        permutation_num=0,
+        no_plot=True,
+        threads=1,
+        verbose=False,
     )
     es = result.res2d.pivot(index="Name", columns="Term", values="ES").astype(float)
     return es.loc[data.columns, list(sets)]
@@ -133,37 +141,59 @@ def main() -> None:
     identical = np.array_equal(raw.to_numpy(), raw2.to_numpy())
     print(f"argsort floor          : {t_floor:8.3f} s", flush=True)
     print(f"tme ssgsea (1 thread)  : {t_tme:8.3f} s  ({t_tme / t_floor:.2f} x floor)", flush=True)
-    print(f"tme ssgsea (n_jobs=2)  : {t_tme2:8.3f} s  ({t_tme2 / t_floor:.2f} x floor), "
-          f"bit-identical to 1 thread: {identical}", flush=True)
+    print(
+        f"tme ssgsea (n_jobs=2)  : {t_tme2:8.3f} s  ({t_tme2 / t_floor:.2f} x floor), "
+        f"bit-identical to 1 thread: {identical}",
+        flush=True,
+    )
     wall, cpu = time.perf_counter(), time.process_time()
     score(data, sets, n_jobs=2)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"  n_jobs=2 used {cpu / wall:.2f} cores on average (2.00 = both cores free; "
-          f"below that, other processes held a core)", flush=True)
+    print(
+        f"  n_jobs=2 used {cpu / wall:.2f} cores on average (2.00 = both cores free; "
+        f"below that, other processes held a core)",
+        flush=True,
+    )
     [(t_gseapy, es)] = best_of(1, lambda: run_gseapy(data, sets))
     print(f"gseapy ssgsea (1 thr.) : {t_gseapy:8.3f} s  (tme is {t_gseapy / t_tme:.1f} x faster)", flush=True)
 
     gseapy_norm = es.to_numpy() / (es.to_numpy().max() - es.to_numpy().min())
     tme_norm = score(data, sets, normalize=True).to_numpy()
     diff = float(np.abs(gseapy_norm - tme_norm).max())
-    print(f"max |tme - gseapy| after global-range normalisation: {diff:.2e} "
-          f"({'OK' if diff <= 1e-8 else 'FAIL'} at 1e-8)", flush=True)
+    print(
+        f"max |tme - gseapy| after global-range normalisation: {diff:.2e} ({'OK' if diff <= 1e-8 else 'FAIL'} at 1e-8)",
+        flush=True,
+    )
 
     child = subprocess.run(
-        [sys.executable, __file__, "--memory-child", "--genes", str(args.genes), "--big-samples",
-         str(args.big_samples)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--memory-child",
+            "--genes",
+            str(args.genes),
+            "--big-samples",
+            str(args.big_samples),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     mem = json.loads(child.stdout.strip().splitlines()[-1])
     peak_ratio = mem["peak_rss"] / mem["nbytes"]
-    print(f"memory, {args.genes} x {args.big_samples}: input {mem['nbytes'] / 2**20:.0f} MiB, "
-          f"process peak RSS {mem['peak_rss'] / 2**20:.0f} MiB ({peak_ratio:.2f} x input), "
-          f"scoring's own peak allocations {mem['traced_peak'] / 2**20:.1f} MiB "
-          f"({mem['traced_peak'] / mem['nbytes']:.3f} x input)", flush=True)
+    print(
+        f"memory, {args.genes} x {args.big_samples}: input {mem['nbytes'] / 2**20:.0f} MiB, "
+        f"process peak RSS {mem['peak_rss'] / 2**20:.0f} MiB ({peak_ratio:.2f} x input), "
+        f"scoring's own peak allocations {mem['traced_peak'] / 2**20:.1f} MiB "
+        f"({mem['traced_peak'] / mem['nbytes']:.3f} x input)",
+        flush=True,
+    )
     if diff > 1e-8 or not identical:
         sys.exit("numerical check failed")
-    print(f"RESULT speedup_vs_gseapy={t_gseapy / t_tme:.2f} floor_ratio={t_tme / t_floor:.2f} "
-          f"peak_mem_ratio={peak_ratio:.2f}")
+    print(
+        f"RESULT speedup_vs_gseapy={t_gseapy / t_tme:.2f} floor_ratio={t_tme / t_floor:.2f} "
+        f"peak_mem_ratio={peak_ratio:.2f}"
+    )
 
 
 if __name__ == "__main__":

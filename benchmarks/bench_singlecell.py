@@ -89,6 +89,7 @@ def write_synthetic(path: Path, n_cells: int, genes: list[str], nnz: int, seed: 
 
 # --- workers (each in its own process) --------------------------------------------------------------
 
+
 def _peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -130,21 +131,46 @@ def worker(kind: str, h5ad: str, sets_json: str, n_timed: int, chunk_size: int, 
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if out_npy:
         np.save(out_npy, scores[:, :n_timed].astype(np.float64))
-    return dict(kind=kind, seconds=seconds, cpu_seconds=cpu, sets_timed=timed, peak_gib=_peak_gib(), after_load_gib=loaded,
-                n_obs=adata.n_obs)
+    return dict(
+        kind=kind,
+        seconds=seconds,
+        cpu_seconds=cpu,
+        sets_timed=timed,
+        peak_gib=_peak_gib(),
+        after_load_gib=loaded,
+        n_obs=adata.n_obs,
+    )
 
 
 def run_worker(kind: str, h5ad: Path, sets_json: Path, n_timed: int, chunk_size: int, out_npy: str = "") -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, "--h5ad", str(h5ad), "--sets-json", str(sets_json),
-           "--score-genes-sets", str(n_timed), "--chunk-size", str(chunk_size), "--out-npy", out_npy]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--h5ad",
+        str(h5ad),
+        "--sets-json",
+        str(sets_json),
+        "--score-genes-sets",
+        str(n_timed),
+        "--chunk-size",
+        str(chunk_size),
+        "--out-npy",
+        out_npy,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"{kind} worker failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if kind.startswith("write:"):
         return result
-    print(f"  {kind:12s} {result['seconds']:8.1f} s wall {result['cpu_seconds']:8.1f} s CPU for {result['sets_timed']} sets   "
-          f"peak RSS {result['peak_gib']:.2f} GiB (after loading the data {result['after_load_gib']:.2f} GiB)", flush=True)
+    print(
+        f"  {kind:12s} {result['seconds']:8.1f} s wall {result['cpu_seconds']:8.1f} s CPU for {result['sets_timed']} "
+        "sets   "
+        f"peak RSS {result['peak_gib']:.2f} GiB (after loading the data {result['after_load_gib']:.2f} GiB)",
+        flush=True,
+    )
     return result
 
 
@@ -168,8 +194,11 @@ def main() -> None:
     p.add_argument("--out-npy", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.h5ad, args.sets_json, args.score_genes_sets, args.chunk_size,
-                                args.out_npy)))
+        print(
+            json.dumps(
+                worker(args.worker, args.h5ad, args.sets_json, args.score_genes_sets, args.chunk_size, args.out_npy)
+            )
+        )
         return
 
     sets = dict(list(read_gmt(args.gmt).items())[: args.n_sets])
@@ -186,16 +215,23 @@ def main() -> None:
         # (which on Linux starts from the parent's RSS at fork) measures the workers alone
         written = run_worker(f"write:{args.cells}:{nnz}:{args.seed}", path, sets_json, 0, args.chunk_size)
         total = written["nnz"]
-        print(f"in-memory comparison: {args.cells:,} cells x {args.genes:,} genes, {total / args.cells:.0f} non-zeros per "
-              f"cell ({total / args.cells / args.genes:.1%}), {len(sets)} Hallmark sets (written in {written['seconds']:.0f} s)",
-              flush=True)
+        print(
+            f"in-memory comparison: {args.cells:,} cells x {args.genes:,} genes, {total / args.cells:.0f} non-zeros "
+            "per "
+            f"cell ({total / args.cells / args.genes:.1%}), {len(sets)} Hallmark sets (written in "
+            f"{written['seconds']:.0f} s)",
+            flush=True,
+        )
         tme = run_worker("tme", path, sets_json, args.score_genes_sets, args.chunk_size, str(tmp / "tme.npy"))
         sg = run_worker("score_genes", path, sets_json, args.score_genes_sets, args.chunk_size, str(tmp / "sg.npy"))
         scale = len(sets) / sg["sets_timed"]
         diff = np.abs(np.load(tmp / "tme.npy") - np.load(tmp / "sg.npy")).max()
-        print(f"  score_genes extrapolated linearly from {sg['sets_timed']} to {len(sets)} sets: "
-              f"{sg['seconds'] * scale:.1f} s wall, {sg['cpu_seconds'] * scale:.1f} s CPU; "
-              f"max |tme - score_genes| over the timed sets = {diff:.2e}", flush=True)
+        print(
+            f"  score_genes extrapolated linearly from {sg['sets_timed']} to {len(sets)} sets: "
+            f"{sg['seconds'] * scale:.1f} s wall, {sg['cpu_seconds'] * scale:.1f} s CPU; "
+            f"max |tme - score_genes| over the timed sets = {diff:.2e}",
+            flush=True,
+        )
         speed = {"score_genes": {k: sg[k] * scale / tme[k] for k in ("seconds", "cpu_seconds")}}
         if not args.skip_ulm:
             ulm = run_worker("ulm", path, sets_json, args.score_genes_sets, args.chunk_size)
@@ -203,24 +239,33 @@ def main() -> None:
         path.unlink()
         peak_1m = float("nan")
         if args.backed_cells:
-            written = run_worker(f"write:{args.backed_cells}:{args.backed_nnz}:{args.seed + 1}", path, sets_json, 0,
-                                 args.chunk_size)
+            written = run_worker(
+                f"write:{args.backed_cells}:{args.backed_nnz}:{args.seed + 1}", path, sets_json, 0, args.chunk_size
+            )
             total = written["nnz"]
-            print(f"backed: {args.backed_cells:,} cells x {args.genes:,} genes, {total / args.backed_cells:.0f} non-zeros per cell, "
-                  f"{path.stat().st_size / 1024**3:.1f} GiB on disk (written in {written['seconds']:.0f} s), "
-                  f"chunks of {args.chunk_size:,} cells", flush=True)
+            print(
+                f"backed: {args.backed_cells:,} cells x {args.genes:,} genes, {total / args.backed_cells:.0f} "
+                "non-zeros per cell, "
+                f"{path.stat().st_size / 1024**3:.1f} GiB on disk (written in {written['seconds']:.0f} s), "
+                f"chunks of {args.chunk_size:,} cells",
+                flush=True,
+            )
             backed = run_worker("tme_backed", path, sets_json, 0, args.chunk_size)
             peak_1m = backed["peak_gib"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     nan = {"seconds": float("nan"), "cpu_seconds": float("nan")}
     sg, ulm = speed["score_genes"], speed.get("ulm", nan)
-    print(f"speedups of tme at {args.cells:,} cells (score_genes extrapolated from {args.score_genes_sets} sets): "
-          f"wall clock {sg['seconds']:.1f}x vs score_genes, {ulm['seconds']:.1f}x vs ulm; "
-          f"CPU time {sg['cpu_seconds']:.1f}x vs score_genes, {ulm['cpu_seconds']:.1f}x vs ulm (RESULT uses CPU time: "
-          f"robust to other jobs sharing the cores; ulm's BLAS may use several threads)")
-    print(f"RESULT speedup_vs_score_genes={sg['cpu_seconds']:.1f} speedup_vs_ulm={ulm['cpu_seconds']:.1f} "
-          f"peak_mem_gib_1m={peak_1m:.2f}")
+    print(
+        f"speedups of tme at {args.cells:,} cells (score_genes extrapolated from {args.score_genes_sets} sets): "
+        f"wall clock {sg['seconds']:.1f}x vs score_genes, {ulm['seconds']:.1f}x vs ulm; "
+        f"CPU time {sg['cpu_seconds']:.1f}x vs score_genes, {ulm['cpu_seconds']:.1f}x vs ulm (RESULT uses CPU time: "
+        f"robust to other jobs sharing the cores; ulm's BLAS may use several threads)"
+    )
+    print(
+        f"RESULT speedup_vs_score_genes={sg['cpu_seconds']:.1f} speedup_vs_ulm={ulm['cpu_seconds']:.1f} "
+        f"peak_mem_gib_1m={peak_1m:.2f}"
+    )
 
 
 if __name__ == "__main__":

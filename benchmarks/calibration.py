@@ -31,8 +31,7 @@ P_MISSING_POST = 0.10
 N_PATIENTS = (40, 41, 42, 43, 44)
 
 
-def simulate_trials(n_trials: int, effect: float, rng: np.random.Generator,
-                    design: Design = Design()) -> pd.DataFrame:
+def simulate_trials(n_trials: int, effect: float, rng: np.random.Generator, design: Design = Design()) -> pd.DataFrame:
     """Long ``values`` table holding ``n_trials`` independent trials as features ``trial_<i>``.
 
     The trial's size is drawn from 40–44; patients beyond it have no values for that feature.
@@ -49,13 +48,17 @@ def simulate_trials(n_trials: int, effect: float, rng: np.random.Generator,
     post[~enrolled | (rng.random((n_trials, n_max)) < P_MISSING_POST)] = np.nan
     frames = []
     for timepoint, value in ((design.pre, pre), (design.post, post)):
-        frames.append(pd.DataFrame({
-            "patient_id": np.tile([f"P{i:02d}" for i in range(n_max)], n_trials),
-            "arm": np.tile(arm, n_trials),
-            "timepoint": timepoint,
-            "feature": np.repeat([f"trial_{t}" for t in range(n_trials)], n_max),
-            "value": value.ravel(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "patient_id": np.tile([f"P{i:02d}" for i in range(n_max)], n_trials),
+                    "arm": np.tile(arm, n_trials),
+                    "timepoint": timepoint,
+                    "feature": np.repeat([f"trial_{t}" for t in range(n_trials)], n_max),
+                    "value": value.ravel(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -71,12 +74,12 @@ def rejection_rates(table: pd.DataFrame, alpha: float = 0.05) -> pd.Series:
 def run(n_null: int, n_power: int, seed: int, n_bootstrap: int = 999) -> pd.DataFrame:
     """Type I error (null trials) and power (planted effect) per between-arm analysis."""
     rng = np.random.default_rng(seed)
-    null = effects_between_arms(simulate_trials(n_null, 0.0, rng), Design(),
-                                n_bootstrap=n_bootstrap, seed=seed)
+    null = effects_between_arms(simulate_trials(n_null, 0.0, rng), Design(), n_bootstrap=n_bootstrap, seed=seed)
     out = {"type1": rejection_rates(null)}
     if n_power:
-        power = effects_between_arms(simulate_trials(n_power, EFFECT, rng), Design(),
-                                     n_bootstrap=n_bootstrap, seed=seed)
+        power = effects_between_arms(
+            simulate_trials(n_power, EFFECT, rng), Design(), n_bootstrap=n_bootstrap, seed=seed
+        )
         out["power"] = rejection_rates(power)
     return pd.DataFrame(out)
 
@@ -89,13 +92,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rates = run(args.null_trials, args.power_trials, args.seed)
-    print(f"{args.null_trials} null trials, {args.power_trials} trials with a {EFFECT:+} SD "
-          f"effect, seed {args.seed}, {time.perf_counter() - start:.0f} s")
+    print(
+        f"{args.null_trials} null trials, {args.power_trials} trials with a {EFFECT:+} SD "
+        f"effect, seed {args.seed}, {time.perf_counter() - start:.0f} s"
+    )
     print(rates.round(4).to_string())
-    print(f"RESULT type1_ancova={rates.loc['ancova', 'type1']:.4f} "
-          f"type1_mwu={rates.loc['mann_whitney_change', 'type1']:.4f} "
-          f"type1_lmm={rates.loc['mixed_model', 'type1']:.4f} "
-          f"power_ancova={rates.loc['ancova', 'power']:.4f}")
+    print(
+        f"RESULT type1_ancova={rates.loc['ancova', 'type1']:.4f} "
+        f"type1_mwu={rates.loc['mann_whitney_change', 'type1']:.4f} "
+        f"type1_lmm={rates.loc['mixed_model', 'type1']:.4f} "
+        f"power_ancova={rates.loc['ancova', 'power']:.4f}"
+    )
 
 
 if __name__ == "__main__":

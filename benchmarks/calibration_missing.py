@@ -74,8 +74,7 @@ def missing_not_at_random(post: np.ndarray, treated: np.ndarray, rng: np.random.
     return missing
 
 
-def null_rejections(n_trials: int, seed: int, n_imputations: int = 50,
-                    n_patients: int = 40) -> pd.Series:
+def null_rejections(n_trials: int, seed: int, n_imputations: int = 50, n_patients: int = 40) -> pd.Series:
     """Type I error at 0.05 of cLDA, MI and complete-case ANCOVA over ``n_trials`` null trials."""
     rng = np.random.default_rng(seed)
     treated = arms(n_patients)
@@ -86,18 +85,15 @@ def null_rejections(n_trials: int, seed: int, n_imputations: int = 50,
         paired = ~np.isnan(post)
         results = {
             "clda": clda(pre, post, treated),
-            "mi_mar": multiple_imputation_ancova(pre, post, treated, n_imputations=n_imputations,
-                                                 seed=seed + trial),
+            "mi_mar": multiple_imputation_ancova(pre, post, treated, n_imputations=n_imputations, seed=seed + trial),
             "ancova": ancova(pre[paired], post[paired], treated[paired]),
         }
         # not estimable (e.g. too few observed posts in an arm to impute): left out of the rate
-        rejections.append({k: float(r.p < 0.05) if np.isfinite(r.p) else np.nan
-                           for k, r in results.items()})
+        rejections.append({k: float(r.p < 0.05) if np.isfinite(r.p) else np.nan for k, r in results.items()})
     return pd.DataFrame(rejections).mean()
 
 
-def fragility_flags(n_trials: int, seed: int, n_imputations: int = 50,
-                    n_patients: int = 40) -> pd.DataFrame:
+def fragility_flags(n_trials: int, seed: int, n_imputations: int = 50, n_patients: int = 40) -> pd.DataFrame:
     """Per endpoint (robust, fragile): share of trials significant under MAR; among those, the
     share flagged fragile and the median |tipping delta| in baseline SDs."""
     rng = np.random.default_rng(seed)
@@ -106,24 +102,35 @@ def fragility_flags(n_trials: int, seed: int, n_imputations: int = 50,
     for trial in range(n_trials):
         for endpoint, effect, mnar in (("robust", -1.0, False), ("fragile", 0.0, True)):
             pre, post = simulate(effect, treated, rng)
-            missing = (missing_not_at_random(post, treated, rng) if mnar
-                       else missing_at_random(pre, rng))
+            missing = missing_not_at_random(post, treated, rng) if mnar else missing_at_random(pre, rng)
             post[missing] = np.nan
-            table, _ = sensitivity_analyses(endpoint, pre, post, treated,
-                                            analyses=("mi_mar", "tipping_point"),
-                                            n_imputations=n_imputations, seed=seed + trial)
+            table, _ = sensitivity_analyses(
+                endpoint,
+                pre,
+                post,
+                treated,
+                analyses=("mi_mar", "tipping_point"),
+                n_imputations=n_imputations,
+                seed=seed + trial,
+            )
             table = table.set_index("analysis")
-            rows.append({"endpoint": endpoint,
-                         "significant": bool(table.loc["mi_mar", "p"] < 0.05),
-                         "fragile": bool(table.loc["tipping_point", "fragile"]),
-                         "tipping_delta_sd": abs(table.loc["tipping_point", "tipping_delta_sd"])})
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "significant": bool(table.loc["mi_mar", "p"] < 0.05),
+                    "fragile": bool(table.loc["tipping_point", "fragile"]),
+                    "tipping_delta_sd": abs(table.loc["tipping_point", "tipping_delta_sd"]),
+                }
+            )
     rows = pd.DataFrame(rows)
     significant = rows[rows["significant"]].fillna({"tipping_delta_sd": np.inf})
-    return pd.DataFrame({
-        "significant": rows.groupby("endpoint")["significant"].mean(),
-        "flagged": significant.groupby("endpoint")["fragile"].mean(),
-        "median_tipping_delta_sd": significant.groupby("endpoint")["tipping_delta_sd"].median(),
-    })
+    return pd.DataFrame(
+        {
+            "significant": rows.groupby("endpoint")["significant"].mean(),
+            "flagged": significant.groupby("endpoint")["fragile"].mean(),
+            "median_tipping_delta_sd": significant.groupby("endpoint")["tipping_delta_sd"].median(),
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,15 +143,19 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     type1 = null_rejections(args.null_trials, args.seed, n_patients=args.n_patients)
     flags = fragility_flags(args.fragility_trials, args.seed + 1, n_patients=args.n_patients)
-    print(f"{args.null_trials} null trials of {args.n_patients} patients (20 % MAR missing posts), "
-          f"{args.fragility_trials} fragility trials, seed {args.seed}, "
-          f"{time.perf_counter() - start:.0f} s")
+    print(
+        f"{args.null_trials} null trials of {args.n_patients} patients (20 % MAR missing posts), "
+        f"{args.fragility_trials} fragility trials, seed {args.seed}, "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     print(type1.round(4).to_string())
     print(flags.round(4).to_string())
-    print(f"RESULT type1_clda={type1['clda']:.4f} type1_mi={type1['mi_mar']:.4f} "
-          f"type1_ancova={type1['ancova']:.4f} flagged_fragile={flags.loc['fragile', 'flagged']:.4f} "
-          f"flagged_robust={flags.loc['robust', 'flagged']:.4f} "
-          f"significant_fragile={flags.loc['fragile', 'significant']:.4f}")
+    print(
+        f"RESULT type1_clda={type1['clda']:.4f} type1_mi={type1['mi_mar']:.4f} "
+        f"type1_ancova={type1['ancova']:.4f} flagged_fragile={flags.loc['fragile', 'flagged']:.4f} "
+        f"flagged_robust={flags.loc['robust', 'flagged']:.4f} "
+        f"significant_fragile={flags.loc['fragile', 'significant']:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,19 +45,34 @@ def pilot_cells(n_trials: int, seed: int) -> pd.DataFrame:
     sd = MODEL.residual_sd
     cell = 0
     for need in (20, 40):
-        delta = optimize.brentq(lambda d: ancova_sample_size(d, sd, ALPHA, POWER) - need, 0.01, 10)
+        delta = optimize.brentq(lambda d, need=need: ancova_sample_size(d, sd, ALPHA, POWER) - need, 0.01, 10)
         for factor in (0.5, 2.0):
             for adjust in (False, True):
-                common = dict(planning_residual_sd=sd * np.sqrt(factor), alpha=ALPHA, power=POWER,
-                              pilot_fraction=0.5, n_trials=n_trials, adjust=adjust)
+                common = dict(
+                    planning_residual_sd=sd * np.sqrt(factor),
+                    alpha=ALPHA,
+                    power=POWER,
+                    pilot_fraction=0.5,
+                    n_trials=n_trials,
+                    adjust=adjust,
+                )
                 cell += 1  # independent trials in every cell
                 null = internal_pilot(MODEL, delta, 0.0, seed=seed * 1000 + 2 * cell, **common)
                 alt = internal_pilot(MODEL, delta, delta, seed=seed * 1000 + 2 * cell + 1, **common)
-                rows.append({"pairs_needed": need, "planning_variance": f"{factor:g} x true",
-                             "estimator": "adjusted" if adjust else "lumped", "planned_per_arm": alt.n_planned,
-                             "pilot_per_arm": alt.n_pilot, "final_per_arm_mean": alt.n_final.mean(),
-                             "type1": null.rejection_rate, "type1_se": null.mc_se,
-                             "power": alt.rejection_rate, "power_se": alt.mc_se})
+                rows.append(
+                    {
+                        "pairs_needed": need,
+                        "planning_variance": f"{factor:g} x true",
+                        "estimator": "adjusted" if adjust else "lumped",
+                        "planned_per_arm": alt.n_planned,
+                        "pilot_per_arm": alt.n_pilot,
+                        "final_per_arm_mean": alt.n_final.mean(),
+                        "type1": null.rejection_rate,
+                        "type1_se": null.mc_se,
+                        "power": alt.rejection_rate,
+                        "power_se": alt.mc_se,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -65,8 +80,16 @@ def agreement(seed: int) -> tuple[int, int, float]:
     """(points within 2 MC SE, points, max |z|) of simulated vs exact analytic power."""
     models = {"A": TrialModel(1.0, 1.0, 0.5), "B": TrialModel(0.6, 0.8, 0.8, drift_reference=0.4)}
     targets = {"A": Target("A", -0.9), "B": Target("B", 1.5, "log2")}
-    grid = power_grid(models, targets, [4, 6, 10, 20], (0.0, 0.5, 1.0), n_trials=1000, alpha=ALPHA,
-                      multiplicity="bonferroni", seed=seed)
+    grid = power_grid(
+        models,
+        targets,
+        [4, 6, 10, 20],
+        (0.0, 0.5, 1.0),
+        n_trials=1000,
+        alpha=ALPHA,
+        multiplicity="bonferroni",
+        seed=seed,
+    )
     p = grid["power_analytic"]
     z = (grid["power_simulated"] - p) / np.sqrt(p * (1 - p) / grid["n_trials"])
     return int((z.abs() <= 2).sum()), len(z), float(z.abs().max())
@@ -100,16 +123,20 @@ def main(argv: list[str] | None = None) -> None:
     runs = [speed(args.seed) for _ in range(3)]  # timings are noisy on a shared machine: median of 3
     grid_s, anchor_s = (float(np.median([r[i] for r in runs])) for i in (0, 1))
     ratio = float(np.median([a / g for g, a in runs]))
-    print(f"12 design points x 1,000 trials: {grid_s:.2f} s; the same trials through tme.stats.ancova one by one: "
-          f"{anchor_s:.2f} s (x{ratio:.0f}; medians of 3 runs)")
+    print(
+        f"12 design points x 1,000 trials: {grid_s:.2f} s; the same trials through tme.stats.ancova one by one: "
+        f"{anchor_s:.2f} s (x{ratio:.0f}; medians of 3 runs)"
+    )
     main_cell = cells[(cells["pairs_needed"] == 40)].set_index(["planning_variance", "estimator"])
     lumped = cells[cells["estimator"] == "lumped"]
-    print(f"RESULT type1_max={lumped['type1'].max():.4f} "
-          f"power_under_planned={main_cell.loc[('0.5 x true', 'lumped'), 'power']:.4f} "
-          f"power_over_planned={main_cell.loc[('2 x true', 'lumped'), 'power']:.4f} "
-          f"power_adjusted_under_planned={main_cell.loc[('0.5 x true', 'adjusted'), 'power']:.4f} "
-          f"agreement_within_2se={within}/{points} grid_12x1000_seconds={grid_s:.2f} "
-          f"speedup_vs_per_trial={ratio:.0f}")
+    print(
+        f"RESULT type1_max={lumped['type1'].max():.4f} "
+        f"power_under_planned={main_cell.loc[('0.5 x true', 'lumped'), 'power']:.4f} "
+        f"power_over_planned={main_cell.loc[('2 x true', 'lumped'), 'power']:.4f} "
+        f"power_adjusted_under_planned={main_cell.loc[('0.5 x true', 'adjusted'), 'power']:.4f} "
+        f"agreement_within_2se={within}/{points} grid_12x1000_seconds={grid_s:.2f} "
+        f"speedup_vs_per_trial={ratio:.0f}"
+    )
 
 
 if __name__ == "__main__":

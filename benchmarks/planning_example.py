@@ -38,7 +38,7 @@ import pandas as pd
 from tme.config import Design, validate_config
 from tme.expression import read_expression
 from tme.inputs import read_sheet
-from tme.planning import (TrialModel, Trials, ancova_many, ancova_power, estimate_nuisance, simulated_power)
+from tme.planning import TrialModel, Trials, ancova_many, ancova_power, estimate_nuisance, simulated_power
 from tme.signature_scores import score_signatures
 from tme.signatures import load_library
 from tme.simulate import simulate_cohort
@@ -52,16 +52,20 @@ N_GRID = (3, 4, 5, 6, 8)
 def _scores(adata: ad.AnnData) -> pd.DataFrame:
     signature = {"TME_IL1_INDUCED": load_library()["TME_IL1_INDUCED"]}
     scores, _ = score_signatures(adata, signature, [("TME_IL1_INDUCED", "singscore")])
-    return scores.assign(feature=ENDPOINT, value=scores["score"])[["patient_id", "arm", "timepoint", "feature",
-                                                                   "value"]]
+    return scores.assign(feature=ENDPOINT, value=scores["score"])[
+        ["patient_id", "arm", "timepoint", "feature", "value"]
+    ]
 
 
 def example_values() -> pd.DataFrame:
     """The example scored through the workflow's own readers (sample sheet, nf-core counts)."""
     example = REPO / "config" / "example"
-    config = validate_config({"samples": str(example / "samples.tsv"),
-                              "expression": {"path": str(example / "salmon.merged.gene_counts.tsv.gz"),
-                                             "format": "nfcore_salmon_counts"}})
+    config = validate_config(
+        {
+            "samples": str(example / "samples.tsv"),
+            "expression": {"path": str(example / "salmon.merged.gene_counts.tsv.gz"), "format": "nfcore_salmon_counts"},
+        }
+    )
     result = read_expression(config["expression"], read_sheet(config))
     return _scores(result.adata[~result.adata.obs_names.isin(result.low_library.index)].copy())
 
@@ -96,8 +100,9 @@ def empirical_power(population: pd.DataFrame, n: int, n_trials: int, rng: np.ran
 def planted_effect(population: pd.DataFrame) -> tuple[float, float]:
     """ANCOVA estimate (and SE) of the arm effect in the whole population."""
     wide = _wide(population)
-    fits = ancova_many(Trials(wide["pre"].to_numpy()[None], wide["post"].to_numpy()[None],
-                              (wide["arm"] == "anakinra").to_numpy()))
+    fits = ancova_many(
+        Trials(wide["pre"].to_numpy()[None], wide["post"].to_numpy()[None], (wide["arm"] == "anakinra").to_numpy())
+    )
     return float(fits.estimate[0]), float(fits.se[0])
 
 
@@ -113,37 +118,66 @@ def main(argv: list[str] | None = None) -> None:
     row = estimate_nuisance(example, Design(), [ENDPOINT], n_bootstrap=2000, seed=1).iloc[0]
     model = TrialModel.from_row(row)
     truth_row = estimate_nuisance(population, Design(), [ENDPOINT], n_bootstrap=200, seed=1).iloc[0]
-    print(f"planted effect on the singscore scale: {effect:.4f} (SE {effect_se:.4f}, {args.population} patients); "
-          f"residual SD: example {row['residual_sd']:.4f} (95 % CI {row['residual_sd_ci_low']:.4f}–"
-          f"{row['residual_sd_ci_high']:.4f}), population {truth_row['residual_sd']:.4f}; rho {row['rho']:.3f} "
-          f"(population {truth_row['rho']:.3f}); missing posts {row['missing_post']:.3f}")
+    print(
+        f"planted effect on the singscore scale: {effect:.4f} (SE {effect_se:.4f}, {args.population} patients); "
+        f"residual SD: example {row['residual_sd']:.4f} (95 % CI {row['residual_sd_ci_low']:.4f}–"
+        f"{row['residual_sd_ci_high']:.4f}), population {truth_row['residual_sd']:.4f}; rho {row['rho']:.3f} "
+        f"(population {truth_row['rho']:.3f}); missing posts {row['missing_post']:.3f}"
+    )
     rows = []
     for n in N_GRID:
         truth = empirical_power(population, n, args.trials, np.random.default_rng(n))
-        planned, se = simulated_power({ENDPOINT: model}, {ENDPOINT: effect}, ENDPOINT, n, n_trials=args.trials,
-                                      alpha=ALPHA, multiplicity="none", seed=1)
+        planned, se = simulated_power(
+            {ENDPOINT: model},
+            {ENDPOINT: effect},
+            ENDPOINT,
+            n,
+            n_trials=args.trials,
+            alpha=ALPHA,
+            multiplicity="none",
+            seed=1,
+        )
         # the same machinery fed the population's parameters: is the method right when the inputs are?
-        oracle, oracle_se = simulated_power({ENDPOINT: TrialModel.from_row(truth_row)}, {ENDPOINT: effect}, ENDPOINT,
-                                            n, n_trials=args.trials, alpha=ALPHA, multiplicity="none", seed=2)
+        oracle, oracle_se = simulated_power(
+            {ENDPOINT: TrialModel.from_row(truth_row)},
+            {ENDPOINT: effect},
+            ENDPOINT,
+            n,
+            n_trials=args.trials,
+            alpha=ALPHA,
+            multiplicity="none",
+            seed=2,
+        )
         pairs = n * (1 - row["missing_post"])
         band = [ancova_power(pairs, effect, row[f"residual_sd_ci_{s}"], ALPHA) for s in ("high", "low")]
         combined = np.sqrt(se**2 + truth * (1 - truth) / args.trials)
-        rows.append({"n_per_arm": n, "power_empirical": truth, "power_planned_simulated": planned,
-                     "mc_se_combined": combined, "power_planned_analytic": ancova_power(pairs, effect,
-                                                                                       row["residual_sd"], ALPHA),
-                     "analytic_ci_low": band[0], "analytic_ci_high": band[1],
-                     "within_mc_error": abs(planned - truth) <= 2 * combined,
-                     "within_ci": band[0] <= truth <= band[1], "power_true_parameters": oracle,
-                     "true_parameters_within_mc_error": abs(oracle - truth) <= 2 * np.sqrt(
-                         oracle_se**2 + truth * (1 - truth) / args.trials)})
+        rows.append(
+            {
+                "n_per_arm": n,
+                "power_empirical": truth,
+                "power_planned_simulated": planned,
+                "mc_se_combined": combined,
+                "power_planned_analytic": ancova_power(pairs, effect, row["residual_sd"], ALPHA),
+                "analytic_ci_low": band[0],
+                "analytic_ci_high": band[1],
+                "within_mc_error": abs(planned - truth) <= 2 * combined,
+                "within_ci": band[0] <= truth <= band[1],
+                "power_true_parameters": oracle,
+                "true_parameters_within_mc_error": abs(oracle - truth)
+                <= 2 * np.sqrt(oracle_se**2 + truth * (1 - truth) / args.trials),
+            }
+        )
     table = pd.DataFrame(rows)
     print(table.round(4).to_string(index=False))
     print(f"{time.perf_counter() - start:.0f} s")
-    pairs = " ".join(f"n{r.n_per_arm}={r.power_empirical:.3f}/{r.power_planned_simulated:.3f}"
-                     for r in table.itertuples())
-    print(f"RESULT planted_effect={effect:.4f} {pairs} within_mc_error={int(table['within_mc_error'].sum())}/"
-          f"{len(table)} within_ci={int(table['within_ci'].sum())}/{len(table)} "
-          f"true_parameters_within_mc_error={int(table['true_parameters_within_mc_error'].sum())}/{len(table)}")
+    pairs = " ".join(
+        f"n{r.n_per_arm}={r.power_empirical:.3f}/{r.power_planned_simulated:.3f}" for r in table.itertuples()
+    )
+    print(
+        f"RESULT planted_effect={effect:.4f} {pairs} within_mc_error={int(table['within_mc_error'].sum())}/"
+        f"{len(table)} within_ci={int(table['within_ci'].sum())}/{len(table)} "
+        f"true_parameters_within_mc_error={int(table['true_parameters_within_mc_error'].sum())}/{len(table)}"
+    )
 
 
 if __name__ == "__main__":

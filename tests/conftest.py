@@ -49,16 +49,29 @@ def cohort_config(cohort: Path, **overrides) -> dict:
     return config
 
 
-def run_workflow(workdir: Path, config: dict | None, *args: str, timeout: int = 600,
-                 configfile: Path | None = None) -> subprocess.CompletedProcess:
+def run_workflow(
+    workdir: Path, config: dict | None, *args: str, timeout: int = 600, configfile: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run the repository's Snakefile in ``workdir`` with ``config`` (or an existing ``configfile``);
     returns the finished process."""
     workdir.mkdir(parents=True, exist_ok=True)
     if configfile is None:
         configfile = workdir / "config.yaml"
         configfile.write_text(yaml.safe_dump(config))
-    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "--cores", "2", "--quiet", "rules", *args]
+    cmd = [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        "--quiet",
+        "rules",
+        *args,
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 

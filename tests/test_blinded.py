@@ -33,9 +33,12 @@ def test_blinded_outputs_invariant_under_arm_permutation(small_cohort, tmp_path)
         frame.to_csv(workdir / "inputs" / "samples.tsv", sep="\t", index=False)
         for file in ("salmon.merged.gene_counts.tsv.gz", "immune.tsv"):
             (workdir / "inputs" / file).symlink_to(small_cohort / file)
-        config = {"samples": "inputs/samples.tsv", "blinded": True,
-                  "expression": {"path": "inputs/salmon.merged.gene_counts.tsv.gz", "format": "nfcore_salmon_counts"},
-                  "immune": {"path": "inputs/immune.tsv"}}
+        config = {
+            "samples": "inputs/samples.tsv",
+            "blinded": True,
+            "expression": {"path": "inputs/salmon.merged.gene_counts.tsv.gz", "format": "nfcore_salmon_counts"},
+            "immune": {"path": "inputs/immune.tsv"},
+        }
         proc = run_workflow(workdir, config)
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs[name] = _outputs(workdir / "results")

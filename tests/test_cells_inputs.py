@@ -19,23 +19,31 @@ from tme.cells import (
 )
 from tme.errors import TmeInputError, TmeInputWarning
 
-QUPATH = ("Image\tName\tClass\tParent\tROI\tCentroid X µm\tCentroid Y µm\n"
-          "s.tif\t\tCD8\tTumor\tPolygon\t10.5\t20\n"
-          "s.tif\t\tCD68: IL1B\tAnnotation (Stroma)\tPolygon\t30\t40.25\n"
-          "s.tif\t\t\tStroma\tPolygon\t50\t60\n")
-HALO = ("Image Location,Object Id,XMin,XMax,YMin,YMax,CD8 (Opal 570) Positive Classification,"
-        "CD8 (Opal 570) Positive Nucleus Classification,CD68 (Opal 620) Positive Classification,"
-        "IL1B Positive Classification,Classifier Label\n"
-        "a.qptiff,0,10,20,30,50,1,1,0,0,Tumor\n"
-        "a.qptiff,1,0,4,0,2,0,0,1,1,Stroma\n")
-INFORM = ("Path\tSample Name\tTissue Category\tPhenotype\tCell ID\tCell X Position\tCell Y Position\t"
-          "Entire Cell Area (pixels)\n"
-          "C:\\x\tb.im3\ttumor\tCD8+\t1\t100\t200\t240\n"
-          "C:\\x\tb.im3\tstroma\tOther\t2\t#N/A\t4\t240\n")
-MAP = {"CD8+ T": {"labels": ["CD8+"], "markers": {"CD8": "+"}},
-       "IL-1β+ macrophage": {"CD68": "+", "IL1B": "+"},
-       "CD68+ TAM": {"CD68": "+", "IL1B": "-"},
-       "other": "*"}
+QUPATH = (
+    "Image\tName\tClass\tParent\tROI\tCentroid X µm\tCentroid Y µm\n"
+    "s.tif\t\tCD8\tTumor\tPolygon\t10.5\t20\n"
+    "s.tif\t\tCD68: IL1B\tAnnotation (Stroma)\tPolygon\t30\t40.25\n"
+    "s.tif\t\t\tStroma\tPolygon\t50\t60\n"
+)
+HALO = (
+    "Image Location,Object Id,XMin,XMax,YMin,YMax,CD8 (Opal 570) Positive Classification,"
+    "CD8 (Opal 570) Positive Nucleus Classification,CD68 (Opal 620) Positive Classification,"
+    "IL1B Positive Classification,Classifier Label\n"
+    "a.qptiff,0,10,20,30,50,1,1,0,0,Tumor\n"
+    "a.qptiff,1,0,4,0,2,0,0,1,1,Stroma\n"
+)
+INFORM = (
+    "Path\tSample Name\tTissue Category\tPhenotype\tCell ID\tCell X Position\tCell Y Position\t"
+    "Entire Cell Area (pixels)\n"
+    "C:\\x\tb.im3\ttumor\tCD8+\t1\t100\t200\t240\n"
+    "C:\\x\tb.im3\tstroma\tOther\t2\t#N/A\t4\t240\n"
+)
+MAP = {
+    "CD8+ T": {"labels": ["CD8+"], "markers": {"CD8": "+"}},
+    "IL-1β+ macrophage": {"CD68": "+", "IL1B": "+"},
+    "CD68+ TAM": {"CD68": "+", "IL1B": "-"},
+    "other": "*",
+}
 
 
 def write(tmp_path, name, text, encoding="utf-8"):
@@ -49,6 +57,7 @@ def error(excinfo) -> str:
 
 
 # --- layouts ----------------------------------------------------------------------------------------
+
 
 def test_qupath_export_in_micrometres(tmp_path):
     export = read_cell_export(write(tmp_path, "a.tsv", QUPATH))
@@ -114,8 +123,10 @@ def test_inform_pixels_microns_and_missing_coordinates(tmp_path):
 
 
 def test_inform_per_marker_phenotype_columns(tmp_path):
-    text = ("Tissue Category\tPhenotype CD8\tPhenotype CD68\tCell X Position\tCell Y Position\tArea (microns)\n"
-            "Tumor\tCD8+\tCD68-\t1\t2\t3\nStroma\tCD8-\tCD68+\t4\t5\t6\n")
+    text = (
+        "Tissue Category\tPhenotype CD8\tPhenotype CD68\tCell X Position\tCell Y Position\tArea (microns)\n"
+        "Tumor\tCD8+\tCD68-\t1\t2\t3\nStroma\tCD8-\tCD68+\t4\t5\t6\n"
+    )
     export = read_cell_export(write(tmp_path, "e.txt", text))
     assert export.markers.to_dict("list") == {"CD8": [True, False], "CD68": [False, True]}
     rules = PhenotypeMap.from_config({"CD8+ T": {"CD8": "+"}, "TAM": {"CD68": "+"}})
@@ -167,6 +178,7 @@ def test_not_utf8_header(tmp_path):
 
 # --- phenotype map ----------------------------------------------------------------------------------
 
+
 def test_phenotype_not_in_the_map_names_row_and_labels(tmp_path):
     export = read_cell_export(write(tmp_path, "b.txt", INFORM.replace("#N/A", "3")), pixel_size_um=0.5)
     rules = PhenotypeMap.from_config({"CD8+ T": "CD8+"})
@@ -198,11 +210,14 @@ def test_marker_missing_from_export(tmp_path):
 
 # --- compartments and areas -------------------------------------------------------------------------
 
+
 def test_compartments_default_and_outside_every_region(tmp_path):
     compartments = CompartmentMap()
     labels = pd.Series(["Tumor", "Annotation (Stroma)", "tumour", "STROMA"])
     assert compartments.codes(labels, file="f", column="Parent").tolist() == [0, 1, 0, 1]
-    export = read_cell_export(write(tmp_path, "a.tsv", QUPATH.replace("\tStroma\tPolygon\t50", "\tRoot object (Image)\tPolygon\t50")))
+    export = read_cell_export(
+        write(tmp_path, "a.tsv", QUPATH.replace("\tStroma\tPolygon\t50", "\tRoot object (Image)\tPolygon\t50"))
+    )
     with pytest.raises(TmeInputError) as excinfo:
         compartments.codes(export.regions, file=export.path, column=export.region_column)
     text = error(excinfo)
@@ -216,23 +231,32 @@ def test_compartments_default_and_outside_every_region(tmp_path):
 
 
 def test_region_table(tmp_path):
-    path = write(tmp_path, "regions.tsv", "sample_id\tregion\tarea_mm2\nS1\tTumor\t0.4\nS1\tStroma\t0.5\n"
-                                          "S1\tNecrosis\t0.1\nS2\ttumor\t1.5\n")
+    path = write(
+        tmp_path,
+        "regions.tsv",
+        "sample_id\tregion\tarea_mm2\nS1\tTumor\t0.4\nS1\tStroma\t0.5\nS1\tNecrosis\t0.1\nS2\ttumor\t1.5\n",
+    )
     compartments = CompartmentMap({"tumour": ["Tumor"], "stroma": ["Stroma"], "exclude": ["Necrosis"]})
     table = read_region_table(path, compartments, pd.Series(["S1", "S2"]))
-    assert table.to_dict("list") == {"sample_id": ["S1", "S1", "S2"], "compartment": ["stroma", "tumour", "tumour"],
-                                     "area_mm2": [0.5, 0.4, 1.5]}
+    assert table.to_dict("list") == {
+        "sample_id": ["S1", "S1", "S2"],
+        "compartment": ["stroma", "tumour", "tumour"],
+        "area_mm2": [0.5, 0.4, 1.5],
+    }
     um2 = write(tmp_path, "r2.tsv", "sample_id\tregion\tarea_um2\nS1\tTumor\t250000\n")
     assert read_region_table(um2, compartments)["area_mm2"].tolist() == [0.25]
 
 
-@pytest.mark.parametrize("row, match", [
-    ("S1\tTumor\t0", "line 3, column 'area_mm2': region has area 0"),
-    ("S1\tTumor\tabc", "line 3, column 'area_mm2': area 'abc' is not a number"),
-    ("S9\tTumor\t1", "line 3, column 'sample_id': sample_id 'S9' is not in the sample sheet"),
-    ("S1\tStroma\t1", "line 3, column 'region': sample 'S1' lists region 'Stroma' twice"),
-    ("S1\tFat\t1", "line 3, column 'region': cell is in region 'Fat'"),
-])
+@pytest.mark.parametrize(
+    "row, match",
+    [
+        ("S1\tTumor\t0", "line 3, column 'area_mm2': region has area 0"),
+        ("S1\tTumor\tabc", "line 3, column 'area_mm2': area 'abc' is not a number"),
+        ("S9\tTumor\t1", "line 3, column 'sample_id': sample_id 'S9' is not in the sample sheet"),
+        ("S1\tStroma\t1", "line 3, column 'region': sample 'S1' lists region 'Stroma' twice"),
+        ("S1\tFat\t1", "line 3, column 'region': cell is in region 'Fat'"),
+    ],
+)
 def test_region_table_errors(tmp_path, row, match):
     path = write(tmp_path, "regions.tsv", f"sample_id\tregion\tarea_mm2\nS1\tStroma\t0.5\n{row}\n")
     with pytest.raises(TmeInputError, match=match):
@@ -240,10 +264,12 @@ def test_region_table_errors(tmp_path, row, match):
 
 
 def test_qupath_annotation_areas(tmp_path):
-    text = ("Image\tName\tClass\tParent\tROI\tArea µm^2\n"
-            "s\tTumor\tTumor\tRoot object (Image)\tPolygon\t400000\n"
-            "s\t\tStroma\tRoot object (Image)\tPolygon\t100000\n"
-            "s\tnest 2\tTumor\tRoot object (Image)\tPolygon\t50000\n")
+    text = (
+        "Image\tName\tClass\tParent\tROI\tArea µm^2\n"
+        "s\tTumor\tTumor\tRoot object (Image)\tPolygon\t400000\n"
+        "s\t\tStroma\tRoot object (Image)\tPolygon\t100000\n"
+        "s\tnest 2\tTumor\tRoot object (Image)\tPolygon\t50000\n"
+    )
     compartments = CompartmentMap({"tumour": ["Tumor", "nest 2"], "stroma": ["Stroma"]})
     table = read_annotation_areas(write(tmp_path, "ann.tsv", text), compartments, "S1")
     assert table["compartment"].tolist() == ["stroma", "tumour"]
@@ -251,11 +277,13 @@ def test_qupath_annotation_areas(tmp_path):
     px = write(tmp_path, "px.tsv", text.replace("Area µm^2", "Area px^2"))
     with pytest.raises(TmeInputError, match="no annotation area"):
         read_annotation_areas(px, compartments, "S1")
-    assert read_annotation_areas(px, compartments, "S1", pixel_size_um=0.5)["area_mm2"].tolist() == \
-        pytest.approx([0.025, 0.1125], abs=1e-12)
+    assert read_annotation_areas(px, compartments, "S1", pixel_size_um=0.5)["area_mm2"].tolist() == pytest.approx(
+        [0.025, 0.1125], abs=1e-12
+    )
 
 
 # --- manifest and directory -------------------------------------------------------------------------
+
 
 def test_manifest_two_exports_for_one_biopsy(tmp_path):
     path = write(tmp_path, "manifest.tsv", "sample_id\tfile\nS1\ta.csv\nS2\tb.csv\nS1\tc.csv\n")
@@ -267,7 +295,9 @@ def test_manifest_two_exports_for_one_biopsy(tmp_path):
 
 def test_manifest_sample_not_in_sheet_and_columns(tmp_path):
     path = write(tmp_path, "manifest.tsv", "sample_id\tfile\tpixel_size_um\nS1\ta.csv\t0.5\nS3\tb.csv\t\n")
-    with pytest.raises(TmeInputError, match="line 3, column 'sample_id': export .*b.csv is for biopsy 'S3', which is not"):
+    with pytest.raises(
+        TmeInputError, match="line 3, column 'sample_id': export .*b.csv is for biopsy 'S3', which is not"
+    ):
         read_manifest(path, ["S1", "S2"])
     table = read_manifest(path, ["S1", "S3"])
     assert table["file"].tolist() == [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
@@ -289,7 +319,9 @@ def test_directory_of_exports(tmp_path):
     with pytest.raises(TmeInputError, match="biopsy 'S1' has two exports"):
         exports_in_directory(tmp_path, ["S1", "S2"])
     (tmp_path / "S1_cell_seg_data.txt").unlink()
-    with pytest.raises(TmeInputError, match="S2_cell_seg_data.txt is for biopsy 'S2', which is not in the sample sheet"):
+    with pytest.raises(
+        TmeInputError, match="S2_cell_seg_data.txt is for biopsy 'S2', which is not in the sample sheet"
+    ):
         exports_in_directory(tmp_path, ["S1"])
 
 
@@ -309,7 +341,15 @@ def test_cells_config_rejects_unknown_keys():
 
     with pytest.raises(TmeInputError, match="unknown key cells.radius\\b.*radius_um"):
         CellSettings.from_config({"phenotypes": {"T": "CD8"}, "radius": 20})
-    settings = CellSettings.from_config({"phenotypes": {"T": "CD8"}, "manifest": "m.tsv", "regions": "r.tsv",
-                                         "radius_um": 15, "edge_correction": "border", "ratios": [["T", "T"]]})
+    settings = CellSettings.from_config(
+        {
+            "phenotypes": {"T": "CD8"},
+            "manifest": "m.tsv",
+            "regions": "r.tsv",
+            "radius_um": 15,
+            "edge_correction": "border",
+            "ratios": [["T", "T"]],
+        }
+    )
     assert settings.plan.radius_um == 15 and settings.plan.edge_correction == ("border",)
     assert settings.plan.ratios == (("T", "T"),)

@@ -17,19 +17,36 @@ TYPES = ["tumour cell", "CD8+ T", "FOXP3+ Treg", "CD68+ TAM", "CD163+ TAM", "IL-
 def biopsy(points: list[tuple[float, float, str, str]], areas=None, window=None) -> Biopsy:
     """Cells as (x, y, cell type, compartment)."""
     xy = np.array([(x, y) for x, y, _, _ in points], dtype=float)
-    return Biopsy("S1", xy, np.array([TYPES.index(t) for _, _, t, _ in points]), TYPES,
-                  np.array([["tumour", "stroma"].index(c) for *_, c in points]), ["tumour", "stroma"],
-                  areas or {"tumour": 0.25, "stroma": 0.5}, window)
+    return Biopsy(
+        "S1",
+        xy,
+        np.array([TYPES.index(t) for _, _, t, _ in points]),
+        TYPES,
+        np.array([["tumour", "stroma"].index(c) for *_, c in points]),
+        ["tumour", "stroma"],
+        areas or {"tumour": 0.25, "stroma": 0.5},
+        window,
+    )
 
 
 @pytest.fixture()
 def layout() -> Biopsy:
     """Tumour cells at (0, 0) and (100, 0); CD8 at distances 5 (3, 4), 10 (100, 10) and 50 (50, 0)."""
-    return biopsy([(0, 0, "tumour cell", "tumour"), (100, 0, "tumour cell", "tumour"),
-                   (3, 4, "CD8+ T", "tumour"), (100, 10, "CD8+ T", "stroma"), (50, 0, "CD8+ T", "stroma"),
-                   (200, 200, "FOXP3+ Treg", "stroma"),
-                   (10, 10, "CD68+ TAM", "stroma"), (20, 20, "CD163+ TAM", "stroma"), (30, 30, "CD163+ TAM", "stroma"),
-                   (40, 40, "IL-1β+ macrophage", "stroma"), (300, 300, "other", "stroma")])
+    return biopsy(
+        [
+            (0, 0, "tumour cell", "tumour"),
+            (100, 0, "tumour cell", "tumour"),
+            (3, 4, "CD8+ T", "tumour"),
+            (100, 10, "CD8+ T", "stroma"),
+            (50, 0, "CD8+ T", "stroma"),
+            (200, 200, "FOXP3+ Treg", "stroma"),
+            (10, 10, "CD68+ TAM", "stroma"),
+            (20, 20, "CD163+ TAM", "stroma"),
+            (30, 30, "CD163+ TAM", "stroma"),
+            (40, 40, "IL-1β+ macrophage", "stroma"),
+            (300, 300, "other", "stroma"),
+        ]
+    )
 
 
 def table(metrics: pd.DataFrame) -> pd.Series:
@@ -48,7 +65,9 @@ def test_densities_are_counts_over_areas(layout):
 def test_ratios_and_proportions(layout):
     metrics = biopsy_metrics(layout).set_index("feature")
     assert metrics.at["ratio|CD8+ T / FOXP3+ Treg|total", "value"] == 3.0
-    assert metrics.at["ratio|CD8+ T / FOXP3+ Treg|total", "analysis_value"] == pytest.approx(np.log(3.5 / 1.5), abs=EXACT)
+    assert metrics.at["ratio|CD8+ T / FOXP3+ Treg|total", "analysis_value"] == pytest.approx(
+        np.log(3.5 / 1.5), abs=EXACT
+    )
     assert metrics.at["ratio|CD163+ TAM / CD68+ TAM|stroma", "value"] == 2.0
     assert metrics.at["proportion|IL-1β+ macrophage of macrophage|total", "value"] == 0.25
     tumour_ratio = metrics.loc["ratio|CD8+ T / FOXP3+ Treg|tumour"]
@@ -75,14 +94,22 @@ def test_nearest_tumour_distance_and_fraction_within_r(layout):
 def test_ripley_summary_closed_form():
     """One CD8 cell with 2 tumour cells within R = 50, far from the window edge: K = |W| · 2 / (1 · n_j)."""
     window = Window(0.0, 1000.0, 0.0, 1000.0)
-    cells = biopsy([(500, 500, "CD8+ T", "tumour"), (510, 500, "tumour cell", "tumour"),
-                    (500, 540, "tumour cell", "tumour"), (900, 900, "tumour cell", "tumour")], window=window)
+    cells = biopsy(
+        [
+            (500, 500, "CD8+ T", "tumour"),
+            (510, 500, "tumour cell", "tumour"),
+            (500, 540, "tumour cell", "tumour"),
+            (900, 900, "tumour cell", "tumour"),
+        ],
+        window=window,
+    )
     plan = MetricPlan(edge_correction=("border", "isotropic"))
     metrics = biopsy_metrics(cells, plan).set_index("feature")
     expected_k = 1e6 * 2 / 3
     for correction in ("border", "isotropic"):
-        assert metrics.at[f"ripley_K_{correction}_50um|CD8+ T to tumour cell|total", "value"] == \
-            pytest.approx(expected_k, abs=EXACT * expected_k)
+        assert metrics.at[f"ripley_K_{correction}_50um|CD8+ T to tumour cell|total", "value"] == pytest.approx(
+            expected_k, abs=EXACT * expected_k
+        )
         ell = metrics.loc[f"ripley_L_{correction}_50um|CD8+ T to tumour cell|total"]
         assert ell["value"] == pytest.approx(np.sqrt(expected_k / np.pi), abs=EXACT)
         assert ell["family"] == "cells_ripley_L" and ell["area_mm2"] == 1.0
@@ -91,13 +118,36 @@ def test_ripley_summary_closed_form():
 
 def test_table_columns_and_units(layout):
     metrics = biopsy_metrics(layout)
-    assert list(metrics.columns) == ["sample_id", "feature", "metric", "compartment", "cell_type", "reference_type",
-                                     "value", "unit", "n_cells", "n_reference", "area_mm2", "radius_um",
-                                     "edge_correction", "transform", "analysis_value", "family", "note"]
+    assert list(metrics.columns) == [
+        "sample_id",
+        "feature",
+        "metric",
+        "compartment",
+        "cell_type",
+        "reference_type",
+        "value",
+        "unit",
+        "n_cells",
+        "n_reference",
+        "area_mm2",
+        "radius_um",
+        "edge_correction",
+        "transform",
+        "analysis_value",
+        "family",
+        "note",
+    ]
     assert not metrics["feature"].duplicated().any()
     units = metrics.drop_duplicates("metric").set_index("metric")["unit"].to_dict()
-    assert units == {"density": "cells/mm2", "ratio": "ratio", "proportion": "fraction", "nn_distance_median": "um",
-                     "fraction_within_r": "fraction", "ripley_K": "um2", "ripley_L": "um"}
+    assert units == {
+        "density": "cells/mm2",
+        "ratio": "ratio",
+        "proportion": "fraction",
+        "nn_distance_median": "um",
+        "fraction_within_r": "fraction",
+        "ripley_K": "um2",
+        "ripley_L": "um",
+    }
 
 
 def test_plan_errors(layout):
@@ -118,31 +168,47 @@ def test_density_of_an_unannotated_compartment_is_na(layout):
 
 def test_paired_values_layout(layout):
     metrics = pd.concat([biopsy_metrics(layout), biopsy_metrics(Biopsy(**{**layout.__dict__, "sample_id": "S2"}))])
-    samples = pd.DataFrame({"patient_id": ["P1", "P1"], "arm": ["anakinra"] * 2, "timepoint": ["pre", "post"]},
-                           index=["S1", "S2"])
+    samples = pd.DataFrame(
+        {"patient_id": ["P1", "P1"], "arm": ["anakinra"] * 2, "timepoint": ["pre", "post"]}, index=["S1", "S2"]
+    )
     values, info = paired_values(metrics, samples)
     assert list(values.columns) == ["patient_id", "arm", "timepoint", "feature", "value"]
     assert list(info.columns) == ["feature", "feature_type", "family"]
     assert not info["feature"].str.startswith("ripley_K").any() and (info["feature_type"] == "cell_metric").all()
-    assert set(info["family"]) == {"cells_density", "cells_ratio", "cells_proportion", "cells_nn_distance_median",
-                                   "cells_fraction_within_r", "cells_ripley_L"}
+    assert set(info["family"]) == {
+        "cells_density",
+        "cells_ratio",
+        "cells_proportion",
+        "cells_nn_distance_median",
+        "cells_fraction_within_r",
+        "cells_ripley_L",
+    }
 
 
-QUPATH = ("Image\tName\tClass\tParent\tROI\tCentroid X µm\tCentroid Y µm\n"
-          "s\t\tPanCK\tTumor\tPolygon\t0\t0\n"
-          "s\t\tPanCK\tTumor\tPolygon\t100\t0\n"
-          "s\t\tCD8\tTumor\tPolygon\t3\t4\n"
-          "s\t\tCD8\tStroma\tPolygon\t100\t10\n"
-          "s\t\t\tNecrosis\tPolygon\t50\t50\n")
+QUPATH = (
+    "Image\tName\tClass\tParent\tROI\tCentroid X µm\tCentroid Y µm\n"
+    "s\t\tPanCK\tTumor\tPolygon\t0\t0\n"
+    "s\t\tPanCK\tTumor\tPolygon\t100\t0\n"
+    "s\t\tCD8\tTumor\tPolygon\t3\t4\n"
+    "s\t\tCD8\tStroma\tPolygon\t100\t10\n"
+    "s\t\t\tNecrosis\tPolygon\t50\t50\n"
+)
 
 
 def test_slide_metrics_end_to_end(tmp_path):
     export = tmp_path / "S1.tsv"
     export.write_text(QUPATH, encoding="utf-8")
-    settings = CellSettings.from_config({
-        "phenotypes": {"tumour cell": {"PanCK": "+"}, "CD8+ T": {"CD8": "+"}, "other": "*"},
-        "compartments": {"tumour": ["Tumor"], "stroma": ["Stroma"], "exclude": ["Necrosis"]},
-        "ratios": [], "proportions": [], "populations": {}, "radius_um": 6, "edge_correction": "border"})
+    settings = CellSettings.from_config(
+        {
+            "phenotypes": {"tumour cell": {"PanCK": "+"}, "CD8+ T": {"CD8": "+"}, "other": "*"},
+            "compartments": {"tumour": ["Tumor"], "stroma": ["Stroma"], "exclude": ["Necrosis"]},
+            "ratios": [],
+            "proportions": [],
+            "populations": {},
+            "radius_um": 6,
+            "edge_correction": "border",
+        }
+    )
     areas = pd.DataFrame({"sample_id": ["S1", "S1"], "compartment": ["tumour", "stroma"], "area_mm2": [0.01, 0.02]})
     values = table(slide_metrics({"sample_id": "S1", "file": str(export)}, settings, areas))
     assert values["density|CD8+ T|total"] == pytest.approx(2 / 0.03, abs=EXACT)

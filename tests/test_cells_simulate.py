@@ -1,4 +1,5 @@
-"""tme.cells.simulate: deterministic files, all three readers, planted spatial effects recovered by the paired statistics."""
+"""tme.cells.simulate: deterministic files, all three readers, planted spatial effects recovered by the
+paired statistics."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from tme.stats.paired import effects_between_arms
 
 
 def _digest(folder) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes(tmp_path):
@@ -71,8 +75,10 @@ def test_planted_spatial_effects_recovered_and_nulls_stay_null(cohort):
     truth = pd.read_csv(folder / "truth.tsv", sep="\t").set_index("feature")
     truth = truth[truth.index.isin(ancova.index)]
     primary = truth.index[truth["primary"]]
-    assert set(primary) == {"proportion|IL-1β+ macrophage of macrophage|total",
-                            "nn_distance_median|CD8+ T to tumour cell|total"}
+    assert set(primary) == {
+        "proportion|IL-1β+ macrophage of macrophage|total",
+        "nn_distance_median|CD8+ T to tumour cell|total",
+    }
     assert (ancova.loc[primary, "q"] < 0.05).all()
     assert (np.sign(ancova.loc[primary, "estimate"]) == truth.loc[primary, "direction"]).all()
     nulls = ancova[~ancova.index.isin(truth.index)]
@@ -94,7 +100,10 @@ def test_representative_slide_pair_figure(cohort, tmp_path):
     assert abs(treated[patient] - treated.median()) == (treated - treated.median()).abs().min()
     entries = exports.set_index("sample_id", drop=False)
     pre, post = (slide_cells(entries.loc[f"{patient}-{s}"].to_dict(), settings) for s in ("BX", "RS"))
-    assert set(pre.columns) == {"x", "y", "cell_type", "compartment"} and set(pre["compartment"]) == {"tumour", "stroma"}
+    assert set(pre.columns) == {"x", "y", "cell_type", "compartment"} and set(pre["compartment"]) == {
+        "tumour",
+        "stroma",
+    }
     stems = []
     for run in ("a", "b"):
         fig = plot_slide_pair(pre, post, patient, "anakinra", types=settings.phenotypes.types, max_cells=1500)

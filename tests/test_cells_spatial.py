@@ -16,6 +16,7 @@ EXACT = 1e-9
 
 # --- spatstat parity ---------------------------------------------------------------------------------
 
+
 def _parity_cases():
     values = pd.read_csv(FIXTURES / "kcross_values.csv")
     return [(key, sub) for key, sub in values.groupby(["pattern", "i", "j", "correction"])]
@@ -57,6 +58,7 @@ def test_parity_fixtures_cover_awkward_patterns():
 
 
 # --- closed forms -----------------------------------------------------------------------------------
+
 
 def test_edge_weight_closed_forms():
     window = Window(0.0, 100.0, 0.0, 100.0)

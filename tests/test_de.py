@@ -78,8 +78,7 @@ def _samples(patients_per_arm=3, drop=()):
             for tp in ("pre", "post"):
                 pid = f"{arm[0]}{i}"
                 if (pid, tp) not in drop:
-                    rows.append({"sample_id": f"{pid}_{tp}", "patient_id": pid, "arm": arm,
-                                 "timepoint": tp})
+                    rows.append({"sample_id": f"{pid}_{tp}", "patient_id": pid, "arm": arm, "timepoint": tp})
     return pd.DataFrame(rows).set_index("sample_id")
 
 
@@ -98,8 +97,7 @@ def test_arm_without_pairs_is_explained_before_fitting():
     with pytest.warns(TmeInputWarning, match="3 patient"):
         paired = paired_samples(samples, Design())
     matrix = nested_design_matrix(paired, Design())
-    with pytest.raises(TmeInputError, match="'arm_anakinra' is all zero.*"
-                                            "'arm_anakinra:timepoint_post' is all zero"):
+    with pytest.raises(TmeInputError, match="'arm_anakinra' is all zero.*'arm_anakinra:timepoint_post' is all zero"):
         check_design_rank(matrix, paired, "nested between-arm")
 
 

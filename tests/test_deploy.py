@@ -25,8 +25,15 @@ pytestmark = pytest.mark.workflow
 
 def tracked_copy(dest: Path) -> Path:
     """The repository's files as a clone would have them (tracked and unignored ones, as in the work tree)."""
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         source = REPO / name
         if source.is_file():
@@ -41,8 +48,12 @@ def deployed(tmp_path_factory) -> Path:
     source = tracked_copy(root / "tme")
     dest = root / "analysis"
     snakedeploy = str(Path(sys.executable).with_name("snakedeploy"))
-    done = subprocess.run([snakedeploy, "deploy-workflow", str(source), str(dest), "--branch", "main"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [snakedeploy, "deploy-workflow", str(source), str(dest), "--branch", "main"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     snakefile = dest / "workflow" / "Snakefile"
     text = snakefile.read_text()
@@ -56,8 +67,13 @@ def deployed(tmp_path_factory) -> Path:
         holder[field] = str(source / ".test" / holder[field])
     (dest / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     for args in ((), ("--report", "results/report.html")):
-        done = subprocess.run([str(SNAKEMAKE), "--cores", "2", "--quiet", "rules", *args], cwd=dest,
-                              capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            [str(SNAKEMAKE), "--cores", "2", "--quiet", "rules", *args],
+            cwd=dest,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert done.returncode == 0, done.stderr[-4000:]
     return dest
 

@@ -29,8 +29,7 @@ MAIN_ENV = ENV_DIR / "tme.yaml"
 CONDA_NAME = {"matplotlib": "matplotlib-base"}
 ALLOWED_CHANNELS = {"conda-forge", "bioconda", "nodefaults"}
 # conda match spec: name, then an optional version constraint ("==1.2.3", "=1.2", ">=1,<2")
-SPEC = re.compile(
-    r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<constraint>[=<>!~].*)?$")
+SPEC = re.compile(r"^(?:(?P<channel>[\w.-]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<constraint>[=<>!~].*)?$")
 
 
 def env_files() -> list[Path]:
@@ -87,17 +86,18 @@ def test_env_file_well_formed(path):
     channels = env.get("channels") or []
     assert channels, f"{path.name}: list its channels (conda-forge, bioconda)"
     assert set(channels) <= ALLOWED_CHANNELS, (
-        f"{path.name}: channels {channels} - use only conda-forge and bioconda (no 'defaults')")
+        f"{path.name}: channels {channels} - use only conda-forge and bioconda (no 'defaults')"
+    )
     if "bioconda" in channels and "conda-forge" in channels:
         assert channels.index("conda-forge") < channels.index("bioconda"), (
-            f"{path.name}: conda-forge must come before bioconda (Bioconda's channel order)")
+            f"{path.name}: conda-forge must come before bioconda (Bioconda's channel order)"
+        )
     assert "defaults" not in channels
 
 
 @pytest.mark.parametrize("path", env_files(), ids=lambda p: p.name)
 def test_every_conda_dependency_pinned(path):
-    unpinned = [name for name, c in conda_pins(load_env(path)).items()
-                if c is None and name not in {"pip"}]
+    unpinned = [name for name, c in conda_pins(load_env(path)).items() if c is None and name not in {"pip"}]
     assert not unpinned, f"{path.name}: pin these to an exact version: {unpinned}"
 
 
@@ -107,7 +107,8 @@ def test_python_pin_satisfies_requires_python():
     python = re.sub(r"^[=<>~!]+", "", pins["python"])
     requires = SpecifierSet(pyproject()["project"]["requires-python"])
     assert Version(python) in requires or Version(python + ".0") in requires, (
-        f"envs/tme.yaml pins python {python}, pyproject.toml requires {requires}")
+        f"envs/tme.yaml pins python {python}, pyproject.toml requires {requires}"
+    )
 
 
 def test_every_runtime_dependency_in_env():
@@ -125,8 +126,8 @@ def test_env_pin_within_pyproject_range(req):
     version = exact_version(constraint)
     assert version, f"envs/tme.yaml: pin {conda_name(req)} exactly (==X.Y.Z), not {constraint!r}"
     assert req.specifier.contains(version, prereleases=True), (
-        f"envs/tme.yaml pins {conda_name(req)}=={version} but pyproject.toml allows "
-        f"{req.specifier}: change one of them")
+        f"envs/tme.yaml pins {conda_name(req)}=={version} but pyproject.toml allows {req.specifier}: change one of them"
+    )
 
 
 def test_env_pins_match_installed_versions():
@@ -147,8 +148,7 @@ def test_env_pins_match_installed_versions():
         if Version(installed) != Version(version):
             drift.append(f"{name}: env {version}, installed {installed}")
     if drift:
-        warnings.warn("envs/tme.yaml pins differ from this environment: " + "; ".join(drift),
-                      stacklevel=1)
+        warnings.warn("envs/tme.yaml pins differ from this environment: " + "; ".join(drift), stacklevel=1)
 
 
 def test_rule_conda_directives_point_at_env_files():

@@ -12,8 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_workflow
 from tme.signatures import load_library
+
+from conftest import REPO, run_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -22,10 +23,12 @@ pytestmark = pytest.mark.workflow
 def example_effects(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("example")
     example = REPO / "config" / "example"
-    config = {"samples": str(example / "samples.tsv"),
-              "expression": {"path": str(example / "salmon.merged.gene_counts.tsv.gz"), "format": "nfcore_salmon_counts"},
-              "immune": {"path": str(example / "immune.tsv")},
-              "statistics": {"differential_expression": False, "n_bootstrap": 200}}
+    config = {
+        "samples": str(example / "samples.tsv"),
+        "expression": {"path": str(example / "salmon.merged.gene_counts.tsv.gz"), "format": "nfcore_salmon_counts"},
+        "immune": {"path": str(example / "immune.tsv")},
+        "statistics": {"differential_expression": False, "n_bootstrap": 200},
+    }
     proc = run_workflow(workdir, config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     effects = pd.read_csv(workdir / "results" / "tables" / "effects_between_arms.tsv", sep="\t")
@@ -35,14 +38,17 @@ def example_effects(tmp_path_factory):
 def affected_signatures() -> set[str]:
     truth = pd.read_csv(REPO / "config" / "example" / "truth.tsv", sep="\t")
     planted = set(truth.loc[(truth["feature_type"] == "gene") & (truth["between_arm_difference"] != 0), "feature"])
-    return {name for name, sig in load_library().items()
-            if sum(g in planted for g in sig.all_genes) >= 3}
+    return {name for name, sig in load_library().items() if sum(g in planted for g in sig.all_genes) >= 3}
 
 
 def test_planted_primary_effects_are_found(example_effects):
     primary = example_effects[example_effects["family"] == "primary"]
-    for feature in ("TME_IL1_INDUCED|singscore", "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea", "DANAHER2017_Macrophages|mean",
-                    "DANAHER2017_Neutrophils|mean"):
+    for feature in (
+        "TME_IL1_INDUCED|singscore",
+        "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea",
+        "DANAHER2017_Macrophages|mean",
+        "DANAHER2017_Neutrophils|mean",
+    ):
         assert primary.loc[feature, "q"] < 0.05 and primary.loc[feature, "estimate"] < 0, feature
     # NK and cytolytic activity were not planted between arms
     assert primary.loc["DANAHER2017_NK_CD56dim_cells|mean", "q"] > 0.05

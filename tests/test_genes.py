@@ -43,9 +43,7 @@ def genemap() -> GeneMap:
 )
 def test_known_identifiers_map_to_current_symbol(genemap, input_id, symbol, id_type):
     row = genemap.to_symbols([input_id]).iloc[0]
-    assert (row["input_id"], row["symbol"], row["id_type"], row["status"]) == (
-        input_id, symbol, id_type, "mapped"
-    )
+    assert (row["input_id"], row["symbol"], row["id_type"], row["status"]) == (input_id, symbol, id_type, "mapped")
 
 
 def test_output_shape_and_order(genemap):
@@ -73,9 +71,7 @@ def test_current_symbol_wins_over_alias(genemap):
 
 
 def test_ensembl_shared_by_several_genes(genemap):
-    rows = genemap.to_symbols(
-        ["ENSG00000100197", "ENSG00000109927", "ENSG00000189064"]
-    ).set_index("input_id")
+    rows = genemap.to_symbols(["ENSG00000100197", "ENSG00000109927", "ENSG00000189064"]).set_index("input_id")
     assert rows.loc["ENSG00000100197", "symbol"] == "CYP2D6"  # vs LOC placeholders
     assert rows.loc["ENSG00000109927", "symbol"] == "TECTA"  # vs readthrough TBCEL-TECTA
     assert rows.loc["ENSG00000189064", "status"] == "ambiguous"  # five GAGE2 paralogues
@@ -100,8 +96,19 @@ def test_sixty_thousand_ids_under_one_second(genemap):
 
 @pytest.mark.parametrize(
     "mangled",
-    ["1-Sep", "2-Mar", "1-Dec", "SEP-01", "01-Mar", "2006-09-01", "2006-09-01 00:00:00",
-     "9/1/2006", "01/09/2006", "4-Oct", "Sep-2001"],
+    [
+        "1-Sep",
+        "2-Mar",
+        "1-Dec",
+        "SEP-01",
+        "01-Mar",
+        "2006-09-01",
+        "2006-09-01 00:00:00",
+        "9/1/2006",
+        "01/09/2006",
+        "4-Oct",
+        "Sep-2001",
+    ],
 )
 def test_excel_mangled_detected(mangled):
     assert find_excel_mangled(["IL1B", mangled, "CXCL8"]) == [mangled]

@@ -33,9 +33,17 @@ def test_matches_gseapy_prerank(ranking):
     stat, sets = ranking
     ours = prerank_gsea(stat, sets, n_permutations=2000, seed=1).set_index("gene_set")
     assert list(ours.reset_index().columns) == GSEA_COLUMNS
-    ref = gseapy.prerank(rnk=stat.sort_values(ascending=False).reset_index(), gene_sets=sets,
-                         permutation_num=2000, seed=1, threads=1, outdir=None, verbose=False,
-                         min_size=15, max_size=500).res2d.set_index("Term")
+    ref = gseapy.prerank(
+        rnk=stat.sort_values(ascending=False).reset_index(),
+        gene_sets=sets,
+        permutation_num=2000,
+        seed=1,
+        threads=1,
+        outdir=None,
+        verbose=False,
+        min_size=15,
+        max_size=500,
+    ).res2d.set_index("Term")
     tested = ours[ours["note"] == ""]
     ref = ref.loc[tested.index]
     np.testing.assert_allclose(tested["es"], ref["ES"].astype(float), atol=1e-10)

@@ -51,8 +51,13 @@ def counts_file(path: Path, genes=("IL1B", "CXCL8", "CD68"), samples=("A1", "A2"
 
 # --- sample sheet ------------------------------------------------------------------------------
 
+
 def test_sheet_reads_with_bom_crlf_comments_and_quotes(tmp_path):
-    text = "# exported from REDCap\r\n" + '"sample_id"\t"patient_id"\tarm\ttimepoint\r\n' + SHEET.split("\n", 1)[1].replace("\n", "\r\n")
+    text = (
+        "# exported from REDCap\r\n"
+        + '"sample_id"\t"patient_id"\tarm\ttimepoint\r\n'
+        + SHEET.split("\n", 1)[1].replace("\n", "\r\n")
+    )
     path = tmp_path / "s.tsv"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
     sheet = read_samplesheet(path, DESIGN)
@@ -60,23 +65,36 @@ def test_sheet_reads_with_bom_crlf_comments_and_quotes(tmp_path):
     assert sheet.loc["U2", "_line"] == 6  # comment line and header counted
 
 
-@pytest.mark.parametrize("text, fragments", [
-    ("sample_id\tpatient_id\tarm\nA1\tP1\tanakinra\n", ["line 1", "'timepoint'", "missing"]),
-    (SHEET + "A1\tP3\tanakinra\tpre\n", ["line 6", "'sample_id'", "A1"]),
-    (SHEET + "A3\tP1\tanakinra\tpre\n", ["line 6", "'timepoint'", "P1", "2 usable 'pre'"]),
-    (SHEET + "A3\tP2\tanakinra\tpre\n", ["'arm'", "P2", "more than one arm"]),
-    (SHEET.replace("A2\tP1\tanakinra", "A2\tP1\tplacebo"), ["line 3", "'arm'", "placebo"]),
-    (SHEET.replace("A2\tP1\tanakinra\tpost", "A2\tP1\tanakinra\tsurgery"), ["line 3", "'timepoint'", "surgery"]),
-    (SHEET.replace("A2\tP1\tanakinra", "A2\tP1\tAnakinra"), ["line 3", "exactly as the config names it: 'anakinra'"]),
-    ("sample_id\tpatient_id\tarm\ttimepoint\texclude_reason\n" + SHEET.split("\n", 1)[1].replace("post\n", "post\t\n")
-     .replace("pre\n", "pre\t\n").replace("U2\tP2\tusual_care\tpost\t", "U2\tP2\tusual_care\tpost\tno tumour"),
-     ["'usual_care' has no usable 'post'"]),
-    ("sample_id\tpatient_id\tarm\ttimepoint\tdays_from_baseline\nA1\tP1\tanakinra\tpre\t2024-03-01\n",
-     ["line 2", "'days_from_baseline'", "not a number"]),
-    ("sample_id\tpatient_id\tarm\ttimepoint\tsex\nA1\tP1\tanakinra\tpre\tF\n", ["column 'sex'", "unknown column"]),
-    ("sample_id,patient_id,arm,timepoint\nA1,P1,anakinra,pre\n", ["line 1", "comma-separated"]),
-    ("", ["empty"]),
-])
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("sample_id\tpatient_id\tarm\nA1\tP1\tanakinra\n", ["line 1", "'timepoint'", "missing"]),
+        (SHEET + "A1\tP3\tanakinra\tpre\n", ["line 6", "'sample_id'", "A1"]),
+        (SHEET + "A3\tP1\tanakinra\tpre\n", ["line 6", "'timepoint'", "P1", "2 usable 'pre'"]),
+        (SHEET + "A3\tP2\tanakinra\tpre\n", ["'arm'", "P2", "more than one arm"]),
+        (SHEET.replace("A2\tP1\tanakinra", "A2\tP1\tplacebo"), ["line 3", "'arm'", "placebo"]),
+        (SHEET.replace("A2\tP1\tanakinra\tpost", "A2\tP1\tanakinra\tsurgery"), ["line 3", "'timepoint'", "surgery"]),
+        (
+            SHEET.replace("A2\tP1\tanakinra", "A2\tP1\tAnakinra"),
+            ["line 3", "exactly as the config names it: 'anakinra'"],
+        ),
+        (
+            "sample_id\tpatient_id\tarm\ttimepoint\texclude_reason\n"
+            + SHEET.split("\n", 1)[1]
+            .replace("post\n", "post\t\n")
+            .replace("pre\n", "pre\t\n")
+            .replace("U2\tP2\tusual_care\tpost\t", "U2\tP2\tusual_care\tpost\tno tumour"),
+            ["'usual_care' has no usable 'post'"],
+        ),
+        (
+            "sample_id\tpatient_id\tarm\ttimepoint\tdays_from_baseline\nA1\tP1\tanakinra\tpre\t2024-03-01\n",
+            ["line 2", "'days_from_baseline'", "not a number"],
+        ),
+        ("sample_id\tpatient_id\tarm\ttimepoint\tsex\nA1\tP1\tanakinra\tpre\tF\n", ["column 'sex'", "unknown column"]),
+        ("sample_id,patient_id,arm,timepoint\nA1,P1,anakinra,pre\n", ["line 1", "comma-separated"]),
+        ("", ["empty"]),
+    ],
+)
 def test_sheet_errors(tmp_path, text, fragments):
     path = write(tmp_path / "samples.tsv", text)
     message = error_of(read_samplesheet, path, DESIGN)
@@ -94,21 +112,29 @@ def test_excluded_duplicate_is_allowed(tmp_path):
 
 # --- config -------------------------------------------------------------------------------------
 
+
 def test_config_defaults_and_errors(tmp_path):
     sheet = write(tmp_path / "s.tsv", SHEET)
     config = validate_config({"samples": str(sheet), "immune": {"path": str(sheet)}})
     assert config["design"]["reference_arm"] == "usual_care" and config["seed"] == 20261125
-    message = error_of(validate_config, {"samples": str(sheet), "immune": {"path": str(sheet)}, "sedd": 1}, file="c.yaml")
+    message = error_of(
+        validate_config, {"samples": str(sheet), "immune": {"path": str(sheet)}, "sedd": 1}, file="c.yaml"
+    )
     assert "c.yaml" in message and "unknown key 'sedd'" in message and "seed" in message
-    message = error_of(validate_config, {"samples": str(sheet), "immune": {"path": str(sheet), "fromat": "long"}}, file="c.yaml")
+    message = error_of(
+        validate_config, {"samples": str(sheet), "immune": {"path": str(sheet), "fromat": "long"}}, file="c.yaml"
+    )
     assert "immune.fromat" in message
-    message = error_of(validate_config, {"samples": str(tmp_path / "nope.tsv"), "immune": {"path": str(sheet)}}, file="c.yaml")
+    message = error_of(
+        validate_config, {"samples": str(tmp_path / "nope.tsv"), "immune": {"path": str(sheet)}}, file="c.yaml"
+    )
     assert "'samples'" in message and "does not exist" in message
     message = error_of(validate_config, {"samples": str(sheet), "expression": {"path": str(sheet), "format": "xlsx"}})
     assert "expression.format" in message and "nfcore_salmon_counts" in message
 
 
 # --- expression ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sheet(tmp_path):
@@ -117,8 +143,11 @@ def sheet(tmp_path):
 
 def test_counts_read_map_and_collapse(tmp_path, sheet):
     # Ensembl (versioned), Entrez and legacy symbol all name IL1B/CXCL8; duplicates are summed.
-    path = counts_file(tmp_path / "m.tsv", genes=("ENSG00000125538.12", "3576", "IL8", "NOTAGENE"),
-                       values=[[1, 2, 3, 4], [10, 10, 10, 10], [5, 5, 5, 5], [7, 7, 7, 7]])
+    path = counts_file(
+        tmp_path / "m.tsv",
+        genes=("ENSG00000125538.12", "3576", "IL8", "NOTAGENE"),
+        values=[[1, 2, 3, 4], [10, 10, 10, 10], [5, 5, 5, 5], [7, 7, 7, 7]],
+    )
     result = read_expression({"path": str(path), "format": "counts"}, sheet)
     adata = result.adata
     assert list(adata.var_names) == ["CXCL8", "IL1B"]
@@ -137,9 +166,11 @@ def test_normalised_keeps_highest_mean_duplicate(tmp_path, sheet):
 
 
 def test_nfcore_salmon_rounds_and_falls_back_to_gene_name(tmp_path, sheet):
-    text = ("gene_id\tgene_name\tA1\tA2\tU1\tU2\n"
-            "ENSG00000125538.12\tIL1B\t1.4\t2.6\t3\t4\n"
-            "ENSG99999999999\tCD68\t1\t1\t1\t1\n")
+    text = (
+        "gene_id\tgene_name\tA1\tA2\tU1\tU2\n"
+        "ENSG00000125538.12\tIL1B\t1.4\t2.6\t3\t4\n"
+        "ENSG99999999999\tCD68\t1\t1\t1\t1\n"
+    )
     path = write(tmp_path / "salmon.merged.gene_counts.tsv", text)
     adata = read_expression({"path": str(path), "format": "nfcore_salmon_counts"}, sheet).adata
     assert list(adata.var_names) == ["CD68", "IL1B"]
@@ -153,19 +184,43 @@ def test_gzip_matrix(tmp_path, sheet):
     assert read_expression({"path": str(gz)}, sheet).adata.n_vars == 3
 
 
-@pytest.mark.parametrize("mutate, fragments", [
-    (lambda p: counts_file(p, samples=("A1", "A2", "U1")), ["U2", "no column in the expression matrix", "exclude_reason"]),
-    (lambda p: counts_file(p, samples=("A1", "A2", "U1", "U2", "X9"), values=[[1] * 5] * 3), ["line 1", "'X9'", "extra_samples: ignore"]),
-    (lambda p: counts_file(p, values=[[1, 2, "abc", 4], [1, 2, 3, 4], [1, 2, 3, 4]]), ["line 2", "column 'U1'", "non-numeric value 'abc'"]),
-    (lambda p: counts_file(p, values=[[1, 2, 3, 4], [1, -2, 3, 4], [1, 2, 3, 4]]), ["line 3", "column 'A2'", "negative count"]),
-    (lambda p: counts_file(p, values=[[1, 2, 3, 4], [1, 2, 3, 4], [1.5, 2, 3, 4]]), ["line 4", "column 'A1'", "non-integer"]),
-    (lambda p: counts_file(p, values=[[1, 2, 3, 4], [1, 2, "NA", 4], [1, 2, 3, 4]]), ["line 3", "column 'U1'", "missing or infinite"]),
-    (lambda p: counts_file(p, values=[[1, 2, 3, "inf"], [1, 2, 3, 4], [1, 2, 3, 4]]), ["line 2", "column 'U2'", "missing or infinite"]),
-    (lambda p: write(p, ""), ["empty"]),
-    (lambda p: write(p, "gene,A1,A2,U1,U2\nIL1B,1,2,3,4\n"), ["line 1", "comma-separated"]),
-    (lambda p: counts_file(p, genes=("IL1B", "CD68", "IL1B")), ["'IL1B'", "lines 2, 4", "line 4"]),
-    (lambda p: counts_file(p, genes=("IL1B", "1-Sep", "2-Mar")), ["Excel", "1-Sep", "line 3"]),
-])
+@pytest.mark.parametrize(
+    "mutate, fragments",
+    [
+        (
+            lambda p: counts_file(p, samples=("A1", "A2", "U1")),
+            ["U2", "no column in the expression matrix", "exclude_reason"],
+        ),
+        (
+            lambda p: counts_file(p, samples=("A1", "A2", "U1", "U2", "X9"), values=[[1] * 5] * 3),
+            ["line 1", "'X9'", "extra_samples: ignore"],
+        ),
+        (
+            lambda p: counts_file(p, values=[[1, 2, "abc", 4], [1, 2, 3, 4], [1, 2, 3, 4]]),
+            ["line 2", "column 'U1'", "non-numeric value 'abc'"],
+        ),
+        (
+            lambda p: counts_file(p, values=[[1, 2, 3, 4], [1, -2, 3, 4], [1, 2, 3, 4]]),
+            ["line 3", "column 'A2'", "negative count"],
+        ),
+        (
+            lambda p: counts_file(p, values=[[1, 2, 3, 4], [1, 2, 3, 4], [1.5, 2, 3, 4]]),
+            ["line 4", "column 'A1'", "non-integer"],
+        ),
+        (
+            lambda p: counts_file(p, values=[[1, 2, 3, 4], [1, 2, "NA", 4], [1, 2, 3, 4]]),
+            ["line 3", "column 'U1'", "missing or infinite"],
+        ),
+        (
+            lambda p: counts_file(p, values=[[1, 2, 3, "inf"], [1, 2, 3, 4], [1, 2, 3, 4]]),
+            ["line 2", "column 'U2'", "missing or infinite"],
+        ),
+        (lambda p: write(p, ""), ["empty"]),
+        (lambda p: write(p, "gene,A1,A2,U1,U2\nIL1B,1,2,3,4\n"), ["line 1", "comma-separated"]),
+        (lambda p: counts_file(p, genes=("IL1B", "CD68", "IL1B")), ["'IL1B'", "lines 2, 4", "line 4"]),
+        (lambda p: counts_file(p, genes=("IL1B", "1-Sep", "2-Mar")), ["Excel", "1-Sep", "line 3"]),
+    ],
+)
 def test_matrix_errors(tmp_path, sheet, mutate, fragments):
     path = mutate(tmp_path / "matrix.tsv")
     message = error_of(read_expression, {"path": str(path), "format": "counts"}, sheet)
@@ -189,9 +244,11 @@ def test_truncated_gzip(tmp_path, sheet):
 
 # --- immune -------------------------------------------------------------------------------------
 
-IMMUNE = ("sample_id\tmeasure\tvalue\tunit\n"
-          "A1\tCD8\t100\tcells/mm2\nA2\tCD8\t50\tcells/mm2\nU1\tCD8\t80\tcells/mm2\nU2\tCD8\t90\tcells/mm2\n"
-          "A1\tsTILs\t10\t%\nA2\tsTILs\t20\t%\n")
+IMMUNE = (
+    "sample_id\tmeasure\tvalue\tunit\n"
+    "A1\tCD8\t100\tcells/mm2\nA2\tCD8\t50\tcells/mm2\nU1\tCD8\t80\tcells/mm2\nU2\tCD8\t90\tcells/mm2\n"
+    "A1\tsTILs\t10\t%\nA2\tsTILs\t20\t%\n"
+)
 
 
 def test_immune_long_and_wide_agree(tmp_path, sheet):
@@ -200,19 +257,24 @@ def test_immune_long_and_wide_agree(tmp_path, sheet):
     cd8 = long_values[long_values["measure"] == "CD8"].set_index("sample_id")["analysis_value"]
     assert cd8["A1"] == pytest.approx(np.log(101))
     wide = "sample_id\tCD8\tsTILs\nA1\t100\t10\nA2\t50\t20\nU1\t80\t\nU2\t90\t\n"
-    wide_values, _ = read_immune({"path": str(write(tmp_path / "w.tsv", wide)), "format": "wide",
-                                  "units": {"CD8": "cells/mm2", "sTILs": "%"}}, sheet)
+    wide_values, _ = read_immune(
+        {"path": str(write(tmp_path / "w.tsv", wide)), "format": "wide", "units": {"CD8": "cells/mm2", "sTILs": "%"}},
+        sheet,
+    )
     pd.testing.assert_frame_equal(long_values, wide_values)
 
 
-@pytest.mark.parametrize("text, fragments", [
-    (IMMUNE + "U1\tsTILs\t0.1\tfraction\n", ["'sTILs'", "more than one unit", "line 8", "column 'unit'"]),
-    (IMMUNE + "U1\tsTILs\t120\t%\n", ["line 8", "above the maximum"]),
-    (IMMUNE + "Z9\tCD68\t10\tcells/mm2\n", ["line 8", "'Z9'", "not in the sample sheet"]),
-    (IMMUNE + "U1\tCD68\tmany\tcells/mm2\n", ["line 8", "column 'value'", "not a number"]),
-    (IMMUNE + "U1\tCD68\t10\tcells/um2\n", ["line 8", "column 'unit'", "cells/mm2"]),
-    (IMMUNE + "A1\tCD8\t12\tcells/mm2\n", ["line 8", "more than once"]),
-])
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        (IMMUNE + "U1\tsTILs\t0.1\tfraction\n", ["'sTILs'", "more than one unit", "line 8", "column 'unit'"]),
+        (IMMUNE + "U1\tsTILs\t120\t%\n", ["line 8", "above the maximum"]),
+        (IMMUNE + "Z9\tCD68\t10\tcells/mm2\n", ["line 8", "'Z9'", "not in the sample sheet"]),
+        (IMMUNE + "U1\tCD68\tmany\tcells/mm2\n", ["line 8", "column 'value'", "not a number"]),
+        (IMMUNE + "U1\tCD68\t10\tcells/um2\n", ["line 8", "column 'unit'", "cells/mm2"]),
+        (IMMUNE + "A1\tCD8\t12\tcells/mm2\n", ["line 8", "more than once"]),
+    ],
+)
 def test_immune_errors(tmp_path, sheet, text, fragments):
     message = error_of(read_immune, {"path": str(write(tmp_path / "immune.tsv", text))}, sheet)
     assert "immune.tsv" in message

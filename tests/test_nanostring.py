@@ -8,12 +8,23 @@ import math
 import numpy as np
 import pytest
 
-from nanostring_helpers import GENES, POSITIVE_FM, rcc_set, rcc_text, write_folder
 from tme.config import Design
 from tme.errors import TmeInputError, TmeInputWarning
-from tme.nanostring import (NormalisationOptions, QcThresholds, genorm, nanostring_qc, normalise, parse_rcc, rcc_paths,
-                            read_nanostring, read_rcc, read_rcc_set)
+from tme.nanostring import (
+    NormalisationOptions,
+    QcThresholds,
+    genorm,
+    nanostring_qc,
+    normalise,
+    parse_rcc,
+    rcc_paths,
+    read_nanostring,
+    read_rcc,
+    read_rcc_set,
+)
 from tme.samplesheet import read_samplesheet
+
+from nanostring_helpers import GENES, POSITIVE_FM, rcc_set, rcc_text, write_folder
 
 CONC = list(POSITIVE_FM.values())
 CONTROL_CLASSES = ["Positive"] * 6 + ["Negative"] * 4
@@ -21,6 +32,7 @@ CONTROL_NAMES = list(POSITIVE_FM) + ["NEG_A", "NEG_B", "NEG_C", "NEG_D"]
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------
+
 
 def test_parse_every_section(tmp_path):
     rcc = parse_rcc(rcc_text("S1", {"IL1B": 17}), tmp_path / "a.RCC")
@@ -79,22 +91,36 @@ def test_same_probes_under_two_panel_names_warns(tmp_path):
 
 def test_rlf_gives_classes_and_concentrations(tmp_path):
     write_folder(tmp_path / "rcc", ["A"], labels=False, gene_rlf="TEST_PANEL")
-    records = [f"Record{i}={k},NA,NNNNNN,{n},{a}:1,Hs,{a},x" for i, (k, n, a) in enumerate(
-        [(0, "IL1B", "NM_000576.2"), (0, "CXCL8", "NM_000584.2"), (6, "CD68", "NM_001251.2"), (6, "TBP", "NM_003194.3"),
-         (6, "POLR2A", "NM_000937.2"), (6, "SDHA", "NM_004168.1")]
-        + [(2, f"NEG_{x}(0)", f"ERCC_{i:05d}.1") for i, x in enumerate("ABCDEFGH")]
-        + [(1, f"{n}({2 * c:g})", f"ERCC_{10 + i:05d}.1") for i, (n, c) in enumerate(POSITIVE_FM.items())]
-        + [(3, "bindspike1", "bs1")])]
+    records = [
+        f"Record{i}={k},NA,NNNNNN,{n},{a}:1,Hs,{a},x"
+        for i, (k, n, a) in enumerate(
+            [
+                (0, "IL1B", "NM_000576.2"),
+                (0, "CXCL8", "NM_000584.2"),
+                (6, "CD68", "NM_001251.2"),
+                (6, "TBP", "NM_003194.3"),
+                (6, "POLR2A", "NM_000937.2"),
+                (6, "SDHA", "NM_004168.1"),
+            ]
+            + [(2, f"NEG_{x}(0)", f"ERCC_{i:05d}.1") for i, x in enumerate("ABCDEFGH")]
+            + [(1, f"{n}({2 * c:g})", f"ERCC_{10 + i:05d}.1") for i, (n, c) in enumerate(POSITIVE_FM.items())]
+            + [(3, "bindspike1", "bs1")]
+        )
+    ]
     (tmp_path / "TEST_PANEL.rlf").write_text(
         "[Header]\nClassName0=Endogenous\nClassName1=Positive\nClassName2=Negative\nClassName3=Binding\nClassName6=Housekeeping\n"
         f"[Content]\nColumnCount=8\nRecordCount={len(records)}\n"
-        "Columns=Classification,TargetSeq,BarCode,GeneName,ProbeID,Species,Accession,Comments\n" + "\n".join(records) + "\n")
+        "Columns=Classification,TargetSeq,BarCode,GeneName,ProbeID,Species,Accession,Comments\n"
+        + "\n".join(records)
+        + "\n"
+    )
     rcc = read_rcc_set(tmp_path / "rcc", rlf=tmp_path / "TEST_PANEL.rlf")
     assert rcc.probes.set_index("name").at["CD68", "code_class"] == "Housekeeping"  # the RLF's class wins
     assert rcc.probes.loc[rcc.rows("Positive"), "concentration"].tolist() == [2 * c for c in CONC]
 
 
 # --- normalisation: closed forms -------------------------------------------------------------------------------
+
 
 def _panel(scale, hk_scale, negatives=((10, 10, 10, 10),)):
     """Positives 128·c·k_s, 2 housekeepers (1000, 4000)·h_s, 2 genes; negatives per sample."""
@@ -155,7 +181,9 @@ def test_normalised_values_ignore_a_lane_scale():
     genes = base.rows("Endogenous")
     for method in ("threshold", "none"):
         options = NormalisationOptions(background=method, housekeeping_reference="none")
-        np.testing.assert_allclose(normalise(base, options).log2[genes], normalise(doubled, options).log2[genes], rtol=1e-12)
+        np.testing.assert_allclose(
+            normalise(base, options).log2[genes], normalise(doubled, options).log2[genes], rtol=1e-12
+        )
         nsolver = NormalisationOptions(background=method)
         shift = normalise(base, nsolver).log2 - normalise(doubled, nsolver).log2
         np.testing.assert_allclose(shift[genes], shift[genes][0, 0], rtol=1e-12)
@@ -197,6 +225,7 @@ def test_bad_option_values():
 
 # --- geNorm ---------------------------------------------------------------------------------------------------
 
+
 def test_genorm_closed_form():
     s = math.sqrt(1 / 3)  # sd of (0, 1, 0, 1)
     values = np.array([[5, 5, 5, 5], [3, 4, 3, 4], [7, 10, 7, 10]], dtype=float)  # V12 = s, V13 = 3s, V23 = 2s
@@ -221,10 +250,15 @@ def test_genorm_stops_when_adding_a_gene_changes_little():
 
 # --- QC: closed forms -----------------------------------------------------------------------------------------
 
+
 def test_positive_linearity_r2_closed_form():
-    pos = np.array([[2 ** 10, 2 ** 8, 2 ** 6, 2 ** 4, 2 ** 2, 2 ** 0], [2 ** 10, 2 ** 8, 2 ** 6, 2 ** 4, 2 ** 2, 2 ** 4]]).T
-    rcc = rcc_set(np.vstack([pos, np.full((4, 2), 1), np.full((2, 2), 500)]), CONTROL_CLASSES + ["Housekeeping"] * 2,
-                  CONTROL_NAMES + ["HK1", "HK2"], CONC + [0] * 4 + [np.nan] * 2)
+    pos = np.array([[2**10, 2**8, 2**6, 2**4, 2**2, 2**0], [2**10, 2**8, 2**6, 2**4, 2**2, 2**4]]).T
+    rcc = rcc_set(
+        np.vstack([pos, np.full((4, 2), 1), np.full((2, 2), 500)]),
+        CONTROL_CLASSES + ["Housekeeping"] * 2,
+        CONTROL_NAMES + ["HK1", "HK2"],
+        CONC + [0] * 4 + [np.nan] * 2,
+    )
     qc = nanostring_qc(rcc, normalise(rcc))
     # x = log2 conc = 7..-3, y = (10, 8, 6, 4, 2, 4): Sxy = 50, Sxx = 70, Syy = 130/3 -> R2 = 75/91
     np.testing.assert_allclose(qc["positive_r2"], [1.0, 75 / 91], rtol=1e-12)
@@ -274,6 +308,7 @@ def test_factor_flags_reasons_and_policy():
 
 # --- matching and the reader ----------------------------------------------------------------------------------
 
+
 def _sheet(tmp_path, rows=(("P1", "anakinra"), ("P2", "usual_care")), excluded=()):
     lines = ["sample_id\tpatient_id\tarm\ttimepoint\texclude_reason"]
     for patient, arm in rows:
@@ -292,8 +327,18 @@ def test_reader_builds_the_anndata(tmp_path):
     assert list(adata.obs_names) == list(samples.index)  # sheet order
     assert list(adata.var_names) == sorted(["IL1B", "CXCL8", "CD68", "TBP", "POLR2A", "SDHA"])
     assert adata.var.loc["TBP", "code_class"] == "Housekeeping" and adata.var["housekeeper_used"].sum() == 3
-    assert adata.layers["counts"].dtype == np.int64 and adata.layers["counts"][0].tolist() == [700, 600, 500, 900, 1000, 800]
-    assert np.isfinite(adata.X).all() and list(adata.obsm["nanostring"].columns)[:2] == ["positive_geomean", "positive_factor"]
+    assert adata.layers["counts"].dtype == np.int64 and adata.layers["counts"][0].tolist() == [
+        700,
+        600,
+        500,
+        900,
+        1000,
+        800,
+    ]
+    assert np.isfinite(adata.X).all() and list(adata.obsm["nanostring"].columns)[:2] == [
+        "positive_geomean",
+        "positive_factor",
+    ]
     assert adata.uns["tme"]["match_by"] == "file_name"
     assert result.files["status"].eq("used").all() and result.qc["sample_id"].tolist() == list(samples.index)
     assert result.qc_exclusions == {} and result.unmapped.empty
@@ -319,10 +364,15 @@ def test_reader_policy_flag_keeps_failing_samples(tmp_path):
 
 
 def test_reader_matches_by_instrument_id_with_a_pattern(tmp_path):
-    samples = _sheet(tmp_path, rows=(("P1", "anakinra"), ("P2", "usual_care"), ("P3", "usual_care")), excluded=("P2-post",))
+    samples = _sheet(
+        tmp_path, rows=(("P1", "anakinra"), ("P2", "usual_care"), ("P3", "usual_care")), excluded=("P2-post",)
+    )
     for i, sample in enumerate(["P1-pre", "P1-post", "P2-pre", "P3-pre", "P3-post"]):
         (tmp_path / f"run_{i:02d}.RCC").write_text(rcc_text(f"OZM {sample}"))
-    settings = {"path": str(tmp_path), "nanostring": {"match_by": "sample_attribute_id", "pattern": r"OZM (?P<sample>.+)"}}
+    settings = {
+        "path": str(tmp_path),
+        "nanostring": {"match_by": "sample_attribute_id", "pattern": r"OZM (?P<sample>.+)"},
+    }
     result = read_nanostring(settings, samples)
     assert result.files["matched_on"].tolist() == ["P1-pre", "P1-post", "P2-pre", "P3-pre", "P3-post"]
     assert result.adata.n_obs == 5 and result.adata.uns["tme"]["match_by"] == "sample_attribute_id"
@@ -340,8 +390,13 @@ def test_reader_with_genorm_reports_the_ranking(tmp_path):
     samples = _sheet(tmp_path)
     probes = GENES + [("Housekeeping", "ABCF1", "NM_001090.2"), ("Housekeeping", "G6PD", "NM_000402.3")]
     for i, sample in enumerate(samples.index):
-        counts = {"TBP": 900 + 10 * i, "POLR2A": 1800 + 21 * i, "SDHA": 1200 + 12 * i, "ABCF1": 700 + 8 * i,
-                  "G6PD": [300, 2500, 90, 900][i]}  # the unstable one
+        counts = {
+            "TBP": 900 + 10 * i,
+            "POLR2A": 1800 + 21 * i,
+            "SDHA": 1200 + 12 * i,
+            "ABCF1": 700 + 8 * i,
+            "G6PD": [300, 2500, 90, 900][i],
+        }  # the unstable one
         write_folder(tmp_path / "rcc", [sample], probes=probes, counts=counts)
     result = read_nanostring({"path": str(tmp_path / "rcc"), "nanostring": {"genorm": True}}, samples)
     assert result.genorm["gene"].iloc[-1] == "G6PD" and not result.genorm["selected"].iloc[-1]
@@ -350,13 +405,20 @@ def test_reader_with_genorm_reports_the_ranking(tmp_path):
 
 def test_options_unknown_key():
     from tme.nanostring import nanostring_options
+
     with pytest.raises(TmeInputError, match="expression.nanostring.backgrund"):
         nanostring_options({"backgrund": "subtract"})
     with pytest.raises(TmeInputError, match="expression.nanostring.qc.fov"):
         nanostring_options({"qc": {"fov": 0.8}})
-    norm, qc = nanostring_options({"background": "subtract", "pseudocount": 1,
-                                   "qc": {"binding_density": [0.05, 2.25], "policy": "flag"}})
-    assert norm.background == "subtract" and norm.pseudocount == 1.0 and qc.binding_density_range == (0.05, 2.25) and qc.policy == "flag"
+    norm, qc = nanostring_options(
+        {"background": "subtract", "pseudocount": 1, "qc": {"binding_density": [0.05, 2.25], "policy": "flag"}}
+    )
+    assert (
+        norm.background == "subtract"
+        and norm.pseudocount == 1.0
+        and qc.binding_density_range == (0.05, 2.25)
+        and qc.policy == "flag"
+    )
 
 
 def test_pseudonymised_sheet_hides_file_names(tmp_path):

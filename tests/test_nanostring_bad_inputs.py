@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from nanostring_helpers import GENES, rcc_text, write_folder
 from tme.config import Design
 from tme.errors import TmeInputError
 from tme.nanostring import read_nanostring
 from tme.samplesheet import read_samplesheet
+
+from nanostring_helpers import GENES, rcc_text, write_folder
 
 PATIENTS = (("P1", "anakinra"), ("P2", "usual_care"), ("P3", "usual_care"))
 SAMPLES = [f"{p}-{tp}" for p, _ in PATIENTS for tp in ("pre", "post")]
@@ -116,7 +117,12 @@ def two_files_for_one_sample(root, settings):
         (root / "rcc" / f"{sample}.RCC").rename(root / "rcc" / f"20250301_C1_{sample}_01.RCC")
     shutil.copy(root / "rcc" / "20250301_C1_P2-pre_01.RCC", root / "rcc" / "20250308_C2_P2-pre_05.RCC")
     settings["nanostring"] = {"pattern": r"^\d{8}_[^_]+_(?P<sample>.+)_\d{2}$"}
-    return ["20250308_C2_P2-pre_05.RCC", "two files for sample 'P2-pre'", "20250301_C1_P2-pre_01.RCC", "keep one file per sample"]
+    return [
+        "20250308_C2_P2-pre_05.RCC",
+        "two files for sample 'P2-pre'",
+        "20250301_C1_P2-pre_01.RCC",
+        "keep one file per sample",
+    ]
 
 
 def reused_instrument_id(root, settings):
@@ -151,8 +157,13 @@ def panel_without_positive_controls(root, settings):
 def mixed_panels(root, settings):
     probes = GENES[:2] + [("Endogenous", "CD163", "NM_004244.4")] + GENES[3:]
     (root / "rcc" / "P3-pre.RCC").write_text(rcc_text("P3-pre", probes=probes, gene_rlf="OTHER_PANEL"))
-    return ["P3-pre.RCC", "line 30", "probe 'CD163' (Endogenous) is not on the panel of P1-post.RCC",
-            "GeneRLF 'OTHER_PANEL' here, 'TEST_PANEL'", "one CodeSet per run"]
+    return [
+        "P3-pre.RCC",
+        "line 30",
+        "probe 'CD163' (Endogenous) is not on the panel of P1-post.RCC",
+        "GeneRLF 'OTHER_PANEL' here, 'TEST_PANEL'",
+        "one CodeSet per run",
+    ]
 
 
 def pattern_does_not_match(root, settings):
@@ -164,21 +175,49 @@ def rlf_without_a_probe(root, settings):
     (root / "TEST_PANEL.rlf").write_text(
         "[Header]\nClassName0=Endogenous\n[Content]\nColumnCount=8\nRecordCount=1\n"
         "Columns=Classification,TargetSeq,BarCode,GeneName,ProbeID,Species,Accession,Comments\n"
-        "Record0=0,NA,NNNNNN,IL1B,x,Hs,NM_000576.2,x\n")
+        "Record0=0,NA,NNNNNN,IL1B,x,Hs,NM_000576.2,x\n"
+    )
     settings["nanostring"] = {"rlf": str(root / "TEST_PANEL.rlf")}
-    return ["P1-post.RCC", "line 29", "probe 'CXCL8' (NM_000584.2) is not in the RLF", "the CodeSet these files were run on"]
+    return [
+        "P1-post.RCC",
+        "line 29",
+        "probe 'CXCL8' (NM_000584.2) is not in the RLF",
+        "the CodeSet these files were run on",
+    ]
 
 
-CASES = [cut_mid_section, truncated_gzip, missing_code_summary, misspelt_tag, non_numeric_count, fractional_count,
-         negative_count, three_fields, duplicate_probe, wrong_code_summary_header, missing_fov_count,
-         binding_density_not_a_number, text_outside_sections, empty_file, two_files_for_one_sample, reused_instrument_id,
-         file_not_in_sheet, sample_without_file, panel_without_housekeepers, panel_without_positive_controls, mixed_panels,
-         pattern_does_not_match, rlf_without_a_probe]
+CASES = [
+    cut_mid_section,
+    truncated_gzip,
+    missing_code_summary,
+    misspelt_tag,
+    non_numeric_count,
+    fractional_count,
+    negative_count,
+    three_fields,
+    duplicate_probe,
+    wrong_code_summary_header,
+    missing_fov_count,
+    binding_density_not_a_number,
+    text_outside_sections,
+    empty_file,
+    two_files_for_one_sample,
+    reused_instrument_id,
+    file_not_in_sheet,
+    sample_without_file,
+    panel_without_housekeepers,
+    panel_without_positive_controls,
+    mixed_panels,
+    pattern_does_not_match,
+    rlf_without_a_probe,
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__ for c in CASES])
 def test_bad_rcc_input_is_named_with_line_and_fix(tmp_path, case):
-    lines = ["sample_id\tpatient_id\tarm\ttimepoint"] + [f"{p}-{tp}\t{p}\t{arm}\t{tp}" for p, arm in PATIENTS for tp in ("pre", "post")]
+    lines = ["sample_id\tpatient_id\tarm\ttimepoint"] + [
+        f"{p}-{tp}\t{p}\t{arm}\t{tp}" for p, arm in PATIENTS for tp in ("pre", "post")
+    ]
     (tmp_path / "samples.tsv").write_text("\n".join(lines) + "\n")
     write_folder(tmp_path / "rcc", SAMPLES)
     settings = {"path": str(tmp_path / "rcc")}

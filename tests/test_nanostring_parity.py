@@ -25,8 +25,12 @@ QCPRO = NormalisationOptions(background="subtract", background_sd=2.0, housekeep
 
 
 def _expected(folder: str, what: str) -> pd.DataFrame:
-    return pd.read_csv(FIXTURES / "expected" / f"{folder}_{what}.tsv", sep="\t", keep_default_na=False,
-                       dtype={"sample_attribute_id": str, "lane_id": str, "cartridge_id": str})
+    return pd.read_csv(
+        FIXTURES / "expected" / f"{folder}_{what}.tsv",
+        sep="\t",
+        keep_default_na=False,
+        dtype={"sample_attribute_id": str, "lane_id": str, "cartridge_id": str},
+    )
 
 
 @pytest.fixture(scope="module", params=["small", "cohort56"])
@@ -63,17 +67,22 @@ def test_counts_identical(case):
 def test_normalisation_factors_match(case):
     folder, rcc, norm = case
     expected = _expected(folder, "factors")
-    for tme_column, r_column in (("positive_factor", "positive_factor"), ("background_scaled", "background_scaled"),
-                                 ("housekeeping_geomean", "housekeeping_geomean")):
-        np.testing.assert_allclose(norm.factors[tme_column].to_numpy(), expected[r_column].to_numpy(), rtol=0, atol=TOL,
-                                   err_msg=tme_column)
+    for tme_column, r_column in (
+        ("positive_factor", "positive_factor"),
+        ("background_scaled", "background_scaled"),
+        ("housekeeping_geomean", "housekeeping_geomean"),
+    ):
+        np.testing.assert_allclose(
+            norm.factors[tme_column].to_numpy(), expected[r_column].to_numpy(), rtol=0, atol=TOL, err_msg=tme_column
+        )
 
 
 def test_positive_linearity_matches_lm(case):
     folder, rcc, norm = case
     qc = nanostring_qc(rcc, norm)
-    np.testing.assert_allclose(qc["positive_r2"].to_numpy(), _expected(folder, "factors")["positive_r2"].to_numpy(),
-                               rtol=0, atol=TOL)
+    np.testing.assert_allclose(
+        qc["positive_r2"].to_numpy(), _expected(folder, "factors")["positive_r2"].to_numpy(), rtol=0, atol=TOL
+    )
 
 
 def test_normalised_log2_match(case):

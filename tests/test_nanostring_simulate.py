@@ -19,7 +19,11 @@ from tme.signatures import load_library
 
 
 def _digest(root) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,10 @@ def cohort(tmp_path_factory):
     root = tmp_path_factory.mktemp("nanostring_cohort")
     write_rcc_cohort(root, seed=34)
     samples = read_samplesheet(root / "samples.tsv", Design())
-    settings = {"path": str(root / "rcc"), "nanostring": {"pattern": NCOUNTER_FILE_PATTERN, "rlf": str(root / f"{PANEL}.rlf")}}
+    settings = {
+        "path": str(root / "rcc"),
+        "nanostring": {"pattern": NCOUNTER_FILE_PATTERN, "rlf": str(root / f"{PANEL}.rlf")},
+    }
     return root, samples, read_nanostring(settings, samples)
 
 
@@ -51,7 +58,13 @@ def test_panel_is_io360_like():
     library = load_library()
     on_panel = set(probes["name"])
     assert set(library["AYERS_TCELL_INFLAMED_GEP_18"].housekeeping) <= on_panel
-    for name in ("TME_IL1_AXIS_CORE", "TME_IL1_INDUCED", "DANAHER2017_Macrophages", "DANAHER2017_Neutrophils", "CYT_ROONEY2015"):
+    for name in (
+        "TME_IL1_AXIS_CORE",
+        "TME_IL1_INDUCED",
+        "DANAHER2017_Macrophages",
+        "DANAHER2017_Neutrophils",
+        "CYT_ROONEY2015",
+    ):
         assert set(library[name].genes) <= on_panel, name
     assert probes.equals(panel_probes())  # the panel does not depend on a seed
 
@@ -68,8 +81,11 @@ def test_planted_qc_failures_and_only_those_are_excluded(cohort):
     root, _, result = cohort
     truth = pd.read_csv(root / "qc_truth.tsv", sep="\t")
     assert sorted(truth["failure"]) == ["high_binding_density", "low_fov", "positive_linearity"]
-    flags = {"low_fov": "flag_imaging", "high_binding_density": "flag_binding_density",
-             "positive_linearity": "flag_positive_linearity"}
+    flags = {
+        "low_fov": "flag_imaging",
+        "high_binding_density": "flag_binding_density",
+        "positive_linearity": "flag_positive_linearity",
+    }
     qc = result.qc.set_index("sample_id")
     for sample, failure in zip(truth["sample_id"], truth["failure"]):
         assert qc.at[sample, flags[failure]] and qc.at[sample, "n_flags"] == 1, (sample, failure)

@@ -38,8 +38,9 @@ def _rel(a, b):
 def test_sample_size_equals_r_power_t_test_and_pwr(r_power):
     assert len(r_power) >= 100 and r_power["n_power_t"].max() > 50 and r_power["n_power_t"].min() < 5
     for r in r_power.itertuples():
-        n = ancova_sample_size(r.delta, r.sd * np.sqrt(1 - r.rho**2), r.alpha, r.power, n_covariates=0,
-                               method="noncentral_t")
+        n = ancova_sample_size(
+            r.delta, r.sd * np.sqrt(1 - r.rho**2), r.alpha, r.power, n_covariates=0, method="noncentral_t"
+        )
         assert _rel(n, r.n_power_t) <= RTOL, r
         # pwr 1.3.0 solves with uniroot's default tolerance (.Machine$double.eps^0.25 = 1.2e-4 in n)
         assert abs(n - r.n_pwr) <= 1.3e-4, r
@@ -47,18 +48,29 @@ def test_sample_size_equals_r_power_t_test_and_pwr(r_power):
 
 def test_power_and_mde_equal_r(r_power):
     for r in r_power.itertuples():
-        assert _rel(ancova_power(r.n_given, r.delta, r.sd_res, r.alpha, n_covariates=0, method="noncentral_t"),
-                    r.power_pwr) <= RTOL, r
-        assert _rel(minimum_detectable_effect(r.n_given, r.sd_res, r.alpha, r.power, n_covariates=0,
-                                              method="noncentral_t"), r.mde_power_t) <= RTOL, r
+        assert (
+            _rel(
+                ancova_power(r.n_given, r.delta, r.sd_res, r.alpha, n_covariates=0, method="noncentral_t"), r.power_pwr
+            )
+            <= RTOL
+        ), r
+        assert (
+            _rel(
+                minimum_detectable_effect(r.n_given, r.sd_res, r.alpha, r.power, n_covariates=0, method="noncentral_t"),
+                r.mde_power_t,
+            )
+            <= RTOL
+        ), r
 
 
 def test_ancova_df_2n_minus_3_equals_r(r_power):
     for r in r_power.itertuples():
-        assert _rel(ancova_sample_size(r.delta, r.sd_res, r.alpha, r.power, method="noncentral_t"),
-                    r.n_ancova_nct) <= RTOL, r
-        assert _rel(ancova_power(r.n_given, r.delta, r.sd_res, r.alpha, method="noncentral_t"),
-                    r.power_ancova_nct) <= RTOL, r
+        assert (
+            _rel(ancova_sample_size(r.delta, r.sd_res, r.alpha, r.power, method="noncentral_t"), r.n_ancova_nct) <= RTOL
+        ), r
+        assert (
+            _rel(ancova_power(r.n_given, r.delta, r.sd_res, r.alpha, method="noncentral_t"), r.power_ancova_nct) <= RTOL
+        ), r
 
 
 def test_exact_power_equals_r_integrate(r_power):
@@ -79,9 +91,15 @@ def _quadpack_power(n1, n2, delta, sd, alpha, k):
     return integrate.quad(f, 0, 1, weight="alg", wvar=(0, b - 1), epsabs=1e-14, epsrel=1e-12, limit=500)[0]
 
 
-@pytest.mark.parametrize("n1,n2,k", [(n1, n2, k) for n1, n2 in ((2.5, 2.5), (3, 4), (5, 5), (8, 12), (20, 20),
-                                                                   (61, 55), (500, 500))
-                                      for k in (1, 2, 3) if n1 + n2 - 2 - k >= 1])
+@pytest.mark.parametrize(
+    "n1,n2,k",
+    [
+        (n1, n2, k)
+        for n1, n2 in ((2.5, 2.5), (3, 4), (5, 5), (8, 12), (20, 20), (61, 55), (500, 500))
+        for k in (1, 2, 3)
+        if n1 + n2 - 2 - k >= 1
+    ],
+)
 def test_exact_power_gauss_rule_equals_adaptive_integration(n1, n2, k):
     for delta in (0.05, 0.3, 1.0, 2.5):
         ours = ancova_power(n1, delta, 1.0, 0.05, n_covariates=k, n_other_arm=n2)
@@ -126,17 +144,20 @@ def test_inflation_for_missing_posts():
     assert inflate_for_missing(19.2, 0.2) == 25  # 20 / 0.8
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: ancova_sample_size(0.0, 1.0, 0.05, 0.8), "zero difference"),
-    (lambda: ancova_sample_size(0.5, 1.0, 0.05, 0.05), "not between alpha"),
-    (lambda: ancova_sample_size(0.5, 1.0, 0.05, 0.03), "not between alpha"),
-    (lambda: ancova_sample_size(0.5, 1.0, 1.2, 0.8), "alpha = 1.2"),
-    (lambda: ancova_sample_size(0.5, 0.0, 0.05, 0.8), "residual SD 0.0"),
-    (lambda: ancova_power(10, 0.5, np.nan, 0.05), "residual SD nan"),
-    (lambda: ancova_power(10, 0.5, 1.0, 0.05, method="pass"), "unknown power method"),
-    (lambda: minimum_detectable_effect(1, 1.0, 0.05, 0.8), "no residual degrees of freedom"),
-    (lambda: inflate_for_missing(10, 1.0), "missing-post fraction"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: ancova_sample_size(0.0, 1.0, 0.05, 0.8), "zero difference"),
+        (lambda: ancova_sample_size(0.5, 1.0, 0.05, 0.05), "not between alpha"),
+        (lambda: ancova_sample_size(0.5, 1.0, 0.05, 0.03), "not between alpha"),
+        (lambda: ancova_sample_size(0.5, 1.0, 1.2, 0.8), "alpha = 1.2"),
+        (lambda: ancova_sample_size(0.5, 0.0, 0.05, 0.8), "residual SD 0.0"),
+        (lambda: ancova_power(10, 0.5, np.nan, 0.05), "residual SD nan"),
+        (lambda: ancova_power(10, 0.5, 1.0, 0.05, method="pass"), "unknown power method"),
+        (lambda: minimum_detectable_effect(1, 1.0, 0.05, 0.8), "no residual degrees of freedom"),
+        (lambda: inflate_for_missing(10, 1.0), "missing-post fraction"),
+    ],
+)
 def test_bad_input_is_explained(call, match):
     with pytest.raises(TmeInputError, match=match) as info:
         call()

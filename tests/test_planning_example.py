@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from conftest import REPO
 from tme.config import Design
 from tme.planning import ancova_power, estimate_nuisance
+
+from conftest import REPO
 
 LN2 = np.log(2)
 VARIANCE = LN2**2 * (0.6**2 + 0.25**2) + 0.35**2

@@ -24,9 +24,17 @@ def long_table(trials, t: int = 0, feature: str = "x", design: Design = Design()
     n = len(trials.treated)
     frames = []
     for timepoint, values in ((design.pre, trials.pre[t]), (design.post, trials.post[t])):
-        frames.append(pd.DataFrame({"patient_id": [f"P{i:03d}" for i in range(n)],
-                                    "arm": np.where(trials.treated, design.treatment_arm, design.reference_arm),
-                                    "timepoint": timepoint, "feature": feature, "value": values}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "patient_id": [f"P{i:03d}" for i in range(n)],
+                    "arm": np.where(trials.treated, design.treatment_arm, design.reference_arm),
+                    "timepoint": timepoint,
+                    "feature": feature,
+                    "value": values,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True).dropna(subset=["value"])
 
 
@@ -42,11 +50,15 @@ def _direct(values: pd.DataFrame, design: Design = Design()) -> dict:
     residual_var = rss[0] / (len(pairs) - 3)
     post_sd = np.sqrt(residual_var + coef[1] ** 2 * baseline_var)
     change = pairs[design.post] - pairs[design.pre]
-    return {"baseline_sd": baseline_var**0.5, "post_sd": post_sd, "rho": coef[1] * baseline_var**0.5 / post_sd,
-            "residual_sd": residual_var**0.5,
-            "drift_reference": change[pairs["arm"] == design.reference_arm].mean(),
-            "drift_treatment": change[pairs["arm"] == design.treatment_arm].mean(),
-            "missing_post": 1 - len(pairs) / wide[design.pre].notna().sum()}
+    return {
+        "baseline_sd": baseline_var**0.5,
+        "post_sd": post_sd,
+        "rho": coef[1] * baseline_var**0.5 / post_sd,
+        "residual_sd": residual_var**0.5,
+        "drift_reference": change[pairs["arm"] == design.reference_arm].mean(),
+        "drift_treatment": change[pairs["arm"] == design.treatment_arm].mean(),
+        "missing_post": 1 - len(pairs) / wide[design.pre].notna().sum(),
+    }
 
 
 def awkward_table() -> pd.DataFrame:
@@ -89,8 +101,14 @@ def test_large_trial_recovers_the_simulator_truth():
     model = TrialModel(0.8, 1.1, 0.65, drift_reference=0.3, missing_post=0.1, missing_slope=0.8)
     trials = simulate_trials(model, 3000, -0.5, 1, np.random.default_rng(8))
     row = estimate_nuisance(long_table(trials), Design(), ["x"], n_bootstrap=200).iloc[0]
-    truth = {"baseline_sd": 0.8, "post_sd": 1.1, "rho": 0.65, "residual_sd": model.residual_sd,
-             "drift_reference": 0.3, "missing_post": 0.1}
+    truth = {
+        "baseline_sd": 0.8,
+        "post_sd": 1.1,
+        "rho": 0.65,
+        "residual_sd": model.residual_sd,
+        "drift_reference": 0.3,
+        "missing_post": 0.1,
+    }
     for name, value in truth.items():
         assert row[f"{name}_ci_low"] < value < row[f"{name}_ci_high"], name
     # drift_treatment is not the design parameter under MAR missingness: missing posts depend on the baseline
@@ -127,8 +145,12 @@ def test_example_cd68_matches_the_cohort_simulator():
     ln2 = np.log(2)
     var = ln2**2 * (0.6**2 + 0.25**2) + 0.35**2
     rho = ln2**2 * 0.6**2 / var
-    for name, value in {"baseline_sd": var**0.5, "post_sd": var**0.5, "rho": rho,
-                        "residual_sd": (var * (1 - rho**2)) ** 0.5}.items():
+    for name, value in {
+        "baseline_sd": var**0.5,
+        "post_sd": var**0.5,
+        "rho": rho,
+        "residual_sd": (var * (1 - rho**2)) ** 0.5,
+    }.items():
         assert row[f"{name}_ci_low"] < value < row[f"{name}_ci_high"], (name, value, row[name])
     assert row["drift_treatment"] - row["drift_reference"] == pytest.approx(-0.6 * ln2, abs=0.1)
 
@@ -147,15 +169,22 @@ def _few_pairs() -> pd.DataFrame:
     return values[values["patient_id"].isin(keep)]
 
 
-@pytest.mark.parametrize("values,priors,match", [
-    (_few_pairs(), None, r"too few patients with both samples.*reference arm 3, treatment arm 2.*Fix: give a prior"),
-    (awkward_table().assign(value=1.0), None, "baseline_sd cannot be estimated|not strictly inside"),
-    (awkward_table(), {"y": {"rho": 0.5}}, "not in the plan"),
-    (awkward_table(), {"x": {"rho": 1.0}}, "prior rho = 1.0 .* strictly between -1 and 1"),
-    (awkward_table(), {"x": {"rho": "high"}}, "prior rho = high"),
-    (awkward_table(), {"x": {"sd": 1.0}}, "unknown parameter 'sd'"),
-    (awkward_table(), {"x": {"missing_post": 1.0}}, r"in \[0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "values,priors,match",
+    [
+        (
+            _few_pairs(),
+            None,
+            r"too few patients with both samples.*reference arm 3, treatment arm 2.*Fix: give a prior",
+        ),
+        (awkward_table().assign(value=1.0), None, "baseline_sd cannot be estimated|not strictly inside"),
+        (awkward_table(), {"y": {"rho": 0.5}}, "not in the plan"),
+        (awkward_table(), {"x": {"rho": 1.0}}, "prior rho = 1.0 .* strictly between -1 and 1"),
+        (awkward_table(), {"x": {"rho": "high"}}, "prior rho = high"),
+        (awkward_table(), {"x": {"sd": 1.0}}, "unknown parameter 'sd'"),
+        (awkward_table(), {"x": {"missing_post": 1.0}}, r"in \[0, 1\)"),
+    ],
+)
 def test_bad_input_is_explained(values, priors, match):
     with pytest.raises(TmeInputError, match=match):
         estimate_nuisance(values, Design(), ["x"], n_bootstrap=50, priors=priors)
@@ -163,8 +192,9 @@ def test_bad_input_is_explained(values, priors, match):
 
 def test_perfect_correlation_and_too_few_pairs_accept_a_prior():
     values = awkward_table()
-    values = values.assign(value=np.where(values["timepoint"] == "post", 0, 0) + values.groupby("patient_id")[
-        "value"].transform("first"))  # post = pre exactly: rho = 1
+    values = values.assign(
+        value=np.where(values["timepoint"] == "post", 0, 0) + values.groupby("patient_id")["value"].transform("first")
+    )  # post = pre exactly: rho = 1
     with pytest.raises(TmeInputError, match="not strictly inside"):
         estimate_nuisance(values, Design(), ["x"], n_bootstrap=50)
     row = estimate_nuisance(_few_pairs(), Design(), ["x"], n_bootstrap=50, priors={"x": {"rho": 0.5}}).iloc[0]
@@ -179,8 +209,9 @@ def test_unknown_endpoint_feature_names_the_nearest():
 def test_one_arm_only_and_odd_prior_types():
     values = awkward_table()
     with pytest.raises(TmeInputError, match="values in one arm only"):
-        estimate_nuisance(values[values["arm"] == "anakinra"], Design(), ["x"], n_bootstrap=50,
-                          priors={"x": {"rho": 0.5}})
+        estimate_nuisance(
+            values[values["arm"] == "anakinra"], Design(), ["x"], n_bootstrap=50, priors={"x": {"rho": 0.5}}
+        )
     with pytest.raises(TmeInputError, match="prior rho = True"):
         estimate_nuisance(values, Design(), ["x"], n_bootstrap=50, priors={"x": {"rho": True}})
     row = estimate_nuisance(values, Design(), ["x"], n_bootstrap=50, priors={"x": {"rho": np.float32(0.25)}}).iloc[0]

@@ -14,7 +14,7 @@ from tme.planning import Target, TrialModel, plan_next_trial, simulate_trials
 from tme.plots.planning import plot_power_curves
 from tme.plots.style import save_figure
 
-HOSTILE = '<script>alert(1)</script> & $x^2$ ' + "VERY_LONG_ENDPOINT_NAME_" * 5
+HOSTILE = "<script>alert(1)</script> & $x^2$ " + "VERY_LONG_ENDPOINT_NAME_" * 5
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +24,28 @@ def tables():
     for feature, model in (("x", TrialModel(1.0, 1.0, 0.5, missing_post=0.1)), ("y", TrialModel(0.6, 0.6, 0.6))):
         trials = simulate_trials(model, 20, -0.5, 1, rng)
         for timepoint, v in (("pre", trials.pre[0]), ("post", trials.post[0])):
-            frames.append(pd.DataFrame({"patient_id": [f"P{i:02d}" for i in range(40)], "timepoint": timepoint,
-                                        "arm": np.where(trials.treated, "anakinra", "usual_care"),
-                                        "feature": feature, "value": v}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "patient_id": [f"P{i:02d}" for i in range(40)],
+                        "timepoint": timepoint,
+                        "arm": np.where(trials.treated, "anakinra", "usual_care"),
+                        "feature": feature,
+                        "value": v,
+                    }
+                )
+            )
     values = pd.concat(frames).dropna(subset=["value"])
-    planning = plan_next_trial(values, Design(), {HOSTILE: "x", "CD68": "y"},
-                               {HOSTILE: Target(HOSTILE, 0.6, "log2"), "CD68": Target("CD68", -0.4)},
-                               n_grid=[4, 8, 16], n_trials=200, n_bootstrap=200, seed=1)
+    planning = plan_next_trial(
+        values,
+        Design(),
+        {HOSTILE: "x", "CD68": "y"},
+        {HOSTILE: Target(HOSTILE, 0.6, "log2"), "CD68": Target("CD68", -0.4)},
+        n_grid=[4, 8, 16],
+        n_trials=200,
+        n_bootstrap=200,
+        seed=1,
+    )
     return planning.grid, planning.table
 
 

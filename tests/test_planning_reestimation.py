@@ -16,8 +16,17 @@ from scipy import optimize
 
 from tme.config import Design
 from tme.errors import TmeInputError
-from tme.planning import (REESTIMATE_COLUMNS, Target, TrialModel, adjusted_variance, ancova_sample_size,
-                          blinded_reestimate, blinded_reestimation_table, lumped_variance, simulate_trials)
+from tme.planning import (
+    REESTIMATE_COLUMNS,
+    Target,
+    TrialModel,
+    adjusted_variance,
+    ancova_sample_size,
+    blinded_reestimate,
+    blinded_reestimation_table,
+    lumped_variance,
+    simulate_trials,
+)
 from tme.planning.pilot import _pairs_needed, internal_pilot
 
 BLINDED = Design(blinded=True)
@@ -26,9 +35,13 @@ BLINDED = Design(blinded=True)
 def pilot_table(trials, t: int = 0) -> pd.DataFrame:
     """One simulated pilot as the blinded function receives it: patient, timepoint, value — no arm."""
     n = trials.pre.shape[1]
-    frame = pd.DataFrame({"patient_id": np.tile([f"P{i:02d}" for i in range(n)], 2),
-                          "timepoint": np.repeat(["pre", "post"], n),
-                          "value": np.concatenate([trials.pre[t], trials.post[t]])})
+    frame = pd.DataFrame(
+        {
+            "patient_id": np.tile([f"P{i:02d}" for i in range(n)], 2),
+            "timepoint": np.repeat(["pre", "post"], n),
+            "value": np.concatenate([trials.pre[t], trials.post[t]]),
+        }
+    )
     return frame.dropna(subset=["value"])
 
 
@@ -86,20 +99,25 @@ def test_internal_pilot_fast_calibration():
     common = dict(planning_residual_sd=model.residual_sd * np.sqrt(0.5), n_trials=400)
     null = internal_pilot(model, delta, 0.0, seed=1, **common)
     alt = internal_pilot(model, delta, delta, seed=2, **common)
-    print(f"\ninternal pilot, 400 trials: type I {null.rejection_rate:.3f} (SE {null.mc_se:.3f}), "
-          f"power {alt.rejection_rate:.3f} (SE {alt.mc_se:.3f}), planned {alt.n_planned}, pilot {alt.n_pilot}, "
-          f"final mean {alt.n_final.mean():.1f} per arm")
+    print(
+        f"\ninternal pilot, 400 trials: type I {null.rejection_rate:.3f} (SE {null.mc_se:.3f}), "
+        f"power {alt.rejection_rate:.3f} (SE {alt.mc_se:.3f}), planned {alt.n_planned}, pilot {alt.n_pilot}, "
+        f"final mean {alt.n_final.mean():.1f} per arm"
+    )
     assert null.rejection_rate <= 0.05 + 3 * 0.011
     assert abs(alt.rejection_rate - 0.8) <= 0.08
     assert alt.n_planned == 24 and alt.n_pilot == 12 and alt.n_final.mean() > 40  # the pilot grew the trial
 
 
-@pytest.mark.parametrize("kwargs,values,match", [
-    ({"design": Design()}, None, "unblinded configuration.*Fix: run it in blinded mode"),
-    ({}, "few", "needs at least 4"),
-    ({}, "columns", "lacks column"),
-    ({"estimator": "welch"}, None, "unknown blinded variance estimator"),
-])
+@pytest.mark.parametrize(
+    "kwargs,values,match",
+    [
+        ({"design": Design()}, None, "unblinded configuration.*Fix: run it in blinded mode"),
+        ({}, "few", "needs at least 4"),
+        ({}, "columns", "lacks column"),
+        ({"estimator": "welch"}, None, "unknown blinded variance estimator"),
+    ],
+)
 def test_bad_input(kwargs, values, match):
     trials = simulate_trials(TrialModel(1.0, 1.0, 0.5), 10, 1.0, 1, np.random.default_rng(1))
     table = pilot_table(trials)
@@ -122,11 +140,16 @@ def test_family_table_uses_the_per_endpoint_level_and_never_sees_arms():
         frames.append(pilot_table(trials).assign(feature=feature))
     pooled = pd.concat(frames, ignore_index=True)
     targets = {"IL-1": {"effect": 1.5, "scale": "log2"}, "CD68": {"effect": -0.5}}
-    table = blinded_reestimation_table(pooled, BLINDED, {"IL-1": "il1", "CD68": "cd68"}, targets, alpha=0.05,
-                                       multiplicity="bonferroni")
+    table = blinded_reestimation_table(
+        pooled, BLINDED, {"IL-1": "il1", "CD68": "cd68"}, targets, alpha=0.05, multiplicity="bonferroni"
+    )
     assert list(table.columns) == REESTIMATE_COLUMNS and table["alpha"].tolist() == [0.025, 0.025]
-    one = blinded_reestimate(pooled.loc[pooled["feature"] == "cd68", ["patient_id", "timepoint", "value"]], BLINDED,
-                             Target("CD68", -0.5), alpha=0.025)
+    one = blinded_reestimate(
+        pooled.loc[pooled["feature"] == "cd68", ["patient_id", "timepoint", "value"]],
+        BLINDED,
+        Target("CD68", -0.5),
+        alpha=0.025,
+    )
     assert table.set_index("endpoint").loc["CD68", "n_per_arm"] == one.n_per_arm
     # a table that carries an arm column at all (even the blinded workflow's "pooled") is refused outright
     with pytest.raises(TmeInputError, match="'arm' column"):
@@ -140,9 +163,22 @@ def test_family_table_uses_the_per_endpoint_level_and_never_sees_arms():
 def test_internal_pilot_table_per_endpoint():
     from tme.planning import PILOT_COLUMNS, internal_pilot_table
 
-    table = pd.DataFrame([{"endpoint": "IL-1", "baseline_sd": 1.0, "post_sd": 1.0, "rho": 0.5, "drift_reference": 0.2,
-                           "missing_post": 0.1, "residual_sd": np.sqrt(0.75), "alpha_per_endpoint": 0.025,
-                           "power": 0.8, "target_difference": -0.8}])
+    table = pd.DataFrame(
+        [
+            {
+                "endpoint": "IL-1",
+                "baseline_sd": 1.0,
+                "post_sd": 1.0,
+                "rho": 0.5,
+                "drift_reference": 0.2,
+                "missing_post": 0.1,
+                "residual_sd": np.sqrt(0.75),
+                "alpha_per_endpoint": 0.025,
+                "power": 0.8,
+                "target_difference": -0.8,
+            }
+        ]
+    )
     out = internal_pilot_table(table, true_variance_factors=(0.5, 2.0), n_trials=300, seed=2)
     assert list(out.columns) == PILOT_COLUMNS and len(out) == 2
     small, large = out.iloc[0], out.iloc[1]

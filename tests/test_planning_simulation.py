@@ -13,8 +13,7 @@ import pytest
 from scipy import stats
 
 from tme.errors import TmeInputError
-from tme.planning import (Target, TrialModel, ancova_many, ancova_power, power_grid, simulate_trials,
-                          simulated_power)
+from tme.planning import Target, TrialModel, ancova_many, ancova_power, power_grid, simulate_trials, simulated_power
 from tme.planning.trials import Trials
 from tme.stats import ancova
 
@@ -64,12 +63,15 @@ def _z(grid: pd.DataFrame) -> np.ndarray:
 
 def test_simulated_power_agrees_with_analytic_power():
     """24 design points (2 endpoints x n 4, 6, 10, 20 x effect 0, 0.5, 1 x target), 1,000 trials each."""
-    grid = power_grid(MODELS, TARGETS, [4, 6, 10, 20], (0.0, 0.5, 1.0), n_trials=1000, alpha=0.05,
-                      multiplicity="bonferroni", seed=19)
+    grid = power_grid(
+        MODELS, TARGETS, [4, 6, 10, 20], (0.0, 0.5, 1.0), n_trials=1000, alpha=0.05, multiplicity="bonferroni", seed=19
+    )
     z = _z(grid)
     within = np.mean(np.abs(z) <= 2)
-    print(f"\n{len(z)} design points: {np.sum(np.abs(z) <= 2)} within 2 MC SE, max |z| {np.abs(z).max():.2f}, "
-          f"sum z^2 {np.sum(z**2):.1f} (chi2 {len(z)} df: 99.9 % point {stats.chi2.ppf(0.999, len(z)):.1f})")
+    print(
+        f"\n{len(z)} design points: {np.sum(np.abs(z) <= 2)} within 2 MC SE, max |z| {np.abs(z).max():.2f}, "
+        f"sum z^2 {np.sum(z**2):.1f} (chi2 {len(z)} df: 99.9 % point {stats.chi2.ppf(0.999, len(z)):.1f})"
+    )
     assert len(grid) >= 12 and grid["power_analytic"].between(0.02, 0.999).all()
     # each point is within 2 SE with probability 0.95, so demand what chance allows for 24 points
     assert within >= 0.85 and np.abs(z).max() < 3.5 and np.sum(z**2) < stats.chi2.ppf(0.999, len(z))
@@ -102,8 +104,14 @@ def test_the_analysis_is_pluggable():
 
     def welch_on_changes(trials):  # a per-trial analysis, as a cLDA or MI analysis would be
         change = trials.post - trials.pre
-        return np.array([stats.ttest_ind(c[trials.treated & np.isfinite(c)], c[~trials.treated & np.isfinite(c)],
-                                         equal_var=False).pvalue for c in change])
+        return np.array(
+            [
+                stats.ttest_ind(
+                    c[trials.treated & np.isfinite(c)], c[~trials.treated & np.isfinite(c)], equal_var=False
+                ).pvalue
+                for c in change
+            ]
+        )
 
     common = dict(n_trials=400, seed=1, multiplicity="bonferroni")
     welch, _ = simulated_power(MODELS, diffs, "A", 10, analysis=welch_on_changes, **common)

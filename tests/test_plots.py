@@ -10,8 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tme.plots import (plot_agreement, plot_change_heatmap, plot_expression_qc, plot_feature, plot_forest,  # noqa: E402
-                       plot_gsea_dots, plot_immune_values, plot_pca, plot_sample_flow, plot_volcano, save_figure)
+from tme.plots import (  # noqa: E402
+    plot_agreement,
+    plot_change_heatmap,
+    plot_expression_qc,
+    plot_feature,
+    plot_forest,
+    plot_gsea_dots,
+    plot_immune_values,
+    plot_pca,
+    plot_sample_flow,
+    plot_volcano,
+    save_figure,
+)
 from tme.plots.data import feature_values, file_stems, select_primary_features  # noqa: E402
 from tme.plots.forest import forest_rows  # noqa: E402
 from tme.plots.style import RC, arm_colours, format_estimate, format_p, label, theme  # noqa: E402
@@ -24,8 +35,11 @@ ARMS = ("usual_care", "anakinra")
 HOSTILE = '<script>alert(1)</script> & "q" \'s $x^2$ \\frac'
 
 
-def scores_table(n_patients: int = 12, signatures=("TME_IL1_INDUCED", "DANAHER2017_Macrophages", "DANAHER2017_NK_CD56dim_cells"),
-                 seed: int = 1) -> pd.DataFrame:
+def scores_table(
+    n_patients: int = 12,
+    signatures=("TME_IL1_INDUCED", "DANAHER2017_Macrophages", "DANAHER2017_NK_CD56dim_cells"),
+    seed: int = 1,
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for p in range(n_patients):
@@ -36,9 +50,19 @@ def scores_table(n_patients: int = 12, signatures=("TME_IL1_INDUCED", "DANAHER20
                 continue  # one patient without a post sample
             for k, sig in enumerate(signatures):
                 shift = -0.8 if (tp == "post" and arm == "anakinra" and k == 0) else 0.0
-                rows.append(dict(sample_id=f"P{p:02d}-{tp}", patient_id=f"P{p:02d}", arm=arm, timepoint=tp,
-                                 signature=sig, method="singscore", score=base[k] + shift + rng.normal(0, .3),
-                                 n_genes_used=10, n_genes_in_signature=12))
+                rows.append(
+                    dict(
+                        sample_id=f"P{p:02d}-{tp}",
+                        patient_id=f"P{p:02d}",
+                        arm=arm,
+                        timepoint=tp,
+                        signature=sig,
+                        method="singscore",
+                        score=base[k] + shift + rng.normal(0, 0.3),
+                        n_genes_used=10,
+                        n_genes_in_signature=12,
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -49,8 +73,17 @@ def immune_table(scores: pd.DataFrame, measures=("CD68", "CD66b")) -> pd.DataFra
     for _, s in samples.iterrows():
         for m in measures:
             v = float(np.exp(rng.normal(4, 1)))
-            rows.append(dict(s, measure=m, unit="cells/mm2", scale="density", transform="log1p", value=round(v, 1),
-                             analysis_value=np.log1p(v)))
+            rows.append(
+                dict(
+                    s,
+                    measure=m,
+                    unit="cells/mm2",
+                    scale="density",
+                    transform="log1p",
+                    value=round(v, 1),
+                    analysis_value=np.log1p(v),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -62,12 +95,27 @@ def effects_table(features, families=None) -> pd.DataFrame:
         for analysis in ("ancova", "mann_whitney_change", "mixed_model"):
             est = rng.normal(-0.3, 0.4)
             na = i == len(features) - 1 and analysis == "ancova"
-            rows.append(dict(feature=f, feature_type="signature", family=fam, analysis=analysis,
-                             estimate=np.nan if na else est, ci_low=np.nan if na else est - .4,
-                             ci_high=np.nan if na else est + .4, p=np.nan if na else 0.01 * (i + 1),
-                             q=np.nan if na else 0.02 * (i + 1), n_reference_arm=6, n_treatment_arm=5,
-                             model="post ~ pre + arm", covariates="", se=0.2, statistic=1.0, df=9,
-                             note=f"fewer than 3 pairs in arm anakinra {HOSTILE}" if na else ""))
+            rows.append(
+                dict(
+                    feature=f,
+                    feature_type="signature",
+                    family=fam,
+                    analysis=analysis,
+                    estimate=np.nan if na else est,
+                    ci_low=np.nan if na else est - 0.4,
+                    ci_high=np.nan if na else est + 0.4,
+                    p=np.nan if na else 0.01 * (i + 1),
+                    q=np.nan if na else 0.02 * (i + 1),
+                    n_reference_arm=6,
+                    n_treatment_arm=5,
+                    model="post ~ pre + arm",
+                    covariates="",
+                    se=0.2,
+                    statistic=1.0,
+                    df=9,
+                    note=f"fewer than 3 pairs in arm anakinra {HOSTILE}" if na else "",
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -79,8 +127,9 @@ def de_table(n: int = 300) -> pd.DataFrame:
     padj = np.minimum(1, p * n / (np.argsort(np.argsort(p)) + 1))
     genes = [f"GENE{i}" for i in range(n)]
     genes[0] = HOSTILE
-    return pd.DataFrame(dict(gene=genes, baseMean=100.0, log2FoldChange=lfc, lfcSE=0.3, stat=lfc / 0.3, pvalue=p,
-                             padj=padj))
+    return pd.DataFrame(
+        dict(gene=genes, baseMean=100.0, log2FoldChange=lfc, lfcSE=0.3, stat=lfc / 0.3, pvalue=p, padj=padj)
+    )
 
 
 def gsea_table(n: int = 20) -> pd.DataFrame:
@@ -88,19 +137,47 @@ def gsea_table(n: int = 20) -> pd.DataFrame:
     nes = rng.normal(0, 1.5, n)
     names = [f"HALLMARK_SET_{i}_WITH_A_RATHER_LONG_NAME_THAT_GOES_ON" for i in range(n)]
     names[1] = HOSTILE
-    return pd.DataFrame(dict(gene_set=names, size=rng.integers(15, 200, n), es=nes / 3, nes=nes,
-                             p=np.exp(-np.abs(nes)), q=np.minimum(1, np.exp(-np.abs(nes)) * 2),
-                             leading_edge="A;B;C"))
+    return pd.DataFrame(
+        dict(
+            gene_set=names,
+            size=rng.integers(15, 200, n),
+            es=nes / 3,
+            nes=nes,
+            p=np.exp(-np.abs(nes)),
+            q=np.minimum(1, np.exp(-np.abs(nes)) * 2),
+            leading_edge="A;B;C",
+        )
+    )
 
 
 def flow_table() -> pd.DataFrame:
     rows = []
     for arm in ARMS:
         for step, n in (("randomised", 6), ("with_pre", 6), ("with_post", 5), ("paired", 5)):
-            rows.append(dict(modality="expression", arm=arm, step=step, n_patients=n, sample_id="", patient_id="",
-                             timepoint="", reason=""))
-        rows.append(dict(modality="expression", arm=arm, step="excluded", n_patients=None, sample_id=HOSTILE,
-                         patient_id="P99", timepoint="post", reason="RNA failed QC " + "x" * 200))
+            rows.append(
+                dict(
+                    modality="expression",
+                    arm=arm,
+                    step=step,
+                    n_patients=n,
+                    sample_id="",
+                    patient_id="",
+                    timepoint="",
+                    reason="",
+                )
+            )
+        rows.append(
+            dict(
+                modality="expression",
+                arm=arm,
+                step="excluded",
+                n_patients=None,
+                sample_id=HOSTILE,
+                patient_id="P99",
+                timepoint="post",
+                reason="RNA failed QC " + "x" * 200,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -110,8 +187,13 @@ def tables():
     immune = immune_table(scores)
     features = [f"{s}|singscore" for s in scores["signature"].unique()] + ["CD68", "CD66b"]
     effects = effects_table(features)
-    return dict(scores=scores, immune=immune, effects=effects, features=features,
-                values=feature_values(scores, immune, effects["feature"]))
+    return dict(
+        scores=scores,
+        immune=immune,
+        effects=effects,
+        features=features,
+        values=feature_values(scores, immune, effects["feature"]),
+    )
 
 
 def _texts(fig) -> list[str]:
@@ -176,8 +258,9 @@ def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
     ancova = e[e["analysis"] == "ancova"].set_index("feature")
     figures = {
         "flow": plot_sample_flow(flow_table(), ARMS),
-        "feature": plot_feature(v, f"{HOSTILE}|singscore", ARMS, "pre", "post",
-                                ancova.loc[f"{HOSTILE}|singscore"].to_dict()),
+        "feature": plot_feature(
+            v, f"{HOSTILE}|singscore", ARMS, "pre", "post", ancova.loc[f"{HOSTILE}|singscore"].to_dict()
+        ),
         "feature_na": plot_feature(v, "CD66b", ARMS, "pre", "post", ancova.loc["CD66b"].to_dict()),
         "forest": plot_forest(e, "ancova", ARMS),
         "heatmap": plot_change_heatmap(v, tables["features"], ARMS, "pre", "post"),
@@ -225,8 +308,7 @@ def test_qc_and_pca(tables):
     obs = obs.assign(batch=np.where(np.arange(len(obs)) % 3 == 0, "run1", "run2"), exclude_reason="")
     X = rng.normal(size=(len(obs), 300))
     _draw(plot_pca(X, obs, ARMS, ["pre", "post"]))
-    qc = obs.assign(library_size=rng.integers(50_000, 3e7, len(obs)), detected_genes=14000,
-                    median_log2_expression=3.0)
+    qc = obs.assign(library_size=rng.integers(50_000, 3e7, len(obs)), detected_genes=14000, median_log2_expression=3.0)
     qc.loc[qc.index[0], "exclude_reason"] = HOSTILE
     _draw(plot_expression_qc(qc, ARMS, ["pre", "post"], 100_000))
 

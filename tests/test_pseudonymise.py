@@ -6,9 +6,10 @@ import anndata as ad
 import pandas as pd
 import pytest
 
-from conftest import cohort_config, run_workflow
 from tme.errors import TmeInputError
 from tme.pseudonym import Pseudonymiser
+
+from conftest import cohort_config, run_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -31,8 +32,11 @@ def test_codes_are_keyed_and_stable(tmp_path):
 
 def test_no_identifier_in_any_output(small_cohort, tmp_path):
     secure = tmp_path / "secure"
-    config = cohort_config(small_cohort, pseudonymise_ids=True,
-                           pseudonymisation={"key_file": str(secure / "key"), "mapping_file": str(secure / "ids.tsv")})
+    config = cohort_config(
+        small_cohort,
+        pseudonymise_ids=True,
+        pseudonymisation={"key_file": str(secure / "key"), "mapping_file": str(secure / "ids.tsv")},
+    )
     workdir = tmp_path / "run"
     proc = run_workflow(workdir, config)
     assert proc.returncode == 0, proc.stderr[-3000:]

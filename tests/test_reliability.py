@@ -32,8 +32,11 @@ TIMESTAMPED = {"provenance.json", "methods.html"}
 
 
 def digests(results: Path) -> dict[str, str]:
-    return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(results.rglob("*")) if p.is_file() and p.name not in TIMESTAMPED}
+    return {
+        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(results.rglob("*"))
+        if p.is_file() and p.name not in TIMESTAMPED
+    }
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def test_two_runs_are_byte_identical(reference_run, small_cohort, tmp_path):
 def readme_resume_commands() -> list[list[str]]:
     """The resume lines of the README (the fenced block after its ``resume-commands`` marker)."""
     text = (REPO / "README.md").read_text()
-    block = text[text.index("<!-- resume-commands"):].split("```bash\n", 1)[1].split("```", 1)[0]
+    block = text[text.index("<!-- resume-commands") :].split("```bash\n", 1)[1].split("```", 1)[0]
     return [shlex.split(line) for line in block.splitlines() if line.strip() and not line.startswith("#")]
 
 

@@ -12,8 +12,8 @@ LONG = "X" * 500
 
 
 def test_escape():
-    assert escape('<script>alert(1)</script>') == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert escape('a & "b" \'c\'') == "a &amp; &quot;b&quot; &#x27;c&#x27;"
+    assert escape("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escape("a & \"b\" 'c'") == "a &amp; &quot;b&quot; &#x27;c&#x27;"
     assert escape(None) == "" and escape(float("nan")) == ""
 
 
@@ -26,16 +26,37 @@ def test_html_table_escapes_cells_and_headers():
 def _page(**overrides):
     scores = scores_table(signatures=("TME_IL1_INDUCED", HOSTILE, LONG))
     features = [f"{s}|singscore" for s in scores["signature"].unique()]
-    config = {"seed": 20261125, "samples": f"/data/{HOSTILE}.tsv", "statistics": {"confidence_level": 0.95},
-              "scoring": {"collections": "all", "methods": "authors"}}
-    design = {"reference_arm": "usual_care", "treatment_arm": "anakinra", "pre": "pre", "post": "post",
-              "covariates": []}
-    record = {"git": {"commit": "abc123", "dirty": True}, "started": "2026-11-25T09:00:00",
-              "command": ["snakemake", HOSTILE], "packages": {"snakemake": "9.27.1", "numpy": "2.0"},
-              "platform": {"python": "3.11.7", "system": "Linux"}, "seeds": {"seed": 20261125}}
-    kwargs = dict(config=config, design=design, flow=flow_table(), effects=effects_table(features), scores=scores,
-                  inputs=pd.DataFrame({"input": ["samples"], "path": [HOSTILE], "sha256": ["0" * 64]}),
-                  provenance={HOSTILE: {"collection": "user:x.gmt", "citation": HOSTILE}}, record=record)
+    config = {
+        "seed": 20261125,
+        "samples": f"/data/{HOSTILE}.tsv",
+        "statistics": {"confidence_level": 0.95},
+        "scoring": {"collections": "all", "methods": "authors"},
+    }
+    design = {
+        "reference_arm": "usual_care",
+        "treatment_arm": "anakinra",
+        "pre": "pre",
+        "post": "post",
+        "covariates": [],
+    }
+    record = {
+        "git": {"commit": "abc123", "dirty": True},
+        "started": "2026-11-25T09:00:00",
+        "command": ["snakemake", HOSTILE],
+        "packages": {"snakemake": "9.27.1", "numpy": "2.0"},
+        "platform": {"python": "3.11.7", "system": "Linux"},
+        "seeds": {"seed": 20261125},
+    }
+    kwargs = dict(
+        config=config,
+        design=design,
+        flow=flow_table(),
+        effects=effects_table(features),
+        scores=scores,
+        inputs=pd.DataFrame({"input": ["samples"], "path": [HOSTILE], "sha256": ["0" * 64]}),
+        provenance={HOSTILE: {"collection": "user:x.gmt", "citation": HOSTILE}},
+        record=record,
+    )
     kwargs.update(overrides)
     return methods_html(**kwargs)
 
@@ -52,8 +73,17 @@ def test_methods_page_escapes_every_user_string():
 
 def test_methods_page_has_provenance_models_families_and_seeds():
     page = _page()
-    for text in ("abc123 + uncommitted changes", "ANCOVA", "primary_signatures", "exploratory", "20261125",
-                 "Benjamini–Hochberg", "snakemake", "9.27.1", "TME_IL1_INDUCED"):
+    for text in (
+        "abc123 + uncommitted changes",
+        "ANCOVA",
+        "primary_signatures",
+        "exploratory",
+        "20261125",
+        "Benjamini–Hochberg",
+        "snakemake",
+        "9.27.1",
+        "TME_IL1_INDUCED",
+    ):
         assert text in page, text
 
 
@@ -76,7 +106,10 @@ def test_report_targets_follow_the_config_switches():
 
     full = {"expression": {"format": "nfcore_salmon_counts"}, "immune": {"path": "x"}}
     targets = report_targets(full, gene_level=True)
-    assert "results/figures/effects/forest_ancova.png" in targets and "results/figures/genes/volcano_interaction.png" in targets
+    assert (
+        "results/figures/effects/forest_ancova.png" in targets
+        and "results/figures/genes/volcano_interaction.png" in targets
+    )
     blinded = report_targets({**full, "blinded": True}, gene_level=True)
     assert not any("forest" in t or "genes/" in t for t in blinded)  # nothing between arms while blinded
     assert statistics_table({"blinded": True}).endswith("changes_pooled.tsv")
@@ -89,9 +122,12 @@ def test_report_targets_follow_the_config_switches():
 def test_caption_counts_are_numbers_keyed_by_role():
     from tme.report import caption_counts
 
-    sheet = pd.DataFrame({"patient_id": ["a", "a", "b", "c"], "arm": ["x", "x", "y", "y"],
-                          "timepoint": ["pre", "post", "pre", "pre"]})
+    sheet = pd.DataFrame(
+        {"patient_id": ["a", "a", "b", "c"], "arm": ["x", "x", "y", "y"], "timepoint": ["pre", "post", "pre", "pre"]}
+    )
     counts = caption_counts(sheet, "x", "y", "pre", "post")
-    assert counts == {"reference": {"patients": 1, "pre": 1, "post": 1},
-                      "treatment": {"patients": 2, "pre": 2, "post": 0},
-                      "pooled": {"patients": 3, "pre": 3, "post": 1}}
+    assert counts == {
+        "reference": {"patients": 1, "pre": 1, "post": 1},
+        "treatment": {"patients": 2, "pre": 2, "post": 0},
+        "pooled": {"patients": 3, "pre": 3, "post": 1},
+    }

@@ -33,11 +33,19 @@ ODD_MEASURE = "CD8+/PD-1+ T cells"
 #: The routes by which user strings once reached the report as live markup: each must now be refused
 #: by the config check, with the key named, before anything runs.
 REFUSED = {
-    "arm label as an RST raw directive": ("design", "treatment_arm", ".. raw:: html\n\n   <script>console.error('XSS-FIRED')</script>"),
+    "arm label as an RST raw directive": (
+        "design",
+        "treatment_arm",
+        ".. raw:: html\n\n   <script>console.error('XSS-FIRED')</script>",
+    ),
     "arm label as an RST include directive": ("design", "treatment_arm", ".. include:: /etc/hostname"),
     "arm label as an RST link to javascript": ("design", "reference_arm", "`click <javascript:console.error(1)>`_"),
     "timepoint label as an RST raw directive (blinded run)": ("design", "post", ".. raw:: html"),
-    "gene-set path closing the rules script block": ("scoring", "gene_sets", "</script><script>console.error('XSS-FIRED')</script>.gmt"),
+    "gene-set path closing the rules script block": (
+        "scoring",
+        "gene_sets",
+        "</script><script>console.error('XSS-FIRED')</script>.gmt",
+    ),
 }
 SCREENS = Path(os.environ.get("TME_SCREENSHOTS", "/tmp/tme-screens"))
 
@@ -58,10 +66,21 @@ def _chromium() -> str:
 
 
 def _snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 600):
-    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "--cores", "2", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    cmd = [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return done
 
@@ -86,20 +105,43 @@ def built_report(small_cohort, tmp_path_factory):
     row[col] = XSS.replace("\t", " ")  # a free-text exclusion reason
     sheet[-1] = "\t".join(row)
     (cohort / "samples.tsv").write_text("\n".join(sheet) + "\n")
-    genes = ["IL1B", "IL1A", "CXCL8", "IL6", "PTGS2", "CCL2", "CCL3", "CCL4", "CCL20", "CXCL1", "CXCL2", "SOD2",
-             "NFKBIA", "TNFAIP3", "ICAM1", "IER3"]
+    genes = [
+        "IL1B",
+        "IL1A",
+        "CXCL8",
+        "IL6",
+        "PTGS2",
+        "CCL2",
+        "CCL3",
+        "CCL4",
+        "CCL20",
+        "CXCL1",
+        "CXCL2",
+        "SOD2",
+        "NFKBIA",
+        "TNFAIP3",
+        "ICAM1",
+        "IER3",
+    ]
     odd = cohort / ODD_FOLDER  # characters a path may keep: they reach rule inputs and the report's script blocks
     odd.mkdir()
-    (odd / "user.gmt").write_text(f"{XSS}\tna\t" + "\t".join(genes) + "\n" + f"{LONG}\tna\t" + "\t".join(genes[::-1]) + "\n")
+    (odd / "user.gmt").write_text(
+        f"{XSS}\tna\t" + "\t".join(genes) + "\n" + f"{LONG}\tna\t" + "\t".join(genes[::-1]) + "\n"
+    )
     immune = cohort / "immune.tsv"  # a measure name with every character a measure may hold
     immune.write_text(immune.read_text().replace("\tCD8\t", f"\t{ODD_MEASURE}\t"))
     # a few collections and a short primary panel (with the hostile user set in it) keep the run short
-    config = cohort_config(cohort,
-                           scoring={"gene_sets": [str(odd / "user.gmt")], "collections": ["tme_il1", "danaher2017"]},
-                           statistics={"n_bootstrap": 200, "gsea_permutations": 100,
-                                       "primary_panel": ["TME_IL1_INDUCED", "DANAHER2017_Macrophages", XSS],
-                                       # the gene level is slow on a shared machine; test_plots.py covers its figures
-                                       "differential_expression": os.environ.get("TME_REPORT_TEST_DE", "") == "1"})
+    config = cohort_config(
+        cohort,
+        scoring={"gene_sets": [str(odd / "user.gmt")], "collections": ["tme_il1", "danaher2017"]},
+        statistics={
+            "n_bootstrap": 200,
+            "gsea_permutations": 100,
+            "primary_panel": ["TME_IL1_INDUCED", "DANAHER2017_Macrophages", XSS],
+            # the gene level is slow on a shared machine; test_plots.py covers its figures
+            "differential_expression": os.environ.get("TME_REPORT_TEST_DE", "") == "1",
+        },
+    )
     configfile = work / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
     _snakemake(work, configfile, "--quiet", "rules")
@@ -112,10 +154,25 @@ def _run_chromium(chromium: str, url: str, tmp: Path, *args: str) -> subprocess.
     """Headless Chromium with every host name unresolvable: the page must work offline."""
     profile = tmp / "chromium-profile"
     profile.mkdir(exist_ok=True)
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-           "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", "--window-size=1400,1000",
-           "--virtual-time-budget=15000", "--enable-logging=stderr", "--v=0", *args, url]
+    cmd = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+        "--virtual-time-budget=15000",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+        url,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -187,7 +244,7 @@ def test_report_is_self_contained_and_escaped(built_report):
     assert not re.search(r"<script>console\.error", page)
     assert not re.search(r"<img src=x onerror", page)
     for block in re.finditer(r'<script id="([a-z-]+)">', page):  # every data block intact JSON
-        body = page[block.end():page.find("</script>", block.end())].strip()
+        body = page[block.end() : page.find("</script>", block.end())].strip()
         match = re.fullmatch(r"var \w+ = (.*?);?", body, re.S)
         assert match, block.group(1)
         json.loads(match.group(1))
@@ -213,9 +270,11 @@ def test_report_renders_in_chromium(built_report, tmp_path):
     app = _app(dom.stdout)
     assert "Between-arm effects" in app and "Cohort &amp; QC" in app  # React rendered the menu
     # click through to the forest plot, the methods page (in its frame) and a per-feature plot
-    for name, steps in (("forest", ["Between-arm effects", "Figures", "forest plot (ANCOVA)"]),
-                        ("methods", ["Methods", "Methods and provenance", "methods and provenance"]),
-                        ("paired_cd68", ["Immune cells", "Paired plots", "CD68"])):
+    for name, steps in (
+        ("forest", ["Between-arm effects", "Figures", "forest plot (ANCOVA)"]),
+        ("methods", ["Methods", "Methods and provenance", "methods and provenance"]),
+        ("paired_cd68", ["Immune cells", "Paired plots", "CD68"]),
+    ):
         copy = _navigating_copy(report, steps, tmp_path / f"nav_{name}.html")
         dom = _run_chromium(chromium, copy.as_uri(), tmp_path, "--dump-dom")
         assert not _console_errors(dom.stderr), (name, _console_errors(dom.stderr))
@@ -244,8 +303,17 @@ def test_injection_routes_are_refused(small_cohort, tmp_path, route):
     config.setdefault(section, {})[key] = value
     configfile = tmp_path / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    cmd = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path / "run"),
-           "--configfile", str(configfile), "--cores", "1"]
+    cmd = [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path / "run"),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "1",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and f"{section}.{key}" in done.stderr and "Fix:" in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "run" / "results").exists()

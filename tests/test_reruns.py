@@ -31,8 +31,14 @@ def planned_jobs(workdir, config, *args) -> dict[str, int]:
 def test_changing_the_bootstrap_reruns_only_the_statistics_and_what_reads_them(small_run, small_cohort):
     config = cohort_config(small_cohort, statistics={"n_bootstrap": 500})
     assert set(planned_jobs(small_run, config)) == {
-        "paired_statistics", "plot_forest", "plot_change_heatmap", "plot_paired_features", "provenance",
-        "report_methods", "all"}
+        "paired_statistics",
+        "plot_forest",
+        "plot_change_heatmap",
+        "plot_paired_features",
+        "provenance",
+        "report_methods",
+        "all",
+    }
 
 
 def test_changing_cores_or_the_command_line_reruns_nothing(small_run, small_cohort):

@@ -132,7 +132,16 @@ def test_down_genes_ignored_with_warning_outside_singscore(expr):
 
 def test_methods_registry():
     assert set(METHODS) == {
-        "ssgsea", "gsva", "zscore", "plage", "singscore", "mean", "weighted", "cyt", "mcpcounter", "estimate",
+        "ssgsea",
+        "gsva",
+        "zscore",
+        "plage",
+        "singscore",
+        "mean",
+        "weighted",
+        "cyt",
+        "mcpcounter",
+        "estimate",
     }
 
 
@@ -143,7 +152,7 @@ def test_ssgsea_equals_positionwise_walk_with_truncated_ranks(expr):
     """Reference: the explicit walk over all positions with GSVA 1.46's integer-truncated
     average ranks (ties in input order), alpha = 0.25. Tolerance 1e-10."""
     got = score(expr, SETS)
-    for j, sample in enumerate(SAMPLES):
+    for sample in SAMPLES:
         x = expr[sample].to_numpy()
         ranks = np.floor(rankdata(x, method="average"))
         for name, genes in SETS.items():
@@ -230,8 +239,9 @@ def test_cyt_linear_rejects_log_data():
 
 
 def _gep(**kw) -> Signature:
-    defaults = dict(name="GEP", genes=("CD274", "CXCL9"), weights={"CD274": 0.5, "CXCL9": -0.25},
-                    housekeeping=("HK1", "HK2"))
+    defaults = dict(
+        name="GEP", genes=("CD274", "CXCL9"), weights={"CD274": 0.5, "CXCL9": -0.25}, housekeeping=("HK1", "HK2")
+    )
     return Signature(**{**defaults, **kw})
 
 
@@ -294,9 +304,7 @@ def test_estimate_score_and_purity():
     scores = pd.DataFrame({"StromalSignature": [100.0, -50.0], "ImmuneSignature": [200.0, 25.0]})
     total = estimate_score(scores)
     np.testing.assert_allclose(total, [300.0, -25.0])
-    np.testing.assert_allclose(
-        tumour_purity(total), np.cos(0.6049872018 + 0.0001467884 * np.array([300.0, -25.0]))
-    )
+    np.testing.assert_allclose(tumour_purity(total), np.cos(0.6049872018 + 0.0001467884 * np.array([300.0, -25.0])))
     with pytest.raises(TmeInputError, match="ImmuneSignature"):
         estimate_score(scores.drop(columns="ImmuneSignature"))
 
@@ -321,8 +329,7 @@ def test_cohort_methods_drop_constant_genes_like_gsva(expr):
 def test_sparse_anndata_and_bad_n_jobs(expr):
     from scipy.sparse import csr_matrix
 
-    adata = ad.AnnData(csr_matrix(expr.T.to_numpy()), obs=pd.DataFrame(index=SAMPLES),
-                       var=pd.DataFrame(index=GENES))
+    adata = ad.AnnData(csr_matrix(expr.T.to_numpy()), obs=pd.DataFrame(index=SAMPLES), var=pd.DataFrame(index=GENES))
     pd.testing.assert_frame_equal(score(adata, SETS), score(expr, SETS))
     with pytest.raises(TmeInputError, match="n_jobs"):
         score(expr, SETS, n_jobs=0)

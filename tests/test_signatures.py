@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from tme.errors import TmeInputError, TmeInputWarning
-from tme.geneset import Signature
 from tme.genes import GeneMap
+from tme.geneset import Signature
+from tme.scoring import METHODS
 from tme.signatures import (
     collection_names,
     default_methods,
@@ -28,7 +29,6 @@ from tme.signatures import (
     read_signature_table,
     resolve_symbols,
 )
-from tme.scoring import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "reference"
@@ -46,12 +46,19 @@ def _sizes(library, prefix):
 
 # --- published gene counts -------------------------------------------------------------------
 
+
 def test_hallmark_immune_sets_have_published_sizes(library):
     expected = {
-        "TNFA_SIGNALING_VIA_NFKB": 200, "INFLAMMATORY_RESPONSE": 200,
-        "IL6_JAK_STAT3_SIGNALING": 87, "INTERFERON_GAMMA_RESPONSE": 200,
-        "INTERFERON_ALPHA_RESPONSE": 97, "ALLOGRAFT_REJECTION": 200, "COMPLEMENT": 200,
-        "IL2_STAT5_SIGNALING": 199, "G2M_CHECKPOINT": 200, "E2F_TARGETS": 200,
+        "TNFA_SIGNALING_VIA_NFKB": 200,
+        "INFLAMMATORY_RESPONSE": 200,
+        "IL6_JAK_STAT3_SIGNALING": 87,
+        "INTERFERON_GAMMA_RESPONSE": 200,
+        "INTERFERON_ALPHA_RESPONSE": 97,
+        "ALLOGRAFT_REJECTION": 200,
+        "COMPLEMENT": 200,
+        "IL2_STAT5_SIGNALING": 199,
+        "G2M_CHECKPOINT": 200,
+        "E2F_TARGETS": 200,
     }
     assert {n: len(library["HALLMARK_" + n].genes) for n in expected} == expected
 
@@ -65,14 +72,15 @@ def test_hallmark_all_matches_the_gmt_set_by_set():
     hallmark = load_library("hallmark_all")
     assert len(gmt) == 50
     assert {n: len(s.genes) for n, s in hallmark.items()} == gmt
-    assert all(s.licence.startswith("CC BY 4.0") and "Liberzon" in s.citation
-               for s in hallmark.values())
+    assert all(s.licence.startswith("CC BY 4.0") and "Liberzon" in s.citation for s in hallmark.values())
 
 
 def test_reactome_il1_sizes_and_proteasome_free_subset(library):
     assert _sizes(library, "REACTOME_") == {
-        "REACTOME_INTERLEUKIN_1_SIGNALING": 102, "REACTOME_INTERLEUKIN_1_FAMILY_SIGNALING": 140,
-        "REACTOME_INTERLEUKIN_1_PROCESSING": 9, "REACTOME_INFLAMMASOMES": 21,
+        "REACTOME_INTERLEUKIN_1_SIGNALING": 102,
+        "REACTOME_INTERLEUKIN_1_FAMILY_SIGNALING": 140,
+        "REACTOME_INTERLEUKIN_1_PROCESSING": 9,
+        "REACTOME_INFLAMMASOMES": 21,
     }
     full = library["REACTOME_INTERLEUKIN_1_SIGNALING"].genes
     proteasome = [g for g in full if re.match(r"PSM|UB[BC]$|UBA52$|RPS27A$|SEM1$", g)]
@@ -87,8 +95,7 @@ def test_gep_genes_housekeeping_and_cristescu_weights(library):
     gep = library["AYERS_TCELL_INFLAMED_GEP_18"]
     with open(SHARED / "signatures" / "ayers_cristescu_gep.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    published = {r["gene"]: float(r["weight"]) for r in rows
-                 if r["signature"] == "AYERS_TCELL_INFLAMED_GEP_18"}
+    published = {r["gene"]: float(r["weight"]) for r in rows if r["signature"] == "AYERS_TCELL_INFLAMED_GEP_18"}
     assert len(gep.genes) == 18 and len(gep.housekeeping) == 11
     assert dict(gep.weights) == published
     assert gep.weights["STAT1"] == 0.250229 and gep.weights["CD276"] == -0.0239
@@ -100,14 +107,15 @@ def test_gep_genes_housekeeping_and_cristescu_weights(library):
 def test_cell_type_sets_have_published_sizes(library):
     assert library["CYT_ROONEY2015"].genes == ("GZMA", "PRF1")
     assert library["CYT_ROONEY2015"].method == "cyt"
-    assert _sizes(library, "ESTIMATE_") == {"ESTIMATE_StromalSignature": 141,
-                                           "ESTIMATE_ImmuneSignature": 141}
+    assert _sizes(library, "ESTIMATE_") == {"ESTIMATE_StromalSignature": 141, "ESTIMATE_ImmuneSignature": 141}
     danaher = _sizes(library, "DANAHER2017_")
     assert (len(danaher), sum(danaher.values())) == (14, 60)
     mcp = _sizes(library, "MCPCOUNTER_")
     assert (len(mcp), sum(mcp.values())) == (10, 111)
     assert {n: len(s.genes) for n, s in load_library("tme_il1").items()} == {
-        "TME_IL1_AXIS_CORE": 21, "TME_IL1_INDUCED": 33}
+        "TME_IL1_AXIS_CORE": 21,
+        "TME_IL1_INDUCED": 33,
+    }
     assert len(load_library("myeloid_il1")) == 10
 
 
@@ -115,8 +123,7 @@ def test_authors_methods(library):
     by_prefix = {"DANAHER2017_": "mean", "MCPCOUNTER_": "mcpcounter", "ESTIMATE_": "estimate"}
     for prefix, method in by_prefix.items():
         assert {s.method for n, s in library.items() if n.startswith(prefix)} == {method}
-        assert {s.meta["method_basis"] for n, s in library.items() if n.startswith(prefix)} == {
-            "authors"}
+        assert {s.meta["method_basis"] for n, s in library.items() if n.startswith(prefix)} == {"authors"}
 
 
 def test_every_signature_is_cited_and_has_a_known_method(library):
@@ -175,7 +182,8 @@ def test_default_methods_for_user_sets():
 @needs_shared
 def test_library_files_are_reproducible(tmp_path):
     spec = importlib.util.spec_from_file_location(
-        "make_signature_library", ROOT / "tools" / "make_signature_library.py")
+        "make_signature_library", ROOT / "tools" / "make_signature_library.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     tool.main(["--reference", str(SHARED), "--out", str(tmp_path)])
@@ -188,10 +196,15 @@ def test_library_files_are_reproducible(tmp_path):
 
 # --- resolve_symbols ---------------------------------------------------------------------------
 
+
 def test_resolve_symbols_maps_aliases_and_ids():
-    user = {"S": Signature("S", ("IL8", "ENSG00000125538.12", "FYB", "IL8RA", "NOT_A_GENE", "CXCL8"),
-                           weights={"IL8": 1.0, "ENSG00000125538.12": 2.0, "FYB": 3.0,
-                                    "IL8RA": 4.0, "NOT_A_GENE": 5.0, "CXCL8": 6.0})}
+    user = {
+        "S": Signature(
+            "S",
+            ("IL8", "ENSG00000125538.12", "FYB", "IL8RA", "NOT_A_GENE", "CXCL8"),
+            weights={"IL8": 1.0, "ENSG00000125538.12": 2.0, "FYB": 3.0, "IL8RA": 4.0, "NOT_A_GENE": 5.0, "CXCL8": 6.0},
+        )
+    }
     out = resolve_symbols(user, GeneMap.load())["S"]
     assert out.genes == ("CXCL8", "IL1B", "FYB1", "IL8RA", "NOT_A_GENE")
     assert out.weights["CXCL8"] == 1.0  # the first of IL8 / CXCL8 wins
@@ -204,6 +217,7 @@ def test_resolve_symbols_maps_aliases_and_ids():
 
 # --- readers: good input -----------------------------------------------------------------------
 
+
 def _write(tmp_path, name, text, encoding="utf-8"):
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
@@ -211,8 +225,7 @@ def _write(tmp_path, name, text, encoding="utf-8"):
 
 
 def test_read_gmt_tolerates_bom_crlf_and_padding(tmp_path):
-    path = _write(tmp_path, "sets.gmt",
-                  "\ufeffSET_A\tdesc a\tIL1B\tCXCL8\t\t\r\n\r\nSET_B\tdesc b\tGZMA\tPRF1\r\n")
+    path = _write(tmp_path, "sets.gmt", "\ufeffSET_A\tdesc a\tIL1B\tCXCL8\t\t\r\n\r\nSET_B\tdesc b\tGZMA\tPRF1\r\n")
     sets = read_gmt(path)
     assert list(sets) == ["SET_A", "SET_B"]
     assert sets["SET_A"].genes == ("IL1B", "CXCL8") and sets["SET_A"].note == "desc a"
@@ -220,9 +233,13 @@ def test_read_gmt_tolerates_bom_crlf_and_padding(tmp_path):
 
 
 def test_read_signature_table_full_format(tmp_path):
-    path = _write(tmp_path, "sigs.tsv", "\ufeffSignature\tGene\tWeight\tDirection\tRole\tsource\r\n"
-                  "S1\tIL1B\t1.5\tup\t\tx\r\nS1\tIL10\t-0.5\tDOWN\t\tx\r\n"
-                  "S1\tACTB\t\t\thousekeeping\tx\r\nS2\tGZMA\r\nS2\tPRF1\r\n")
+    path = _write(
+        tmp_path,
+        "sigs.tsv",
+        "\ufeffSignature\tGene\tWeight\tDirection\tRole\tsource\r\n"
+        "S1\tIL1B\t1.5\tup\t\tx\r\nS1\tIL10\t-0.5\tDOWN\t\tx\r\n"
+        "S1\tACTB\t\t\thousekeeping\tx\r\nS2\tGZMA\r\nS2\tPRF1\r\n",
+    )
     sigs = read_signature_table(path)
     assert sigs["S1"].genes == ("IL1B",) and sigs["S1"].down_genes == ("IL10",)
     assert dict(sigs["S1"].weights) == {"IL1B": 1.5, "IL10": -0.5}
@@ -275,19 +292,26 @@ TABLE_ERRORS = {
     "empty_name": ("signature\tgene\nS\tIL1B\n\tCXCL8\n", 3, "empty signature name"),
     "case_collision": ("signature\tgene\nabc\tIL1B\nABC\tCXCL8\n", 3, "differ only by case"),
     "empty_gene": ("signature\tgene\nS\tIL1B\nS\t  \n", 3, "empty gene name"),
-    "text_weight": ("signature\tgene\tweight\nS\tIL1B\t1\nS\tCXCL8\thigh\n", 3,
-                    "weight 'high' is not a finite number"),
+    "text_weight": ("signature\tgene\tweight\nS\tIL1B\t1\nS\tCXCL8\thigh\n", 3, "weight 'high' is not a finite number"),
     "nan_weight": ("signature\tgene\tweight\nS\tIL1B\tNaN\n", 2, "not a finite number"),
     "comma_decimal": ("signature\tgene\tweight\nS\tIL1B\t0,5\n", 2, "not a finite number"),
-    "partial_weights": ("signature\tgene\tweight\nS\tIL1B\t1\nS\tCXCL8\t\n", 3,
-                        "gives weights for 1 of its 2 genes"),
-    "weight_on_housekeeping": ("signature\tgene\tweight\trole\nS\tIL1B\t1\t\nS\tACTB\t1\thousekeeping\n",
-                               3, "weights given for genes not in the set"),
-    "bad_direction": ("signature\tgene\tdirection\nS\tIL1B\tupregulated\n", 2,
-                      "direction 'upregulated' is not one of up, down"),
+    "partial_weights": ("signature\tgene\tweight\nS\tIL1B\t1\nS\tCXCL8\t\n", 3, "gives weights for 1 of its 2 genes"),
+    "weight_on_housekeeping": (
+        "signature\tgene\tweight\trole\nS\tIL1B\t1\t\nS\tACTB\t1\thousekeeping\n",
+        3,
+        "weights given for genes not in the set",
+    ),
+    "bad_direction": (
+        "signature\tgene\tdirection\nS\tIL1B\tupregulated\n",
+        2,
+        "direction 'upregulated' is not one of up, down",
+    ),
     "bad_role": ("signature\tgene\trole\nS\tIL1B\tcontrol\n", 2, "role 'control'"),
-    "conflicting_duplicate": ("signature\tgene\tweight\nS\tIL1B\t1\nS\tIL1B\t2\n", 3,
-                              "listed twice in signature 'S' (also line 2)"),
+    "conflicting_duplicate": (
+        "signature\tgene\tweight\nS\tIL1B\t1\nS\tIL1B\t2\n",
+        3,
+        "listed twice in signature 'S' (also line 2)",
+    ),
     "only_housekeeping": ("signature\tgene\trole\nS\tACTB\thousekeeping\n", 2, "no member genes"),
     "no_rows": ("signature\tgene\n", 2, "no signature rows"),
     "excel": ("signature\tgene\nS\tIL1B\nS\t1-Dec\n", 3, "DEC1"),

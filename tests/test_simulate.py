@@ -47,8 +47,13 @@ def _patient_changes(cohort, genes):
     logcpm = np.log2(counts / counts.sum() * 1e6 + 1)
     score = logcpm.loc[list(genes)].mean()
     samples = cohort["samples"].set_index("sample_id").loc[score.index]
-    wide = pd.DataFrame({"score": score, "patient": samples["patient_id"], "tp": samples["timepoint"],
-                         "arm": samples["arm"]}).pivot_table(index=["patient", "arm"], columns="tp", values="score").dropna()
+    wide = (
+        pd.DataFrame(
+            {"score": score, "patient": samples["patient_id"], "tp": samples["timepoint"], "arm": samples["arm"]}
+        )
+        .pivot_table(index=["patient", "arm"], columns="tp", values="score")
+        .dropna()
+    )
     change = (wide["post"] - wide["pre"]).reset_index()
     return change.groupby("arm")[0].mean()
 

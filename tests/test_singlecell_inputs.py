@@ -40,8 +40,16 @@ def _write(adata: ad.AnnData, path: Path) -> Path:
 
 def test_reads_qcs_and_excludes_small_samples(example, sheet):
     adata, qc = read_h5ads(example / "cells.h5ad", sheet, min_genes=100, min_counts=200, min_cells=50)
-    assert list(qc.columns) == ["sample_id", "file", "n_cells", "n_cells_qc", "median_genes", "median_counts",
-                                "median_pct_mito", "exclude_reason"]
+    assert list(qc.columns) == [
+        "sample_id",
+        "file",
+        "n_cells",
+        "n_cells_qc",
+        "median_genes",
+        "median_counts",
+        "median_pct_mito",
+        "exclude_reason",
+    ]
     small = qc[qc["n_cells"] == 30]
     assert len(small) == 1 and "cells passed QC (< min_cells 50)" in small["exclude_reason"].item()
     assert small["sample_id"].item() not in set(adata.obs["sample_id"])
@@ -83,7 +91,9 @@ def test_missing_sample_id_column(cells, sheet, tmp_path):
 
 def test_sample_not_in_sheet(cells, sheet, tmp_path):
     broken = cells.copy()
-    broken.obs["sample_id"] = broken.obs["sample_id"].astype(str).replace({broken.obs["sample_id"].iloc[0]: "OZM-999-BX"})
+    broken.obs["sample_id"] = (
+        broken.obs["sample_id"].astype(str).replace({broken.obs["sample_id"].iloc[0]: "OZM-999-BX"})
+    )
     with pytest.raises(TmeInputError, match="'OZM-999-BX'.*not in the sample sheet") as err:
         read_h5ads(_write(broken, tmp_path / "x.h5ad"), sheet)
     assert err.value.column == "sample_id"

@@ -17,9 +17,12 @@ def test_singlecell_workflow(tmp_path):
 
     data = tmp_path / "sc"
     write_singlecell_example(data, seed=5, n_patients=8, cells_per_sample=200, n_genes=2000)
-    config = {"samples": str(data / "samples.tsv"),
-              "single_cell": {"path": str(data / "cells.h5ad"), "min_genes": 50, "min_counts": 100, "min_cells": 50},
-              "scoring": {"collections": ["tme_il1", "danaher2017"]}, "statistics": {"n_bootstrap": 0}}
+    config = {
+        "samples": str(data / "samples.tsv"),
+        "single_cell": {"path": str(data / "cells.h5ad"), "min_genes": 50, "min_counts": 100, "min_cells": 50},
+        "scoring": {"collections": ["tme_il1", "danaher2017"]},
+        "statistics": {"n_bootstrap": 0},
+    }
     proc = run_workflow(tmp_path / "run", config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = tmp_path / "run" / "results"

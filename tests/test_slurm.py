@@ -87,7 +87,8 @@ def slurm_cluster():
     if started.returncode == 2:  # start_slurm.sh: "this machine cannot run SLURM"
         _cannot_run_slurm(started.stderr.strip() or started.stdout.strip())
     assert started.returncode == 0, (
-        f"start_slurm.sh failed (exit {started.returncode}):\n{started.stdout}\n{started.stderr}")
+        f"start_slurm.sh failed (exit {started.returncode}):\n{started.stdout}\n{started.stderr}"
+    )
     already_running = "already running" in started.stdout
     try:
         yield
@@ -119,18 +120,22 @@ def copy_workflow(dest: Path, cohort: Path | None) -> Path:
 
 
 def slurm_cmd(*extra: str) -> list[str]:
-    return [snakemake_bin(), "--profile", str(ROOT / "workflow" / "profiles" / "slurm"),
-            "--profile", str(TEST_PROFILE), *extra]
+    return [
+        snakemake_bin(),
+        "--profile",
+        str(ROOT / "workflow" / "profiles" / "slurm"),
+        "--profile",
+        str(TEST_PROFILE),
+        *extra,
+    ]
 
 
 def run(cmd: list[str], cwd: Path, timeout: int = RUN_TIMEOUT) -> subprocess.CompletedProcess:
     """Run snakemake with a hard timeout; the output is kept next to the workflow for debugging."""
     try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"`{' '.join(cmd)}` did not finish within {timeout} s (hang?):\n"
-                    f"{(exc.stderr or b'')[-3000:]!r}")
+        pytest.fail(f"`{' '.join(cmd)}` did not finish within {timeout} s (hang?):\n{(exc.stderr or b'')[-3000:]!r}")
     (cwd / f"run-{time.monotonic_ns()}.log").write_text(done.stdout + done.stderr)
     return done
 
@@ -155,8 +160,9 @@ def job_counts(log: str) -> Counter:
 
 def squeue_states() -> dict[str, str]:
     """Every job slurmctld still knows (MinJobAge=3600 s), finished ones included."""
-    out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    out = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     return dict(line.split() for line in out.splitlines() if line.strip())
 
 
@@ -167,11 +173,11 @@ def last_job_id() -> int:
 
 def jobs_in(workdir: Path, after: int, states: str = "all") -> list[tuple[str, str]]:
     """(job id, state) of the SLURM jobs newer than *after* that ran in *workdir*."""
-    out = subprocess.run(["squeue", "-h", "-t", states, "-o", "%i|%T|%Z"], capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    out = subprocess.run(
+        ["squeue", "-h", "-t", states, "-o", "%i|%T|%Z"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     rows = [line.split("|") for line in out.splitlines() if line.count("|") == 2]
-    return [(i, s) for i, s, d in rows
-            if i.isdigit() and int(i) > after and Path(d) == workdir]
+    return [(i, s) for i, s, d in rows if i.isdigit() and int(i) > after and Path(d) == workdir]
 
 
 def result_files(workdir: Path) -> dict[str, bytes]:
@@ -194,7 +200,8 @@ def assert_same_results(local: dict[str, bytes], workdir: Path, part: bool = Fal
     else:
         assert sorted(cluster) == sorted(local), (
             f"different files: only local {sorted(set(local) - set(cluster))}, "
-            f"only SLURM {sorted(set(cluster) - set(local))}")
+            f"only SLURM {sorted(set(cluster) - set(local))}"
+        )
     differing = [name for name in cluster if local[name] != cluster[name]]
     assert not differing, f"SLURM results differ byte-for-byte from the local run: {differing}"
 
@@ -220,9 +227,14 @@ def local_run(tmp_path_factory, cohort):
     workdir = copy_workflow(tmp_path_factory.mktemp("local"), cohort)
     log_path = workdir / "local-run.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([snakemake_bin(), "--cores", "2"], cwd=workdir, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [snakemake_bin(), "--cores", "2"],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         yield workdir, proc
     finally:
@@ -266,14 +278,16 @@ def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, coh
     bad = tmp_path / "profile-bad-partition"
     bad.mkdir()
     (bad / "config.yaml").write_text(
-        "default-resources:\n  slurm_partition: no_such_partition\n  mem_mb: 1000\n  runtime: 10\n")
+        "default-resources:\n  slurm_partition: no_such_partition\n  mem_mb: 1000\n  runtime: 10\n"
+    )
     before, started = last_job_id(), time.monotonic()
     done = run(slurm_cmd("--profile", str(bad)), cwd=workdir, timeout=120)
     elapsed = time.monotonic() - started
     log = done.stdout + done.stderr
     assert done.returncode != 0, "a nonexistent partition was accepted"
     assert re.search(r"invalid partition", log, re.IGNORECASE), (
-        f"SLURM's 'invalid partition' message is not shown:\n{log[-3000:]}")
+        f"SLURM's 'invalid partition' message is not shown:\n{log[-3000:]}"
+    )
     assert "no_such_partition" in log
     assert elapsed < 60, f"took {elapsed:.0f} s to report a bad partition"
     assert not jobs_in(workdir, after=before), "jobs were queued despite the bad partition"
@@ -314,8 +328,7 @@ def test_job_over_its_memory_is_retried_with_more(slurm_cluster, tmp_path):
     assert (workdir / "out" / "hog.txt").read_text().strip() == "1200"
 
 
-def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, cohort,
-                                                         tmp_path):
+def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, cohort, tmp_path):
     workdir = copy_workflow(tmp_path / "wf", cohort)
     before, started = last_job_id(), time.monotonic()
     done = run(slurm_cmd(), cwd=workdir)
@@ -331,7 +344,8 @@ def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_re
     assert expected > 0, f"every job ran locally ({dict(local_jobs)}); nothing went to SLURM"
     assert len(submitted) == expected, (
         f"{len(submitted)} jobs submitted with sbatch, but Snakemake ran {sum(counts.values())} "
-        f"jobs of which {sum(local_jobs.values())} local ({dict(local_jobs)})")
+        f"jobs of which {sum(local_jobs.values())} local ({dict(local_jobs)})"
+    )
     assert len(set(submitted.values())) == len(submitted), "a SLURM job id was reported twice"
     assert all(int(i) > before for i in submitted.values()), "stale SLURM job ids in the log"
 
@@ -345,8 +359,10 @@ def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_re
         assert logs, f"no .snakemake/slurm_logs/**/{slurm_id}.log"
 
     assert_same_results(local_results, workdir)
-    print(f"\nSLURM run: {len(submitted)} jobs via sbatch, {sum(local_jobs.values())} local "
-          f"({dict(local_jobs)}), {elapsed:.0f} s")
+    print(
+        f"\nSLURM run: {len(submitted)} jobs via sbatch, {sum(local_jobs.values())} local "
+        f"({dict(local_jobs)}), {elapsed:.0f} s"
+    )
 
 
 def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_path):
@@ -358,9 +374,14 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_
     log_path = workdir / "first-run.log"
     before = last_job_id()
     with log_path.open("w") as log:
-        proc = subprocess.Popen(slurm_cmd(RESUME_TARGET), cwd=workdir, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            slurm_cmd(RESUME_TARGET),
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         # Cancel a RUNNING job once another one has COMPLETED, so that the rerun must keep
         # finished work and redo only the rest.
@@ -379,7 +400,8 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_
     first = log_path.read_text()
     assert proc.returncode != 0, f"snakemake succeeded although job {victim} was cancelled"
     assert victim in first and "CANCELLED" in first, (
-        f"the cancelled SLURM job {victim} is not reported:\n{first[-3000:]}")
+        f"the cancelled SLURM job {victim} is not reported:\n{first[-3000:]}"
+    )
 
     # Same command again: rerun-incomplete (in the profile) redoes only what is missing.
     done = run(slurm_cmd(RESUME_TARGET), cwd=workdir)
@@ -390,6 +412,7 @@ def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_
     finished_first = Counter(FINISHED.findall(first))
     assert job_counts(second) == job_counts(first) - finished_first, (
         f"first run: {dict(job_counts(first))}, finished {dict(finished_first)}; "
-        f"the resumed run ran {dict(job_counts(second))}")
+        f"the resumed run ran {dict(job_counts(second))}"
+    )
     assert RESUME_TARGET in job_counts(second), f"{RESUME_TARGET} was not rerun"
     assert_same_results(local_results, workdir, part=True)

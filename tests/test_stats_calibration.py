@@ -24,7 +24,12 @@ def calibration():
 
 def test_type1_error_near_nominal(calibration):
     rates = calibration.run(n_null=200, n_power=0, seed=20261125, n_bootstrap=499)
-    assert set(rates.index) == {"ancova", "mann_whitney_change", "welch_t_change", "mixed_model",
-                                "bootstrap_mean_change"}
+    assert set(rates.index) == {
+        "ancova",
+        "mann_whitney_change",
+        "welch_t_change",
+        "mixed_model",
+        "bootstrap_mean_change",
+    }
     for analysis, rate in rates["type1"].items():
         assert 0.01 <= rate <= 0.10, f"{analysis}: type I error {rate:.3f} outside [0.01, 0.10]"

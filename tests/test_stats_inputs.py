@@ -30,9 +30,17 @@ def make_values(n_per_arm=8, seed=1, features=("A", "B"), effect=0.0):
                 pre = base + rng.normal(scale=0.5)
                 post = pre + 0.3 + (effect if arm == "anakinra" else 0) + rng.normal(scale=0.5)
                 for timepoint, value in (("pre", pre), ("post", post)):
-                    rows.append({"patient_id": pid, "arm": arm, "timepoint": timepoint,
-                                 "feature": feature, "value": value,
-                                 "batch": f"b{i % 2}", "days": 10 + i})
+                    rows.append(
+                        {
+                            "patient_id": pid,
+                            "arm": arm,
+                            "timepoint": timepoint,
+                            "feature": feature,
+                            "value": value,
+                            "batch": f"b{i % 2}",
+                            "days": 10 + i,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -42,8 +50,13 @@ def test_tables_have_documented_columns():
     between = effects_between_arms(values, Design(covariates=("batch", "days")), n_bootstrap=100)
     assert list(within.columns) == WITHIN_COLUMNS
     assert list(between.columns) == BETWEEN_COLUMNS
-    assert set(between["analysis"]) == {"ancova", "mann_whitney_change", "welch_t_change",
-                                        "mixed_model", "bootstrap_mean_change"}
+    assert set(between["analysis"]) == {
+        "ancova",
+        "mann_whitney_change",
+        "welch_t_change",
+        "mixed_model",
+        "bootstrap_mean_change",
+    }
     ancova = between[between["analysis"] == "ancova"].iloc[0]
     assert ancova["covariates"] == "batch;days"
     assert ancova["model"] == "post ~ pre + arm + batch + days"
@@ -53,8 +66,7 @@ def test_tables_have_documented_columns():
 
 def test_arm_with_fewer_than_three_pairs_gives_na_with_reason():
     values = make_values()
-    drop = values["arm"].eq("anakinra") & values["timepoint"].eq("post") \
-        & ~values["patient_id"].isin(["an00", "an01"])
+    drop = values["arm"].eq("anakinra") & values["timepoint"].eq("post") & ~values["patient_id"].isin(["an00", "an01"])
     values = values[~drop]
     within = changes_within_arm(values, Design())
     ana = within[within["arm"] == "anakinra"]
@@ -77,13 +89,13 @@ def test_constant_feature_is_na_with_reason():
 def test_missing_covariate_is_an_error_naming_samples():
     values = make_values()
     values.loc[(values["patient_id"] == "us03") & (values["timepoint"] == "post"), "batch"] = None
-    with pytest.raises(TmeInputError,
-                       match=r"covariate 'batch' is missing for sample\(s\) us03/post"):
+    with pytest.raises(TmeInputError, match=r"covariate 'batch' is missing for sample\(s\) us03/post"):
         effects_between_arms(values, Design(covariates=("batch",)))
 
 
-@pytest.mark.parametrize(("column", "confounded_with"), [
-    ("arm_batch", "arm"), ("sample_type", "timepoint"), ("site", "the intercept")])
+@pytest.mark.parametrize(
+    ("column", "confounded_with"), [("arm_batch", "arm"), ("sample_type", "timepoint"), ("site", "the intercept")]
+)
 def test_confounded_covariate_is_an_error_naming_it(column, confounded_with):
     values = make_values()
     values["arm_batch"] = np.where(values["arm"] == "anakinra", "run1", "run2")
@@ -96,10 +108,8 @@ def test_confounded_covariate_is_an_error_naming_it(column, confounded_with):
 def test_family_checks():
     values = make_values()
     info = {"A": ("signature", "primary"), "B": ("immune_measure", "exploratory")}
-    table = effects_between_arms(values, Design(), info, families=["primary", "exploratory"],
-                                 n_bootstrap=0)
-    assert set(zip(table["feature"], table["family"])) == {("A", "primary"),
-                                                           ("B", "exploratory")}
+    table = effects_between_arms(values, Design(), info, families=["primary", "exploratory"], n_bootstrap=0)
+    assert set(zip(table["feature"], table["family"])) == {("A", "primary"), ("B", "exploratory")}
     # one p per family × analysis: q equals p
     np.testing.assert_allclose(table["q"], table["p"])
     with pytest.raises(TmeInputError, match="match no feature"):
@@ -120,8 +130,7 @@ def test_unknown_arm_label_is_an_error():
 def test_mixed_model_keeps_unpaired_patients():
     values = make_values(n_per_arm=10)
     values = values[~((values["patient_id"] == "an09") & (values["timepoint"] == "post"))]
-    between = effects_between_arms(values[values["feature"] == "A"], Design(),
-                                   n_bootstrap=0).set_index("analysis")
+    between = effects_between_arms(values[values["feature"] == "A"], Design(), n_bootstrap=0).set_index("analysis")
     assert between.loc["ancova", "n_treatment_arm"] == 9
     assert between.loc["mixed_model", "n_treatment_arm"] == 10
 
@@ -145,8 +154,7 @@ def test_rank_tests_with_ties_or_zeros_use_rs_normal_approximation():
     # R 4.2.2 wilcox.test(x, y, conf.int = TRUE): uniroot's point in the interval where the
     # uncorrected statistic is 0 — not the median of the 30 differences (-2.5)
     assert res.estimate == pytest.approx(-2.56788748571140, abs=1e-12)
-    assert (res.ci_low, res.ci_high) == pytest.approx((-4.99994372010658, 2.69404450927946e-05),
-                                                      abs=1e-12)
+    assert (res.ci_low, res.ci_high) == pytest.approx((-4.99994372010658, 2.69404450927946e-05), abs=1e-12)
     ref = stats.mannwhitneyu(x, y, method="asymptotic", use_continuity=True)
     assert res.p == pytest.approx(ref.pvalue, abs=1e-12)
     assert res.ci_low <= res.estimate <= res.ci_high
@@ -161,10 +169,8 @@ def test_rank_tests_with_ties_or_zeros_use_rs_normal_approximation():
 def test_exact_rank_tests_agree_with_scipy():
     rng = np.random.default_rng(11)
     x, y = rng.normal(size=9), rng.normal(0.5, size=12)
-    assert rank_sum_test(x, y).p == pytest.approx(
-        stats.mannwhitneyu(x, y, method="exact").pvalue, abs=1e-12)
-    assert signed_rank_test(x).p == pytest.approx(stats.wilcoxon(x, method="exact").pvalue,
-                                                  abs=1e-12)
+    assert rank_sum_test(x, y).p == pytest.approx(stats.mannwhitneyu(x, y, method="exact").pvalue, abs=1e-12)
+    assert signed_rank_test(x).p == pytest.approx(stats.wilcoxon(x, method="exact").pvalue, abs=1e-12)
 
 
 def test_benjamini_hochberg_ignores_missing():
@@ -184,8 +190,7 @@ def test_covariate_constant_or_confounded_within_one_feature():
     assert between.loc[between["feature"] == "A", "p"].notna().all()
     # feature B measured in batch b0 for the reference arm, b1 for the treatment arm
     values = make_values(n_per_arm=10)
-    keep = (values["feature"] == "A") | ((values["batch"] == "b0")
-                                         == (values["arm"] == "usual_care"))
+    keep = (values["feature"] == "A") | ((values["batch"] == "b0") == (values["arm"] == "usual_care"))
     between = effects_between_arms(values[keep], Design(covariates=("batch",)), n_bootstrap=0)
     b = between[between["feature"] == "B"].set_index("analysis")
     assert "ANCOVA design rank-deficient: 'batch' is confounded with arm" in b.loc["ancova", "note"]
@@ -195,8 +200,8 @@ def test_covariate_constant_or_confounded_within_one_feature():
 
 def test_categorical_labels_are_accepted():
     values = make_values()
-    cat = values.astype({"patient_id": "category", "arm": "category", "timepoint": "category",
-                         "feature": "category"})
+    cat = values.astype({"patient_id": "category", "arm": "category", "timepoint": "category", "feature": "category"})
     cat["patient_id"] = cat["patient_id"].cat.add_categories(["unused"])
-    pd.testing.assert_frame_equal(effects_between_arms(cat, Design(), n_bootstrap=100),
-                                  effects_between_arms(values, Design(), n_bootstrap=100))
+    pd.testing.assert_frame_equal(
+        effects_between_arms(cat, Design(), n_bootstrap=100), effects_between_arms(values, Design(), n_bootstrap=100)
+    )

@@ -22,12 +22,13 @@ pytestmark = pytest.mark.skipif(
     reason=f"R reference fixtures not found at {FIXTURES} (shared folder absent)",
 )
 
-WITHIN = {"within_arm_wilcoxon_signed_rank": "wilcoxon_signed_rank",
-          "within_arm_paired_t": "paired_t"}
-BETWEEN = {"between_arm_mann_whitney_on_change": "mann_whitney_change",
-           "between_arm_welch_t_on_change": "welch_t_change",
-           "between_arm_ancova": "ancova",
-           "between_arm_lmm_reml": "mixed_model"}
+WITHIN = {"within_arm_wilcoxon_signed_rank": "wilcoxon_signed_rank", "within_arm_paired_t": "paired_t"}
+BETWEEN = {
+    "between_arm_mann_whitney_on_change": "mann_whitney_change",
+    "between_arm_welch_t_on_change": "welch_t_change",
+    "between_arm_ancova": "ancova",
+    "between_arm_lmm_reml": "mixed_model",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,7 @@ def within(values):
 
 @pytest.fixture(scope="module")
 def between(values):
-    return effects_between_arms(values, Design(), n_bootstrap=200).set_index(
-        ["feature", "analysis"])
+    return effects_between_arms(values, Design(), n_bootstrap=200).set_index(["feature", "analysis"])
 
 
 def _pairs(expected, table, mapping, key):
@@ -65,11 +65,11 @@ def test_within_arm_matches_r(expected, within):
     np.testing.assert_allclose(ours["q"], r["p_bh_within_analysis"], rtol=0, atol=1e-8)
 
 
-@pytest.mark.parametrize("analysis", ["between_arm_mann_whitney_on_change",
-                                      "between_arm_welch_t_on_change", "between_arm_ancova"])
+@pytest.mark.parametrize(
+    "analysis", ["between_arm_mann_whitney_on_change", "between_arm_welch_t_on_change", "between_arm_ancova"]
+)
 def test_between_arm_matches_r(expected, between, analysis):
-    r, ours = _pairs(expected, between, {analysis: BETWEEN[analysis]},
-                     lambda r: (r.feature, BETWEEN[r.analysis]))
+    r, ours = _pairs(expected, between, {analysis: BETWEEN[analysis]}, lambda r: (r.feature, BETWEEN[r.analysis]))
     for column in ("estimate", "ci_low", "ci_high", "statistic", "p"):
         np.testing.assert_allclose(ours[column], r[column], rtol=0, atol=1e-8, err_msg=column)
     np.testing.assert_allclose(ours["q"], r["p_bh_within_analysis"], rtol=0, atol=1e-8)
@@ -78,14 +78,12 @@ def test_between_arm_matches_r(expected, between, analysis):
 
 
 def test_mixed_model_matches_lmertest(expected, between):
-    r, ours = _pairs(expected, between, {"between_arm_lmm_reml": "mixed_model"},
-                     lambda r: (r.feature, "mixed_model"))
+    r, ours = _pairs(expected, between, {"between_arm_lmm_reml": "mixed_model"}, lambda r: (r.feature, "mixed_model"))
     extra = r["extra"].str.split(";").apply(lambda kv: dict(x.split("=") for x in kv))
     np.testing.assert_allclose(ours["estimate"], r["estimate"], rtol=0, atol=1e-5)
     np.testing.assert_allclose(ours["se"], extra.str["se"].astype(float), rtol=0, atol=1e-5)
     np.testing.assert_allclose(ours["statistic"], r["statistic"], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(ours["df"], extra.str["df_satterthwaite"].astype(float),
-                               rtol=0, atol=1e-3)
+    np.testing.assert_allclose(ours["df"], extra.str["df_satterthwaite"].astype(float), rtol=0, atol=1e-3)
     np.testing.assert_allclose(ours["p"], r["p"], rtol=0, atol=1e-5)
     assert (ours["note"] == "").all()
     # patients with one sample are kept: 16 per arm, versus 15/14 pairs
@@ -94,5 +92,4 @@ def test_mixed_model_matches_lmertest(expected, between):
 
 def test_benjamini_hochberg_matches_p_adjust(expected):
     for _, rows in expected.groupby("analysis"):
-        np.testing.assert_allclose(benjamini_hochberg(rows["p"]), rows["p_bh_within_analysis"],
-                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(benjamini_hochberg(rows["p"]), rows["p_bh_within_analysis"], rtol=0, atol=1e-12)

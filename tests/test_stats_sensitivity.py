@@ -77,11 +77,11 @@ def test_clda_equals_complete_case_ancova_when_only_posts_are_missing():
     pre, post, treated = trial(n=40, seed=2, n_missing=8)
     paired = ~np.isnan(post)
     assert clda(pre, post, treated).estimate == pytest.approx(
-        ancova(pre[paired], post[paired], treated[paired]).estimate, abs=1e-9)
+        ancova(pre[paired], post[paired], treated[paired]).estimate, abs=1e-9
+    )
     pre_missing = pre.copy()
     pre_missing[np.flatnonzero(paired)[:3]] = np.nan  # now baseline values are missing too
-    assert clda(pre_missing, post, treated).estimate != pytest.approx(
-        clda(pre, post, treated).estimate, abs=1e-6)
+    assert clda(pre_missing, post, treated).estimate != pytest.approx(clda(pre, post, treated).estimate, abs=1e-6)
 
 
 def test_no_missing_post_makes_mi_the_complete_case_ancova():
@@ -138,7 +138,9 @@ def test_sensitivity_table_rows_counts_and_determinism():
     assert rows.loc["ancova", "n_reference_arm"] + rows.loc["ancova", "n_treatment_arm"] == paired.sum()
     assert rows.loc["clda", "n_reference_arm"] + rows.loc["clda", "n_treatment_arm"] == 30
     assert rows.loc["mi_mar", "n_reference_arm"] + rows.loc["mi_mar", "n_treatment_arm"] == 28
-    assert rows.loc["mi_mar", ["n_imputed_reference", "n_imputed_treatment"]].sum() == np.isnan(post[~np.isnan(pre)]).sum()
+    assert (
+        rows.loc["mi_mar", ["n_imputed_reference", "n_imputed_treatment"]].sum() == np.isnan(post[~np.isnan(pre)]).sum()
+    )
     assert rows.loc["ancova_hc3", "estimate"] == rows.loc["ancova", "estimate"]
     expected = ancova_hc3(pre[paired], post[paired], treated[paired], z[paired])
     assert rows.loc["ancova_hc3", "se"] == expected.se
@@ -159,8 +161,7 @@ def test_sensitivity_rows_are_na_with_reasons_on_tiny_data():
 
 @pytest.fixture(scope="module")
 def calibration():
-    spec = importlib.util.spec_from_file_location("calibration_missing",
-                                                  ROOT / "benchmarks" / "calibration_missing.py")
+    spec = importlib.util.spec_from_file_location("calibration_missing", ROOT / "benchmarks" / "calibration_missing.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

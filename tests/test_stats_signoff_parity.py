@@ -155,8 +155,12 @@ def test_mixed_model_at_the_boundary_uses_residual_df_as_lmertest():
     """lmerTest: df 28.000 (n - p), p 0.766887; tme gave 17.75 before."""
     d = read("boundary_lmm.tsv")
     r = read("boundary_lmm_expected.tsv").iloc[0]
-    result = mixed_model_interaction(d["value"], (d["timepoint"] == "post").astype(float),
-                                     (d["arm"] == "anakinra").astype(float), d["patient_id"].to_numpy())
+    result = mixed_model_interaction(
+        d["value"],
+        (d["timepoint"] == "post").astype(float),
+        (d["arm"] == "anakinra").astype(float),
+        d["patient_id"].to_numpy(),
+    )
     assert r["var_patient"] == 0 and "boundary" in result.note
     assert result.estimate == pytest.approx(r["estimate"], abs=1e-6)
     assert result.se == pytest.approx(r["se"], abs=1e-6)
@@ -191,8 +195,11 @@ def test_readable_effects_match_emmeans(row):
     for column in LSMEAN_COLUMNS:
         assert effects[column] == pytest.approx(row[column], abs=1e-8), column
     # emmeans: regrid of a log2 model, ratio anakinra / usual_care
-    for ours, theirs in (("ratio", "fold_change"), ("ratio_ci_low", "fold_change_ci_low"),
-                         ("ratio_ci_high", "fold_change_ci_high")):
+    for ours, theirs in (
+        ("ratio", "fold_change"),
+        ("ratio_ci_low", "fold_change_ci_low"),
+        ("ratio_ci_high", "fold_change_ci_high"),
+    ):
         assert effects[ours] == pytest.approx(row[theirs], rel=1e-10), ours
     assert effects["baseline_sd"] == pytest.approx(row["baseline_sd_pooled"], abs=1e-12)
     for column in ("std_effect", "std_effect_ci_low", "std_effect_ci_high"):
@@ -213,16 +220,19 @@ def test_ls_means_with_a_factor_are_emmeans_proportional():
 @pytest.mark.parametrize("row", ANCOVA.to_dict("records"), ids=list(ANCOVA["dataset"]))
 def test_residual_diagnostics_match_r(row):
     p, z = _paired(row["dataset"], row["covariate"])
-    checks, residuals = residual_diagnostics(row["dataset"], p["pre"], p["post"], p["treated"], z,
-                                             p.index)
+    checks, residuals = residual_diagnostics(row["dataset"], p["pre"], p["post"], p["treated"], z, p.index)
     checks = checks.set_index("check")
     # scipy's and R's swilk agree to ~1e-9 (single-precision coefficients in scipy's Fortran)
     assert checks.loc["shapiro_wilk", "statistic"] == pytest.approx(row["shapiro_w"], abs=1e-8)
     assert checks.loc["shapiro_wilk", "p"] == pytest.approx(row["shapiro_p"], abs=1e-8)
     inter = checks.loc["arm_x_baseline"]
-    for ours, theirs in (("estimate", "interaction_estimate"), ("se", "interaction_se"),
-                         ("statistic", "interaction_statistic"), ("p", "interaction_p"),
-                         ("df", "interaction_df")):
+    for ours, theirs in (
+        ("estimate", "interaction_estimate"),
+        ("se", "interaction_se"),
+        ("statistic", "interaction_statistic"),
+        ("p", "interaction_p"),
+        ("df", "interaction_df"),
+    ):
         assert inter[ours] == pytest.approx(row[theirs], abs=1e-10), ours
     cooks = read("cooks_expected.tsv").query("dataset == @row['dataset']").set_index("patient_id")
     ours = residuals.set_index("patient_id").loc[cooks.index]
@@ -249,9 +259,17 @@ def test_rubins_rules_match_mice_pool_on_the_same_imputations():
     """mice 'norm' imputations made in R, analysed and pooled by tme, vs mice::pool ≤ 1e-10."""
     expected = read("pool_expected.tsv").set_index("case").loc["mi_n60_ties"]
     pooled = analyse_imputations(_completed_mi_fixture())
-    for field, column in (("qbar", "qbar"), ("ubar", "ubar"), ("b", "b"), ("t", "t"),
-                          ("riv", "riv"), ("lam", "lambda"), ("fmi", "fmi"), ("df", "df"),
-                          ("dfcom", "dfcom")):
+    for field, column in (
+        ("qbar", "qbar"),
+        ("ubar", "ubar"),
+        ("b", "b"),
+        ("t", "t"),
+        ("riv", "riv"),
+        ("lam", "lambda"),
+        ("fmi", "fmi"),
+        ("df", "df"),
+        ("dfcom", "dfcom"),
+    ):
         assert getattr(pooled, field) == pytest.approx(expected[column], abs=1e-10), field
     result = pooled.as_estimate(expected["conf_level"], "MI")
     for field in ("statistic", "p", "ci_low", "ci_high"):
@@ -263,8 +281,14 @@ def test_rubins_rules_match_mice_pool_scalar(case):
     data = read(f"pool_input_{case}.tsv")
     expected = read("pool_expected.tsv").set_index("case").loc[case]
     pooled = rubin_pool(data["Q"], data["U"], data["n"].iloc[0] - data["k"].iloc[0])
-    for field, column in (("qbar", "qbar"), ("t", "t"), ("riv", "riv"), ("lam", "lambda"),
-                          ("fmi", "fmi"), ("df", "df")):
+    for field, column in (
+        ("qbar", "qbar"),
+        ("t", "t"),
+        ("riv", "riv"),
+        ("lam", "lambda"),
+        ("fmi", "fmi"),
+        ("df", "df"),
+    ):
         assert getattr(pooled, field) == pytest.approx(expected[column], abs=1e-10), field
     result = pooled.as_estimate(0.95, "MI")
     for field in ("p", "ci_low", "ci_high"):

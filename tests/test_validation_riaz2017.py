@@ -8,7 +8,6 @@ with a reason when ../shared/validation/riaz2017 is absent; never copies its fil
 from __future__ import annotations
 
 import io
-import re
 import time
 
 import pandas as pd
@@ -23,22 +22,31 @@ pytestmark = [pytest.mark.validation, pytest.mark.workflow]
 @pytest.fixture(scope="module")
 def riaz(tmp_path_factory):
     """Prepare the cohort with `tme prepare riaz2017` and run the full workflow once (timed)."""
-    from tme.prepare import prepare_riaz2017
     import yaml
+
+    from tme.prepare import prepare_riaz2017
 
     folder = shared_path("validation", "riaz2017")
     out = tmp_path_factory.mktemp("riaz2017")
-    _, config_path = prepare_riaz2017(folder / "GSE91061_BMS038109Sample.hg19KnownGene.raw.csv.gz",
-                                      folder / "bms038_clinical_data.csv", folder / "SampleTableCorrected.9.19.16.csv",
-                                      out / "prepared")
+    _, config_path = prepare_riaz2017(
+        folder / "GSE91061_BMS038109Sample.hg19KnownGene.raw.csv.gz",
+        folder / "bms038_clinical_data.csv",
+        folder / "SampleTableCorrected.9.19.16.csv",
+        out / "prepared",
+    )
     config = yaml.safe_load(config_path.read_text())
     start = time.perf_counter()
     proc = run_workflow(out / "run", config)
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-4000:]
     print(f"\nRiaz 2017 full workflow: {elapsed:.0f} s")
-    return {"folder": folder, "results": out / "run" / "results", "elapsed": elapsed, "workdir": out / "run",
-            "config": config}
+    return {
+        "folder": folder,
+        "results": out / "run" / "results",
+        "elapsed": elapsed,
+        "workdir": out / "run",
+        "config": config,
+    }
 
 
 def _scores(results, signature, method):
@@ -73,9 +81,11 @@ def test_gep_matches_affymetrix_tis(riaz):
     table = pd.read_csv(io.StringIO((folder / "SampleTableCorrected.9.19.16.csv").read_text().replace("\r", "\n")))
     patient_of = table.drop_duplicates("PatientID").set_index("USUBJID")["PatientID"]
     affy = pd.read_csv(folder / "CM038_affy_sdrf_scores.csv")
-    affy = affy.assign(patient=affy["USUBJID"].map(patient_of),
-                       visit=affy["sampling_time_point"].map(lambda t: "pre" if t == "screen" else "on"),
-                       tis=affy["TIS"].fillna(affy["TIS_D29"])).dropna(subset=["patient", "tis"])
+    affy = affy.assign(
+        patient=affy["USUBJID"].map(patient_of),
+        visit=affy["sampling_time_point"].map(lambda t: "pre" if t == "screen" else "on"),
+        tis=affy["TIS"].fillna(affy["TIS_D29"]),
+    ).dropna(subset=["patient", "tis"])
     merged = gep.merge(affy[["patient", "visit", "tis"]], on=["patient", "visit"])
     rho = spearmanr(merged["score"], merged["tis"]).statistic
     print(f"\nGEP vs Affymetrix TIS: Spearman {rho:.4f} over {len(merged)} samples")
@@ -93,8 +103,15 @@ def test_sample_flow_matches_publication(riaz):
 
 def test_all_tables_produced(riaz):
     results = riaz["results"]
-    for name in ("effects_between_arms", "changes_within_arm", "de_interaction", "de_within_NIV3-NAIVE",
-                 "de_within_NIV3-PROG", "gsea_interaction", "signature_scores"):
+    for name in (
+        "effects_between_arms",
+        "changes_within_arm",
+        "de_interaction",
+        "de_within_NIV3-NAIVE",
+        "de_within_NIV3-PROG",
+        "gsea_interaction",
+        "signature_scores",
+    ):
         table = pd.read_csv(results / "tables" / f"{name}.tsv", sep="\t")
         assert len(table) > 0, name
     between = pd.read_csv(results / "tables" / "effects_between_arms.tsv", sep="\t")

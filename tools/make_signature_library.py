@@ -75,8 +75,7 @@ def _shared(reference: Path, name: str) -> pd.DataFrame:
     """One shared signature TSV (``signature, gene, weight, source``) as strings."""
     table = pd.read_csv(reference / "signatures" / name, sep="\t", dtype=str, keep_default_na=False)
     table["role"] = "member"
-    table["published_gene"] = [PUBLISHED_AS.get((s, g), "") for s, g in zip(table["signature"],
-                                                                             table["gene"])]
+    table["published_gene"] = [PUBLISHED_AS.get((s, g), "") for s, g in zip(table["signature"], table["gene"])]
     return table[["signature", "gene", "weight", "role", "published_gene"]]
 
 
@@ -90,17 +89,18 @@ def _rename(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 
 def collections(reference: Path) -> dict[str, pd.DataFrame]:
     """The library's gene lists per output file, with source symbols (not yet resolved)."""
-    il1 = _rename(_shared(reference, "il1_curated_candidates.tsv"), {
-        "CURATED_IL1_AXIS_CORE": "TME_IL1_AXIS_CORE",
-        "CURATED_IL1_INDUCED_CANDIDATES": "TME_IL1_INDUCED",
-    })
+    il1 = _rename(
+        _shared(reference, "il1_curated_candidates.tsv"),
+        {
+            "CURATED_IL1_AXIS_CORE": "TME_IL1_AXIS_CORE",
+            "CURATED_IL1_INDUCED_CANDIDATES": "TME_IL1_INDUCED",
+        },
+    )
 
     reactome = _shared(reference, "reactome_il1_pathways.tsv")
     reactome["signature"] = reactome["signature"].str.replace(r"_R-HSA-\d+$", "", regex=True)
     signalling = reactome[reactome["signature"] == "REACTOME_INTERLEUKIN_1_SIGNALING"]
-    subset = signalling[~signalling["gene"].str.match(PROTEASOME)].assign(
-        signature="TME_IL1_SIGNALING_NO_PROTEASOME"
-    )
+    subset = signalling[~signalling["gene"].str.match(PROTEASOME)].assign(signature="TME_IL1_SIGNALING_NO_PROTEASOME")
     reactome = pd.concat([reactome, subset])
 
     gmt = read_gmt(reference / "genesets" / "h.all.v7.5.1.symbols.gmt")
@@ -163,8 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         resolved = resolve(table, genemap)
         write_tsv(resolved, args.out / name)
         renamed = resolved[resolved["published_gene"] != ""]
-        print(f"{name}: {resolved['signature'].nunique()} signatures, {len(resolved)} rows; "
-              f"renamed {dict(zip(renamed['published_gene'], renamed['gene']))}")
+        print(
+            f"{name}: {resolved['signature'].nunique()} signatures, {len(resolved)} rows; "
+            f"renamed {dict(zip(renamed['published_gene'], renamed['gene']))}"
+        )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,13 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.single_cell:
         from tme.singlecell import write_singlecell_example
 
-        paths = write_singlecell_example(args.out, seed=args.seed, n_patients=args.patients or 12,
-                                         cells_per_sample=args.cells, n_genes=args.genes or 2000)
+        paths = write_singlecell_example(
+            args.out,
+            seed=args.seed,
+            n_patients=args.patients or 12,
+            cells_per_sample=args.cells,
+            n_genes=args.genes or 2000,
+        )
     else:
         from tme.simulate import write_cohort
 
@@ -91,57 +96,86 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tme",
-        description=("Paired tumour-microenvironment analysis for window-of-opportunity trials. "
-                     "Run the analysis with Snakemake (see README); these commands help around it."),
+        description=(
+            "Paired tumour-microenvironment analysis for window-of-opportunity trials. "
+            "Run the analysis with Snakemake (see README); these commands help around it."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"tme {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     sim = sub.add_parser(
-        "simulate", help="write a simulated OZM-034-like cohort with planted truth",
-        description=("Write a simulated two-arm window trial (anakinra vs usual care, pre/post biopsies): "
-                     "samples.tsv, salmon.merged.gene_counts.tsv.gz (nf-core layout), immune.tsv and truth.tsv "
-                     "(the planted changes). The same seed always gives the same bytes."))
+        "simulate",
+        help="write a simulated OZM-034-like cohort with planted truth",
+        description=(
+            "Write a simulated two-arm window trial (anakinra vs usual care, pre/post biopsies): "
+            "samples.tsv, salmon.merged.gene_counts.tsv.gz (nf-core layout), immune.tsv and truth.tsv "
+            "(the planted changes). The same seed always gives the same bytes."
+        ),
+    )
     sim.add_argument("--seed", type=int, default=34, help="random seed (default 34, the bundled example)")
     sim.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
     sim.add_argument("--patients", type=int, help="patients, a multiple of 4 (default 44 bulk, 12 single-cell)")
     sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell)")
-    sim.add_argument("--single-cell", action="store_true",
-                     help=("write a single-cell cohort instead: cells.h5ad (counts, sample_id, cell_type), samples.tsv, "
-                           "truth.tsv (fewer IL1B+ macrophages and a lower IL-1 program in macrophages after anakinra)"))
+    sim.add_argument(
+        "--single-cell",
+        action="store_true",
+        help=(
+            "write a single-cell cohort instead: cells.h5ad (counts, sample_id, cell_type), samples.tsv, "
+            "truth.tsv (fewer IL1B+ macrophages and a lower IL-1 program in macrophages after anakinra)"
+        ),
+    )
     sim.add_argument("--cells", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
     sim.set_defaults(func=_simulate)
 
     val = sub.add_parser(
-        "validate", help="check a config and every input it names, without running the workflow",
-        description="Validate the config, the sample sheet, the expression matrix and the immune table.")
-    val.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)")
+        "validate",
+        help="check a config and every input it names, without running the workflow",
+        description="Validate the config, the sample sheet, the expression matrix and the immune table.",
+    )
+    val.add_argument(
+        "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
+    )
     val.set_defaults(func=_validate)
 
     run = sub.add_parser(
-        "run", help="check a config, then run the workflow with Snakemake (and build the report)",
-        description=("Check the config file strictly (duplicate keys, YAML tags, Snakemake's YTE templating, values) "
-                     "before Snakemake reads it, then run `snakemake --configfile CONFIG --cores N [ARGS]` in the "
-                     "current directory (the repository root or a deployed workflow); with --report, build the HTML "
-                     "report afterwards. Arguments after `--` go to Snakemake unchanged."))
-    run.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)")
+        "run",
+        help="check a config, then run the workflow with Snakemake (and build the report)",
+        description=(
+            "Check the config file strictly (duplicate keys, YAML tags, Snakemake's YTE templating, values) "
+            "before Snakemake reads it, then run `snakemake --configfile CONFIG --cores N [ARGS]` in the "
+            "current directory (the repository root or a deployed workflow); with --report, build the HTML "
+            "report afterwards. Arguments after `--` go to Snakemake unchanged."
+        ),
+    )
+    run.add_argument(
+        "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
+    )
     run.add_argument("--cores", type=int, default=2, help="cores Snakemake may use (default 2)")
     run.add_argument("--report", type=Path, help="also write the HTML report to this file, e.g. results/report.html")
     run.add_argument("snakemake", nargs=argparse.REMAINDER, help="further Snakemake arguments, after --")
     run.set_defaults(func=_run)
 
     prep = sub.add_parser(
-        "prepare", help="write a sample sheet and config for a published cohort",
-        description="Write samples.tsv and config.yaml for a published cohort from its files as published.")
+        "prepare",
+        help="write a sample sheet and config for a published cohort",
+        description="Write samples.tsv and config.yaml for a published cohort from its files as published.",
+    )
     cohorts = prep.add_subparsers(dest="cohort", required=True, metavar="COHORT")
     riaz = cohorts.add_parser(
-        "riaz2017", help="CheckMate-038 (Riaz 2017, GEO GSE91061): nivolumab, pre/on-treatment, two cohorts",
-        description=("CheckMate-038 (Riaz 2017): ipilimumab-naive (reference) vs ipilimumab-progressed, tumour RNA-seq "
-                     "before and on nivolumab. The technical replicate of Pt109_On is resolved by keeping the larger "
-                     "library (the other is excluded with that reason)."))
+        "riaz2017",
+        help="CheckMate-038 (Riaz 2017, GEO GSE91061): nivolumab, pre/on-treatment, two cohorts",
+        description=(
+            "CheckMate-038 (Riaz 2017): ipilimumab-naive (reference) vs ipilimumab-progressed, tumour RNA-seq "
+            "before and on nivolumab. The technical replicate of Pt109_On is resolved by keeping the larger "
+            "library (the other is excluded with that reason)."
+        ),
+    )
     riaz.add_argument("--counts", type=Path, required=True, help="GSE91061_BMS038109Sample.hg19KnownGene.raw.csv.gz")
     riaz.add_argument("--clinical", type=Path, required=True, help="bms038_clinical_data.csv")
-    riaz.add_argument("--sample-table", type=Path, required=True, help="SampleTableCorrected.9.19.16.csv (CR line endings)")
+    riaz.add_argument(
+        "--sample-table", type=Path, required=True, help="SampleTableCorrected.9.19.16.csv (CR line endings)"
+    )
     riaz.add_argument("--out", type=Path, required=True, help="output directory for samples.tsv and config.yaml")
     riaz.set_defaults(func=_prepare)
     return parser
@@ -155,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tme: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # e.g. an output directory that cannot be created
-        print(f"tme: error: {exc.filename or ''}: {exc.strerror or exc}. Fix: choose a path you can write.",
-              file=sys.stderr)
+        print(
+            f"tme: error: {exc.filename or ''}: {exc.strerror or exc}. Fix: choose a path you can write.",
+            file=sys.stderr,
+        )
         return 1
 
 

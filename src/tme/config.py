@@ -5,14 +5,14 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from tme.configfile import check_config_data, read_yaml_config
 from tme.errors import TmeInputError
 from tme.schema import validate
-
 
 #: The one "arm" of a blinded analysis: every patient, arms pooled.
 POOLED = "pooled"
@@ -35,11 +35,17 @@ class Design:
     def __post_init__(self) -> None:
         object.__setattr__(self, "covariates", tuple(self.covariates))
         if self.reference_arm == self.treatment_arm:
-            raise TmeInputError(f"reference and treatment arm are both '{self.reference_arm}'", column="arm",
-                                fix="name two different arms in the design")
+            raise TmeInputError(
+                f"reference and treatment arm are both '{self.reference_arm}'",
+                column="arm",
+                fix="name two different arms in the design",
+            )
         if self.pre == self.post:
-            raise TmeInputError(f"pre and post timepoints are both '{self.pre}'", column="timepoint",
-                                fix="name two different timepoints in the design")
+            raise TmeInputError(
+                f"pre and post timepoints are both '{self.pre}'",
+                column="timepoint",
+                fix="name two different timepoints in the design",
+            )
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -50,11 +56,16 @@ class Design:
         return (self.pre, self.post)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "Design":
+    def from_config(cls, config: Mapping[str, Any]) -> Design:
         d = config.get("design", {})
-        return cls(d.get("reference_arm", cls.reference_arm), d.get("treatment_arm", cls.treatment_arm),
-                   d.get("pre", cls.pre), d.get("post", cls.post), tuple(d.get("covariates", ())),
-                   bool(config.get("blinded", False)))
+        return cls(
+            d.get("reference_arm", cls.reference_arm),
+            d.get("treatment_arm", cls.treatment_arm),
+            d.get("pre", cls.pre),
+            d.get("post", cls.post),
+            tuple(d.get("covariates", ())),
+            bool(config.get("blinded", False)),
+        )
 
 
 def pooled_design(design: Design) -> Design:
@@ -81,9 +92,12 @@ def check_path_characters(key: str, value: str, file: str | None = None) -> None
     """Refuse a path with a character of :data:`UNSAFE_PATH`, naming the key and the character."""
     bad = UNSAFE_PATH.search(str(value))
     if bad:
-        raise TmeInputError(f"config key '{key}' names a path with the character {bad.group()!r}, which tme refuses "
-                            "(it could act as markup in the HTML report or as a Snakemake wildcard)", file=file,
-                            fix="rename the file or folder without < > \" ' ` & { } \\ or control characters")
+        raise TmeInputError(
+            f"config key '{key}' names a path with the character {bad.group()!r}, which tme refuses "
+            "(it could act as markup in the HTML report or as a Snakemake wildcard)",
+            file=file,
+            fix="rename the file or folder without < > \" ' ` & { } \\ or control characters",
+        )
 
 
 def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -98,8 +112,9 @@ def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None = None,
-                    base_dir: str | os.PathLike = ".") -> dict:
+def validate_config(
+    config: Mapping[str, Any], *, file: str | os.PathLike | None = None, base_dir: str | os.PathLike = "."
+) -> dict:
     """Validate a config dict, fill defaults, check that its input files exist.
 
     Raises :class:`TmeInputError` naming the config file, the key and the fix.
@@ -109,26 +124,43 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
         raise TmeInputError("the config is empty", file=file, fix="start from config/config.yaml")
     check_config_data(config, file)
     if "samples" not in config:
-        raise TmeInputError("config key 'samples' is missing", file=file, fix="set samples: <path to the sample sheet TSV>")
+        raise TmeInputError(
+            "config key 'samples' is missing", file=file, fix="set samples: <path to the sample sheet TSV>"
+        )
     config = validate(dict(config), "config", file=file)
     d = config["design"]
     if d["reference_arm"] == d["treatment_arm"]:
-        raise TmeInputError("config keys 'design.reference_arm' and 'design.treatment_arm' name the same arm",
-                            file=file, fix="name the control arm and the experimental arm differently")
+        raise TmeInputError(
+            "config keys 'design.reference_arm' and 'design.treatment_arm' name the same arm",
+            file=file,
+            fix="name the control arm and the experimental arm differently",
+        )
     if d["pre"] == d["post"]:
-        raise TmeInputError("config keys 'design.pre' and 'design.post' name the same timepoint",
-                            file=file, fix="name the baseline and post-window timepoints differently")
+        raise TmeInputError(
+            "config keys 'design.pre' and 'design.post' name the same timepoint",
+            file=file,
+            fix="name the baseline and post-window timepoints differently",
+        )
     if not any(config.get(k) for k in ("expression", "immune", "single_cell")):
-        raise TmeInputError("the config names no data: none of the config keys 'expression', 'immune', 'single_cell' is set",
-                            file=file, fix="add at least one of these sections")
+        raise TmeInputError(
+            "the config names no data: none of the config keys 'expression', 'immune', 'single_cell' is set",
+            file=file,
+            fix="add at least one of these sections",
+        )
     if config.get("single_cell") and config.get("pseudonymise_ids"):
-        raise TmeInputError("pseudonymise_ids does not yet cover single-cell files (their obs holds the original IDs)",
-                            file=file, fix="pseudonymise the sample_id of the .h5ad files upstream, or run without pseudonymise_ids")
+        raise TmeInputError(
+            "pseudonymise_ids does not yet cover single-cell files (their obs holds the original IDs)",
+            file=file,
+            fix="pseudonymise the sample_id of the .h5ad files upstream, or run without pseudonymise_ids",
+        )
     for key in ("key_file", "mapping_file"):
         value = config["pseudonymisation"].get(key)
         if value and Path(base_dir, value).resolve().is_relative_to(Path(base_dir, "results").resolve()):
-            raise TmeInputError(f"config key 'pseudonymisation.{key}' points inside results/ ({value})", file=file,
-                                fix="keep the key and the ID mapping outside results/, which is shared with the report")
+            raise TmeInputError(
+                f"config key 'pseudonymisation.{key}' points inside results/ ({value})",
+                file=file,
+                fix="keep the key and the ID mapping outside results/, which is shared with the report",
+            )
     for key in ("key_file", "mapping_file"):
         if config["pseudonymisation"].get(key):
             check_path_characters(f"pseudonymisation.{key}", config["pseudonymisation"][key], file)
@@ -137,8 +169,11 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
         path = Path(base_dir, value)
         try:
             if path.is_dir():
-                raise TmeInputError(f"config key '{key}' names a directory, not a file: {value}", file=file,
-                                    fix="point the key at the file itself")
+                raise TmeInputError(
+                    f"config key '{key}' names a directory, not a file: {value}",
+                    file=file,
+                    fix="point the key at the file itself",
+                )
             path.stat()
         except OSError as exc:
             if exc.errno == errno.ELOOP:
@@ -146,7 +181,9 @@ def validate_config(config: Mapping[str, Any], *, file: str | os.PathLike | None
             else:
                 problem = "does not exist" + (" (a broken symbolic link)" if path.is_symlink() else "")
                 fix = "correct the path (relative paths start at the directory Snakemake runs in)"
-            raise TmeInputError(f"config key '{key}' names a path that {problem}: {value}", file=file, fix=fix) from None
+            raise TmeInputError(
+                f"config key '{key}' names a path that {problem}: {value}", file=file, fix=fix
+            ) from None
     return config
 
 

@@ -47,7 +47,9 @@ class _StrictLoader(yaml.SafeLoader):
                 raise TmeInputError(
                     f"key {str(key)[:80]!r} is given twice in one section (also line {seen[key]}); "
                     "YAML would silently keep only the last one",
-                    line=line, fix="keep one of the two and delete the other")
+                    line=line,
+                    fix="keep one of the two and delete the other",
+                )
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
@@ -83,18 +85,29 @@ def read_yaml_config(path: str | os.PathLike) -> dict:
         raise
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise TmeInputError(f"the config uses a YAML tag tme refuses ({str(exc.problem)[:120]})", file=path,
-                            line=line, fix="write plain values: a config holds data, never code or objects") from None
+        raise TmeInputError(
+            f"the config uses a YAML tag tme refuses ({str(exc.problem)[:120]})",
+            file=path,
+            line=line,
+            fix="write plain values: a config holds data, never code or objects",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise TmeInputError(f"the config is not valid YAML ({str(getattr(exc, 'problem', exc))[:200]})", file=path,
-                            line=None if mark is None else mark.line + 1,
-                            fix="correct the YAML syntax (indent with spaces, not tabs)") from None
+        raise TmeInputError(
+            f"the config is not valid YAML ({str(getattr(exc, 'problem', exc))[:200]})",
+            file=path,
+            line=None if mark is None else mark.line + 1,
+            fix="correct the YAML syntax (indent with spaces, not tabs)",
+        ) from None
     if config is None:
         raise TmeInputError("the config file is empty", file=path, fix="start from config/config.yaml")
     if not isinstance(config, Mapping):
-        raise TmeInputError(f"the config's top level is a {type(config).__name__}, not a mapping of keys", file=path,
-                            line=1, fix="start from config/config.yaml: 'samples:', 'design:', ... at the top level")
+        raise TmeInputError(
+            f"the config's top level is a {type(config).__name__}, not a mapping of keys",
+            file=path,
+            line=1,
+            fix="start from config/config.yaml: 'samples:', 'design:', ... at the top level",
+        )
     check_config_data(config, path)
     return dict(config)
 
@@ -103,8 +116,14 @@ def check_config_data(config: Mapping, file: str | os.PathLike | None = None) ->
     """Refuse code-bearing keys and configs that expand past :data:`MAX_NODES` values."""
     for key in CODE_KEYS:
         if key in config:
-            raise TmeInputError(f"config key '{key}' asks Snakemake to evaluate the config as a template (YTE), "
-                                "which runs code", file=file, fix=f"remove '{key}' and write plain values")
+            raise TmeInputError(
+                f"config key '{key}' asks Snakemake to evaluate the config as a template (YTE), which runs code",
+                file=file,
+                fix=f"remove '{key}' and write plain values",
+            )
     if count_values(config) > MAX_NODES:
-        raise TmeInputError(f"the config expands to more than {MAX_NODES:,} values (YAML anchors and aliases)",
-                            file=file, fix="write the config without nested aliases")
+        raise TmeInputError(
+            f"the config expands to more than {MAX_NODES:,} values (YAML anchors and aliases)",
+            file=file,
+            fix="write the config without nested aliases",
+        )

@@ -28,11 +28,12 @@ PAR_Y copies of Ensembl IDs); normalised log values keep the **row with the high
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -41,6 +42,7 @@ import pandas as pd
 from tme.errors import TmeInputError
 from tme.genes import GeneMap, describe_excel_mangled, find_excel_mangled
 from tme.io import MISSING_TOKENS, read_matrix_text
+
 
 @dataclass
 class ExpressionInput:
@@ -74,8 +76,13 @@ def _id_columns(frame: pd.DataFrame, fmt: str, spec: MatrixFormat, path: Path) -
         return [frame.columns[0]]
     missing = [c for c in spec.id_columns if c not in frame.columns]
     if missing:
-        raise TmeInputError(f"column(s) {', '.join(missing)} missing for format {fmt}", file=path, line=1,
-                            fix="point at nf-core/rnaseq's salmon.merged.gene_counts.tsv or gene_tpm.tsv, or set expression.format: counts")
+        raise TmeInputError(
+            f"column(s) {', '.join(missing)} missing for format {fmt}",
+            file=path,
+            line=1,
+            fix="point at nf-core/rnaseq's salmon.merged.gene_counts.tsv or gene_tpm.tsv, or set expression.format: "
+            "counts",
+        )
     return list(spec.id_columns)
 
 
@@ -88,9 +95,13 @@ def _to_numeric(block: pd.DataFrame, path: Path) -> np.ndarray:
         raw = block.iat[row, col]
         kind = "a missing or infinite value" if raw.strip().lower() in MISSING_TOKENS else f"non-numeric value {raw!r}"
         n = int(bad.sum())
-        raise TmeInputError(f"{kind} ({n} such cell{'s' if n > 1 else ''} in the matrix)", file=path,
-                            line=int(row) + 2, column=str(block.columns[col]),
-                            fix="every expression cell must be a finite number; re-export the matrix without missing values")
+        raise TmeInputError(
+            f"{kind} ({n} such cell{'s' if n > 1 else ''} in the matrix)",
+            file=path,
+            line=int(row) + 2,
+            column=str(block.columns[col]),
+            fix="every expression cell must be a finite number; re-export the matrix without missing values",
+        )
     return values
 
 
@@ -99,24 +110,36 @@ def _refuse_negative(values: np.ndarray, columns: list[str], path: Path, what: s
     negative = np.argwhere(values < 0)
     if len(negative):
         row, col = negative[0]
-        raise TmeInputError(f"{what} {values[row, col]:g}", file=path, line=int(row) + 2, column=str(columns[col]), fix=fix)
+        raise TmeInputError(
+            f"{what} {values[row, col]:g}", file=path, line=int(row) + 2, column=str(columns[col]), fix=fix
+        )
 
 
 def _integer_counts(values: np.ndarray, samples: list[str], path: Path, settings: Mapping[str, Any]) -> np.ndarray:
-    _refuse_negative(values, samples, path, "negative count",
-                     "counts must be ≥ 0; if these are normalised or log values set expression.format: normalised")
+    _refuse_negative(
+        values,
+        samples,
+        path,
+        "negative count",
+        "counts must be ≥ 0; if these are normalised or log values set expression.format: normalised",
+    )
     frac = values != np.rint(values)
     if frac.any():
         row, col = np.argwhere(frac)[0]
-        raise TmeInputError(f"non-integer count {values[row, col]:g}", file=path, line=int(row) + 2, column=samples[col],
-                            fix="give raw integer counts (e.g. featureCounts/STAR); for salmon estimates use format nfcore_salmon_counts, for normalised data format normalised")
+        raise TmeInputError(
+            f"non-integer count {values[row, col]:g}",
+            file=path,
+            line=int(row) + 2,
+            column=samples[col],
+            fix="give raw integer counts (e.g. featureCounts/STAR); for salmon estimates use format "
+            "nfcore_salmon_counts, for normalised data format normalised",
+        )
     return values
 
 
 def _estimated_counts(values: np.ndarray, samples: list[str], path: Path, settings: Mapping[str, Any]) -> np.ndarray:
     """Salmon's estimated counts, rounded for count models as nf-core's own DESeq2 step does."""
-    _refuse_negative(values, samples, path, "negative count",
-                     "give nf-core's salmon.merged.gene_counts.tsv unchanged")
+    _refuse_negative(values, samples, path, "negative count", "give nf-core's salmon.merged.gene_counts.tsv unchanged")
     return np.rint(values)
 
 
@@ -130,8 +153,13 @@ def _normalised(values: np.ndarray, samples: list[str], path: Path, settings: Ma
     scale = settings.get("scale", "log2")
     _check_log_scale(values, scale, path)
     if scale == "linear":
-        _refuse_negative(values, samples, path, "negative value on a linear scale",
-                         "set expression.scale to log2 or log10 if the values are logged")
+        _refuse_negative(
+            values,
+            samples,
+            path,
+            "negative value on a linear scale",
+            "set expression.scale to log2 or log10 if the values are logged",
+        )
     return values
 
 
@@ -153,23 +181,35 @@ def _gene_ids(frame: pd.DataFrame, id_cols: list[str], path: Path) -> pd.DataFra
         ids[column] = ids[column].str.strip()
         empty = ids[column] == ""
         if empty.any() and column == id_cols[0]:
-            raise TmeInputError("empty gene identifier", file=path, line=int(np.argmax(empty.to_numpy())) + 2,
-                                column=column, fix="every row needs a gene identifier")
+            raise TmeInputError(
+                "empty gene identifier",
+                file=path,
+                line=int(np.argmax(empty.to_numpy())) + 2,
+                column=column,
+                fix="every row needs a gene identifier",
+            )
     first = ids[id_cols[0]]
     dup = first.duplicated(keep=False)
     if dup.any():
         name = first[dup].iloc[0]
         lines = (np.flatnonzero((first == name).to_numpy()) + 2).tolist()
-        raise TmeInputError(f"gene identifier {name!r} appears on lines {', '.join(map(str, lines[:5]))}", file=path,
-                            line=lines[1], column=id_cols[0],
-                            fix="give each gene one row (sum or drop duplicates upstream), or use unique Ensembl IDs")
+        raise TmeInputError(
+            f"gene identifier {name!r} appears on lines {', '.join(map(str, lines[:5]))}",
+            file=path,
+            line=lines[1],
+            column=id_cols[0],
+            fix="give each gene one row (sum or drop duplicates upstream), or use unique Ensembl IDs",
+        )
     mangled = find_excel_mangled(ids[id_cols[-1]].tolist())
     if mangled:
         where = int(np.flatnonzero(ids[id_cols[-1]].isin(mangled).to_numpy())[0]) + 2
         raise TmeInputError(
-            describe_excel_mangled(mangled), file=path,
-            line=where, column=id_cols[-1],
-            fix="re-export the matrix without opening it in Excel (or import gene names as text), or use Ensembl IDs")
+            describe_excel_mangled(mangled),
+            file=path,
+            line=where,
+            column=id_cols[-1],
+            fix="re-export the matrix without opening it in Excel (or import gene names as text), or use Ensembl IDs",
+        )
     return ids
 
 
@@ -212,8 +252,12 @@ def _check_log_scale(values: np.ndarray, scale: str, path: Path) -> None:
     if top > MAX_LOG2:
         raise TmeInputError(
             f"values up to {values.max():g} on a declared {scale} scale would mean more than 2^{MAX_LOG2:g} "
-            "(a billion) per gene, so they look linear", file=path, column="(values)",
-            fix="set expression.scale: linear for linear normalised values, or expression.format: counts for raw counts")
+            "(a billion) per gene, so they look linear",
+            file=path,
+            column="(values)",
+            fix="set expression.scale: linear for linear normalised values, or expression.format: counts for raw "
+            "counts",
+        )
 
 
 def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:
@@ -227,11 +271,19 @@ def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.Dat
     id_cols = _id_columns(frame, fmt, spec, path)
     sample_cols = [c for c in frame.columns if c not in id_cols]
     if not sample_cols:
-        raise TmeInputError("the matrix has no sample columns", file=path, line=1,
-                            fix="genes in rows, one column per sample after the gene identifier column")
+        raise TmeInputError(
+            "the matrix has no sample columns",
+            file=path,
+            line=1,
+            fix="genes in rows, one column per sample after the gene identifier column",
+        )
     if frame.empty:
-        raise TmeInputError("the matrix has a header but no gene rows", file=path, line=2,
-                            fix="export the matrix again with its rows (the file may have been cut short)")
+        raise TmeInputError(
+            "the matrix has a header but no gene rows",
+            file=path,
+            line=2,
+            fix="export the matrix again with its rows (the file may have been cut short)",
+        )
     source, extra = _match_samples(sample_cols, samples, settings, path)
     ids = _gene_ids(frame, id_cols, path)
     values = _to_numeric(frame[sample_cols], path)[:, [sample_cols.index(s) for s in source]]
@@ -242,8 +294,11 @@ def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.Dat
     if not ok.any():
         raise TmeInputError(
             f"none of the matrix's {len(ok):,} gene identifiers maps to a human gene (e.g. "
-            f"{', '.join(map(repr, mapped['input_id'].head(3)))})", file=path, column=id_cols[0],
-            fix="give human gene symbols, Ensembl gene IDs (ENSG…) or Entrez IDs in the first column")
+            f"{', '.join(map(repr, mapped['input_id'].head(3)))})",
+            file=path,
+            column=id_cols[0],
+            fix="give human gene symbols, Ensembl gene IDs (ENSG…) or Entrez IDs in the first column",
+        )
     unmapped = mapped.loc[~ok, ["input_id", "id_type", "status"]].reset_index(drop=True)
     values, symbols = _collapse(values[ok], mapped.loc[ok, "symbol"].to_numpy(dtype=str), spec.collapse)
     n_ids = pd.Series(mapped.loc[ok, "symbol"]).value_counts().reindex(symbols).to_numpy()
@@ -263,13 +318,18 @@ def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.Dat
     adata = ad.AnnData(X=x.T.astype(np.float64), obs=obs, var=var)
     if counts is not None:
         adata.layers["counts"] = counts.T
-    adata.uns["tme"] = {"expression_format": fmt, "expression_file": str(path), "analysis_scale": label,
-                        "collapse_rule": spec.collapse}
+    adata.uns["tme"] = {
+        "expression_format": fmt,
+        "expression_file": str(path),
+        "analysis_scale": label,
+        "collapse_rule": spec.collapse,
+    }
     return ExpressionInput(adata, unmapped, extra, low)
 
 
-def _match_samples(sample_cols: list[str], samples: pd.DataFrame, settings: Mapping[str, Any],
-                   path: Path) -> tuple[dict[str, str], list[str]]:
+def _match_samples(
+    sample_cols: list[str], samples: pd.DataFrame, settings: Mapping[str, Any], path: Path
+) -> tuple[dict[str, str], list[str]]:
     """(matrix column → sheet sample for every usable sheet sample, matrix columns not in the sheet)."""
     usable = samples[samples["exclude_reason"] == ""]
     source = dict(zip(usable["source_id"], usable.index))  # IDs as written in the files → IDs used
@@ -279,14 +339,22 @@ def _match_samples(sample_cols: list[str], samples: pd.DataFrame, settings: Mapp
         raise TmeInputError(
             f"{len(missing)} sample(s) have no column in the expression matrix {path} "
             f"({', '.join(missing[:5])}{', …' if len(missing) > 5 else ''})",
-            file=samples.attrs.get("path"), line=int(first), column="sample_id",
-            fix="correct the sample_id, or set the sample's exclude_reason (e.g. 'RNA failed') if it was not sequenced")
+            file=samples.attrs.get("path"),
+            line=int(first),
+            column="sample_id",
+            fix="correct the sample_id, or set the sample's exclude_reason (e.g. 'RNA failed') if it was not sequenced",
+        )
     extra = [c for c in sample_cols if c not in set(samples["source_id"])]
     if extra and settings.get("extra_samples", "error") == "error":
         raise TmeInputError(
-            f"{len(extra)} matrix column(s) are not in the sample sheet ({', '.join(extra[:5])}{', …' if len(extra) > 5 else ''})",
-            file=path, line=1, column=extra[0],
-            fix="add them to the sample sheet, or set expression.extra_samples: ignore to analyse only the sheet's samples")
+            f"{len(extra)} matrix column(s) are not in the sample sheet "
+            f"({', '.join(extra[:5])}{', …' if len(extra) > 5 else ''})",
+            file=path,
+            line=1,
+            column=extra[0],
+            fix="add them to the sample sheet, or set expression.extra_samples: ignore to analyse only the sheet's "
+            "samples",
+        )
     return source, extra
 
 
@@ -307,16 +375,33 @@ def _matrix_format(name: str, description: str, spec: MatrixFormat) -> Expressio
 _NFCORE = ("gene_id", "gene_name")
 
 #: Registered expression formats by ``expression.format`` name (read-only).
-FORMATS: Mapping[str, ExpressionFormat] = MappingProxyType({f.name: f for f in (
-    _matrix_format("counts", "genes x samples integer counts, first column gene identifiers",
-                   MatrixFormat((), _integer_counts, "sum")),
-    _matrix_format("nfcore_salmon_counts", "nf-core/rnaseq salmon.merged.gene_counts.tsv (gene_id, gene_name, samples)",
-                   MatrixFormat(_NFCORE, _estimated_counts, "sum")),
-    _matrix_format("nfcore_salmon_tpm", "nf-core/rnaseq salmon.merged.gene_tpm.tsv (gene_id, gene_name, samples)",
-                   MatrixFormat(_NFCORE, _tpm, "sum", _log2_tpm)),
-    _matrix_format("normalised", "genes x samples normalised expression (NanoString, arrays) on the declared scale",
-                   MatrixFormat((), _normalised, "maxmean", _declared_scale)),
-)})
+FORMATS: Mapping[str, ExpressionFormat] = MappingProxyType(
+    {
+        f.name: f
+        for f in (
+            _matrix_format(
+                "counts",
+                "genes x samples integer counts, first column gene identifiers",
+                MatrixFormat((), _integer_counts, "sum"),
+            ),
+            _matrix_format(
+                "nfcore_salmon_counts",
+                "nf-core/rnaseq salmon.merged.gene_counts.tsv (gene_id, gene_name, samples)",
+                MatrixFormat(_NFCORE, _estimated_counts, "sum"),
+            ),
+            _matrix_format(
+                "nfcore_salmon_tpm",
+                "nf-core/rnaseq salmon.merged.gene_tpm.tsv (gene_id, gene_name, samples)",
+                MatrixFormat(_NFCORE, _tpm, "sum", _log2_tpm),
+            ),
+            _matrix_format(
+                "normalised",
+                "genes x samples normalised expression (NanoString, arrays) on the declared scale",
+                MatrixFormat((), _normalised, "maxmean", _declared_scale),
+            ),
+        )
+    }
+)
 
 
 def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:

@@ -17,7 +17,7 @@ measure on its analysis scale. Families (Benjamini–Hochberg within each, per a
 from __future__ import annotations
 
 import warnings
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -40,34 +40,52 @@ def resolve_panel(setting: str | Iterable[str], signatures: Mapping[str, Signatu
         panel = primary_panel()
         left_out = [name for name in panel if name not in signatures]
         if left_out:
-            warnings.warn(f"primary panel members not scored (their collection is not in scoring.collections): "
-                          f"{', '.join(left_out)}", TmeInputWarning, stacklevel=2)
+            warnings.warn(
+                f"primary panel members not scored (their collection is not in scoring.collections): "
+                f"{', '.join(left_out)}",
+                TmeInputWarning,
+                stacklevel=2,
+            )
         return [name for name in panel if name in signatures]
     panel = list(setting)
     unknown = [name for name in panel if name not in signatures]
     if unknown:
-        raise TmeInputError(f"config key 'statistics.primary_panel' names {unknown[0]!r}, which is not among the scored signatures",
-                            fix="use signature names from the library or your gene-set files, and keep their collection in scoring.collections")
+        raise TmeInputError(
+            f"config key 'statistics.primary_panel' names {unknown[0]!r}, which is not among the scored signatures",
+            fix="use signature names from the library or your gene-set files, and keep their collection in "
+            "scoring.collections",
+        )
     return panel
 
 
-def signature_features(scores: pd.DataFrame, signatures: Mapping[str, Signature], panel: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def signature_features(
+    scores: pd.DataFrame, signatures: Mapping[str, Signature], panel: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info) from the tidy score table."""
-    values = scores.assign(feature=scores["signature"] + SEPARATOR + scores["method"], value=scores["score"])[VALUE_COLUMNS]
+    values = scores.assign(feature=scores["signature"] + SEPARATOR + scores["method"], value=scores["score"])[
+        VALUE_COLUMNS
+    ]
     pairs = scores[["signature", "method"]].drop_duplicates()
     primary = {(name, default_methods(signatures[name])[0]) for name in panel}
-    info = pd.DataFrame({
-        "feature": pairs["signature"] + SEPARATOR + pairs["method"],
-        "feature_type": "signature",
-        "family": ["primary" if (s, m) in primary else "exploratory_signatures" for s, m in zip(pairs["signature"], pairs["method"])],
-    })
+    info = pd.DataFrame(
+        {
+            "feature": pairs["signature"] + SEPARATOR + pairs["method"],
+            "feature_type": "signature",
+            "family": [
+                "primary" if (s, m) in primary else "exploratory_signatures"
+                for s, m in zip(pairs["signature"], pairs["method"])
+            ],
+        }
+    )
     return values, info
 
 
 def immune_features(immune: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info) from the immune table on its analysis scale."""
     values = immune.assign(feature=immune["measure"], value=immune["analysis_value"])[VALUE_COLUMNS]
-    info = pd.DataFrame({"feature": immune["measure"].unique(), "feature_type": "immune_measure", "family": "immune_measures"})
+    info = pd.DataFrame(
+        {"feature": immune["measure"].unique(), "feature_type": "immune_measure", "family": "immune_measures"}
+    )
     return values, info
 
 
@@ -84,6 +102,10 @@ def with_covariates(values: pd.DataFrame, samples: pd.DataFrame, covariates: Ite
     covariates = list(covariates)
     missing = [c for c in covariates if c not in samples.columns]
     if missing:
-        raise TmeInputError(f"covariate {missing[0]!r} is not a column of the sample sheet", file=samples.attrs.get("path"),
-                            line=1, fix=f"add the column, or remove it from design.covariates")
+        raise TmeInputError(
+            f"covariate {missing[0]!r} is not a column of the sample sheet",
+            file=samples.attrs.get("path"),
+            line=1,
+            fix="add the column, or remove it from design.covariates",
+        )
     return values.merge(samples[["sample_id", *covariates]].reset_index(drop=True), on="sample_id", how="left")

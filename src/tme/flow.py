@@ -8,7 +8,7 @@ per patient with no sample at a timepoint.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -18,8 +18,12 @@ from tme.errors import TmeInputError
 COLUMNS = ["modality", "arm", "step", "n_patients", "sample_id", "patient_id", "timepoint", "reason"]
 
 
-def exclusions(samples: pd.DataFrame, present: set[str], qc: Mapping[str, str] | None = None,
-               absent_reason: str = "not in the data") -> pd.Series:
+def exclusions(
+    samples: pd.DataFrame,
+    present: set[str],
+    qc: Mapping[str, str] | None = None,
+    absent_reason: str = "not in the data",
+) -> pd.Series:
     """Reason each sample is unusable for a modality ('' if usable): sheet, then absence, then QC."""
     qc = qc or {}
     reason = samples["exclude_reason"].copy()
@@ -39,17 +43,38 @@ def sample_flow(samples: pd.DataFrame, design: Design, modality: str, reason: pd
         arm_usable = usable[usable["arm"] == arm]
         pre = set(arm_usable.loc[arm_usable["timepoint"] == design.pre, "patient_id"])
         post = set(arm_usable.loc[arm_usable["timepoint"] == design.post, "patient_id"])
-        for step, n in (("randomised", arm_samples["patient_id"].nunique()), ("with_pre", len(pre)),
-                        ("with_post", len(post)), ("paired", len(pre & post))):
+        for step, n in (
+            ("randomised", arm_samples["patient_id"].nunique()),
+            ("with_pre", len(pre)),
+            ("with_post", len(post)),
+            ("paired", len(pre & post)),
+        ):
             rows.append(dict(modality=modality, arm=arm, step=step, n_patients=n))
         for sample, row in arm_samples[reason[arm_samples.index] != ""].iterrows():
-            rows.append(dict(modality=modality, arm=arm, step="excluded", sample_id=sample,
-                             patient_id=row["patient_id"], timepoint=row["timepoint"], reason=reason[sample]))
+            rows.append(
+                dict(
+                    modality=modality,
+                    arm=arm,
+                    step="excluded",
+                    sample_id=sample,
+                    patient_id=row["patient_id"],
+                    timepoint=row["timepoint"],
+                    reason=reason[sample],
+                )
+            )
         for timepoint in design.timepoints:
             taken = set(arm_samples.loc[arm_samples["timepoint"] == timepoint, "patient_id"])
             for patient in sorted(set(arm_samples["patient_id"]) - taken):
-                rows.append(dict(modality=modality, arm=arm, step="missing", patient_id=patient, timepoint=timepoint,
-                                 reason="no sample in the sample sheet"))
+                rows.append(
+                    dict(
+                        modality=modality,
+                        arm=arm,
+                        step="missing",
+                        patient_id=patient,
+                        timepoint=timepoint,
+                        reason="no sample in the sample sheet",
+                    )
+                )
     flow = pd.DataFrame(rows, columns=COLUMNS)
     text = [c for c in COLUMNS if c != "n_patients"]
     flow[text] = flow[text].fillna("")
@@ -78,5 +103,7 @@ def require_pairs(flow: pd.DataFrame, modality: str, samples: pd.DataFrame, data
             "cannot be compared between arms",
             file=data_file if len(from_data) else samples.attrs.get("path"),
             fix="check that the data file holds these samples (IDs as in the sample sheet) and the QC thresholds "
-                "(e.g. expression.min_library_size)" if len(from_data) else
-                "check the sample_id and timepoint labels and the exclude_reason column of the sample sheet")
+            "(e.g. expression.min_library_size)"
+            if len(from_data)
+            else "check the sample_id and timepoint labels and the exclude_reason column of the sample sheet",
+        )

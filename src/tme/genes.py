@@ -28,11 +28,11 @@ Example
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -52,7 +52,7 @@ class _Lookup:
     candidates: pd.Series  # index: identifier; value: ";"-joined sorted candidate symbols
 
     @classmethod
-    def from_pairs(cls, pairs: pd.DataFrame) -> "_Lookup":
+    def from_pairs(cls, pairs: pd.DataFrame) -> _Lookup:
         """Build from rows ``id, symbol`` (one row per identifier–gene pair)."""
         pairs = pairs.drop_duplicates(["id", "symbol"])
         shared = pairs["id"].duplicated(keep=False)
@@ -79,12 +79,10 @@ class GeneMap:
         self._ensembl = _Lookup.from_pairs(by_type["ensembl"])
         self._alias = _Lookup.from_pairs(by_type["alias"])
         current = pd.Index(by_type["entrez"]["symbol"].unique())
-        self._symbol = _Lookup(
-            symbol=pd.Series(current, index=current), candidates=pd.Series(current, index=current)
-        )
+        self._symbol = _Lookup(symbol=pd.Series(current, index=current), candidates=pd.Series(current, index=current))
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "GeneMap":
+    def load(cls, path: str | Path | None = None) -> GeneMap:
         """The shipped map (or the table at ``path``), parsed once per process."""
         return _load(None if path is None else str(path))
 
@@ -143,8 +141,7 @@ class GeneMap:
         candidates = candidates.where(status == "ambiguous", "")
         symbol = symbol.where(mapped, None)
         return pd.DataFrame(
-            {"input_id": raw, "symbol": symbol, "id_type": id_type, "status": status,
-             "candidates": candidates}
+            {"input_id": raw, "symbol": symbol, "id_type": id_type, "status": status, "candidates": candidates}
         )
 
 
@@ -153,9 +150,7 @@ def _load(path: str | None) -> GeneMap:
     """Parse the gzip table once (``None`` = the shipped ``tme/data/gene_map.tsv.gz``)."""
     source = files("tme") / "data" / "gene_map.tsv.gz" if path is None else Path(path)
     with source.open("rb") as handle:
-        table = pd.read_csv(
-            handle, sep="\t", dtype=str, keep_default_na=False, compression="gzip"
-        )
+        table = pd.read_csv(handle, sep="\t", dtype=str, keep_default_na=False, compression="gzip")
     return GeneMap(table)
 
 

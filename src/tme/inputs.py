@@ -11,9 +11,10 @@ them, and the tables, only once every check has passed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -58,8 +59,14 @@ def read_single_cell(config: Mapping[str, Any], samples: pd.DataFrame):
     from tme.singlecell import read_h5ads  # scanpy takes seconds to import; only single-cell runs need it
 
     s = config["single_cell"]
-    return read_h5ads(single_cell_paths(config), samples, min_genes=s["min_genes"], min_counts=s["min_counts"],
-                      max_pct_mito=s["max_pct_mito"], min_cells=s["min_cells"])
+    return read_h5ads(
+        single_cell_paths(config),
+        samples,
+        min_genes=s["min_genes"],
+        min_counts=s["min_counts"],
+        max_pct_mito=s["max_pct_mito"],
+        min_cells=s["min_cells"],
+    )
 
 
 @dataclass
@@ -80,25 +87,45 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
         settings = config["expression"]
         result = read_expression(settings, samples)
         minimum = settings.get("min_library_size", 0)
-        qc = {s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
-              for s, n in result.low_library.items()}
+        qc = {
+            s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
+            for s, n in result.low_library.items()
+        }
         modalities.append(("expression", exclusions(samples, set(result.adata.obs_names), qc), settings["path"]))
-        files.append(("expression", settings["path"],
-                      f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers "
-                      f"unmapped; {len(result.extra_samples)} matrix columns not in the sheet; {len(qc)} below min_library_size"))
+        files.append(
+            (
+                "expression",
+                settings["path"],
+                f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers "
+                f"unmapped; {len(result.extra_samples)} matrix columns not in the sheet; {len(qc)} below "
+                "min_library_size",
+            )
+        )
     if config.get("immune"):
         values, measures = read_immune(config["immune"], samples)
         reason = exclusions(samples, set(values["sample_id"]), absent_reason="no immune-cell measurement")
         modalities.append(("immune", reason, config["immune"]["path"]))
-        files.append(("immune", config["immune"]["path"],
-                      f"{len(measures)} measures ({', '.join(measures['measure'])}) on {values['sample_id'].nunique()} samples"))
+        files.append(
+            (
+                "immune",
+                config["immune"]["path"],
+                f"{len(measures)} measures ({', '.join(measures['measure'])}) on {values['sample_id'].nunique()} "
+                "samples",
+            )
+        )
     if config.get("single_cell"):
         _, qc = read_single_cell(config, samples)
-        reason = exclusions(samples, set(qc["sample_id"]), dict(zip(qc["sample_id"], qc["exclude_reason"])),
-                            absent_reason="no cells in the single-cell files")
+        reason = exclusions(
+            samples,
+            set(qc["sample_id"]),
+            dict(zip(qc["sample_id"], qc["exclude_reason"])),
+            absent_reason="no cells in the single-cell files",
+        )
         modalities.append(("single_cell", reason, ", ".join(map(str, single_cell_paths(config)))))
         for path in single_cell_paths(config):
-            files.append(("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC"))
+            files.append(
+                ("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC")
+            )
     return modalities, files
 
 
@@ -118,23 +145,39 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
         signatures = run_signatures(config.get("scoring", {}))
         resolve_panel(config.get("statistics", {}).get("primary_panel", "library"), signatures)
         for i, path in enumerate(config.get("scoring", {}).get("gene_sets", [])):
-            files.append((f"gene_sets[{i}]", path, f"{sum(s.collection.endswith(Path(path).name) for s in signatures.values())} gene sets"))
+            files.append(
+                (
+                    f"gene_sets[{i}]",
+                    path,
+                    f"{sum(s.collection.endswith(Path(path).name) for s in signatures.values())} gene sets",
+                )
+            )
     flows = []
     for modality, reason, data_file in modalities:
         flow = sample_flow(samples, design, modality, reason)
         require_pairs(flow, modality, samples, data_file, design.post)
         flows.append(flow)
-    files = [("samples", config["samples"], f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")] + files
-    table = pd.DataFrame([dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size,
-                               summary=summary) for name, path, summary in files])
+    files = [
+        ("samples", config["samples"], f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")
+    ] + files
+    table = pd.DataFrame(
+        [
+            dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size, summary=summary)
+            for name, path, summary in files
+        ]
+    )
     if design.blinded:  # the sheet's own checksum would reveal a relabelling of arms
-        table.loc[0, ["sha256", "bytes"]] = [hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest(), ""]
+        table.loc[0, ["sha256", "bytes"]] = [
+            hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest(),
+            "",
+        ]
         table.loc[0, "summary"] += " (blinded: checksum of the sheet as read, without its arm column)"
     return CheckedInputs(pd.concat(flows, ignore_index=True), table, samples, ids)
 
 
-def write_checked_inputs(checked: CheckedInputs, config: Mapping[str, Any], flow_path: str | Path,
-                         files_path: str | Path) -> None:
+def write_checked_inputs(
+    checked: CheckedInputs, config: Mapping[str, Any], flow_path: str | Path, files_path: str | Path
+) -> None:
     """Write a new pseudonymisation key, the ID mapping (when configured) and the two tables."""
     if checked.ids is not None:
         checked.ids.save_key()
@@ -143,4 +186,3 @@ def write_checked_inputs(checked: CheckedInputs, config: Mapping[str, Any], flow
             write_tsv(mapping_table(checked.samples), mapping_file)
     write_tsv(checked.files, files_path)
     write_tsv(checked.flow, flow_path)
-

@@ -15,9 +15,9 @@ import io
 import os
 import tempfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -45,29 +45,44 @@ def read_text(path: str | os.PathLike, what: str) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise TmeInputError(f"the {what} file does not exist", file=path,
-                            fix="check the path in the config (relative paths start at the directory Snakemake runs in)") from None
+        raise TmeInputError(
+            f"the {what} file does not exist",
+            file=path,
+            fix="check the path in the config (relative paths start at the directory Snakemake runs in)",
+        ) from None
     except IsADirectoryError:
-        raise TmeInputError(f"the {what} path is a directory, not a file", file=path,
-                            fix="point the config at the file itself") from None
+        raise TmeInputError(
+            f"the {what} path is a directory, not a file", file=path, fix="point the config at the file itself"
+        ) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise TmeInputError(f"the {what} path is a symbolic link loop", file=path,
-                                fix="replace the link with the real file or a link to it") from None
-        raise TmeInputError(f"the {what} file cannot be read ({exc.strerror})", file=path,
-                            fix="check its permissions") from None
+            raise TmeInputError(
+                f"the {what} path is a symbolic link loop",
+                file=path,
+                fix="replace the link with the real file or a link to it",
+            ) from None
+        raise TmeInputError(
+            f"the {what} file cannot be read ({exc.strerror})", file=path, fix="check its permissions"
+        ) from None
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error):
-            raise TmeInputError(f"the {what} file is a damaged or truncated gzip archive", file=path,
-                                fix="copy or export the file again and check it with 'gzip -t'") from None
+            raise TmeInputError(
+                f"the {what} file is a damaged or truncated gzip archive",
+                file=path,
+                fix="copy or export the file again and check it with 'gzip -t'",
+            ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise TmeInputError(f"the {what} file is not UTF-8 text (byte {exc.start})", file=path, line=line,
-                            fix="save it as UTF-8 (in Excel: 'CSV UTF-8' or tab-delimited text)") from None
+        raise TmeInputError(
+            f"the {what} file is not UTF-8 text (byte {exc.start})",
+            file=path,
+            line=line,
+            fix="save it as UTF-8 (in Excel: 'CSV UTF-8' or tab-delimited text)",
+        ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise TmeInputError(f"the {what} file is empty", file=path, fix="export it again with its header and rows")
@@ -81,8 +96,10 @@ def _check_delimiter(header: str, sep: str, path: Path, what: str) -> None:
         if other != sep and other in header:
             raise TmeInputError(
                 f"the {what} file looks {name}-separated but its name implies {_DELIMITER_NAMES[sep]}-separated",
-                file=path, line=1,
-                fix="name it .csv for comma-separated or .tsv for tab-separated text, or re-export it with the right delimiter",
+                file=path,
+                line=1,
+                fix="name it .csv for comma-separated or .tsv for tab-separated text, or re-export it with the right "
+                "delimiter",
             )
 
 
@@ -91,8 +108,12 @@ def _split(line: str, sep: str, path: Path, lineno: int) -> list[str]:
     try:
         return next(csv.reader([line], delimiter=sep))
     except csv.Error as exc:
-        raise TmeInputError(f"this line cannot be split into cells ({exc}; the line has {len(line):,} characters)",
-                            file=path, line=lineno, fix="check the line: a cell may hold a whole file or an unclosed quote") from None
+        raise TmeInputError(
+            f"this line cannot be split into cells ({exc}; the line has {len(line):,} characters)",
+            file=path,
+            line=lineno,
+            fix="check the line: a cell may hold a whole file or an unclosed quote",
+        ) from None
 
 
 def read_small_table(path: str | os.PathLike, what: str, *, comment: str = "#") -> pd.DataFrame:
@@ -121,18 +142,28 @@ def read_small_table(path: str | os.PathLike, what: str, *, comment: str = "#") 
         if len(cells) != len(header):
             raise TmeInputError(
                 f"this row has {len(cells)} cells but the header (line {header_line}) has {len(header)}",
-                file=path, line=lineno, fix="make every row have one value per header column (empty cells are allowed)",
+                file=path,
+                line=lineno,
+                fix="make every row have one value per header column (empty cells are allowed)",
             )
         rows.append(cells)
         lines.append(lineno)
     assert header is not None  # read_text rejected files with nothing in them
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise TmeInputError(f"column name(s) {', '.join(map(repr, dupes))} appear more than once in the header",
-                            file=path, line=header_line, fix="give every column a unique name")
+        raise TmeInputError(
+            f"column name(s) {', '.join(map(repr, dupes))} appear more than once in the header",
+            file=path,
+            line=header_line,
+            fix="give every column a unique name",
+        )
     if "" in header:
-        raise TmeInputError("the header has an empty column name", file=path, line=header_line,
-                            fix="name every column (or delete the empty column)")
+        raise TmeInputError(
+            "the header has an empty column name",
+            file=path,
+            line=header_line,
+            fix="name every column (or delete the empty column)",
+        )
     if not rows:
         raise TmeInputError(f"the {what} file has a header but no rows", file=path, fix="add one row per record")
     frame = pd.DataFrame(rows, columns=header, dtype=object)
@@ -153,15 +184,24 @@ def read_matrix_text(path: str | os.PathLike, what: str) -> tuple[pd.DataFrame, 
     names = [c.strip() for c in _split(header, sep, path, 1)]
     twice = [n for i, n in enumerate(names) if n in names[:i]]
     if twice:
-        raise TmeInputError(f"column {twice[0]!r} appears twice in the header", file=path, line=1, column=twice[0],
-                            fix="every sample must have exactly one column")
+        raise TmeInputError(
+            f"column {twice[0]!r} appears twice in the header",
+            file=path,
+            line=1,
+            column=twice[0],
+            fix="every sample must have exactly one column",
+        )
     text = text.rstrip("\n") + "\n"  # blank lines at the end, as a sheet's are, are not rows
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, na_filter=False,
-                            skip_blank_lines=False, quotechar='"')
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, na_filter=False, skip_blank_lines=False, quotechar='"'
+        )
     except pd.errors.ParserError as exc:
-        raise TmeInputError(f"the {what} file cannot be parsed as a table ({exc})", file=path,
-                            fix="make every row have one value per header column") from None
+        raise TmeInputError(
+            f"the {what} file cannot be parsed as a table ({exc})",
+            file=path,
+            fix="make every row have one value per header column",
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, path
 

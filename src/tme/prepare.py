@@ -30,7 +30,13 @@ from tme.errors import TmeInputError
 from tme.io import read_matrix_text, read_text
 
 RIAZ_SAMPLE = re.compile(r"^(Pt\d+)_(Pre|On)_(.+)$")
-RIAZ_DESIGN = {"reference_arm": "NIV3-NAIVE", "treatment_arm": "NIV3-PROG", "pre": "pre", "post": "on", "covariates": []}
+RIAZ_DESIGN = {
+    "reference_arm": "NIV3-NAIVE",
+    "treatment_arm": "NIV3-PROG",
+    "pre": "pre",
+    "post": "on",
+    "covariates": [],
+}
 
 
 def _arms(clinical: Path, sample_table: Path) -> dict[str, str]:
@@ -42,8 +48,13 @@ def _arms(clinical: Path, sample_table: Path) -> dict[str, str]:
     from_clinical = dict(zip(clin["PatientID"], clin["Cohort"]))
     for patient, arm in from_table.items():
         if from_clinical.get(patient, arm) != arm:
-            raise TmeInputError(f"patient {patient!r} is {arm!r} in the sample table but {from_clinical[patient]!r} in the "
-                                f"clinical table", file=sample_table, column="Cohort", fix="use the published files unchanged")
+            raise TmeInputError(
+                f"patient {patient!r} is {arm!r} in the sample table but {from_clinical[patient]!r} in the "
+                f"clinical table",
+                file=sample_table,
+                column="Cohort",
+                fix="use the published files unchanged",
+            )
     return {**from_clinical, **from_table}
 
 
@@ -56,14 +67,30 @@ def riaz2017_samples(counts: str | Path, clinical: str | Path, sample_table: str
     for column in columns:
         match = RIAZ_SAMPLE.match(column)
         if not match:
-            raise TmeInputError(f"column {column!r} is not named Pt<id>_<Pre|On>_<library>", file=counts, line=1,
-                                column=column, fix="pass the GEO GSE91061 raw count matrix unchanged")
+            raise TmeInputError(
+                f"column {column!r} is not named Pt<id>_<Pre|On>_<library>",
+                file=counts,
+                line=1,
+                column=column,
+                fix="pass the GEO GSE91061 raw count matrix unchanged",
+            )
         patient, timepoint, _ = match.groups()
         if patient not in arms:
-            raise TmeInputError(f"patient {patient!r} is in neither the sample table nor the clinical table", file=counts,
-                                line=1, column=column, fix="pass the published sample and clinical tables unchanged")
-        rows.append(dict(sample_id=column, patient_id=patient, arm=arms[patient],
-                         timepoint=RIAZ_DESIGN["pre"] if timepoint == "Pre" else RIAZ_DESIGN["post"]))
+            raise TmeInputError(
+                f"patient {patient!r} is in neither the sample table nor the clinical table",
+                file=counts,
+                line=1,
+                column=column,
+                fix="pass the published sample and clinical tables unchanged",
+            )
+        rows.append(
+            dict(
+                sample_id=column,
+                patient_id=patient,
+                arm=arms[patient],
+                timepoint=RIAZ_DESIGN["pre"] if timepoint == "Pre" else RIAZ_DESIGN["post"],
+            )
+        )
     sheet = pd.DataFrame(rows)
     sheet["exclude_reason"] = ""
     library = matrix[columns].apply(pd.to_numeric).sum()
@@ -72,7 +99,9 @@ def riaz2017_samples(counts: str | Path, clinical: str | Path, sample_table: str
             kept = library[group["sample_id"]].idxmax()
             for sample in group["sample_id"]:
                 if sample != kept:
-                    sheet.loc[sheet["sample_id"] == sample, "exclude_reason"] = f"technical replicate of {kept} (smaller library)"
+                    sheet.loc[sheet["sample_id"] == sample, "exclude_reason"] = (
+                        f"technical replicate of {kept} (smaller library)"
+                    )
     return sheet
 
 
@@ -89,5 +118,7 @@ def prepare_riaz2017(counts: str | Path, clinical: str | Path, sample_table: str
         "expression": {"path": str(Path(counts).resolve()), "format": "counts"},
     }
     config_path = out / "config.yaml"
-    config_path.write_text("# tme prepare riaz2017: CheckMate-038 (Riaz 2017, GSE91061)\n" + yaml.safe_dump(config, sort_keys=False))
+    config_path.write_text(
+        "# tme prepare riaz2017: CheckMate-038 (Riaz 2017, GSE91061)\n" + yaml.safe_dump(config, sort_keys=False)
+    )
     return [samples_path, config_path]

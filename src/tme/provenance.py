@@ -13,9 +13,10 @@ import platform
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from importlib.metadata import distributions
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -24,9 +25,12 @@ from tme import __version__
 
 def git_revision(directory: str | Path) -> dict[str, Any]:
     """Commit and dirty flag of the repository holding ``directory`` (``unknown`` outside git)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(directory), *args], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
     try:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.SubprocessError):
@@ -53,13 +57,19 @@ def package_versions() -> dict[str, str]:
     return dict(sorted((d.metadata["Name"].lower(), d.version) for d in distributions() if d.metadata["Name"]))
 
 
-def provenance(config: Mapping[str, Any], input_files: pd.DataFrame, workflow_dir: str | Path,
-               started: dt.datetime, outputs: list[str], command: str) -> dict[str, Any]:
+def provenance(
+    config: Mapping[str, Any],
+    input_files: pd.DataFrame,
+    workflow_dir: str | Path,
+    started: dt.datetime,
+    outputs: list[str],
+    command: str,
+) -> dict[str, Any]:
     """The provenance record of a finished run (``command``: the Snakemake command line)."""
     return {
         "tme_version": __version__,
         "started": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command,
         "git": git_revision(workflow_dir),
         "platform": {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine()},

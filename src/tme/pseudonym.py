@@ -39,7 +39,7 @@ class Pseudonymiser:
         self._new_key_file = new_key_file
 
     @classmethod
-    def from_key_file(cls, path: str | os.PathLike, *, create: bool = False) -> "Pseudonymiser":
+    def from_key_file(cls, path: str | os.PathLike, *, create: bool = False) -> Pseudonymiser:
         """Read the hex key in ``path``; with ``create``, make a new random key if it is absent
         (written to ``path`` by :meth:`save_key`)."""
         path = Path(path)
@@ -48,11 +48,17 @@ class Pseudonymiser:
         try:
             return cls(bytes.fromhex(path.read_text().strip()))
         except FileNotFoundError:
-            raise TmeInputError("the pseudonymisation key file does not exist", file=path,
-                                fix="run the workflow once to create it, or restore the key of earlier runs") from None
+            raise TmeInputError(
+                "the pseudonymisation key file does not exist",
+                file=path,
+                fix="run the workflow once to create it, or restore the key of earlier runs",
+            ) from None
         except ValueError:
-            raise TmeInputError("the pseudonymisation key file does not hold a hex key of at least 16 bytes", file=path,
-                                fix="restore the key file of earlier runs (codes change with the key)") from None
+            raise TmeInputError(
+                "the pseudonymisation key file does not hold a hex key of at least 16 bytes",
+                file=path,
+                fix="restore the key file of earlier runs (codes change with the key)",
+            ) from None
 
     def save_key(self) -> None:
         """Write a key made by :meth:`from_key_file` (owner-only permissions; never overwrites)."""
@@ -75,12 +81,16 @@ class Pseudonymiser:
         out = sheet.assign(sample_id=sheet["sample_id"].map(mapping), patient_id=sheet["patient_id"].map(mapping))
         if "exclude_reason" in out.columns and len(mapping):
             pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
-            out["exclude_reason"] = out["exclude_reason"].map(lambda text: pattern.sub(lambda m: mapping[m.group(0)], text))
+            out["exclude_reason"] = out["exclude_reason"].map(
+                lambda text: pattern.sub(lambda m: mapping[m.group(0)], text)
+            )
         return out
 
 
 def mapping_table(sheet: pd.DataFrame) -> pd.DataFrame:
     """``kind, id, code`` for every sample and patient of a pseudonymised sheet (``source_*`` columns)."""
     samples = pd.DataFrame({"kind": "sample", "id": sheet["source_id"], "code": sheet["sample_id"]})
-    patients = pd.DataFrame({"kind": "patient", "id": sheet["source_patient_id"], "code": sheet["patient_id"]}).drop_duplicates()
+    patients = pd.DataFrame(
+        {"kind": "patient", "id": sheet["source_patient_id"], "code": sheet["patient_id"]}
+    ).drop_duplicates()
     return pd.concat([samples, patients], ignore_index=True)

@@ -16,17 +16,32 @@ from __future__ import annotations
 import html
 import platform
 import subprocess
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import yaml
 
 from tme.stats.analyses import BETWEEN_ARM
 
-PACKAGES = ("tme", "snakemake", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "anndata", "scanpy",
-            "pydeseq2", "gseapy", "jsonschema", "pyyaml", "h5py")
+PACKAGES = (
+    "tme",
+    "snakemake",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "anndata",
+    "scanpy",
+    "pydeseq2",
+    "gseapy",
+    "jsonschema",
+    "pyyaml",
+    "h5py",
+)
 
 #: Within-arm analyses, described for the methods page (between-arm ones: tme.stats.analyses.BETWEEN_ARM).
 WITHIN_ANALYSES = {
@@ -65,8 +80,9 @@ def escape(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, max_rows: int = 500,
-               float_format: str = "{:.4g}") -> str:
+def html_table(
+    frame: pd.DataFrame, columns: Sequence[str] | None = None, max_rows: int = 500, float_format: str = "{:.4g}"
+) -> str:
     """An escaped HTML table of ``frame`` (first ``max_rows`` rows; a note says how many were left out)."""
     if frame is None or frame.empty:
         return '<p class="note">(none)</p>'
@@ -81,7 +97,7 @@ def html_table(frame: pd.DataFrame, columns: Sequence[str] | None = None, max_ro
                 v = float_format.format(v)
             cells.append(f"<td>{escape(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = (f'<p class="note">… {len(frame) - max_rows} more rows in the TSV.</p>' if len(frame) > max_rows else "")
+    more = f'<p class="note">… {len(frame) - max_rows} more rows in the TSV.</p>' if len(frame) > max_rows else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
@@ -100,10 +116,15 @@ def software_versions(packages: Iterable[str] = PACKAGES) -> pd.DataFrame:
 def git_revision(path: str | Path = ".") -> str:
     """``<commit>`` (``+ uncommitted changes`` when dirty) of the repository at ``path``, or ``unknown``."""
     try:
-        commit = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + (" + uncommitted changes" if dirty else "")
@@ -114,8 +135,9 @@ def flow_summary(flow: pd.DataFrame) -> pd.DataFrame:
     if flow is None or flow.empty:
         return pd.DataFrame()
     counts = flow[flow["step"].isin(["randomised", "with_pre", "with_post", "paired"])]
-    table = counts.pivot_table(index=["modality", "arm"], columns="step", values="n_patients", aggfunc="first",
-                               sort=False)
+    table = counts.pivot_table(
+        index=["modality", "arm"], columns="step", values="n_patients", aggfunc="first", sort=False
+    )
     table = table.reindex(columns=["randomised", "with_pre", "with_post", "paired"])
     lost = flow[flow["step"].isin(["excluded", "missing"])].groupby(["modality", "arm"], sort=False).size()
     table["excluded_or_missing_samples"] = lost.reindex(table.index).fillna(0).astype(int)
@@ -132,8 +154,10 @@ def fdr_families(effects: pd.DataFrame | None, within: pd.DataFrame | None = Non
         t["p"] = pd.to_numeric(t["p"], errors="coerce")
         t["q"] = pd.to_numeric(t["q"], errors="coerce")
         g = t.groupby(["family", "analysis"], sort=False).agg(
-            features=("feature", "nunique"), tested=("p", lambda s: int(s.notna().sum())),
-            q_below_0_05=("q", lambda s: int((s < 0.05).sum())))
+            features=("feature", "nunique"),
+            tested=("p", lambda s: int(s.notna().sum())),
+            q_below_0_05=("q", lambda s: int((s < 0.05).sum())),
+        )
         g["table"] = scope
         frames.append(g.reset_index())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -150,15 +174,20 @@ def models_used(effects: pd.DataFrame | None, within: pd.DataFrame | None = None
     return t
 
 
-def signatures_used(scores: pd.DataFrame | None, coverage: pd.DataFrame | None = None,
-                    provenance: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
+def signatures_used(
+    scores: pd.DataFrame | None,
+    coverage: pd.DataFrame | None = None,
+    provenance: Mapping[str, Mapping[str, str]] | None = None,
+) -> pd.DataFrame:
     """signature × method with genes used / in signature and citation (when ``provenance`` is given)."""
     if coverage is not None and not coverage.empty:
         t = coverage.reindex(columns=["signature", "method", "n_genes_used", "n_genes_in_signature"]).drop_duplicates()
     elif scores is not None and not scores.empty:
-        t = (scores.groupby(["signature", "method"], sort=False)
-             .agg(n_genes_used=("n_genes_used", "min"), n_genes_in_signature=("n_genes_in_signature", "max"))
-             .reset_index())
+        t = (
+            scores.groupby(["signature", "method"], sort=False)
+            .agg(n_genes_used=("n_genes_used", "min"), n_genes_in_signature=("n_genes_in_signature", "max"))
+            .reset_index()
+        )
     else:
         return pd.DataFrame()
     provenance = provenance or {}
@@ -175,16 +204,27 @@ def signature_provenance(scoring: Mapping[str, Any]) -> dict[str, dict[str, str]
         signatures = run_signatures(scoring)
     except Exception:  # provenance is a courtesy: the page is still written without it
         return {}
-    return {name: {"collection": str(getattr(s, "collection", "") or ""), "citation": str(getattr(s, "citation", "") or "")}
-            for name, s in signatures.items()}
+    return {
+        name: {"collection": str(getattr(s, "collection", "") or ""), "citation": str(getattr(s, "citation", "") or "")}
+        for name, s in signatures.items()
+    }
 
 
-def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: pd.DataFrame | None = None,
-                 inputs: pd.DataFrame | None = None, effects: pd.DataFrame | None = None,
-                 within: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
-                 coverage: pd.DataFrame | None = None, provenance: Mapping[str, Mapping[str, str]] | None = None,
-                 versions: pd.DataFrame | None = None, revision: str = "unknown",
-                 record: Mapping[str, Any] | None = None) -> str:
+def methods_html(
+    *,
+    config: Mapping[str, Any],
+    design: Mapping[str, Any],
+    flow: pd.DataFrame | None = None,
+    inputs: pd.DataFrame | None = None,
+    effects: pd.DataFrame | None = None,
+    within: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
+    coverage: pd.DataFrame | None = None,
+    provenance: Mapping[str, Mapping[str, str]] | None = None,
+    versions: pd.DataFrame | None = None,
+    revision: str = "unknown",
+    record: Mapping[str, Any] | None = None,
+) -> str:
     """The methods and provenance page as one self-contained, script-free HTML document.
 
     ``record`` is the run's provenance record (``results/provenance.json`` of :mod:`tme.provenance`):
@@ -198,17 +238,21 @@ def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: 
         packages = {str(k).lower(): v for k, v in (record.get("packages") or {}).items()}
         if packages:
             python = (record.get("platform") or {}).get("python", platform.python_version())
-            versions = pd.DataFrame([dict(software="python", version=python)] + [
-                dict(software=name, version=packages.get(name, "not installed")) for name in PACKAGES])
+            versions = pd.DataFrame(
+                [dict(software="python", version=python)]
+                + [dict(software=name, version=packages.get(name, "not installed")) for name in PACKAGES]
+            )
         command = record.get("command")
-        run_rows = pd.DataFrame([
-            dict(item="tme version", value=record.get("tme_version", "")),
-            dict(item="started", value=record.get("started", "")),
-            dict(item="finished", value=record.get("finished", "")),
-            dict(item="command", value=" ".join(map(str, command)) if isinstance(command, list) else command or ""),
-            dict(item="platform", value=(record.get("platform") or {}).get("system", "")),
-            dict(item="seeds", value=", ".join(f"{k} = {v}" for k, v in (record.get("seeds") or {}).items())),
-        ])
+        run_rows = pd.DataFrame(
+            [
+                dict(item="tme version", value=record.get("tme_version", "")),
+                dict(item="started", value=record.get("started", "")),
+                dict(item="finished", value=record.get("finished", "")),
+                dict(item="command", value=" ".join(map(str, command)) if isinstance(command, list) else command or ""),
+                dict(item="platform", value=(record.get("platform") or {}).get("system", "")),
+                dict(item="seeds", value=", ".join(f"{k} = {v}" for k, v in (record.get("seeds") or {}).items())),
+            ]
+        )
     ref, trt = design.get("reference_arm", ""), design.get("treatment_arm", "")
     pre, post = design.get("pre", "pre"), design.get("post", "post")
     covariates = ", ".join(design.get("covariates") or []) or "none"
@@ -217,16 +261,22 @@ def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: 
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         # no scripts, no external requests: the page is inert whatever a name contains
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        'img-src data:">',
         "<title>tme methods and provenance</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>Methods and provenance</h1>",
         f"<p>Generated by tme from this run (workflow revision <code>{escape(revision)}</code>).</p>",
         *(["<h2>Run</h2>", html_table(run_rows)] if not run_rows.empty else []),
         "<h2>Design and estimand</h2>",
-        *(["<p><b>Blinded run</b>: the sample sheet's arm column was not read; every output is pooled over "
-           "arms (QC, scores, pooled pre → post changes). The design below applies once unblinded.</p>"]
-          if config.get("blinded") else []),
+        *(
+            [
+                "<p><b>Blinded run</b>: the sample sheet's arm column was not read; every output is pooled over "
+                "arms (QC, scores, pooled pre → post changes). The design below applies once unblinded.</p>"
+            ]
+            if config.get("blinded")
+            else []
+        ),
         f"<p>Two arms: reference <b>{escape(ref)}</b>, treatment <b>{escape(trt)}</b>; paired samples at "
         f"<b>{escape(pre)}</b> (core biopsy) and <b>{escape(post)}</b> (surgical specimen). The estimand is the "
         f"difference between arms in the within-patient change {escape(post)} − {escape(pre)} "
@@ -240,7 +290,9 @@ def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: 
         "Multiplicity: Benjamini–Hochberg within each pre-specified family and analysis (table below).</p>",
         html_table(models_used(effects, within), ["analysis", "method", "model", "covariates", "description"]),
         "<h2>FDR families</h2>",
-        html_table(fdr_families(effects, within), ["table", "family", "analysis", "features", "tested", "q_below_0_05"]),
+        html_table(
+            fdr_families(effects, within), ["table", "family", "analysis", "features", "tested", "q_below_0_05"]
+        ),
         "<h2>Seeds</h2>",
         f"<p>Every random step (bootstrap, permutations, control-gene sampling) derives from seed "
         f"<code>{escape(config.get('seed', ''))}</code>.</p>",
@@ -251,8 +303,10 @@ def methods_html(*, config: Mapping[str, Any], design: Mapping[str, Any], flow: 
         "<h2>Signatures and scoring methods</h2>",
         f"<p>Collections: {escape((config.get('scoring') or {}).get('collections', ''))}; methods: "
         f"{escape((config.get('scoring') or {}).get('methods', ''))}.</p>",
-        html_table(signatures_used(scores, coverage, provenance),
-                   ["signature", "method", "n_genes_used", "n_genes_in_signature", "collection", "citation"]),
+        html_table(
+            signatures_used(scores, coverage, provenance),
+            ["signature", "method", "n_genes_used", "n_genes_in_signature", "collection", "citation"],
+        ),
         "<h2>Software</h2>",
         html_table(versions if versions is not None else software_versions()),
         "<h2>Configuration (validated, defaults filled in)</h2>",
@@ -283,8 +337,13 @@ def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
     blinded run (``blinded: true``) gets no between-arm figure (no forest plot, no gene level).
     """
     blinded = bool(config.get("blinded"))
-    targets = [f"{FIGURES}/cohort/sample_flow.png", f"{FIGURES}/effects/change_heatmap.png",
-               f"{FIGURES}/paired/signatures", f"{FIGURES}/paired/immune", "results/report/methods.html"]
+    targets = [
+        f"{FIGURES}/cohort/sample_flow.png",
+        f"{FIGURES}/effects/change_heatmap.png",
+        f"{FIGURES}/paired/signatures",
+        f"{FIGURES}/paired/immune",
+        "results/report/methods.html",
+    ]
     if not blinded:
         targets.append(f"{FIGURES}/effects/forest_ancova.png")
     if config.get("expression"):
@@ -326,8 +385,9 @@ def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str,
     return tables
 
 
-def caption_counts(samples: pd.DataFrame, reference_arm: str, treatment_arm: str, pre: str,
-                   post: str) -> dict[str, dict[str, int]]:
+def caption_counts(
+    samples: pd.DataFrame, reference_arm: str, treatment_arm: str, pre: str, post: str
+) -> dict[str, dict[str, int]]:
     """Per arm role (``reference``, ``treatment``, and ``pooled`` = all), from the sample sheet:
     patients, rows at pre and at post.
 
@@ -336,8 +396,14 @@ def caption_counts(samples: pd.DataFrame, reference_arm: str, treatment_arm: str
     and numbers only: Snakemake's report embeds rule params unescaped in a ``<script>`` block.
     """
     out = {}
-    for role, s in (("reference", samples[samples["arm"] == reference_arm]),
-                    ("treatment", samples[samples["arm"] == treatment_arm]), ("pooled", samples)):
-        out[role] = {"patients": int(s["patient_id"].nunique()), "pre": int((s["timepoint"] == pre).sum()),
-                     "post": int((s["timepoint"] == post).sum())}
+    for role, s in (
+        ("reference", samples[samples["arm"] == reference_arm]),
+        ("treatment", samples[samples["arm"] == treatment_arm]),
+        ("pooled", samples),
+    ):
+        out[role] = {
+            "patients": int(s["patient_id"].nunique()),
+            "pre": int((s["timepoint"] == pre).sum()),
+            "post": int((s["timepoint"] == post).sum()),
+        }
     return out

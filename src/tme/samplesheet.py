@@ -41,26 +41,40 @@ def _row_record(row: pd.Series, numeric: set[str], path: Path) -> dict:
             except ValueError:
                 record[column] = math.nan
             if not math.isfinite(record[column]):
-                raise TmeInputError(f"{shorten(repr(value), 80)} is not a number", file=path, line=int(row["_line"]),
-                                    column=column, fix="give a plain number (days as an integer count, percentages as "
-                                    "0-100), or leave the cell empty when it is unknown")
+                raise TmeInputError(
+                    f"{shorten(repr(value), 80)} is not a number",
+                    file=path,
+                    line=int(row["_line"]),
+                    column=column,
+                    fix="give a plain number (days as an integer count, percentages as "
+                    "0-100), or leave the cell empty when it is unknown",
+                )
         else:
             record[column] = value
     return record
 
 
-def _check_label(values: pd.Series, allowed: tuple[str, ...], column: str, key: str,
-                 frame: pd.DataFrame, path: Path) -> None:
+def _check_label(
+    values: pd.Series, allowed: tuple[str, ...], column: str, key: str, frame: pd.DataFrame, path: Path
+) -> None:
     bad = ~values.isin(allowed)
     if not bad.any():
         return
     i = bad.idxmax()
     value = values[i]
     hint = [a for a in allowed if a.lower() == value.strip().lower()]
-    fix = (f"write it exactly as the config names it: {hint[0]!r}" if hint else
-           f"use one of {', '.join(map(repr, allowed))} or change design.{key} in the config")
-    raise TmeInputError(f"{column} {value!r} is not one the config names", file=path,
-                        line=int(frame.at[i, "_line"]), column=column, fix=fix)
+    fix = (
+        f"write it exactly as the config names it: {hint[0]!r}"
+        if hint
+        else f"use one of {', '.join(map(repr, allowed))} or change design.{key} in the config"
+    )
+    raise TmeInputError(
+        f"{column} {value!r} is not one the config names",
+        file=path,
+        line=int(frame.at[i, "_line"]),
+        column=column,
+        fix=fix,
+    )
 
 
 def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser | None = None) -> pd.DataFrame:
@@ -80,13 +94,22 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
         frame = frame.drop(columns=["arm"], errors="ignore").assign(arm=POOLED)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise TmeInputError(f"required column(s) {', '.join(map(repr, missing))} missing", file=path, line=1,
-                            fix=f"the header must contain {', '.join(REQUIRED)} (tab-separated)")
+        raise TmeInputError(
+            f"required column(s) {', '.join(map(repr, missing))} missing",
+            file=path,
+            line=1,
+            fix=f"the header must contain {', '.join(REQUIRED)} (tab-separated)",
+        )
     allowed = set(load_schema("samples")["properties"]) | {"_line"}
     unknown = [c for c in frame.columns if c not in allowed]
     if unknown:
-        raise TmeInputError(f"unknown column {unknown[0]!r}", file=path, line=1, column=unknown[0],
-                            fix=f"remove or rename it; allowed columns: {', '.join(sorted(allowed - {'_line'}))}")
+        raise TmeInputError(
+            f"unknown column {unknown[0]!r}",
+            file=path,
+            line=1,
+            column=unknown[0],
+            fix=f"remove or rename it; allowed columns: {', '.join(sorted(allowed - {'_line'}))}",
+        )
     numeric = _numeric_columns()
     for _, row in frame.iterrows():
         validate(_row_record(row, numeric, path), "samples", file=str(path), line=int(row["_line"]), what="sheet")
@@ -102,17 +125,26 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
         rows = frame[dup]
         first = rows.iloc[0]
         lines = rows.loc[rows["sample_id"] == first["sample_id"], "_line"].tolist()
-        raise TmeInputError(f"sample_id {first['sample_id']!r} appears on lines {', '.join(map(str, lines))}",
-                            file=path, line=int(lines[1]), column="sample_id", fix="give every sample a unique sample_id")
+        raise TmeInputError(
+            f"sample_id {first['sample_id']!r} appears on lines {', '.join(map(str, lines))}",
+            file=path,
+            line=int(lines[1]),
+            column="sample_id",
+            fix="give every sample a unique sample_id",
+        )
 
     arms = frame.groupby("patient_id")["arm"].nunique()
     if (arms > 1).any():
         patient = arms[arms > 1].index[0]
         rows = frame[frame["patient_id"] == patient]
-        detail = "; ".join(f"line {l}: {a}" for l, a in zip(rows["_line"], rows["arm"]))
-        raise TmeInputError(f"patient {patient!r} is in more than one arm ({detail})", file=path,
-                            line=int(rows["_line"].iloc[-1]), column="arm",
-                            fix="a patient is randomised to one arm: correct the arm, or the patient_id if two patients share it")
+        detail = "; ".join(f"line {n}: {a}" for n, a in zip(rows["_line"], rows["arm"]))
+        raise TmeInputError(
+            f"patient {patient!r} is in more than one arm ({detail})",
+            file=path,
+            line=int(rows["_line"].iloc[-1]),
+            column="arm",
+            fix="a patient is randomised to one arm: correct the arm, or the patient_id if two patients share it",
+        )
 
     if "exclude_reason" not in frame.columns:
         frame["exclude_reason"] = ""
@@ -122,8 +154,11 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
         patient, timepoint = per_tp[per_tp > 1].index[0]
         rows = usable[(usable["patient_id"] == patient) & (usable["timepoint"] == timepoint)]
         raise TmeInputError(
-            f"patient {patient!r} has {len(rows)} usable {timepoint!r} samples (lines {', '.join(map(str, rows['_line']))})",
-            file=path, line=int(rows["_line"].iloc[-1]), column="timepoint",
+            f"patient {patient!r} has {len(rows)} usable {timepoint!r} samples (lines "
+            f"{', '.join(map(str, rows['_line']))})",
+            file=path,
+            line=int(rows["_line"].iloc[-1]),
+            column="timepoint",
             fix="keep one sample per patient and timepoint: give the others an exclude_reason (e.g. 'replicate')",
         )
     for arm in design.arms:
@@ -134,8 +169,11 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
                 raise TmeInputError(
                     f"arm {arm!r} has no usable {timepoint!r} sample ({tally or 'none listed'}), so the within-patient "
                     "change cannot be compared between arms",
-                    file=path, column="timepoint",
-                    fix="check the arm and timepoint labels and exclude_reason values; a paired analysis needs pre and post samples in both arms")
+                    file=path,
+                    column="timepoint",
+                    fix="check the arm and timepoint labels and exclude_reason values; a paired analysis needs pre "
+                    "and post samples in both arms",
+                )
     _check_covariate_columns(usable, design, path)
     _check_timing(usable, design, path)
     frame["source_id"] = frame["sample_id"]
@@ -151,15 +189,24 @@ def _check_covariate_columns(usable: pd.DataFrame, design: Design, path: Path) -
     """Every configured covariate is a column of the sheet, filled in for every usable sample."""
     for covariate in design.covariates:
         if covariate not in usable.columns:
-            raise TmeInputError(f"covariate {covariate!r} (config design.covariates) is not a column of the sample sheet",
-                                file=path, line=1, fix=f"add a {covariate} column, or remove it from design.covariates")
+            raise TmeInputError(
+                f"covariate {covariate!r} (config design.covariates) is not a column of the sample sheet",
+                file=path,
+                line=1,
+                fix=f"add a {covariate} column, or remove it from design.covariates",
+            )
         empty = usable[usable[covariate].isna() | (usable[covariate] == "")]
         if len(empty):
             raise TmeInputError(
-                f"covariate {covariate!r} is empty for {len(empty)} usable sample(s) (e.g. {empty['sample_id'].iloc[0]!r}); "
-                "tme does not drop patients from an adjusted analysis silently", file=path,
-                line=int(empty["_line"].iloc[0]), column=covariate,
-                fix="fill it in, exclude the sample with an exclude_reason, or remove the covariate from design.covariates")
+                f"covariate {covariate!r} is empty for {len(empty)} usable sample(s) (e.g. "
+                f"{empty['sample_id'].iloc[0]!r}); "
+                "tme does not drop patients from an adjusted analysis silently",
+                file=path,
+                line=int(empty["_line"].iloc[0]),
+                column=covariate,
+                fix="fill it in, exclude the sample with an exclude_reason, or remove the covariate from "
+                "design.covariates",
+            )
 
 
 def _check_timing(usable: pd.DataFrame, design: Design, path: Path) -> None:
@@ -177,12 +224,21 @@ def _check_timing(usable: pd.DataFrame, design: Design, path: Path) -> None:
                 patient = wrong.index[0]
                 row = usable[(usable["patient_id"] == patient) & (usable["timepoint"] == design.post)].iloc[0]
                 raise TmeInputError(
-                    f"patient {patient!r}: the {design.post!r} sample is on day {wrong.iloc[0][design.post]:g}, not after "
-                    f"the {design.pre!r} sample (day {wrong.iloc[0][design.pre]:g})", file=path, line=int(row["_line"]),
-                    column="days_from_baseline", fix="check the timepoint labels and days_from_baseline of this patient")
+                    f"patient {patient!r}: the {design.post!r} sample is on day {wrong.iloc[0][design.post]:g}, not "
+                    "after "
+                    f"the {design.pre!r} sample (day {wrong.iloc[0][design.pre]:g})",
+                    file=path,
+                    line=int(row["_line"]),
+                    column="days_from_baseline",
+                    fix="check the timepoint labels and days_from_baseline of this patient",
+                )
     if "sample_type" in usable.columns:
         resected = usable[(usable["timepoint"] == design.pre) & (usable["sample_type"] == "resection")]
         if len(resected):
-            warnings.warn(f"{path}, line {int(resected['_line'].iloc[0])}: {len(resected)} {design.pre!r} sample(s) are "
-                          "resections; in a window trial the pre-window sample is a biopsy (check timepoint and "
-                          "sample_type)", TmeInputWarning, stacklevel=3)
+            warnings.warn(
+                f"{path}, line {int(resected['_line'].iloc[0])}: {len(resected)} {design.pre!r} sample(s) are "
+                "resections; in a window trial the pre-window sample is a biopsy (check timepoint and "
+                "sample_type)",
+                TmeInputWarning,
+                stacklevel=3,
+            )

@@ -79,19 +79,32 @@ def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
         options = ", ".join(map(str, error.validator_value))
         return key, f"value {_value(error.instance)} is not allowed", f"use one of: {options}"
     if error.validator == "type":
-        return key, f"value {_value(error.instance)} is not of type {error.validator_value}", f"give a {error.validator_value}"
+        return (
+            key,
+            f"value {_value(error.instance)} is not of type {error.validator_value}",
+            f"give a {error.validator_value}",
+        )
     if error.validator == "pattern":
-        return key, f"value {_value(error.instance)} contains characters that are not allowed", (
-            "use letters, digits, '.', '_' or '-' only, starting and ending with a letter or digit "
-            "(labels and IDs reach file names and the HTML report, where other characters could act as markup)")
+        return (
+            key,
+            f"value {_value(error.instance)} contains characters that are not allowed",
+            (
+                "use letters, digits, '.', '_' or '-' only, starting and ending with a letter or digit "
+                "(labels and IDs reach file names and the HTML report, where other characters could act as markup)"
+            ),
+        )
     if error.validator in {"minimum", "maximum"}:
-        return key, f"value {_value(error.instance)} is out of range ({error.validator} {error.validator_value})", (
-            f"give a value with {error.validator} {error.validator_value}")
+        return (
+            key,
+            f"value {_value(error.instance)} is out of range ({error.validator} {error.validator_value})",
+            (f"give a value with {error.validator} {error.validator_value}"),
+        )
     return key, shorten(error.message, 300), "see the schema's description of this key"
 
 
-def validate(instance: Any, name: str, *, file: str | None = None, line: int | None = None,
-             what: str = "config") -> Any:
+def validate(
+    instance: Any, name: str, *, file: str | None = None, line: int | None = None, what: str = "config"
+) -> Any:
     """Validate ``instance`` against schema ``name``, raise the first violation, return it with defaults."""
     schema = load_schema(name)
     validator = jsonschema.Draft202012Validator(schema)

@@ -21,8 +21,9 @@ changes every score when samples are added (bad for pre/post work).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import anndata as ad
 import pandas as pd
@@ -31,10 +32,26 @@ from tme.errors import TmeInputError
 from tme.geneset import Signature
 from tme.io import read_text
 from tme.scoring import METHODS, coverage, estimate_score, score, tumour_purity
-from tme.signatures import collection_names, default_methods, load_library, read_gmt, read_signature_table, resolve_symbols
+from tme.signatures import (
+    collection_names,
+    default_methods,
+    load_library,
+    read_gmt,
+    read_signature_table,
+    resolve_symbols,
+)
 
-SCORE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "signature", "method", "score",
-                 "n_genes_used", "n_genes_in_signature"]
+SCORE_COLUMNS = [
+    "sample_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "signature",
+    "method",
+    "score",
+    "n_genes_used",
+    "n_genes_in_signature",
+]
 
 
 def run_signatures(settings: Mapping[str, Any]) -> dict[str, Signature]:
@@ -45,17 +62,22 @@ def run_signatures(settings: Mapping[str, Any]) -> dict[str, Signature]:
         chosen = available
     unknown = [c for c in chosen if c not in available]
     if unknown:
-        raise TmeInputError(f"config key 'scoring.collections' names unknown collection {unknown[0]!r}",
-                            fix=f"use 'all' or some of: {', '.join(available)}")
+        raise TmeInputError(
+            f"config key 'scoring.collections' names unknown collection {unknown[0]!r}",
+            fix=f"use 'all' or some of: {', '.join(available)}",
+        )
     signatures = load_library(chosen)
     for path in settings.get("gene_sets", []):
         reader = read_gmt if str(path).lower().removesuffix(".gz").endswith(".gmt") else read_signature_table
         user = resolve_symbols(reader(path, collection=f"user:{Path(path).name}"))
         clash = sorted(set(user) & set(signatures))
         if clash:
-            raise TmeInputError(f"gene set {clash[0]!r} has the name of a signature already loaded", file=path,
-                                line=_first_line_naming(path, clash[0]),
-                                fix="rename it (names must be unique across the library and your files)")
+            raise TmeInputError(
+                f"gene set {clash[0]!r} has the name of a signature already loaded",
+                file=path,
+                line=_first_line_naming(path, clash[0]),
+                fix="rename it (names must be unique across the library and your files)",
+            )
         signatures.update(user)
     return signatures
 
@@ -83,8 +105,14 @@ def scoring_plan(signatures: Mapping[str, Signature], methods: str | Iterable[st
     return plan
 
 
-def score_signatures(adata: ad.AnnData, signatures: Mapping[str, Signature], plan: list[tuple[str, str]],
-                     *, ssgsea_normalize: bool = False, n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_signatures(
+    adata: ad.AnnData,
+    signatures: Mapping[str, Signature],
+    plan: list[tuple[str, str]],
+    *,
+    ssgsea_normalize: bool = False,
+    n_jobs: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score ``plan`` on ``adata``; return (tidy scores, coverage per signature × method).
 
     The tidy table has :data:`SCORE_COLUMNS`; ESTIMATE adds ``ESTIMATE_Score`` (stromal + immune) and
@@ -106,8 +134,12 @@ def score_signatures(adata: ad.AnnData, signatures: Mapping[str, Signature], pla
         if method == "estimate" and {"ESTIMATE_StromalSignature", "ESTIMATE_ImmuneSignature"} <= set(scores.columns):
             total = estimate_score(scores, stromal="ESTIMATE_StromalSignature", immune="ESTIMATE_ImmuneSignature")
             scores = scores.assign(ESTIMATE_Score=total, ESTIMATE_TumourPurity=tumour_purity(total))
-        frames.append(scores.rename_axis("sample_id").reset_index()
-                      .melt(id_vars="sample_id", var_name="signature", value_name="score").assign(method=method))
+        frames.append(
+            scores.rename_axis("sample_id")
+            .reset_index()
+            .melt(id_vars="sample_id", var_name="signature", value_name="score")
+            .assign(method=method)
+        )
         covers.append(cover)
     cover = pd.concat(covers, ignore_index=True)
     tidy = pd.concat(frames, ignore_index=True)

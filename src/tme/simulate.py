@@ -37,7 +37,6 @@ Every other gene is unchanged.
 from __future__ import annotations
 
 import gzip
-import io
 from importlib.resources import files
 from pathlib import Path
 
@@ -52,23 +51,158 @@ ARMS = ("usual_care", "anakinra")
 #: Program → member genes (disjoint). Chosen from the signature library's sources (IL-1-induced
 #: candidates, Hallmark inflammatory response, MCP-counter / Danaher / Bindea markers, G2M/E2F).
 PROGRAMS: dict[str, tuple[str, ...]] = {
-    "il1_inflammation": ("IL1B", "IL1A", "CXCL8", "IL6", "PTGS2", "CCL2", "CCL3", "CCL4", "CCL20", "CXCL1",
-                         "CXCL2", "CXCL3", "CXCL5", "CXCL6", "CSF2", "CSF3", "MMP1", "MMP3", "MMP9", "MMP13",
-                         "SOD2", "NFKBIA", "TNFAIP3", "TNFAIP6", "ICAM1", "SELE", "LIF", "IER3", "IL1RN",
-                         "NLRP3", "IL1R2", "IL24", "EREG", "PTX3"),
-    "tam": ("CD68", "CD163", "MRC1", "MSR1", "C1QA", "C1QB", "C1QC", "CSF1R", "CD14", "FCGR1A", "MS4A4A",
-            "MS4A6A", "SIGLEC1", "LYVE1", "F13A1", "STAB1", "TREM2", "APOE", "SPP1", "MARCO", "VSIG4",
-            "CD84", "FCGR2A", "AIF1", "CD163L1"),
-    "neutrophil": ("FCGR3B", "CXCR2", "CXCR1", "CSF3R", "S100A8", "S100A9", "S100A12", "CEACAM8", "FPR1",
-                   "FPR2", "MNDA", "SELL", "AQP9", "PROK2", "MMP25", "TREM1", "CMTM2", "FFAR2", "KCNJ15",
-                   "VNN2"),
-    "t_cell": ("CD8A", "CD8B", "CD3D", "CD3E", "CD3G", "CD2", "GZMA", "GZMB", "GZMK", "PRF1", "NKG7", "CCL5",
-               "CXCL9", "CXCL10", "CXCL13", "IDO1", "LAG3", "CD274", "PDCD1LG2", "TIGIT", "STAT1", "HLA-DQA1",
-               "HLA-DRB1", "HLA-E", "PSMB10", "CMKLR1", "CD27", "IFNG", "CD247", "ZAP70", "LCK", "CD6"),
+    "il1_inflammation": (
+        "IL1B",
+        "IL1A",
+        "CXCL8",
+        "IL6",
+        "PTGS2",
+        "CCL2",
+        "CCL3",
+        "CCL4",
+        "CCL20",
+        "CXCL1",
+        "CXCL2",
+        "CXCL3",
+        "CXCL5",
+        "CXCL6",
+        "CSF2",
+        "CSF3",
+        "MMP1",
+        "MMP3",
+        "MMP9",
+        "MMP13",
+        "SOD2",
+        "NFKBIA",
+        "TNFAIP3",
+        "TNFAIP6",
+        "ICAM1",
+        "SELE",
+        "LIF",
+        "IER3",
+        "IL1RN",
+        "NLRP3",
+        "IL1R2",
+        "IL24",
+        "EREG",
+        "PTX3",
+    ),
+    "tam": (
+        "CD68",
+        "CD163",
+        "MRC1",
+        "MSR1",
+        "C1QA",
+        "C1QB",
+        "C1QC",
+        "CSF1R",
+        "CD14",
+        "FCGR1A",
+        "MS4A4A",
+        "MS4A6A",
+        "SIGLEC1",
+        "LYVE1",
+        "F13A1",
+        "STAB1",
+        "TREM2",
+        "APOE",
+        "SPP1",
+        "MARCO",
+        "VSIG4",
+        "CD84",
+        "FCGR2A",
+        "AIF1",
+        "CD163L1",
+    ),
+    "neutrophil": (
+        "FCGR3B",
+        "CXCR2",
+        "CXCR1",
+        "CSF3R",
+        "S100A8",
+        "S100A9",
+        "S100A12",
+        "CEACAM8",
+        "FPR1",
+        "FPR2",
+        "MNDA",
+        "SELL",
+        "AQP9",
+        "PROK2",
+        "MMP25",
+        "TREM1",
+        "CMTM2",
+        "FFAR2",
+        "KCNJ15",
+        "VNN2",
+    ),
+    "t_cell": (
+        "CD8A",
+        "CD8B",
+        "CD3D",
+        "CD3E",
+        "CD3G",
+        "CD2",
+        "GZMA",
+        "GZMB",
+        "GZMK",
+        "PRF1",
+        "NKG7",
+        "CCL5",
+        "CXCL9",
+        "CXCL10",
+        "CXCL13",
+        "IDO1",
+        "LAG3",
+        "CD274",
+        "PDCD1LG2",
+        "TIGIT",
+        "STAT1",
+        "HLA-DQA1",
+        "HLA-DRB1",
+        "HLA-E",
+        "PSMB10",
+        "CMKLR1",
+        "CD27",
+        "IFNG",
+        "CD247",
+        "ZAP70",
+        "LCK",
+        "CD6",
+    ),
     "nk": ("NCAM1", "KLRD1", "KLRF1", "KIR2DL1", "KIR3DL1", "NCR1", "GNLY", "SH2D1B", "KLRC1", "KIR2DL4"),
-    "proliferation": ("MKI67", "TOP2A", "CCNB1", "CCNB2", "CDK1", "BUB1", "AURKA", "AURKB", "PLK1", "CENPF",
-                      "TPX2", "KIF2C", "BIRC5", "MCM2", "MCM3", "MCM4", "MCM6", "PCNA", "E2F1", "RRM2",
-                      "TYMS", "CDC20", "CCNA2", "MYBL2", "UBE2C", "PTTG1", "NUSAP1", "KIF20A", "CENPA", "FOXM1"),
+    "proliferation": (
+        "MKI67",
+        "TOP2A",
+        "CCNB1",
+        "CCNB2",
+        "CDK1",
+        "BUB1",
+        "AURKA",
+        "AURKB",
+        "PLK1",
+        "CENPF",
+        "TPX2",
+        "KIF2C",
+        "BIRC5",
+        "MCM2",
+        "MCM3",
+        "MCM4",
+        "MCM6",
+        "PCNA",
+        "E2F1",
+        "RRM2",
+        "TYMS",
+        "CDC20",
+        "CCNA2",
+        "MYBL2",
+        "UBE2C",
+        "PTTG1",
+        "NUSAP1",
+        "KIF20A",
+        "CENPA",
+        "FOXM1",
+    ),
 }
 
 #: Planted post − pre change (log2) of each program, per arm.
@@ -113,14 +247,17 @@ def _write_gzip_tsv(frame: pd.DataFrame, path: Path) -> None:
 def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) -> dict[str, pd.DataFrame]:
     """Simulate the cohort; returns ``samples``, ``counts`` (nf-core salmon layout), ``immune``, ``truth``."""
     if n_patients < 8 or n_patients % 4:
-        raise TmeInputError(f"--patients {n_patients}: that many patients cannot be randomised in permuted blocks of 4",
-                            fix="give a multiple of 4, at least 8")
+        raise TmeInputError(
+            f"--patients {n_patients}: that many patients cannot be randomised in permuted blocks of 4",
+            fix="give a multiple of 4, at least 8",
+        )
     rng = np.random.default_rng(seed)
 
     # --- patients, randomisation, sample sheet ---------------------------------------------------
     patients = [f"OZM-{i:03d}" for i in range(1, n_patients + 1)]
-    arm = np.concatenate([rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"])
-                          for _ in range(n_patients // 4)])
+    arm = np.concatenate(
+        [rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"]) for _ in range(n_patients // 4)]
+    )
     batch = rng.choice(["run1", "run2"], size=n_patients)
     subtype = np.where(rng.random(n_patients) < 0.8, "TNBC", "ER-low")
     n_missing = max(1, round(0.1 * n_patients))
@@ -131,18 +268,38 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     rows = []
     for p, pid in enumerate(patients):
         cell = rng.integers(20, 81, size=2)
-        rows.append(dict(sample_id=f"{pid}-BX", patient_id=pid, arm=arm[p], timepoint="pre", sample_type="core",
-                         days_from_baseline=0, subtype=subtype[p], batch=batch[p], tumour_cellularity=cell[0],
-                         exclude_reason=""))
+        rows.append(
+            dict(
+                sample_id=f"{pid}-BX",
+                patient_id=pid,
+                arm=arm[p],
+                timepoint="pre",
+                sample_type="core",
+                days_from_baseline=0,
+                subtype=subtype[p],
+                batch=batch[p],
+                tumour_cellularity=cell[0],
+                exclude_reason="",
+            )
+        )
         kind = missing_kind.get(p)
         if kind == "absent":
             continue
         post_type = "resection" if rng.random() < 0.85 else "core"
-        rows.append(dict(sample_id=f"{pid}-{'RS' if post_type == 'resection' else 'CB'}", patient_id=pid,
-                         arm=arm[p], timepoint="post", sample_type=post_type,
-                         days_from_baseline=int(rng.integers(14, 22)), subtype=subtype[p], batch=batch[p],
-                         tumour_cellularity=cell[1],
-                         exclude_reason=reasons[p % 2] if kind == "excluded" else ""))
+        rows.append(
+            dict(
+                sample_id=f"{pid}-{'RS' if post_type == 'resection' else 'CB'}",
+                patient_id=pid,
+                arm=arm[p],
+                timepoint="post",
+                sample_type=post_type,
+                days_from_baseline=int(rng.integers(14, 22)),
+                subtype=subtype[p],
+                batch=batch[p],
+                tumour_cellularity=cell[1],
+                exclude_reason=reasons[p % 2] if kind == "excluded" else "",
+            )
+        )
     samples = pd.DataFrame(rows)
     n_samples = len(samples)
     s_patient = samples["patient_id"].map({pid: i for i, pid in enumerate(patients)}).to_numpy()
@@ -166,9 +323,11 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     in_pool = pool["gene_name"].isin(set(program_genes) | library_genes)
     others = pool[~in_pool]
     if n_genes < in_pool.sum():
-        raise TmeInputError(f"--genes {n_genes}: fewer genes than the signature-library and program genes the simulator "
-                            f"always measures ({int(in_pool.sum())})",
-                            fix=f"give at least {int(in_pool.sum())}")
+        raise TmeInputError(
+            f"--genes {n_genes}: fewer genes than the signature-library and program genes the simulator "
+            f"always measures ({int(in_pool.sum())})",
+            fix=f"give at least {int(in_pool.sum())}",
+        )
     take = rng.choice(len(others), size=n_genes - int(in_pool.sum()), replace=False)
     genes = pd.concat([pool[in_pool], others.iloc[np.sort(take)]]).sort_values("gene_id").reset_index(drop=True)
     n = len(genes)
@@ -183,15 +342,20 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     log2_mean += batch_shift[:, None] * (batch[s_patient] == "run2")[None, :]
     log2_mean[is_prog] += program[gene_program[is_prog].astype(int).to_numpy()]
     library = np.exp(rng.uniform(np.log(4e6), np.log(3e7), size=n_samples))
-    low = [i for i, (pid, post) in enumerate(zip(samples["patient_id"], s_post))
-           if post and missing_kind.get(patients.index(pid)) == "low_library"]
+    low = [
+        i
+        for i, (pid, post) in enumerate(zip(samples["patient_id"], s_post))
+        if post and missing_kind.get(patients.index(pid)) == "low_library"
+    ]
     library[low] = 6e4
-    rate = 2.0 ** log2_mean
+    rate = 2.0**log2_mean
     mean = rate / rate.sum(axis=0) * library
     shape = 1.0 / dispersion[:, None]
     counts = rng.poisson(rng.gamma(shape, mean / shape))
     sequenced = samples["exclude_reason"].eq("").to_numpy()  # excluded samples were never sequenced
-    count_table = pd.concat([genes, pd.DataFrame(counts[:, sequenced], columns=samples.loc[sequenced, "sample_id"])], axis=1)
+    count_table = pd.concat(
+        [genes, pd.DataFrame(counts[:, sequenced], columns=samples.loc[sequenced, "sample_id"])], axis=1
+    )
 
     # --- immune-cell table -----------------------------------------------------------------------
     resection = (samples["sample_type"] == "resection").to_numpy()
@@ -203,7 +367,9 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
         for measure, (prog, loading, base_density) in DENSITIES.items():
             if i == no_mif:
                 break
-            value = base_density * np.exp(np.log(2) * loading * program[program_names.index(prog), i] + rng.normal(0, 0.35))
+            value = base_density * np.exp(
+                np.log(2) * loading * program[program_names.index(prog), i] + rng.normal(0, 0.35)
+            )
             immune_rows.append((sid, measure, round(float(value), 1), "cells/mm2"))
         tils = STILS_BASE * 2.0 ** (program[program_names.index("t_cell"), i] + STILS_RESECTION_LOG2 * resection[i])
         tils = float(np.clip(np.round(tils * np.exp(rng.normal(0, 0.2))), 1, 90))
@@ -215,17 +381,39 @@ def simulate_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 15000) 
     for prog in program_names:
         eff = EFFECTS[prog]
         for g in PROGRAMS[prog]:
-            truth_rows.append(dict(feature=g, feature_type="gene", program=prog, scale="log2 expression",
-                                   change_anakinra=eff["anakinra"], change_usual_care=eff["usual_care"]))
+            truth_rows.append(
+                dict(
+                    feature=g,
+                    feature_type="gene",
+                    program=prog,
+                    scale="log2 expression",
+                    change_anakinra=eff["anakinra"],
+                    change_usual_care=eff["usual_care"],
+                )
+            )
     for measure, (prog, loading, _) in DENSITIES.items():
         eff = EFFECTS[prog]
-        truth_rows.append(dict(feature=measure, feature_type="immune_measure", program=prog,
-                               scale="natural log density", change_anakinra=round(loading * eff["anakinra"] * np.log(2), 6),
-                               change_usual_care=round(loading * eff["usual_care"] * np.log(2), 6)))
+        truth_rows.append(
+            dict(
+                feature=measure,
+                feature_type="immune_measure",
+                program=prog,
+                scale="natural log density",
+                change_anakinra=round(loading * eff["anakinra"] * np.log(2), 6),
+                change_usual_care=round(loading * eff["usual_care"] * np.log(2), 6),
+            )
+        )
     t_eff = EFFECTS["t_cell"]
-    truth_rows.append(dict(feature="sTILs", feature_type="immune_measure", program="t_cell",
-                           scale="log2 sTILs (plus the resection increment on resection specimens)",
-                           change_anakinra=t_eff["anakinra"], change_usual_care=t_eff["usual_care"]))
+    truth_rows.append(
+        dict(
+            feature="sTILs",
+            feature_type="immune_measure",
+            program="t_cell",
+            scale="log2 sTILs (plus the resection increment on resection specimens)",
+            change_anakinra=t_eff["anakinra"],
+            change_usual_care=t_eff["usual_care"],
+        )
+    )
     truth = pd.DataFrame(truth_rows)
     truth["between_arm_difference"] = truth["change_anakinra"] - truth["change_usual_care"]
     return {"samples": samples, "counts": count_table, "immune": immune, "truth": truth}

@@ -10,9 +10,9 @@ case also shows that neither is written when a check fails.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -42,12 +42,14 @@ def tiny_cohort(root: Path) -> dict:
     (root / "immune.tsv").write_text("\n".join(immune) + "\n")
     (root / "sets.gmt").write_text("MY_SET\tdesc\tIL1B\tCXCL8\tCD68\n")
     secure = root.parent / "secure"
-    return {"samples": str(root / "samples.tsv"),
-            "expression": {"path": str(root / "counts.tsv"), "format": "counts", "min_library_size": 0},
-            "immune": {"path": str(root / "immune.tsv")},
-            "scoring": {"gene_sets": [str(root / "sets.gmt")]},
-            "pseudonymise_ids": True,
-            "pseudonymisation": {"key_file": str(secure / "key"), "mapping_file": str(secure / "ids.tsv")}}
+    return {
+        "samples": str(root / "samples.tsv"),
+        "expression": {"path": str(root / "counts.tsv"), "format": "counts", "min_library_size": 0},
+        "immune": {"path": str(root / "immune.tsv")},
+        "scoring": {"gene_sets": [str(root / "sets.gmt")]},
+        "pseudonymise_ids": True,
+        "pseudonymisation": {"key_file": str(secure / "key"), "mapping_file": str(secure / "ids.tsv")},
+    }
 
 
 @dataclass
@@ -92,6 +94,7 @@ def replace(name: str, old: str, new: str, count: int = -1):
         text = path.read_text()
         assert old in text, (name, old)
         path.write_text(text.replace(old, new, count))
+
     return apply
 
 
@@ -104,6 +107,7 @@ def setting(*keys_and_value):
         for key in keys[:-1]:
             target = target.setdefault(key, {})
         target[keys[-1]] = value
+
     return apply
 
 
@@ -111,6 +115,7 @@ def both(*edits):
     def apply(root, config):
         for edit in edits:
             edit(root, config)
+
     return apply
 
 
@@ -118,15 +123,18 @@ def drop_sheet_lines(predicate):
     def apply(root, config):
         path = root / "samples.tsv"
         path.write_text("\n".join(line for line in path.read_text().split("\n") if not predicate(line)))
+
     return apply
 
 
 def add_sheet_column(name: str, values: list[str]):
     """Append a column to the sheet (``values`` for the 8 rows)."""
+
     def apply(root, config):
         lines = (root / "samples.tsv").read_text().strip().split("\n")
         lines = [lines[0] + f"\t{name}"] + [line + f"\t{v}" for line, v in zip(lines[1:], values)]
         (root / "samples.tsv").write_text("\n".join(lines) + "\n")
+
     return apply
 
 
@@ -145,6 +153,7 @@ def nfcore(fmt="nfcore_salmon_tpm", then=None):
         _nfcore(root, config, fmt)
         if then:
             then(root, config)
+
     return apply
 
 
@@ -162,11 +171,16 @@ def _truncated_gzip(root, config):
 
 def _gmt_gz(truncate: bool):
     def apply(root, config):
-        data = gzip.compress(((root / "sets.gmt").read_text() + "OTHER_SET\tdesc\tGZMA\tPRF1\tCD68\n").encode() * 50, mtime=0)
+        data = gzip.compress(
+            ((root / "sets.gmt").read_text() + "OTHER_SET\tdesc\tGZMA\tPRF1\tCD68\n").encode() * 50, mtime=0
+        )
         (root / "sets.gmt.gz").write_bytes(data[: len(data) // 2] if truncate else data)
         if not truncate:  # the 50 copies repeat names: keep one of each
-            (root / "sets.gmt.gz").write_bytes(gzip.compress(b"MY_SET\tdesc\tIL1B\tCXCL8\tCD68\nOTHER\tdesc\tGZMA\tPRF1\n", mtime=0))
+            (root / "sets.gmt.gz").write_bytes(
+                gzip.compress(b"MY_SET\tdesc\tIL1B\tCXCL8\tCD68\nOTHER\tdesc\tGZMA\tPRF1\n", mtime=0)
+            )
         config["scoring"]["gene_sets"] = [str(root / "sets.gmt.gz")]
+
     return apply
 
 
@@ -180,6 +194,7 @@ def _wide_immune(units, header="sample_id\tCD68"):
         rows = "".join(f"{p}-{t}\t100\n" for p, _ in PATIENTS for t in ("pre", "post"))
         (root / "wide.tsv").write_text(header + "\n" + rows)
         config["immune"] = {"path": str(root / "wide.tsv"), "format": "wide", "units": units}
+
     return apply
 
 
@@ -187,6 +202,7 @@ def _gene_set_table(text):
     def apply(root, config):
         (root / "w.tsv").write_text(text)
         config["scoring"]["gene_sets"] = [str(root / "w.tsv")]
+
     return apply
 
 
@@ -196,6 +212,7 @@ def _hostile_path(name):
         folder.mkdir(parents=True)
         (folder / "sets.gmt").write_text((root / "sets.gmt").read_text())
         config["scoring"]["gene_sets"] = [str(folder / "sets.gmt")]
+
     return apply
 
 
@@ -231,15 +248,19 @@ def _five_megabytes(name, line):
         cells[-1] = "x" * 5_000_000
         lines[line - 1] = "\t".join(cells)
         (root / name).write_text("\n".join(lines))
+
     return apply
 
 
 def _percent_as_fraction(root, config):
     """sTILs written as fractions (0.05 …) under the unit %."""
     lines = (root / "immune.tsv").read_text().split("\n")
-    (root / "immune.tsv").write_text("\n".join(
-        "\t".join([*line.split("\t")[:2], f"0.0{i % 9 + 1}", "%"]) if line.endswith("\t%") else line
-        for i, line in enumerate(lines)))
+    (root / "immune.tsv").write_text(
+        "\n".join(
+            "\t".join([*line.split("\t")[:2], f"0.0{i % 9 + 1}", "%"]) if line.endswith("\t%") else line
+            for i, line in enumerate(lines)
+        )
+    )
 
 
 def _unmapped(root, config):
@@ -259,146 +280,461 @@ HOSTILE_LABELS = {
 
 CASES: dict[str, Case] = {
     # --- sample sheet ---
-    "sheet: missing required column": Case(replace("samples.tsv", "\ttimepoint", "\ttp", 1), ["samples.tsv", "'timepoint'"]),
-    "sheet: duplicate sample_id": Case(lambda r, c: edit_line(r / "samples.tsv", 3, "P1-post", "P1-pre"), ["samples.tsv", "line 3", "'sample_id'"]),
-    "sheet: two pre samples": Case(lambda r, c: append(r / "samples.tsv", "P1-pre2\tP1\tanakinra\tpre\t0\t50\n"), ["samples.tsv", "line 10", "usable 'pre' samples"]),
-    "sheet: patient reused across arms": Case(lambda r, c: edit_line(r / "samples.tsv", 3, "anakinra", "usual_care"), ["samples.tsv", "'arm'", "more than one arm"]),
-    "sheet: unknown arm": Case(lambda r, c: edit_line(r / "samples.tsv", 4, "anakinra", "placebo"), ["samples.tsv", "line 4", "'placebo'"]),
-    "sheet: unknown timepoint": Case(lambda r, c: edit_line(r / "samples.tsv", 4, "\tpre\t", "\tbaseline\t"), ["samples.tsv", "line 4", "'baseline'"]),
-    "sheet: mixed-case arm label": Case(lambda r, c: edit_line(r / "samples.tsv", 2, "anakinra", "Anakinra"), ["samples.tsv", "line 2", "exactly as the config names it"]),
-    "sheet: date in numeric column": Case(lambda r, c: edit_line(r / "samples.tsv", 3, "\t15\t", "\t2025-03-04\t"), ["samples.tsv", "line 3", "'days_from_baseline'"]),
-    "sheet: unknown column": Case(replace("samples.tsv", "tumour_cellularity", "cellularity", 1), ["samples.tsv", "'cellularity'"]),
-    "sheet: comma-separated as .tsv": Case(replace("samples.tsv", "\t", ","), ["samples.tsv", "line 1", "comma-separated"]),
-    "sheet: empty file": Case(lambda r, c: (r / "samples.tsv").write_text(""), ["samples.tsv", "empty"], whole_file=True),
-    "sheet: header only": Case(lambda r, c: (r / "samples.tsv").write_text((r / "samples.tsv").read_text().split("\n")[0] + "\n"), ["samples.tsv", "no rows"], whole_file=True),
-    "sheet: ragged row": Case(lambda r, c: edit_line(r / "samples.tsv", 5, "\t50", ""), ["samples.tsv", "line 5", "cells"]),
-    "sheet: illegal characters in sample_id": Case(lambda r, c: edit_line(r / "samples.tsv", 2, "P1-pre", "P1 pre<script>"), ["samples.tsv", "line 2", "'sample_id'"]),
-    "sheet: illegal characters in patient_id": Case(lambda r, c: edit_line(r / "samples.tsv", 2, "\tP1\t", "\tP1\"onload=x\t"), ["samples.tsv", "line 2", "'patient_id'"]),
-    "sheet: cellularity out of range": Case(lambda r, c: edit_line(r / "samples.tsv", 2, "\t50", "\t150"), ["samples.tsv", "line 2", "'tumour_cellularity'"]),
-    "sheet: negative days": Case(lambda r, c: edit_line(r / "samples.tsv", 3, "\t15\t", "\t-15\t"), ["samples.tsv", "line 3", "'days_from_baseline'"]),
-    "sheet: nan in a numeric column": Case(lambda r, c: edit_line(r / "samples.tsv", 4, "\t50", "\tnan"), ["samples.tsv", "line 4", "'tumour_cellularity'", "not a number"]),
-    "sheet: infinite days": Case(lambda r, c: edit_line(r / "samples.tsv", 5, "\t15\t", "\tinf\t"), ["samples.tsv", "line 5", "'days_from_baseline'"]),
-    "sheet: subtype outside its list": Case(add_sheet_column("subtype", ["TNBC"] * 7 + ["HER2+"]), ["samples.tsv", "line 9", "'subtype'", "ER-low"]),
-    "sheet: sample_type outside its list": Case(add_sheet_column("sample_type", ["core"] * 7 + ["biopsy"]), ["samples.tsv", "line 9", "'sample_type'", "resection"]),
-    "sheet: post on the day of pre": Case(lambda r, c: edit_line(r / "samples.tsv", 5, "\t15\t", "\t0\t"), ["samples.tsv", "line 5", "'days_from_baseline'", "not after"]),
-    "sheet: resection labelled pre (warning)": Case(add_sheet_column("sample_type", ["resection", "resection"] + ["core", "resection"] * 3), usable=True, warns="resection"),
+    "sheet: missing required column": Case(
+        replace("samples.tsv", "\ttimepoint", "\ttp", 1), ["samples.tsv", "'timepoint'"]
+    ),
+    "sheet: duplicate sample_id": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 3, "P1-post", "P1-pre"), ["samples.tsv", "line 3", "'sample_id'"]
+    ),
+    "sheet: two pre samples": Case(
+        lambda r, c: append(r / "samples.tsv", "P1-pre2\tP1\tanakinra\tpre\t0\t50\n"),
+        ["samples.tsv", "line 10", "usable 'pre' samples"],
+    ),
+    "sheet: patient reused across arms": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 3, "anakinra", "usual_care"),
+        ["samples.tsv", "'arm'", "more than one arm"],
+    ),
+    "sheet: unknown arm": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 4, "anakinra", "placebo"), ["samples.tsv", "line 4", "'placebo'"]
+    ),
+    "sheet: unknown timepoint": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 4, "\tpre\t", "\tbaseline\t"), ["samples.tsv", "line 4", "'baseline'"]
+    ),
+    "sheet: mixed-case arm label": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 2, "anakinra", "Anakinra"),
+        ["samples.tsv", "line 2", "exactly as the config names it"],
+    ),
+    "sheet: date in numeric column": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 3, "\t15\t", "\t2025-03-04\t"),
+        ["samples.tsv", "line 3", "'days_from_baseline'"],
+    ),
+    "sheet: unknown column": Case(
+        replace("samples.tsv", "tumour_cellularity", "cellularity", 1), ["samples.tsv", "'cellularity'"]
+    ),
+    "sheet: comma-separated as .tsv": Case(
+        replace("samples.tsv", "\t", ","), ["samples.tsv", "line 1", "comma-separated"]
+    ),
+    "sheet: empty file": Case(
+        lambda r, c: (r / "samples.tsv").write_text(""), ["samples.tsv", "empty"], whole_file=True
+    ),
+    "sheet: header only": Case(
+        lambda r, c: (r / "samples.tsv").write_text((r / "samples.tsv").read_text().split("\n")[0] + "\n"),
+        ["samples.tsv", "no rows"],
+        whole_file=True,
+    ),
+    "sheet: ragged row": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 5, "\t50", ""), ["samples.tsv", "line 5", "cells"]
+    ),
+    "sheet: illegal characters in sample_id": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 2, "P1-pre", "P1 pre<script>"),
+        ["samples.tsv", "line 2", "'sample_id'"],
+    ),
+    "sheet: illegal characters in patient_id": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 2, "\tP1\t", '\tP1"onload=x\t'),
+        ["samples.tsv", "line 2", "'patient_id'"],
+    ),
+    "sheet: cellularity out of range": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 2, "\t50", "\t150"), ["samples.tsv", "line 2", "'tumour_cellularity'"]
+    ),
+    "sheet: negative days": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 3, "\t15\t", "\t-15\t"),
+        ["samples.tsv", "line 3", "'days_from_baseline'"],
+    ),
+    "sheet: nan in a numeric column": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 4, "\t50", "\tnan"),
+        ["samples.tsv", "line 4", "'tumour_cellularity'", "not a number"],
+    ),
+    "sheet: infinite days": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 5, "\t15\t", "\tinf\t"),
+        ["samples.tsv", "line 5", "'days_from_baseline'"],
+    ),
+    "sheet: subtype outside its list": Case(
+        add_sheet_column("subtype", ["TNBC"] * 7 + ["HER2+"]), ["samples.tsv", "line 9", "'subtype'", "ER-low"]
+    ),
+    "sheet: sample_type outside its list": Case(
+        add_sheet_column("sample_type", ["core"] * 7 + ["biopsy"]),
+        ["samples.tsv", "line 9", "'sample_type'", "resection"],
+    ),
+    "sheet: post on the day of pre": Case(
+        lambda r, c: edit_line(r / "samples.tsv", 5, "\t15\t", "\t0\t"),
+        ["samples.tsv", "line 5", "'days_from_baseline'", "not after"],
+    ),
+    "sheet: resection labelled pre (warning)": Case(
+        add_sheet_column("sample_type", ["resection", "resection"] + ["core", "resection"] * 3),
+        usable=True,
+        warns="resection",
+    ),
     "sheet: 5 MB cell": Case(_five_megabytes("samples.tsv", 4), ["samples.tsv", "line 4", "cannot be split"]),
-    "sheet: empty column name": Case(replace("samples.tsv", "tumour_cellularity\n", "tumour_cellularity\t\n", 1), ["samples.tsv", "line 1"]),
-    "sheet: duplicated column": Case(replace("samples.tsv", "tumour_cellularity", "timepoint", 1), ["samples.tsv", "line 1", "'timepoint'"]),
-    "sheet: not UTF-8": Case(lambda r, c: (r / "samples.tsv").write_bytes((r / "samples.tsv").read_bytes().replace(b"P2-pre", b"P2-pr\xe9", 1)), ["samples.tsv", "line 4", "UTF-8"]),
-    "sheet: arm with no usable post": Case(drop_sheet_lines(lambda line: "usual_care\tpost" in line), ["samples.tsv", "'usual_care' has no usable 'post'"], whole_file=True),
-    "sheet: every post of an arm excluded": Case(both(add_sheet_column("exclude_reason", ["", "", "", "", "", "tumour absent", "", "tumour absent"])), ["samples.tsv", "'usual_care' has no usable 'post'", "2 × tumour absent"], whole_file=True),
+    "sheet: empty column name": Case(
+        replace("samples.tsv", "tumour_cellularity\n", "tumour_cellularity\t\n", 1), ["samples.tsv", "line 1"]
+    ),
+    "sheet: duplicated column": Case(
+        replace("samples.tsv", "tumour_cellularity", "timepoint", 1), ["samples.tsv", "line 1", "'timepoint'"]
+    ),
+    "sheet: not UTF-8": Case(
+        lambda r, c: (r / "samples.tsv").write_bytes(
+            (r / "samples.tsv").read_bytes().replace(b"P2-pre", b"P2-pr\xe9", 1)
+        ),
+        ["samples.tsv", "line 4", "UTF-8"],
+    ),
+    "sheet: arm with no usable post": Case(
+        drop_sheet_lines(lambda line: "usual_care\tpost" in line),
+        ["samples.tsv", "'usual_care' has no usable 'post'"],
+        whole_file=True,
+    ),
+    "sheet: every post of an arm excluded": Case(
+        both(add_sheet_column("exclude_reason", ["", "", "", "", "", "tumour absent", "", "tumour absent"])),
+        ["samples.tsv", "'usual_care' has no usable 'post'", "2 × tumour absent"],
+        whole_file=True,
+    ),
     "sheet: symlink loop": Case(_symlink_loop, ["loop_a.tsv", "'samples'", "symbolic link loop"]),
-    "sheet: covariate is not a column": Case(setting("design", "covariates", ["batch"]), ["samples.tsv", "line 1", "'batch'", "design.covariates"]),
-    "sheet: covariate empty for a sample": Case(both(add_sheet_column("batch", ["b1", "b2", "b1", "b2", "b1", "", "b1", "b2"]), setting("design", "covariates", ["batch"])), ["samples.tsv", "line 7", "'batch'"]),
-    "sheet: covariate confounded with arm": Case(both(add_sheet_column("batch", ["b1"] * 4 + ["b2"] * 4), setting("design", "covariates", ["batch"])), ["'batch' is confounded with arm", "covariates"]),
+    "sheet: covariate is not a column": Case(
+        setting("design", "covariates", ["batch"]), ["samples.tsv", "line 1", "'batch'", "design.covariates"]
+    ),
+    "sheet: covariate empty for a sample": Case(
+        both(
+            add_sheet_column("batch", ["b1", "b2", "b1", "b2", "b1", "", "b1", "b2"]),
+            setting("design", "covariates", ["batch"]),
+        ),
+        ["samples.tsv", "line 7", "'batch'"],
+    ),
+    "sheet: covariate confounded with arm": Case(
+        both(add_sheet_column("batch", ["b1"] * 4 + ["b2"] * 4), setting("design", "covariates", ["batch"])),
+        ["'batch' is confounded with arm", "covariates"],
+    ),
     "sheet: BOM and CRLF (usable)": Case(_bom_crlf, usable=True),
-    "sheet: quoted headers (usable)": Case(replace("samples.tsv", "sample_id\tpatient_id", '"sample_id"\t"patient_id"', 1), usable=True),
-    "sheet: comments and blank lines (usable)": Case(lambda r, c: (r / "samples.tsv").write_text("# OZM-034 sheet\n" + (r / "samples.tsv").read_text() + "\n\n"), usable=True),
+    "sheet: quoted headers (usable)": Case(
+        replace("samples.tsv", "sample_id\tpatient_id", '"sample_id"\t"patient_id"', 1), usable=True
+    ),
+    "sheet: comments and blank lines (usable)": Case(
+        lambda r, c: (r / "samples.tsv").write_text("# OZM-034 sheet\n" + (r / "samples.tsv").read_text() + "\n\n"),
+        usable=True,
+    ),
     # --- config values ---
     "config: unknown key": Case(setting("alpha", 0.1), ["config", "unknown key 'alpha'"]),
-    "config: missing path": Case(setting("immune", "path", "/nonexistent/immune.tsv"), ["'immune.path'", "does not exist"]),
+    "config: missing path": Case(
+        setting("immune", "path", "/nonexistent/immune.tsv"), ["'immune.path'", "does not exist"]
+    ),
     "config: bad enum": Case(setting("expression", "format", "xlsx"), ["expression.format", "nfcore_salmon_counts"]),
     "config: wrong type": Case(setting("seed", "abc"), ["'seed'", "integer"]),
     "config: covariate not allowed": Case(setting("design", "covariates", ["age"]), ["design.covariates", "batch"]),
     "config: same arm twice": Case(setting("design", "reference_arm", "anakinra"), ["same arm"]),
     "config: same timepoint twice": Case(setting("design", "post", "pre"), ["same timepoint"]),
-    "config: no data section": Case(lambda r, c: (c.pop("expression"), c.pop("immune")), ["config", "none of the config keys"]),
-    "config: confidence level above 1": Case(setting("statistics", "confidence_level", 1.5), ["statistics.confidence_level"]),
-    "config: negative bootstrap count": Case(setting("statistics", "n_bootstrap", -1), ["statistics.n_bootstrap", "minimum"]),
-    "config: unknown primary-panel signature": Case(setting("statistics", "primary_panel", ["NOT_A_SIGNATURE"]), ["statistics.primary_panel", "'NOT_A_SIGNATURE'"]),
-    "config: unknown collection": Case(setting("scoring", "collections", ["hallmarks"]), ["scoring.collections", "'hallmarks'", "hallmark_all"]),
+    "config: no data section": Case(
+        lambda r, c: (c.pop("expression"), c.pop("immune")), ["config", "none of the config keys"]
+    ),
+    "config: confidence level above 1": Case(
+        setting("statistics", "confidence_level", 1.5), ["statistics.confidence_level"]
+    ),
+    "config: negative bootstrap count": Case(
+        setting("statistics", "n_bootstrap", -1), ["statistics.n_bootstrap", "minimum"]
+    ),
+    "config: unknown primary-panel signature": Case(
+        setting("statistics", "primary_panel", ["NOT_A_SIGNATURE"]), ["statistics.primary_panel", "'NOT_A_SIGNATURE'"]
+    ),
+    "config: unknown collection": Case(
+        setting("scoring", "collections", ["hallmarks"]), ["scoring.collections", "'hallmarks'", "hallmark_all"]
+    ),
     "config: unknown scoring method": Case(setting("scoring", "methods", ["ssgsea", "gsea"]), ["scoring.methods"]),
-    "config: transform for an unknown measure": Case(setting("immune", "transforms", {"CD8": "log1p"}), ["immune.transforms", "'CD8'", "CD68"]),
-    "config: missing gene-set file": Case(lambda r, c: c["scoring"].update(gene_sets=[str(r / "none.gmt")]), ["scoring.gene_sets[0]", "does not exist"]),
-    "config: gene-set path is a directory": Case(lambda r, c: c["scoring"].update(gene_sets=[str(r)]), ["scoring.gene_sets[0]", "directory"]),
+    "config: transform for an unknown measure": Case(
+        setting("immune", "transforms", {"CD8": "log1p"}), ["immune.transforms", "'CD8'", "CD68"]
+    ),
+    "config: missing gene-set file": Case(
+        lambda r, c: c["scoring"].update(gene_sets=[str(r / "none.gmt")]), ["scoring.gene_sets[0]", "does not exist"]
+    ),
+    "config: gene-set path is a directory": Case(
+        lambda r, c: c["scoring"].update(gene_sets=[str(r)]), ["scoring.gene_sets[0]", "directory"]
+    ),
     "config: sample-sheet path is a directory": Case(lambda r, c: c.update(samples=str(r)), ["'samples'", "directory"]),
     "config: 5 MB string value": Case(setting("seed", "9" * 5_000_000), ["'seed'", "more characters"]),
-    "config: ID map inside results": Case(setting("pseudonymisation", "mapping_file", "results/ids.tsv"), ["pseudonymisation.mapping_file", "results/"]),
-    "config: key file not a key": Case(lambda r, c: (Path(c["pseudonymisation"]["key_file"]).parent.mkdir(), Path(c["pseudonymisation"]["key_file"]).write_text("secret\n")), ["key", "hex key"], whole_file=True),
+    "config: ID map inside results": Case(
+        setting("pseudonymisation", "mapping_file", "results/ids.tsv"), ["pseudonymisation.mapping_file", "results/"]
+    ),
+    "config: key file not a key": Case(
+        lambda r, c: (
+            Path(c["pseudonymisation"]["key_file"]).parent.mkdir(),
+            Path(c["pseudonymisation"]["key_file"]).write_text("secret\n"),
+        ),
+        ["key", "hex key"],
+        whole_file=True,
+    ),
     # --- config text (YAML level) ---
-    "yaml: duplicated top-level key": Case(config_text=lambda c: yaml.safe_dump(c) + f"expression:\n  path: {c['expression']['path']}\n  format: normalised\n", fragments=["config.yaml", "'expression' is given twice"]),
-    "yaml: duplicated nested key": Case(config_text=lambda c: yaml.safe_dump(c) + "design:\n  pre: pre\n  post: post\n  pre: baseline\n", fragments=["config.yaml", "'pre' is given twice"]),
-    "yaml: python object tag": Case(config_text=lambda c: yaml.safe_dump(c) + "seed: !!python/object/apply:os.system ['touch canary']\n", fragments=["config.yaml", "tag"], snakemake_reads_first=True),
-    "yaml: YTE templating": Case(config_text=lambda c: "__use_yte__: true\n" + yaml.safe_dump(c), fragments=["config.yaml", "'__use_yte__'", "runs code"]),
-    "yaml: alias bomb": Case(config_text=_alias_bomb, fragments=["config.yaml", "100,000 values", "aliases"], whole_file=True),
-    "yaml: empty file": Case(config_text=lambda c: "", fragments=["config.yaml", "empty"], whole_file=True, snakemake_reads_first=True),
-    "yaml: a list at the top": Case(config_text=lambda c: "- samples: x\n", fragments=["config.yaml", "not a mapping"], snakemake_reads_first=True),
-    "yaml: tab indentation": Case(config_text=lambda c: yaml.safe_dump(c) + "design:\n\tpre: pre\n", fragments=["config.yaml", "not valid YAML", "line"], snakemake_reads_first=True),
-    "yaml: not UTF-8": Case(config_text=lambda c: yaml.safe_dump(c) + "# \udce9\n", fragments=["config.yaml", "UTF-8"], whole_file=True, snakemake_reads_first=True),
+    "yaml: duplicated top-level key": Case(
+        config_text=lambda c: (
+            yaml.safe_dump(c) + f"expression:\n  path: {c['expression']['path']}\n  format: normalised\n"
+        ),
+        fragments=["config.yaml", "'expression' is given twice"],
+    ),
+    "yaml: duplicated nested key": Case(
+        config_text=lambda c: yaml.safe_dump(c) + "design:\n  pre: pre\n  post: post\n  pre: baseline\n",
+        fragments=["config.yaml", "'pre' is given twice"],
+    ),
+    "yaml: python object tag": Case(
+        config_text=lambda c: yaml.safe_dump(c) + "seed: !!python/object/apply:os.system ['touch canary']\n",
+        fragments=["config.yaml", "tag"],
+        snakemake_reads_first=True,
+    ),
+    "yaml: YTE templating": Case(
+        config_text=lambda c: "__use_yte__: true\n" + yaml.safe_dump(c),
+        fragments=["config.yaml", "'__use_yte__'", "runs code"],
+    ),
+    "yaml: alias bomb": Case(
+        config_text=_alias_bomb, fragments=["config.yaml", "100,000 values", "aliases"], whole_file=True
+    ),
+    "yaml: empty file": Case(
+        config_text=lambda c: "", fragments=["config.yaml", "empty"], whole_file=True, snakemake_reads_first=True
+    ),
+    "yaml: a list at the top": Case(
+        config_text=lambda c: "- samples: x\n", fragments=["config.yaml", "not a mapping"], snakemake_reads_first=True
+    ),
+    "yaml: tab indentation": Case(
+        config_text=lambda c: yaml.safe_dump(c) + "design:\n\tpre: pre\n",
+        fragments=["config.yaml", "not valid YAML", "line"],
+        snakemake_reads_first=True,
+    ),
+    "yaml: not UTF-8": Case(
+        config_text=lambda c: yaml.safe_dump(c) + "# \udce9\n",
+        fragments=["config.yaml", "UTF-8"],
+        whole_file=True,
+        snakemake_reads_first=True,
+    ),
     # --- labels and paths that reach the HTML report (injection routes) ---
-    **{f"label: arm label with {what}": Case(setting("design", "treatment_arm", label), ["design.treatment_arm", "not allowed", "HTML report"])
-       for what, label in HOSTILE_LABELS.items()},
-    "label: timepoint label with an RST directive": Case(setting("design", "post", ".. raw:: html"), ["design.post", "not allowed"]),
-    "label: hostile arm label in a blinded run": Case(both(setting("blinded", True), setting("design", "reference_arm", "`x <javascript:alert(1)>`_")), ["design.reference_arm", "not allowed"]),
-    "path: gene-set path with </script>": Case(_hostile_path("x</script><script>alert(1)</script>"), ["scoring.gene_sets[0]", "'<'"]),
-    "path: sample-sheet path with a wildcard brace": Case(lambda r, c: (Path(str(r / "samples{x}.tsv")).write_text((r / "samples.tsv").read_text()), c.update(samples=str(r / "samples{x}.tsv"))), ["'samples'", "'{'"]),
-    "path: immune path with a quote": Case(lambda r, c: (Path(str(r / "imm'une.tsv")).write_text((r / "immune.tsv").read_text()), c["immune"].update(path=str(r / "imm'une.tsv"))), ["'immune.path'", '"\'"']),
-    "path: ID-map path with a newline": Case(setting("pseudonymisation", "mapping_file", "/tmp/ids\n.tsv"), ["pseudonymisation.mapping_file", "'\\n'"]),
-    "path: odd but harmless characters (usable)": Case(_hostile_path("dir with spaces (v2) $HOME #1 %20 é"), usable=True),
+    **{
+        f"label: arm label with {what}": Case(
+            setting("design", "treatment_arm", label), ["design.treatment_arm", "not allowed", "HTML report"]
+        )
+        for what, label in HOSTILE_LABELS.items()
+    },
+    "label: timepoint label with an RST directive": Case(
+        setting("design", "post", ".. raw:: html"), ["design.post", "not allowed"]
+    ),
+    "label: hostile arm label in a blinded run": Case(
+        both(setting("blinded", True), setting("design", "reference_arm", "`x <javascript:alert(1)>`_")),
+        ["design.reference_arm", "not allowed"],
+    ),
+    "path: gene-set path with </script>": Case(
+        _hostile_path("x</script><script>alert(1)</script>"), ["scoring.gene_sets[0]", "'<'"]
+    ),
+    "path: sample-sheet path with a wildcard brace": Case(
+        lambda r, c: (
+            Path(str(r / "samples{x}.tsv")).write_text((r / "samples.tsv").read_text()),
+            c.update(samples=str(r / "samples{x}.tsv")),
+        ),
+        ["'samples'", "'{'"],
+    ),
+    "path: immune path with a quote": Case(
+        lambda r, c: (
+            Path(str(r / "imm'une.tsv")).write_text((r / "immune.tsv").read_text()),
+            c["immune"].update(path=str(r / "imm'une.tsv")),
+        ),
+        ["'immune.path'", '"\'"'],
+    ),
+    "path: ID-map path with a newline": Case(
+        setting("pseudonymisation", "mapping_file", "/tmp/ids\n.tsv"), ["pseudonymisation.mapping_file", "'\\n'"]
+    ),
+    "path: odd but harmless characters (usable)": Case(
+        _hostile_path("dir with spaces (v2) $HOME #1 %20 é"), usable=True
+    ),
     # --- expression: plain counts ---
-    "counts: sample missing from matrix": Case(lambda r, c: (r / "counts.tsv").write_text("\n".join("\t".join(l.split("\t")[:-1]) for l in (r / "counts.tsv").read_text().strip().split("\n")) + "\n"), ["samples.tsv", "P4-post", "no column"]),
-    "counts: column not in sheet": Case(lambda r, c: (r / "counts.tsv").write_text("\n".join(l + ("\tEXTRA" if i == 0 else "\t5") for i, l in enumerate((r / "counts.tsv").read_text().strip().split("\n"))) + "\n"), ["counts.tsv", "'EXTRA'", "extra_samples: ignore"]),
-    "counts: non-numeric": Case(lambda r, c: edit_line(r / "counts.tsv", 3, "\t200\t", "\tlow\t"), ["counts.tsv", "line 3", "'P1-pre'"]),
-    "counts: negative": Case(lambda r, c: edit_line(r / "counts.tsv", 3, "\t200\t", "\t-200\t"), ["counts.tsv", "line 3", "negative count"]),
-    "counts: non-integer (TPM declared as counts)": Case(lambda r, c: edit_line(r / "counts.tsv", 3, "\t200\t", "\t200.5\t"), ["counts.tsv", "line 3", "non-integer"]),
-    "counts: NA": Case(lambda r, c: edit_line(r / "counts.tsv", 4, "\t300\t", "\tNA\t"), ["counts.tsv", "line 4", "missing or infinite"]),
-    "counts: inf": Case(lambda r, c: edit_line(r / "counts.tsv", 4, "\t300\t", "\tinf\t"), ["counts.tsv", "line 4", "missing or infinite"]),
-    "counts: empty file": Case(lambda r, c: (r / "counts.tsv").write_text(""), ["counts.tsv", "empty"], whole_file=True),
-    "counts: header only": Case(lambda r, c: (r / "counts.tsv").write_text((r / "counts.tsv").read_text().split("\n")[0] + "\n"), ["counts.tsv", "line 2", "no gene rows"]),
-    "counts: no sample columns": Case(lambda r, c: (r / "counts.tsv").write_text("\n".join(l.split("\t")[0] for l in (r / "counts.tsv").read_text().strip().split("\n")) + "\n"), ["counts.tsv", "line 1", "no sample columns"]),
+    "counts: sample missing from matrix": Case(
+        lambda r, c: (r / "counts.tsv").write_text(
+            "\n".join("\t".join(row.split("\t")[:-1]) for row in (r / "counts.tsv").read_text().strip().split("\n"))
+            + "\n"
+        ),
+        ["samples.tsv", "P4-post", "no column"],
+    ),
+    "counts: column not in sheet": Case(
+        lambda r, c: (r / "counts.tsv").write_text(
+            "\n".join(
+                row + ("\tEXTRA" if i == 0 else "\t5")
+                for i, row in enumerate((r / "counts.tsv").read_text().strip().split("\n"))
+            )
+            + "\n"
+        ),
+        ["counts.tsv", "'EXTRA'", "extra_samples: ignore"],
+    ),
+    "counts: non-numeric": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 3, "\t200\t", "\tlow\t"), ["counts.tsv", "line 3", "'P1-pre'"]
+    ),
+    "counts: negative": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 3, "\t200\t", "\t-200\t"), ["counts.tsv", "line 3", "negative count"]
+    ),
+    "counts: non-integer (TPM declared as counts)": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 3, "\t200\t", "\t200.5\t"), ["counts.tsv", "line 3", "non-integer"]
+    ),
+    "counts: NA": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 4, "\t300\t", "\tNA\t"),
+        ["counts.tsv", "line 4", "missing or infinite"],
+    ),
+    "counts: inf": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 4, "\t300\t", "\tinf\t"),
+        ["counts.tsv", "line 4", "missing or infinite"],
+    ),
+    "counts: empty file": Case(
+        lambda r, c: (r / "counts.tsv").write_text(""), ["counts.tsv", "empty"], whole_file=True
+    ),
+    "counts: header only": Case(
+        lambda r, c: (r / "counts.tsv").write_text((r / "counts.tsv").read_text().split("\n")[0] + "\n"),
+        ["counts.tsv", "line 2", "no gene rows"],
+    ),
+    "counts: no sample columns": Case(
+        lambda r, c: (r / "counts.tsv").write_text(
+            "\n".join(row.split("\t")[0] for row in (r / "counts.tsv").read_text().strip().split("\n")) + "\n"
+        ),
+        ["counts.tsv", "line 1", "no sample columns"],
+    ),
     "counts: file cut mid-row": Case(_cut_mid_row, ["counts.tsv", "line 6", "missing or infinite"]),
-    "counts: no identifier maps to a gene": Case(_unmapped, ["counts.tsv", "none of the matrix's 8 gene identifiers", "Ensembl"]),
-    "counts: every post of an arm below the library size": Case(_library_below, ["counts.tsv", "'usual_care' has no usable 'post'", "library size", "min_library_size"], whole_file=True),
-    "counts: duplicated gene id": Case(lambda r, c: edit_line(r / "counts.tsv", 3, "CXCL8", "IL1B"), ["counts.tsv", "line 3", "'IL1B'"]),
-    "counts: Excel-mangled names": Case(lambda r, c: edit_line(r / "counts.tsv", 8, "MKI67", "1-Mar"), ["counts.tsv", "line 8", "Excel"]),
+    "counts: no identifier maps to a gene": Case(
+        _unmapped, ["counts.tsv", "none of the matrix's 8 gene identifiers", "Ensembl"]
+    ),
+    "counts: every post of an arm below the library size": Case(
+        _library_below,
+        ["counts.tsv", "'usual_care' has no usable 'post'", "library size", "min_library_size"],
+        whole_file=True,
+    ),
+    "counts: duplicated gene id": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 3, "CXCL8", "IL1B"), ["counts.tsv", "line 3", "'IL1B'"]
+    ),
+    "counts: Excel-mangled names": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 8, "MKI67", "1-Mar"), ["counts.tsv", "line 8", "Excel"]
+    ),
     "counts: truncated gzip": Case(_truncated_gzip, ["counts.tsv.gz", "truncated"], whole_file=True),
-    "counts: duplicate sample column": Case(lambda r, c: edit_line(r / "counts.tsv", 1, "P1-post", "P1-pre"), ["counts.tsv", "line 1", "'P1-pre'"]),
+    "counts: duplicate sample column": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 1, "P1-post", "P1-pre"), ["counts.tsv", "line 1", "'P1-pre'"]
+    ),
     "counts: wrong delimiter": Case(replace("counts.tsv", "\t", ";"), ["counts.tsv", "semicolon"]),
     "counts: 5 MB header cell": Case(_five_megabytes("counts.tsv", 1), ["counts.tsv", "line 1", "cannot be split"]),
-    "counts: gene names with trailing spaces (usable)": Case(lambda r, c: edit_line(r / "counts.tsv", 2, "IL1B", "IL1B  "), usable=True),
+    "counts: gene names with trailing spaces (usable)": Case(
+        lambda r, c: edit_line(r / "counts.tsv", 2, "IL1B", "IL1B  "), usable=True
+    ),
     "counts: blank lines at the end (usable)": Case(lambda r, c: append(r / "counts.tsv", "\n\n"), usable=True),
     # --- expression: nf-core and normalised ---
-    "nfcore: missing gene_name": Case(nfcore(then=replace("salmon.merged.gene_tpm.tsv", "gene_name", "name", 1)), ["salmon.merged.gene_tpm.tsv", "gene_name"]),
-    "nfcore: missing gene_id": Case(nfcore("nfcore_salmon_counts", replace("salmon.merged.gene_counts.tsv", "gene_id", "id", 1)), ["salmon.merged.gene_counts.tsv", "gene_id"]),
-    "nfcore: negative TPM": Case(nfcore(then=lambda r, c: edit_line(r / "salmon.merged.gene_tpm.tsv", 2, "\t107\t", "\t-1\t")), ["salmon.merged.gene_tpm.tsv", "negative TPM"]),
-    "nfcore: negative estimated count": Case(nfcore("nfcore_salmon_counts", lambda r, c: edit_line(r / "salmon.merged.gene_counts.tsv", 2, "\t107\t", "\t-3.5\t")), ["salmon.merged.gene_counts.tsv", "line 2", "negative count"]),
-    "normalised: negative on a linear scale": Case(both(setting("expression", "format", "normalised"), setting("expression", "scale", "linear"), lambda r, c: edit_line(r / "counts.tsv", 2, "\t107\t", "\t-1\t")), ["counts.tsv", "linear"]),
-    "normalised: text cell": Case(both(setting("expression", "format", "normalised"), lambda r, c: edit_line(r / "counts.tsv", 2, "\t107\t", "\tn/a\t")), ["counts.tsv", "line 2", "missing or infinite"]),
-    "normalised: counts declared as log2": Case(setting("expression", "format", "normalised"), ["counts.tsv", "log2 scale", "expression.scale: linear"]),
-    "normalised: counts declared as log10": Case(both(setting("expression", "format", "normalised"), setting("expression", "scale", "log10")), ["counts.tsv", "log10 scale"]),
+    "nfcore: missing gene_name": Case(
+        nfcore(then=replace("salmon.merged.gene_tpm.tsv", "gene_name", "name", 1)),
+        ["salmon.merged.gene_tpm.tsv", "gene_name"],
+    ),
+    "nfcore: missing gene_id": Case(
+        nfcore("nfcore_salmon_counts", replace("salmon.merged.gene_counts.tsv", "gene_id", "id", 1)),
+        ["salmon.merged.gene_counts.tsv", "gene_id"],
+    ),
+    "nfcore: negative TPM": Case(
+        nfcore(then=lambda r, c: edit_line(r / "salmon.merged.gene_tpm.tsv", 2, "\t107\t", "\t-1\t")),
+        ["salmon.merged.gene_tpm.tsv", "negative TPM"],
+    ),
+    "nfcore: negative estimated count": Case(
+        nfcore(
+            "nfcore_salmon_counts",
+            lambda r, c: edit_line(r / "salmon.merged.gene_counts.tsv", 2, "\t107\t", "\t-3.5\t"),
+        ),
+        ["salmon.merged.gene_counts.tsv", "line 2", "negative count"],
+    ),
+    "normalised: negative on a linear scale": Case(
+        both(
+            setting("expression", "format", "normalised"),
+            setting("expression", "scale", "linear"),
+            lambda r, c: edit_line(r / "counts.tsv", 2, "\t107\t", "\t-1\t"),
+        ),
+        ["counts.tsv", "linear"],
+    ),
+    "normalised: text cell": Case(
+        both(
+            setting("expression", "format", "normalised"),
+            lambda r, c: edit_line(r / "counts.tsv", 2, "\t107\t", "\tn/a\t"),
+        ),
+        ["counts.tsv", "line 2", "missing or infinite"],
+    ),
+    "normalised: counts declared as log2": Case(
+        setting("expression", "format", "normalised"), ["counts.tsv", "log2 scale", "expression.scale: linear"]
+    ),
+    "normalised: counts declared as log10": Case(
+        both(setting("expression", "format", "normalised"), setting("expression", "scale", "log10")),
+        ["counts.tsv", "log10 scale"],
+    ),
     # --- immune ---
-    "immune: two units": Case(lambda r, c: edit_line(r / "immune.tsv", 3, "5\t%", "0.05\tfraction"), ["immune.tsv", "more than one unit", "'unit'"]),
-    "immune: percent above 100": Case(lambda r, c: edit_line(r / "immune.tsv", 3, "5\t%", "105\t%"), ["immune.tsv", "line 3", "above the maximum"]),
-    "immune: fraction above 1": Case(lambda r, c: (replace("immune.tsv", "\t%", "\tfraction")(r, c)), ["immune.tsv", "line 3", "fraction"]),
-    "immune: negative density": Case(lambda r, c: edit_line(r / "immune.tsv", 2, "\t100\t", "\t-100\t"), ["immune.tsv", "line 2", "'value'"]),
-    "immune: sample not in sheet": Case(lambda r, c: append(r / "immune.tsv", "\nP9-pre\tCD68\t5\tcells/mm2\n"), ["immune.tsv", "'P9-pre'"]),
-    "immune: non-numeric value": Case(lambda r, c: edit_line(r / "immune.tsv", 2, "\t100\t", "\t>100\t"), ["immune.tsv", "line 2", "'value'"]),
-    "immune: NA value": Case(lambda r, c: edit_line(r / "immune.tsv", 2, "\t100\t", "\tNA\t"), ["immune.tsv", "line 2", "leave out the row"]),
-    "immune: unknown unit": Case(lambda r, c: edit_line(r / "immune.tsv", 2, "cells/mm2", "cells/field"), ["immune.tsv", "line 2", "'unit'"]),
-    "immune: missing unit column": Case(replace("immune.tsv", "\tunit", "\tunits", 1), ["immune.tsv", "line 1", "'unit'"]),
-    "immune: measure name with markup": Case(lambda r, c: edit_line(r / "immune.tsv", 2, "\tCD68\t", "\t<b>CD68</b>\t"), ["immune.tsv", "line 2", "'measure'"]),
-    "immune: duplicate measure": Case(lambda r, c: append(r / "immune.tsv", "\nP1-pre\tCD68\t5\tcells/mm2\n"), ["immune.tsv", "more than once"]),
-    "immune: logit on a density": Case(setting("immune", "transforms", {"CD68": "logit"}), ["immune.tsv", "'CD68'", "logit", "log1p"]),
+    "immune: two units": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 3, "5\t%", "0.05\tfraction"),
+        ["immune.tsv", "more than one unit", "'unit'"],
+    ),
+    "immune: percent above 100": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 3, "5\t%", "105\t%"), ["immune.tsv", "line 3", "above the maximum"]
+    ),
+    "immune: fraction above 1": Case(
+        lambda r, c: replace("immune.tsv", "\t%", "\tfraction")(r, c), ["immune.tsv", "line 3", "fraction"]
+    ),
+    "immune: negative density": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "\t100\t", "\t-100\t"), ["immune.tsv", "line 2", "'value'"]
+    ),
+    "immune: sample not in sheet": Case(
+        lambda r, c: append(r / "immune.tsv", "\nP9-pre\tCD68\t5\tcells/mm2\n"), ["immune.tsv", "'P9-pre'"]
+    ),
+    "immune: non-numeric value": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "\t100\t", "\t>100\t"), ["immune.tsv", "line 2", "'value'"]
+    ),
+    "immune: NA value": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "\t100\t", "\tNA\t"), ["immune.tsv", "line 2", "leave out the row"]
+    ),
+    "immune: unknown unit": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "cells/mm2", "cells/field"), ["immune.tsv", "line 2", "'unit'"]
+    ),
+    "immune: missing unit column": Case(
+        replace("immune.tsv", "\tunit", "\tunits", 1), ["immune.tsv", "line 1", "'unit'"]
+    ),
+    "immune: measure name with markup": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "\tCD68\t", "\t<b>CD68</b>\t"),
+        ["immune.tsv", "line 2", "'measure'"],
+    ),
+    "immune: duplicate measure": Case(
+        lambda r, c: append(r / "immune.tsv", "\nP1-pre\tCD68\t5\tcells/mm2\n"), ["immune.tsv", "more than once"]
+    ),
+    "immune: logit on a density": Case(
+        setting("immune", "transforms", {"CD68": "logit"}), ["immune.tsv", "'CD68'", "logit", "log1p"]
+    ),
     "immune: wide without unit": Case(_wide_immune({}), ["wide.tsv", "'CD68'", "immune.units"]),
-    "immune: wide without sample_id": Case(_wide_immune({"CD68": "cells/mm2"}, header="sample\tCD68"), ["wide.tsv", "line 1", "'sample_id'"]),
+    "immune: wide without sample_id": Case(
+        _wide_immune({"CD68": "cells/mm2"}, header="sample\tCD68"), ["wide.tsv", "line 1", "'sample_id'"]
+    ),
     "immune: wide with an unknown unit": Case(_wide_immune({"CD68": "cells per mm2"}), ["wide.tsv", "'unit'"]),
     "immune: fractions declared as percent (warning)": Case(_percent_as_fraction, usable=True, warns="lies in [0, 1]"),
     # --- gene sets ---
     "gmt: line with no genes": Case(lambda r, c: append(r / "sets.gmt", "EMPTY_SET\tdesc\n"), ["sets.gmt", "line 2"]),
-    "gmt: duplicated set names": Case(lambda r, c: append(r / "sets.gmt", "MY_SET\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "MY_SET"]),
-    "gmt: names differing by case": Case(lambda r, c: append(r / "sets.gmt", "my_set\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "differ only by case"]),
-    "gmt: empty set name": Case(lambda r, c: append(r / "sets.gmt", "\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "empty signature name"]),
-    "gmt: name clashes with the library": Case(lambda r, c: append(r / "sets.gmt", "CYT_ROONEY2015\tdesc\tGZMA\tPRF1\n"), ["sets.gmt", "CYT_ROONEY2015"]),
-    "gmt: Excel-mangled gene": Case(lambda r, c: append(r / "sets.gmt", "DATES\tdesc\t1-Sep\tGZMA\n"), ["sets.gmt", "line 2", "Excel"]),
-    "gmt: not UTF-8": Case(lambda r, c: (r / "sets.gmt").write_bytes(b"MY_SET\tdesc\tIL1B\nSET_\xe9\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "UTF-8"]),
+    "gmt: duplicated set names": Case(
+        lambda r, c: append(r / "sets.gmt", "MY_SET\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "MY_SET"]
+    ),
+    "gmt: names differing by case": Case(
+        lambda r, c: append(r / "sets.gmt", "my_set\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "differ only by case"]
+    ),
+    "gmt: empty set name": Case(
+        lambda r, c: append(r / "sets.gmt", "\tdesc\tGZMA\n"), ["sets.gmt", "line 2", "empty signature name"]
+    ),
+    "gmt: name clashes with the library": Case(
+        lambda r, c: append(r / "sets.gmt", "CYT_ROONEY2015\tdesc\tGZMA\tPRF1\n"), ["sets.gmt", "CYT_ROONEY2015"]
+    ),
+    "gmt: Excel-mangled gene": Case(
+        lambda r, c: append(r / "sets.gmt", "DATES\tdesc\t1-Sep\tGZMA\n"), ["sets.gmt", "line 2", "Excel"]
+    ),
+    "gmt: not UTF-8": Case(
+        lambda r, c: (r / "sets.gmt").write_bytes(b"MY_SET\tdesc\tIL1B\nSET_\xe9\tdesc\tGZMA\n"),
+        ["sets.gmt", "line 2", "UTF-8"],
+    ),
     "gmt: empty file": Case(lambda r, c: (r / "sets.gmt").write_text(""), ["sets.gmt", "empty"], whole_file=True),
     "gmt: truncated .gmt.gz": Case(_gmt_gz(truncate=True), ["sets.gmt.gz", "truncated"], whole_file=True),
     "gmt: gzipped (usable)": Case(_gmt_gz(truncate=False), usable=True),
-    "gmt: duplicated genes (warning)": Case(lambda r, c: append(r / "sets.gmt", "DUP_SET\tdesc\tGZMA\tGZMA\tPRF1\n"), usable=True, warns="listed twice"),
-    "tsv gene set: non-numeric weight": Case(_gene_set_table("signature\tgene\tweight\nW\tGZMA\t0.5\nW\tPRF1\thigh\n"), ["w.tsv", "line 3", "weight"]),
-    "tsv gene set: infinite weight": Case(_gene_set_table("signature\tgene\tweight\nW\tGZMA\t0.5\nW\tPRF1\tinf\n"), ["w.tsv", "line 3", "weight"]),
-    "tsv gene set: weights for some genes only": Case(_gene_set_table("signature\tgene\tweight\nW\tGZMA\t0.5\nW\tPRF1\t\n"), ["w.tsv", "line 3", "weights for 1 of its 2 genes"]),
-    "tsv gene set: unknown direction": Case(_gene_set_table("signature\tgene\tdirection\nW\tGZMA\tup\nW\tPRF1\tsideways\n"), ["w.tsv", "line 3", "'direction'"]),
+    "gmt: duplicated genes (warning)": Case(
+        lambda r, c: append(r / "sets.gmt", "DUP_SET\tdesc\tGZMA\tGZMA\tPRF1\n"), usable=True, warns="listed twice"
+    ),
+    "tsv gene set: non-numeric weight": Case(
+        _gene_set_table("signature\tgene\tweight\nW\tGZMA\t0.5\nW\tPRF1\thigh\n"), ["w.tsv", "line 3", "weight"]
+    ),
+    "tsv gene set: infinite weight": Case(
+        _gene_set_table("signature\tgene\tweight\nW\tGZMA\t0.5\nW\tPRF1\tinf\n"), ["w.tsv", "line 3", "weight"]
+    ),
+    "tsv gene set: weights for some genes only": Case(
+        _gene_set_table("signature\tgene\tweight\nW\tGZMA\t0.5\nW\tPRF1\t\n"),
+        ["w.tsv", "line 3", "weights for 1 of its 2 genes"],
+    ),
+    "tsv gene set: unknown direction": Case(
+        _gene_set_table("signature\tgene\tdirection\nW\tGZMA\tup\nW\tPRF1\tsideways\n"),
+        ["w.tsv", "line 3", "'direction'"],
+    ),
     "tsv gene set: no gene column": Case(_gene_set_table("signature\tsymbol\nW\tGZMA\n"), ["w.tsv", "line 1", "gene"]),
 }

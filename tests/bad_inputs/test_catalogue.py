@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cases import CASES, tiny_cohort
 
-from conftest import run_workflow
 from tme.cli import main as tme_main
 from tme.errors import MAX_MESSAGE, TmeInputError, TmeInputWarning
+
+from cases import CASES, tiny_cohort
+from conftest import run_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -38,13 +39,18 @@ def _broken(tmp_path: Path, name: str) -> tuple[Path, dict]:
     case = CASES[name]
     case.break_it(root, config)
     path = tmp_path / "config.yaml"
-    path.write_text(case.config_text(config) if case.config_text else yaml.safe_dump(config), encoding="utf-8",
-                    errors="surrogateescape")
+    path.write_text(
+        case.config_text(config) if case.config_text else yaml.safe_dump(config),
+        encoding="utf-8",
+        errors="surrogateescape",
+    )
     return path, config
 
 
 def _files(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if not p.is_symlink() and p.is_file()}
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if not p.is_symlink() and p.is_file()
+    }
 
 
 def _check_message(message: str, name: str, config_path: Path, inputs: Path) -> None:
@@ -109,14 +115,31 @@ def test_workflow_checks_agree_with_validate(tmp_path, capsys, name):
 
 
 # One case per kind of input (and every earlier class of leftover files) through real Snakemake.
-SNAKEMAKE = ["sheet: duplicate sample_id", "sheet: symlink loop", "sheet: BOM and CRLF (usable)", "config: unknown key",
-             "yaml: duplicated top-level key", "yaml: alias bomb", "label: arm label with RST raw directive",
-             "path: gene-set path with </script>", "sheet: covariate is not a column", "sheet: nan in a numeric column",
-             "sheet: 5 MB cell", "counts: non-integer (TPM declared as counts)", "counts: truncated gzip",
-             "counts: no identifier maps to a gene", "counts: every post of an arm below the library size",
-             "nfcore: negative TPM", "normalised: text cell", "normalised: counts declared as log2", "immune: two units",
-             "immune: logit on a density", "gmt: line with no genes", "gmt: truncated .gmt.gz",
-             "tsv gene set: non-numeric weight"]
+SNAKEMAKE = [
+    "sheet: duplicate sample_id",
+    "sheet: symlink loop",
+    "sheet: BOM and CRLF (usable)",
+    "config: unknown key",
+    "yaml: duplicated top-level key",
+    "yaml: alias bomb",
+    "label: arm label with RST raw directive",
+    "path: gene-set path with </script>",
+    "sheet: covariate is not a column",
+    "sheet: nan in a numeric column",
+    "sheet: 5 MB cell",
+    "counts: non-integer (TPM declared as counts)",
+    "counts: truncated gzip",
+    "counts: no identifier maps to a gene",
+    "counts: every post of an arm below the library size",
+    "nfcore: negative TPM",
+    "normalised: text cell",
+    "normalised: counts declared as log2",
+    "immune: two units",
+    "immune: logit on a density",
+    "gmt: line with no genes",
+    "gmt: truncated .gmt.gz",
+    "tsv gene set: non-numeric weight",
+]
 
 
 @pytest.mark.parametrize("name", SNAKEMAKE)

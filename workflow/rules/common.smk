@@ -45,8 +45,14 @@ def config_part(*keys):
 
 def design_params():
     """The design as a plain dict for scripts."""
-    return {"reference_arm": DESIGN.reference_arm, "treatment_arm": DESIGN.treatment_arm,
-            "pre": DESIGN.pre, "post": DESIGN.post, "covariates": list(DESIGN.covariates), "blinded": DESIGN.blinded}
+    return {
+        "reference_arm": DESIGN.reference_arm,
+        "treatment_arm": DESIGN.treatment_arm,
+        "pre": DESIGN.pre,
+        "post": DESIGN.post,
+        "covariates": list(DESIGN.covariates),
+        "blinded": DESIGN.blinded,
+    }
 
 
 def input_files(wildcards):
@@ -80,9 +86,17 @@ def analysis_targets():
     else:
         targets += ["results/tables/changes_within_arm.tsv", "results/tables/effects_between_arms.tsv"]
     if config.get("expression"):
-        targets += ["results/expression/expression.h5ad", "results/qc/unmapped_genes.tsv",
-                    "results/tables/signature_scores.tsv", "results/qc/signature_coverage.tsv"]
-        if has_counts(config["expression"]) and config["statistics"]["differential_expression"] and not config["blinded"]:
+        targets += [
+            "results/expression/expression.h5ad",
+            "results/qc/unmapped_genes.tsv",
+            "results/tables/signature_scores.tsv",
+            "results/qc/signature_coverage.tsv",
+        ]
+        if (
+            has_counts(config["expression"])
+            and config["statistics"]["differential_expression"]
+            and not config["blinded"]
+        ):
             targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]

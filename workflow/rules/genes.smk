@@ -8,16 +8,16 @@ rule differential_expression:
     output:
         interaction="results/tables/de_interaction.tsv",
         within=expand("results/tables/de_within_{arm}.tsv", arm=DESIGN.arms),
-    params:
-        design=design_params(),
-    threads: 2
     log:
         "logs/genes/differential_expression.log",
+    conda:
+        "../../envs/tme.yaml"
+    threads: 2
     resources:
         mem_mb=lambda wc, input, attempt: (3000 + 20 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        design=design_params(),
     script:
         "../scripts/differential_expression.py"
 
@@ -28,17 +28,17 @@ rule gsea_interaction:
         gene_sets=config["scoring"]["gene_sets"],
     output:
         gsea="results/tables/gsea_interaction.tsv",
+    log:
+        "logs/genes/gsea_interaction.log",
+    conda:
+        "../../envs/tme.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
     params:
         scoring=config["scoring"],
         permutations=config["statistics"]["gsea_permutations"],
         min_size=config["statistics"]["gsea_min_size"],
         seed=config["seed"],
-    log:
-        "logs/genes/gsea_interaction.log",
-    resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=lambda wc, attempt: 30 * attempt,
-    conda:
-        "../../envs/tme.yaml"
     script:
         "../scripts/gsea_interaction.py"

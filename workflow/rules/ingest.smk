@@ -8,15 +8,15 @@ rule sample_flow:
     output:
         flow="results/tables/sample_flow.tsv",
         files="results/qc/input_files.tsv",
-    params:
-        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "scoring", "statistics.primary_panel"),
     log:
         "logs/ingest/sample_flow.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, input, attempt: (2000 + 40 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 15 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "scoring", "statistics.primary_panel"),
     script:
         "../scripts/sample_flow.py"
 
@@ -29,15 +29,15 @@ rule ingest_expression:
         adata="results/expression/expression.h5ad",
         unmapped="results/qc/unmapped_genes.tsv",
         qc="results/qc/expression_qc.tsv",
-    params:
-        config=config_part(*SHEET_KEYS, "expression"),
     log:
         "logs/ingest/expression.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, input, attempt: (2000 + 40 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 15 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config_part(*SHEET_KEYS, "expression"),
     script:
         "../scripts/ingest_expression.py"
 
@@ -49,15 +49,15 @@ rule ingest_immune:
     output:
         values="results/immune/immune_values.tsv",
         measures="results/qc/immune_measures.tsv",
-    params:
-        config=config_part(*SHEET_KEYS, "immune"),
     log:
         "logs/ingest/immune.log",
     localrule: True
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config_part(*SHEET_KEYS, "immune"),
     script:
         "../scripts/ingest_immune.py"

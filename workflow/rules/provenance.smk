@@ -7,16 +7,16 @@ rule provenance:
         outputs=analysis_targets(),
     output:
         "results/provenance.json",
-    params:
-        config=config,
-        workflow_dir=workflow.basedir,
     log:
         "logs/provenance.log",
     localrule: True
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config,
+        workflow_dir=workflow.basedir,
     script:
         "../scripts/provenance.py"

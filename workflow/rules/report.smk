@@ -18,8 +18,13 @@ REPORT_STATISTICS = statistics_table(config)
 REPORT_TARGETS = report_targets(config, REPORT_GENE_LEVEL)
 # Every result table, flagged for the report as a downloadable TSV in its category.
 REPORT_TABLES = {
-    key: report(path, caption=f"../report/{caption}.rst", category=category, subcategory="Tables",
-                labels={"table": os.path.basename(path)})
+    key: report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory="Tables",
+        labels={"table": os.path.basename(path)},
+    )
     for key, (path, category, caption) in report_table_specs(config, REPORT_GENE_LEVEL).items()
 }
 REPORT_TABLES["provenance"] = "results/provenance.json"  # run times, command, git and package versions
@@ -30,20 +35,25 @@ rule plot_sample_flow:
     input:
         flow="results/tables/sample_flow.tsv",
     output:
-        png=report(f"{FIGURES}/cohort/sample_flow.png", caption="../report/sample_flow.rst",
-                   category="Cohort & QC", subcategory="Figures", labels={"figure": "sample flow"}),
+        png=report(
+            f"{FIGURES}/cohort/sample_flow.png",
+            caption="../report/sample_flow.rst",
+            category="Cohort & QC",
+            subcategory="Figures",
+            labels={"figure": "sample flow"},
+        ),
         pdf=f"{FIGURES}/cohort/sample_flow.pdf",
         svg=f"{FIGURES}/cohort/sample_flow.svg",
-    params:
-        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_sample_flow.log",
     localrule: True
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_sample_flow.py"
 
@@ -53,21 +63,31 @@ rule plot_expression_qc:
         qc="results/qc/expression_qc.tsv",
         adata="results/expression/expression.h5ad",
     output:
-        qc=report(f"{FIGURES}/cohort/expression_qc.png", caption="../report/expression_qc.rst",
-                  category="Cohort & QC", subcategory="Figures", labels={"figure": "expression QC"}),
-        pca=report(f"{FIGURES}/cohort/expression_pca.png", caption="../report/expression_pca.rst",
-                   category="Cohort & QC", subcategory="Figures", labels={"figure": "expression PCA"}),
+        qc=report(
+            f"{FIGURES}/cohort/expression_qc.png",
+            caption="../report/expression_qc.rst",
+            category="Cohort & QC",
+            subcategory="Figures",
+            labels={"figure": "expression QC"},
+        ),
+        pca=report(
+            f"{FIGURES}/cohort/expression_pca.png",
+            caption="../report/expression_pca.rst",
+            category="Cohort & QC",
+            subcategory="Figures",
+            labels={"figure": "expression PCA"},
+        ),
         other=multiext(f"{FIGURES}/cohort/expression_", "qc.pdf", "qc.svg", "pca.pdf", "pca.svg"),
-    params:
-        counts=REPORT_COUNTS,
-        min_library_size=lookup(dpath="expression/min_library_size", within=config, default=None),
     log:
         "logs/report/plot_expression_qc.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, input, attempt: (1500 + 10 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
+        min_library_size=lookup(dpath="expression/min_library_size", within=config, default=None),
     script:
         "../scripts/plot_expression_qc.py"
 
@@ -76,19 +96,24 @@ rule plot_immune:
     input:
         immune="results/immune/immune_values.tsv",
     output:
-        png=report(f"{FIGURES}/immune/immune_values.png", caption="../report/immune_values.rst",
-                   category="Immune cells", subcategory="Figures", labels={"figure": "immune cells pre/post"}),
+        png=report(
+            f"{FIGURES}/immune/immune_values.png",
+            caption="../report/immune_values.rst",
+            category="Immune cells",
+            subcategory="Figures",
+            labels={"figure": "immune cells pre/post"},
+        ),
         other=multiext(f"{FIGURES}/immune/immune_values", ".pdf", ".svg"),
-    params:
-        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_immune.log",
     localrule: True
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_immune.py"
 
@@ -98,19 +123,24 @@ rule plot_agreement:
         scores="results/tables/signature_scores.tsv",
         immune="results/immune/immune_values.tsv",
     output:
-        png=report(f"{FIGURES}/immune/agreement.png", caption="../report/agreement.rst",
-                   category="Immune cells", subcategory="Figures", labels={"figure": "expression vs measured cells"}),
+        png=report(
+            f"{FIGURES}/immune/agreement.png",
+            caption="../report/agreement.rst",
+            category="Immune cells",
+            subcategory="Figures",
+            labels={"figure": "expression vs measured cells"},
+        ),
         other=multiext(f"{FIGURES}/immune/agreement", ".pdf", ".svg"),
-    params:
-        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_agreement.log",
     localrule: True
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_agreement.py"
 
@@ -120,18 +150,23 @@ rule plot_forest:
         unpack(statistics_inputs),
         effects="results/tables/effects_between_arms.tsv",
     output:
-        forest=report(f"{FIGURES}/effects/forest_ancova.png", caption="../report/forest.rst",
-                      category="Between-arm effects", subcategory="Figures", labels={"figure": "forest plot (ANCOVA)"}),
+        forest=report(
+            f"{FIGURES}/effects/forest_ancova.png",
+            caption="../report/forest.rst",
+            category="Between-arm effects",
+            subcategory="Figures",
+            labels={"figure": "forest plot (ANCOVA)"},
+        ),
         other=multiext(f"{FIGURES}/effects/forest_ancova", ".pdf", ".svg"),
-    params:
-        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_forest.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_forest.py"
 
@@ -141,19 +176,23 @@ rule plot_change_heatmap:
         unpack(statistics_inputs),
         stats=REPORT_STATISTICS,
     output:
-        heatmap=report(f"{FIGURES}/effects/change_heatmap.png", caption="../report/change_heatmap.rst",
-                       category="Between-arm effects", subcategory="Figures",
-                       labels={"figure": "heatmap of within-patient changes"}),
+        heatmap=report(
+            f"{FIGURES}/effects/change_heatmap.png",
+            caption="../report/change_heatmap.rst",
+            category="Between-arm effects",
+            subcategory="Figures",
+            labels={"figure": "heatmap of within-patient changes"},
+        ),
         other=multiext(f"{FIGURES}/effects/change_heatmap", ".pdf", ".svg"),
-    params:
-        counts=REPORT_COUNTS,
     log:
         "logs/report/plot_change_heatmap.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_change_heatmap.py"
 
@@ -163,21 +202,31 @@ rule plot_paired_features:
         unpack(statistics_inputs),
         stats=REPORT_STATISTICS,
     output:
-        signatures=report(directory(f"{FIGURES}/paired/signatures"), patterns=["{name}.png"],
-                          caption="../report/paired_feature.rst", category="Signatures",
-                          subcategory="Paired plots (primary panel)", labels={"feature": "{name}"}),
-        immune=report(directory(f"{FIGURES}/paired/immune"), patterns=["{name}.png"],
-                      caption="../report/paired_feature.rst", category="Immune cells",
-                      subcategory="Paired plots", labels={"feature": "{name}"}),
-    params:
-        counts=REPORT_COUNTS,
+        signatures=report(
+            directory(f"{FIGURES}/paired/signatures"),
+            patterns=["{name}.png"],
+            caption="../report/paired_feature.rst",
+            category="Signatures",
+            subcategory="Paired plots (primary panel)",
+            labels={"feature": "{name}"},
+        ),
+        immune=report(
+            directory(f"{FIGURES}/paired/immune"),
+            patterns=["{name}.png"],
+            caption="../report/paired_feature.rst",
+            category="Immune cells",
+            subcategory="Paired plots",
+            labels={"feature": "{name}"},
+        ),
     log:
         "logs/report/plot_paired_features.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_paired_features.py"
 
@@ -187,21 +236,36 @@ rule plot_genes:
         de="results/tables/de_interaction.tsv",
         gsea="results/tables/gsea_interaction.tsv",
     output:
-        volcano=report(f"{FIGURES}/genes/volcano_interaction.png", caption="../report/volcano.rst",
-                       category="Genes & pathways", subcategory="Figures", labels={"figure": "volcano (interaction)"}),
-        gsea=report(f"{FIGURES}/genes/gsea_interaction.png", caption="../report/gsea.rst",
-                    category="Genes & pathways", subcategory="Figures", labels={"figure": "GSEA (interaction)"}),
-        other=multiext(f"{FIGURES}/genes/", "volcano_interaction.pdf", "volcano_interaction.svg",
-                       "gsea_interaction.pdf", "gsea_interaction.svg"),
-    params:
-        counts=REPORT_COUNTS,
+        volcano=report(
+            f"{FIGURES}/genes/volcano_interaction.png",
+            caption="../report/volcano.rst",
+            category="Genes & pathways",
+            subcategory="Figures",
+            labels={"figure": "volcano (interaction)"},
+        ),
+        gsea=report(
+            f"{FIGURES}/genes/gsea_interaction.png",
+            caption="../report/gsea.rst",
+            category="Genes & pathways",
+            subcategory="Figures",
+            labels={"figure": "GSEA (interaction)"},
+        ),
+        other=multiext(
+            f"{FIGURES}/genes/",
+            "volcano_interaction.pdf",
+            "volcano_interaction.svg",
+            "gsea_interaction.pdf",
+            "gsea_interaction.svg",
+        ),
     log:
         "logs/report/plot_genes.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_genes.py"
 
@@ -210,15 +274,20 @@ rule report_methods:
     input:
         **REPORT_TABLES,
     output:
-        html=report("results/report/methods.html", caption="../report/methods.rst", category="Methods",
-                    subcategory="Methods and provenance", labels={"page": "methods and provenance"}),
+        html=report(
+            "results/report/methods.html",
+            caption="../report/methods.rst",
+            category="Methods",
+            subcategory="Methods and provenance",
+            labels={"page": "methods and provenance"},
+        ),
     log:
         "logs/report/report_methods.log",
     localrule: True
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    conda:
-        "../../envs/tme.yaml"
     script:
         "../scripts/report_methods.py"

@@ -8,15 +8,15 @@ rule score_signatures:
     output:
         scores="results/tables/signature_scores.tsv",
         coverage="results/qc/signature_coverage.tsv",
-    params:
-        settings=config["scoring"],
-    threads: 2
     log:
         "logs/scoring/score_signatures.log",
+    conda:
+        "../../envs/tme.yaml"
+    threads: 2
     resources:
         mem_mb=lambda wc, input, attempt: (2000 + 4 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        settings=config["scoring"],
     script:
         "../scripts/score_signatures.py"

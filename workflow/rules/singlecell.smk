@@ -11,15 +11,15 @@ rule singlecell_features:
         qc="results/qc/singlecell_qc.tsv",
         coverage="results/qc/singlecell_signature_coverage.tsv",
         pseudobulk="results/singlecell/pseudobulk_counts.tsv.gz",
-    params:
-        config=config_part(*SHEET_KEYS, "single_cell", "scoring"),
-    threads: 1
     log:
         "logs/singlecell/singlecell_features.log",
+    conda:
+        "../../envs/tme.yaml"
+    threads: 1
     resources:
         mem_mb=lambda wc, input, attempt: (4000 + 3 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config_part(*SHEET_KEYS, "single_cell", "scoring"),
     script:
         "../scripts/singlecell_features.py"

@@ -8,16 +8,22 @@ rule paired_statistics:
     output:
         within="results/tables/changes_within_arm.tsv",
         between="results/tables/effects_between_arms.tsv",
-    params:
-        config=config_part(*SHEET_KEYS, "scoring", "statistics.primary_panel", "statistics.n_bootstrap",
-                           "statistics.confidence_level", "seed"),
     log:
         "logs/statistics/paired_statistics.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config_part(
+            *SHEET_KEYS,
+            "scoring",
+            "statistics.primary_panel",
+            "statistics.n_bootstrap",
+            "statistics.confidence_level",
+            "seed",
+        ),
     script:
         "../scripts/paired_statistics.py"
 
@@ -28,14 +34,14 @@ rule pooled_changes:
         samples=config["samples"],
     output:
         pooled="results/tables/changes_pooled.tsv",
-    params:
-        config=config_part(*SHEET_KEYS, "scoring", "statistics.primary_panel", "statistics.confidence_level"),
     log:
         "logs/statistics/pooled_changes.log",
+    conda:
+        "../../envs/tme.yaml"
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
-    conda:
-        "../../envs/tme.yaml"
+    params:
+        config=config_part(*SHEET_KEYS, "scoring", "statistics.primary_panel", "statistics.confidence_level"),
     script:
         "../scripts/paired_statistics.py"

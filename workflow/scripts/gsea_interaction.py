@@ -12,8 +12,13 @@ def main(snakemake):
     de = pd.read_csv(snakemake.input.de, sep="\t")
     statistic = de.set_index("gene")["stat"].dropna()
     gene_sets = {name: sig.genes for name, sig in run_signatures(snakemake.params.scoring).items()}
-    table = prerank_gsea(statistic, gene_sets, n_permutations=snakemake.params.permutations,
-                         seed=snakemake.params.seed, min_size=snakemake.params.min_size)
+    table = prerank_gsea(
+        statistic,
+        gene_sets,
+        n_permutations=snakemake.params.permutations,
+        seed=snakemake.params.seed,
+        min_size=snakemake.params.min_size,
+    )
     write_tsv(table, snakemake.output.gsea)
 
 

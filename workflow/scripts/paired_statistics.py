@@ -8,10 +8,16 @@ import logging
 import pandas as pd
 
 from tme.config import POOLED, Design, pooled_design
-from tme.features import (FAMILIES, immune_features, resolve_panel, signature_features, singlecell_features,
-                          with_covariates)
-from tme.io import write_tsv
+from tme.features import (
+    FAMILIES,
+    immune_features,
+    resolve_panel,
+    signature_features,
+    singlecell_features,
+    with_covariates,
+)
 from tme.inputs import read_sheet
+from tme.io import write_tsv
 from tme.signature_scores import run_signatures
 from tme.stats import changes_within_arm, effects_between_arms
 from tme.workflow import run
@@ -45,8 +51,15 @@ def main(snakemake):
         write_tsv(pooled[pooled["arm"] == POOLED].reset_index(drop=True), snakemake.output.pooled)
         return
     within = changes_within_arm(values, design, info, families, conf_level=stats["confidence_level"])
-    between = effects_between_arms(values, design, info, families, n_bootstrap=stats["n_bootstrap"],
-                                   seed=config["seed"], conf_level=stats["confidence_level"])
+    between = effects_between_arms(
+        values,
+        design,
+        info,
+        families,
+        n_bootstrap=stats["n_bootstrap"],
+        seed=config["seed"],
+        conf_level=stats["confidence_level"],
+    )
     write_tsv(within, snakemake.output.within)
     write_tsv(between, snakemake.output.between)
 

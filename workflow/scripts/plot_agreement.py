@@ -9,8 +9,13 @@ from tme.workflow import run
 
 def main(snakemake):
     design = Design.from_config(snakemake.config)  # from the config, never from params
-    fig = plot_agreement(read_table(snakemake.input.scores), read_table(snakemake.input.immune),
-                         list(design.arms), design.pre, preferred=primary_panel())
+    fig = plot_agreement(
+        read_table(snakemake.input.scores),
+        read_table(snakemake.input.immune),
+        list(design.arms),
+        design.pre,
+        preferred=primary_panel(),
+    )
     save_figure(fig, snakemake.output.png)
 
 

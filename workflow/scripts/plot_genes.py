@@ -8,8 +8,7 @@ from tme.workflow import run
 
 def main(snakemake):
     design = Design.from_config(snakemake.config)  # from the config, never from params
-    save_figure(plot_volcano(read_table(snakemake.input.de), list(design.arms)),
-                snakemake.output.volcano)
+    save_figure(plot_volcano(read_table(snakemake.input.de), list(design.arms)), snakemake.output.volcano)
     save_figure(plot_gsea_dots(read_table(snakemake.input.gsea)), snakemake.output.gsea)
 
 

@@ -14,11 +14,19 @@ def main(snakemake):
     table = lambda key: read_table(inp[key]) if key in inp.keys() else None  # noqa: E731
     config = snakemake.config  # not a param: params end up unescaped in the HTML report
     page = methods_html(
-        config=config, design=config["design"], flow=table("flow"), inputs=table("inputs"),
-        effects=table("effects"), within=table("within"), scores=table("scores"), coverage=table("coverage"),
+        config=config,
+        design=config["design"],
+        flow=table("flow"),
+        inputs=table("inputs"),
+        effects=table("effects"),
+        within=table("within"),
+        scores=table("scores"),
+        coverage=table("coverage"),
         provenance=signature_provenance(config.get("scoring") or {}) if "scores" in inp.keys() else None,
-        versions=software_versions(), revision=git_revision(Path(snakemake.scriptdir).parents[1]),
-        record=json.loads(open(inp["provenance"]).read()) if "provenance" in inp.keys() else None)
+        versions=software_versions(),
+        revision=git_revision(Path(snakemake.scriptdir).parents[1]),
+        record=json.loads(Path(inp["provenance"]).read_text()) if "provenance" in inp.keys() else None,
+    )
     with atomic_path(snakemake.output.html) as tmp:
         tmp.write_text(page, encoding="utf-8")
 

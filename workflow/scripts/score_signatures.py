@@ -15,8 +15,9 @@ def main(snakemake):
     signatures = run_signatures(settings)
     plan = scoring_plan(signatures, settings["methods"])
     logging.info("scoring %d signature x method pairs on %d samples", len(plan), adata.n_obs)
-    scores, coverage = score_signatures(adata, signatures, plan, ssgsea_normalize=settings["ssgsea_normalize"],
-                                        n_jobs=snakemake.threads)
+    scores, coverage = score_signatures(
+        adata, signatures, plan, ssgsea_normalize=settings["ssgsea_normalize"], n_jobs=snakemake.threads
+    )
     write_tsv(coverage, snakemake.output.coverage)
     write_tsv(scores, snakemake.output.scores)
 

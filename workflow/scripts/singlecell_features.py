@@ -24,8 +24,11 @@ def main(snakemake):
     write_tsv(adata.uns["signature_scores"]["coverage"], snakemake.output.coverage)
     write_tsv(features, snakemake.output.features)
     counts = pseudobulk(adata, groupby="sample_id")
-    with atomic_path(snakemake.output.pseudobulk) as tmp, open(tmp, "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle:
+    with (
+        atomic_path(snakemake.output.pseudobulk) as tmp,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle,
+    ):
         handle.write(counts.rename_axis("gene").to_csv(sep="\t", lineterminator="\n").encode())
 
 

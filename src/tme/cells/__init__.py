@@ -7,14 +7,21 @@
   compartments and their areas (mm²);
 * :func:`biopsy_metrics`, :class:`MetricPlan` — densities, ratios, proportions, nearest-tumour distances,
   fraction within r, cross-type Ripley K / L per biopsy (:mod:`tme.cells.spatial`);
-* :func:`slide_metrics`, :func:`slide_cells`, :func:`cohort_metrics`, :func:`read_manifest`, :func:`exports_in_directory`,
+* :func:`slide_metrics`, :func:`slide_cells`, :func:`cohort_metrics`, :func:`read_manifest`,
+  :func:`exports_in_directory`,
   :class:`CellSettings` — one biopsy per job, the cohort, the ``cells:`` config;
 * :func:`paired_values` — the metrics as input of :func:`tme.stats.effects_between_arms`;
 * :func:`write_cell_cohort` — a simulated OZM-034-like cohort with planted truth.
 """
 
-from tme.cells.cohort import (CellSettings, cohort_metrics, exports_in_directory, read_manifest, slide_cells,
-                              slide_metrics)
+from tme.cells.cohort import (
+    CellSettings,
+    cohort_metrics,
+    exports_in_directory,
+    read_manifest,
+    slide_cells,
+    slide_metrics,
+)
 from tme.cells.exports import CellExport, detect_software, read_cell_export
 from tme.cells.metrics import METRIC_COLUMNS, Biopsy, MetricPlan, biopsy_from_export, biopsy_metrics, paired_values
 from tme.cells.phenotypes import PhenotypeMap
@@ -22,8 +29,25 @@ from tme.cells.regions import CompartmentMap, read_annotation_areas, read_region
 from tme.cells.simulate import simulate_cell_cohort, write_cell_cohort
 
 __all__ = [
-    "METRIC_COLUMNS", "Biopsy", "CellExport", "CellSettings", "CompartmentMap", "MetricPlan", "PhenotypeMap",
-    "biopsy_from_export", "biopsy_metrics", "cohort_metrics", "detect_software", "exports_in_directory",
-    "paired_values", "read_annotation_areas", "read_cell_export", "read_manifest", "read_region_table",
-    "simulate_cell_cohort", "slide_cells", "slide_metrics", "write_cell_cohort",
+    "METRIC_COLUMNS",
+    "Biopsy",
+    "CellExport",
+    "CellSettings",
+    "CompartmentMap",
+    "MetricPlan",
+    "PhenotypeMap",
+    "biopsy_from_export",
+    "biopsy_metrics",
+    "cohort_metrics",
+    "detect_software",
+    "exports_in_directory",
+    "paired_values",
+    "read_annotation_areas",
+    "read_cell_export",
+    "read_manifest",
+    "read_region_table",
+    "simulate_cell_cohort",
+    "slide_cells",
+    "slide_metrics",
+    "write_cell_cohort",
 ]

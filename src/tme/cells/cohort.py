@@ -44,18 +44,31 @@ class CellSettings:
     region_column: str | None = None
 
     @classmethod
-    def from_config(cls, cells: Mapping) -> "CellSettings":
+    def from_config(cls, cells: Mapping) -> CellSettings:
         """Keys: ``phenotypes`` (required), ``compartments``, ``software``, ``pixel_size_um``,
         ``coordinate_unit``, ``region_column``, ``tumour``, ``immune``, ``populations``, ``ratios``,
         ``proportions``, ``density_compartments``, ``spatial_compartments``, ``radius_um``,
         ``ripley_radius_um``, ``edge_correction`` (see :class:`MetricPlan`)."""
-        plan_keys = {"tumour", "immune", "populations", "ratios", "proportions", "density_compartments",
-                     "spatial_compartments", "radius_um", "ripley_radius_um", "edge_correction"}
+        plan_keys = {
+            "tumour",
+            "immune",
+            "populations",
+            "ratios",
+            "proportions",
+            "density_compartments",
+            "spatial_compartments",
+            "radius_um",
+            "ripley_radius_um",
+            "edge_correction",
+        }
         own = {"phenotypes", "compartments", "software", "pixel_size_um", "coordinate_unit", "region_column"}
         unknown = sorted(set(cells) - plan_keys - own - INPUT_KEYS)
         if unknown:
-            raise TmeInputError(f"unknown key cells.{unknown[0]}", column=f"cells.{unknown[0]}",
-                                fix=f"use one of: {', '.join(sorted(plan_keys | own | INPUT_KEYS))}")
+            raise TmeInputError(
+                f"unknown key cells.{unknown[0]}",
+                column=f"cells.{unknown[0]}",
+                fix=f"use one of: {', '.join(sorted(plan_keys | own | INPUT_KEYS))}",
+            )
         plan_args = {}
         for key in plan_keys & set(cells):
             value = cells[key]
@@ -66,10 +79,15 @@ class CellSettings:
             elif key in ("tumour", "immune", "density_compartments", "spatial_compartments", "edge_correction"):
                 value = (value,) if isinstance(value, str) else tuple(value)
             plan_args[key] = value
-        return cls(phenotypes=PhenotypeMap.from_config(cells.get("phenotypes")),
-                   compartments=CompartmentMap(cells.get("compartments")), plan=MetricPlan(**plan_args),
-                   software=cells.get("software"), pixel_size_um=cells.get("pixel_size_um"),
-                   coordinate_unit=cells.get("coordinate_unit", "auto"), region_column=cells.get("region_column"))
+        return cls(
+            phenotypes=PhenotypeMap.from_config(cells.get("phenotypes")),
+            compartments=CompartmentMap(cells.get("compartments")),
+            plan=MetricPlan(**plan_args),
+            software=cells.get("software"),
+            pixel_size_um=cells.get("pixel_size_um"),
+            coordinate_unit=cells.get("coordinate_unit", "auto"),
+            region_column=cells.get("region_column"),
+        )
 
 
 def _check_one_export_per_biopsy(frame: pd.DataFrame, path, where: str) -> None:
@@ -77,20 +95,26 @@ def _check_one_export_per_biopsy(frame: pd.DataFrame, path, where: str) -> None:
     if len(dup):
         first = dup.iloc[0]
         files = dup.loc[dup["sample_id"] == first["sample_id"], "file"].tolist()
-        raise TmeInputError(f"biopsy {first['sample_id']!r} has two exports ({', '.join(map(str, files))})",
-                            file=path, line=int(dup["_line"].iloc[1]) if "_line" in dup else None,
-                            column="sample_id" if where == "manifest" else None,
-                            fix="keep one export per biopsy (merge the fields of one slide upstream)")
+        raise TmeInputError(
+            f"biopsy {first['sample_id']!r} has two exports ({', '.join(map(str, files))})",
+            file=path,
+            line=int(dup["_line"].iloc[1]) if "_line" in dup else None,
+            column="sample_id" if where == "manifest" else None,
+            fix="keep one export per biopsy (merge the fields of one slide upstream)",
+        )
 
 
 def _check_in_sheet(frame: pd.DataFrame, sample_ids, path) -> None:
     unknown = frame[~frame["sample_id"].isin(set(sample_ids))]
     if len(unknown):
         row = unknown.iloc[0]
-        raise TmeInputError(f"export {row['file']} is for biopsy {row['sample_id']!r}, which is not in the sample sheet",
-                            file=path if "_line" in unknown else row["file"],
-                            line=int(row["_line"]) if "_line" in unknown else None, column="sample_id",
-                            fix="correct the sample_id (or the file name), or add the biopsy to the sample sheet")
+        raise TmeInputError(
+            f"export {row['file']} is for biopsy {row['sample_id']!r}, which is not in the sample sheet",
+            file=path if "_line" in unknown else row["file"],
+            line=int(row["_line"]) if "_line" in unknown else None,
+            column="sample_id",
+            fix="correct the sample_id (or the file name), or add the biopsy to the sample sheet",
+        )
 
 
 def read_manifest(path, sample_ids) -> pd.DataFrame:
@@ -101,8 +125,13 @@ def read_manifest(path, sample_ids) -> pd.DataFrame:
     missing = [c for c in ("sample_id", "file") if c not in frame.columns]
     if missing or unknown:
         bad = (missing or unknown)[0]
-        raise TmeInputError(f"column {bad!r} {'missing from' if missing else 'not allowed in'} the manifest", file=path,
-                            line=1, column=bad, fix=f"columns: sample_id, file and optionally {', '.join(MANIFEST_COLUMNS[2:])}")
+        raise TmeInputError(
+            f"column {bad!r} {'missing from' if missing else 'not allowed in'} the manifest",
+            file=path,
+            line=1,
+            column=bad,
+            fix=f"columns: sample_id, file and optionally {', '.join(MANIFEST_COLUMNS[2:])}",
+        )
     frame["file"] = [str((path.parent / f).resolve()) for f in frame["file"]]
     if "annotation_file" in frame.columns:
         frame["annotation_file"] = [str((path.parent / f).resolve()) if f else "" for f in frame["annotation_file"]]
@@ -111,8 +140,13 @@ def read_manifest(path, sample_ids) -> pd.DataFrame:
         bad = frame["pixel_size_um"].ne("") & ~(sizes > 0)
         if bad.any():
             row = frame[bad].iloc[0]
-            raise TmeInputError(f"pixel size {row['pixel_size_um']!r} is not a positive number", file=path,
-                                line=int(row["_line"]), column="pixel_size_um", fix="give µm per pixel, e.g. 0.5")
+            raise TmeInputError(
+                f"pixel size {row['pixel_size_um']!r} is not a positive number",
+                file=path,
+                line=int(row["_line"]),
+                column="pixel_size_um",
+                fix="give µm per pixel, e.g. 0.5",
+            )
         frame["pixel_size_um"] = sizes
     _check_one_export_per_biopsy(frame, path, "manifest")
     _check_in_sheet(frame, sample_ids, path)
@@ -124,8 +158,11 @@ def exports_in_directory(directory, sample_ids) -> pd.DataFrame:
     directory = Path(directory)
     files = sorted(p for p in directory.iterdir() if p.is_file() and _SUFFIX.search(p.name))
     if not files:
-        raise TmeInputError("no per-cell exports in the directory", file=directory,
-                            fix="name each export <sample_id>.csv, .tsv, .txt or <sample_id>_cell_seg_data.txt")
+        raise TmeInputError(
+            "no per-cell exports in the directory",
+            file=directory,
+            fix="name each export <sample_id>.csv, .tsv, .txt or <sample_id>_cell_seg_data.txt",
+        )
     frame = pd.DataFrame({"sample_id": [_SUFFIX.sub("", p.name) for p in files], "file": [str(p) for p in files]})
     _check_one_export_per_biopsy(frame, directory, "directory")
     _check_in_sheet(frame, sample_ids, directory)
@@ -138,9 +175,11 @@ def _areas_for(sample_id: str, entry: Mapping, areas: pd.DataFrame | None, setti
         table = read_annotation_areas(annotation, settings.compartments, sample_id, entry.get("pixel_size_um"))
         return dict(zip(table["compartment"], table["area_mm2"])), annotation
     if areas is None:
-        raise TmeInputError(f"no region areas for biopsy {sample_id!r}, so no density can be computed",
-                            column="cells.regions", fix="give a region table (sample_id, region, area_mm2) or an "
-                                                        "annotation_file per export in the manifest")
+        raise TmeInputError(
+            f"no region areas for biopsy {sample_id!r}, so no density can be computed",
+            column="cells.regions",
+            fix="give a region table (sample_id, region, area_mm2) or an annotation_file per export in the manifest",
+        )
     own = areas[areas["sample_id"] == sample_id]
     return dict(zip(own["compartment"], own["area_mm2"])), areas.attrs.get("path", "the region table")
 
@@ -148,8 +187,13 @@ def _areas_for(sample_id: str, entry: Mapping, areas: pd.DataFrame | None, setti
 def _export(entry: Mapping, settings: CellSettings):
     pixel = entry.get("pixel_size_um")
     pixel = settings.pixel_size_um if pixel is None or (isinstance(pixel, float) and np.isnan(pixel)) else float(pixel)
-    export = read_cell_export(entry["file"], entry.get("software") or settings.software, pixel_size_um=pixel,
-                              coordinate_unit=settings.coordinate_unit, region_column=settings.region_column)
+    export = read_cell_export(
+        entry["file"],
+        entry.get("software") or settings.software,
+        pixel_size_um=pixel,
+        coordinate_unit=settings.coordinate_unit,
+        region_column=settings.region_column,
+    )
     return export, pixel
 
 
@@ -159,12 +203,19 @@ def slide_cells(entry: Mapping, settings: CellSettings) -> pd.DataFrame:
     region = settings.compartments.codes(export.regions, file=export.path, column=export.region_column)
     types = np.asarray(settings.phenotypes.types)[settings.phenotypes.assign(export)]
     keep = region >= 0
-    return pd.DataFrame({"x": export.x[keep], "y": export.y[keep], "cell_type": types[keep],
-                         "compartment": np.asarray(settings.compartments.compartments)[region[keep]]})
+    return pd.DataFrame(
+        {
+            "x": export.x[keep],
+            "y": export.y[keep],
+            "cell_type": types[keep],
+            "compartment": np.asarray(settings.compartments.compartments)[region[keep]],
+        }
+    )
 
 
-def slide_metrics(entry: Mapping, settings: CellSettings, areas: pd.DataFrame | None = None,
-                  sample_id: str | None = None) -> pd.DataFrame:
+def slide_metrics(
+    entry: Mapping, settings: CellSettings, areas: pd.DataFrame | None = None, sample_id: str | None = None
+) -> pd.DataFrame:
     """Metrics of one biopsy: read its export, type and place its cells, compute every metric.
 
     ``entry`` is one manifest row (``sample_id``, ``file``, optional ``software``,
@@ -174,8 +225,9 @@ def slide_metrics(entry: Mapping, settings: CellSettings, areas: pd.DataFrame | 
     """
     export, pixel = _export(entry, settings)
     compartment_areas, source = _areas_for(entry["sample_id"], {**entry, "pixel_size_um": pixel}, areas, settings)
-    biopsy = biopsy_from_export(export, sample_id or entry["sample_id"], settings.phenotypes, settings.compartments,
-                                compartment_areas, source)
+    biopsy = biopsy_from_export(
+        export, sample_id or entry["sample_id"], settings.phenotypes, settings.compartments, compartment_areas, source
+    )
     return biopsy_metrics(biopsy, settings.plan)
 
 

@@ -87,16 +87,29 @@ def _header(path: Path) -> tuple[list[str], str]:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             line = handle.readline().rstrip("\r\n")
     except FileNotFoundError:
-        raise TmeInputError("the cell export does not exist", file=path,
-                            fix="check the path in the cell manifest (or the export directory)") from None
+        raise TmeInputError(
+            "the cell export does not exist",
+            file=path,
+            fix="check the path in the cell manifest (or the export directory)",
+        ) from None
     except UnicodeDecodeError:
-        raise TmeInputError("the cell export's header is not UTF-8 text", file=path, line=1,
-                            fix="export it again as UTF-8 (QuPath and inForm write UTF-8; re-save a Windows-1252 copy as UTF-8)") from None
+        raise TmeInputError(
+            "the cell export's header is not UTF-8 text",
+            file=path,
+            line=1,
+            fix="export it again as UTF-8 (QuPath and inForm write UTF-8; re-save a Windows-1252 copy as UTF-8)",
+        ) from None
     except (OSError, EOFError) as exc:
-        raise TmeInputError(f"the cell export cannot be read ({exc})", file=path, fix="copy or export it again") from None
+        raise TmeInputError(
+            f"the cell export cannot be read ({exc})", file=path, fix="copy or export it again"
+        ) from None
     if not line.strip():
-        raise TmeInputError("the cell export is empty or has no header", file=path, line=1,
-                            fix="export the per-cell (detection / object) measurements with their header")
+        raise TmeInputError(
+            "the cell export is empty or has no header",
+            file=path,
+            line=1,
+            fix="export the per-cell (detection / object) measurements with their header",
+        )
     sep = "\t" if "\t" in line else "," if "," in line else ";"
     return [c.strip().strip('"') for c in line.split(sep)], sep
 
@@ -115,11 +128,14 @@ def detect_software(columns: list[str], path: Path) -> str:
         return found[0]
     what = "no" if not found else f"several ({', '.join(found)})"
     raise TmeInputError(
-        f"the header matches {what} known per-cell export layout(s)", file=path, line=1,
+        f"the header matches {what} known per-cell export layout(s)",
+        file=path,
+        line=1,
         fix="export per-cell measurements from QuPath ('Centroid X µm', 'Centroid Y µm', 'Class', 'Parent'), "
-            "HALO object data ('XMin', 'XMax', 'YMin', 'YMax', '<marker> Positive Classification') or inForm "
-            "cell_seg_data.txt ('Cell X Position', 'Cell Y Position', 'Phenotype', 'Tissue Category'), "
-            "or declare the tool in cells.software")
+        "HALO object data ('XMin', 'XMax', 'YMin', 'YMax', '<marker> Positive Classification') or inForm "
+        "cell_seg_data.txt ('Cell X Position', 'Cell Y Position', 'Phenotype', 'Tissue Category'), "
+        "or declare the tool in cells.software",
+    )
 
 
 def _coordinate_columns(software: str, columns: list[str], path: Path) -> tuple[list[str], bool]:
@@ -140,24 +156,41 @@ def _coordinate_columns(software: str, columns: list[str], path: Path) -> tuple[
         if set(need) <= set(columns):
             return need, any("micron" in c.lower() for c in columns)
     missing = [c for c in need if c not in columns]
-    raise TmeInputError(f"coordinate column {missing[0]!r} is missing from this {software} export", file=path, line=1,
-                        column=missing[0], fix="export the cell centroids (or declare the right cells.software)")
+    raise TmeInputError(
+        f"coordinate column {missing[0]!r} is missing from this {software} export",
+        file=path,
+        line=1,
+        column=missing[0],
+        fix="export the cell centroids (or declare the right cells.software)",
+    )
 
 
 def _unit_scale(is_um: bool, unit: str, pixel_size_um: float | None, path: Path, column: str) -> float:
     """Factor from file coordinates to µm, checking the declared unit and pixel size."""
     if unit == "um" or (unit == "auto" and is_um):
         if pixel_size_um is not None and unit == "auto":
-            warnings.warn(f"{path}: coordinates are already in µm; the declared pixel size {pixel_size_um:g} µm "
-                          "is not used", TmeInputWarning, stacklevel=3)
+            warnings.warn(
+                f"{path}: coordinates are already in µm; the declared pixel size {pixel_size_um:g} µm is not used",
+                TmeInputWarning,
+                stacklevel=3,
+            )
         return 1.0
     if pixel_size_um is None:
-        raise TmeInputError("coordinates are in pixels but no pixel size is declared", file=path, line=1, column=column,
-                            fix="give the scan's µm per pixel in cells.pixel_size_um or the manifest's pixel_size_um "
-                                "column (e.g. 0.5 for a 20x scan), or export coordinates in µm")
+        raise TmeInputError(
+            "coordinates are in pixels but no pixel size is declared",
+            file=path,
+            line=1,
+            column=column,
+            fix="give the scan's µm per pixel in cells.pixel_size_um or the manifest's pixel_size_um "
+            "column (e.g. 0.5 for a 20x scan), or export coordinates in µm",
+        )
     if not np.isfinite(pixel_size_um) or pixel_size_um <= 0:
-        raise TmeInputError(f"pixel size {pixel_size_um!r} µm is not a positive number", file=path, column=column,
-                            fix="give the scan's µm per pixel, e.g. 0.5")
+        raise TmeInputError(
+            f"pixel size {pixel_size_um!r} µm is not a positive number",
+            file=path,
+            column=column,
+            fix="give the scan's µm per pixel, e.g. 0.5",
+        )
     return float(pixel_size_um)
 
 
@@ -169,9 +202,14 @@ def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raw = frame[column].iloc[row]
         what = "missing" if pd.isna(raw) or str(raw).strip() == "" else f"{raw!r}, not a number"
-        raise TmeInputError(f"coordinate is {what} ({int(bad.sum())} such row(s))", file=path, line=row + 2,
-                            column=column, fix="export the cells again with every centroid filled in (remove rows "
-                                               "that are not cells, e.g. summary rows)")
+        raise TmeInputError(
+            f"coordinate is {what} ({int(bad.sum())} such row(s))",
+            file=path,
+            line=row + 2,
+            column=column,
+            fix="export the cells again with every centroid filled in (remove rows "
+            "that are not cells, e.g. summary rows)",
+        )
     return values
 
 
@@ -204,8 +242,13 @@ def _marker_calls(frame: pd.DataFrame, software: str, marker_columns: dict[str, 
             expected = f"'{marker}+' or '{marker}-'"
         if not ok.all():
             row = int(np.flatnonzero(~ok)[0])
-            raise TmeInputError(f"marker call {raw.iloc[row]!r} is not {expected}", file=path, line=row + 2,
-                                column=column, fix="export the thresholded marker calls for every cell")
+            raise TmeInputError(
+                f"marker call {raw.iloc[row]!r} is not {expected}",
+                file=path,
+                line=row + 2,
+                column=column,
+                fix="export the thresholded marker calls for every cell",
+            )
         calls[marker] = positive
     return pd.DataFrame(calls, index=frame.index)
 
@@ -213,19 +256,35 @@ def _marker_calls(frame: pd.DataFrame, software: str, marker_columns: dict[str, 
 def _read_columns(path: Path, sep: str, coords: list[str], text_columns: list[str]) -> pd.DataFrame:
     """Only the needed columns: coordinates with NA markers, text columns verbatim ('' stays '')."""
     try:
-        frame = pd.read_csv(path, sep=sep, usecols=list(dict.fromkeys(coords + text_columns)),
-                            dtype={c: str for c in text_columns}, keep_default_na=False,
-                            na_values={c: ["", "NA", "#N/A", "NaN"] for c in coords}, encoding="utf-8-sig",
-                            compression="infer", skip_blank_lines=False, engine="c")
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            usecols=list(dict.fromkeys(coords + text_columns)),
+            dtype={c: str for c in text_columns},
+            keep_default_na=False,
+            na_values={c: ["", "NA", "#N/A", "NaN"] for c in coords},
+            encoding="utf-8-sig",
+            compression="infer",
+            skip_blank_lines=False,
+            engine="c",
+        )
     except UnicodeDecodeError as exc:
-        raise TmeInputError(f"the cell export is not UTF-8 text ({exc.reason})", file=path,
-                            fix="export it again as UTF-8") from None
+        raise TmeInputError(
+            f"the cell export is not UTF-8 text ({exc.reason})", file=path, fix="export it again as UTF-8"
+        ) from None
     except (pd.errors.ParserError, ValueError) as exc:
-        raise TmeInputError(f"the cell export cannot be parsed as a table ({exc})", file=path,
-                            fix="make every row have one value per header column") from None
+        raise TmeInputError(
+            f"the cell export cannot be parsed as a table ({exc})",
+            file=path,
+            fix="make every row have one value per header column",
+        ) from None
     if frame.empty:
-        raise TmeInputError("the cell export has a header but no cells", file=path, line=2,
-                            fix="export the slide's cells (or leave the biopsy out of the manifest)")
+        raise TmeInputError(
+            "the cell export has a header but no cells",
+            file=path,
+            line=2,
+            fix="export the slide's cells (or leave the biopsy out of the manifest)",
+        )
     return frame
 
 
@@ -237,14 +296,25 @@ def _check_one_slide(images: pd.Series, software: str, is_um: bool, path: Path, 
         return
     row = int(np.flatnonzero(images.to_numpy() != names[0])[0])
     what = "fields with field-relative pixel positions" if software == "inform" else "images"
-    raise TmeInputError(f"the export holds {len(names)} {what} ({names[0]!r}, {names[1]!r}, …), so distances between "
-                        "them would be meaningless", file=path, line=row + 2, column=column,
-                        fix="export one file per slide (inForm: export positions in slide coordinates (microns) or "
-                            "one field per file) and list each in the manifest")
+    raise TmeInputError(
+        f"the export holds {len(names)} {what} ({names[0]!r}, {names[1]!r}, …), so distances between "
+        "them would be meaningless",
+        file=path,
+        line=row + 2,
+        column=column,
+        fix="export one file per slide (inForm: export positions in slide coordinates (microns) or "
+        "one field per file) and list each in the manifest",
+    )
 
 
-def read_cell_export(path, software: str | None = None, *, pixel_size_um: float | None = None,
-                     coordinate_unit: str = "auto", region_column: str | None = None) -> CellExport:
+def read_cell_export(
+    path,
+    software: str | None = None,
+    *,
+    pixel_size_um: float | None = None,
+    coordinate_unit: str = "auto",
+    region_column: str | None = None,
+) -> CellExport:
     """Read one slide's per-cell export (QuPath, HALO or inForm; layouts in the module docstring).
 
     Parameters
@@ -267,22 +337,33 @@ def read_cell_export(path, software: str | None = None, *, pixel_size_um: float 
     columns, sep = _header(path)
     software = detect_software(columns, path) if software is None else software
     if software not in SOFTWARE:
-        raise TmeInputError(f"unknown software {software!r}", column="cells.software",
-                            fix=f"use one of {', '.join(SOFTWARE)} (or leave it out to detect it from the header)")
+        raise TmeInputError(
+            f"unknown software {software!r}",
+            column="cells.software",
+            fix=f"use one of {', '.join(SOFTWARE)} (or leave it out to detect it from the header)",
+        )
     coords, is_um = _coordinate_columns(software, columns, path)
     scale = _unit_scale(is_um, coordinate_unit, pixel_size_um, path, coords[0])
     region_column = region_column or DEFAULT_REGION_COLUMN[software]
     if region_column not in columns:
-        raise TmeInputError(f"region column {region_column!r} is missing, so cells cannot be placed in tumour or stroma",
-                            file=path, line=1, column=region_column,
-                            fix="export the tissue classification of each cell, or name the column that holds it in "
-                                "cells.region_column")
+        raise TmeInputError(
+            f"region column {region_column!r} is missing, so cells cannot be placed in tumour or stroma",
+            file=path,
+            line=1,
+            column=region_column,
+            fix="export the tissue classification of each cell, or name the column that holds it in "
+            "cells.region_column",
+        )
     label_column = _label_column(software, columns)
     marker_columns = _marker_columns(software, columns)
     if label_column is None and not marker_columns:
-        raise TmeInputError("the export has no phenotype: no class / phenotype column and no per-marker calls",
-                            file=path, line=1, fix="export the cells' classification (QuPath 'Class', HALO "
-                                                   "'<marker> Positive Classification', inForm 'Phenotype')")
+        raise TmeInputError(
+            "the export has no phenotype: no class / phenotype column and no per-marker calls",
+            file=path,
+            line=1,
+            fix="export the cells' classification (QuPath 'Class', HALO "
+            "'<marker> Positive Classification', inForm 'Phenotype')",
+        )
     image_column = IMAGE_COLUMN[software] if IMAGE_COLUMN[software] in columns else None
     text_columns = [c for c in [label_column, region_column, image_column, *marker_columns.values()] if c]
     frame = _read_columns(path, sep, coords, text_columns)
@@ -293,9 +374,15 @@ def read_cell_export(path, software: str | None = None, *, pixel_size_um: float 
         xy = [(xy[0] + xy[1]) / 2.0, (xy[2] + xy[3]) / 2.0]
     markers = _marker_calls(frame, software, marker_columns, path) if marker_columns else None
     return CellExport(
-        path=path, software=software, x=xy[0] * scale, y=xy[1] * scale,
-        labels=frame[label_column].str.strip() if label_column else None, label_column=label_column,
-        markers=markers, marker_columns=marker_columns,
-        regions=frame[region_column].str.strip(), region_column=region_column,
+        path=path,
+        software=software,
+        x=xy[0] * scale,
+        y=xy[1] * scale,
+        labels=frame[label_column].str.strip() if label_column else None,
+        label_column=label_column,
+        markers=markers,
+        marker_columns=marker_columns,
+        regions=frame[region_column].str.strip(),
+        region_column=region_column,
         markers_from_labels=software == "qupath",
     )

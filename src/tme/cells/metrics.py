@@ -11,7 +11,7 @@ whole slide):
 ==================== ====================================================== ========= =================================
 metric               value                                                  unit      analysis scale (``transform``)
 ==================== ====================================================== ========= =================================
-density              ``n_T(c) / A(c)``                                      cells/mm² ``log1p`` (as tme's immune densities)
+density              ``n_T(c) / A(c)``                                      cells/mm² ``log1p`` (as immune densities)
 ratio                ``n_A(c) / n_B(c)`` (e.g. CD8/FOXP3, CD163/CD68;       ratio     ``log_ratio_05``:
                      areas cancel); NA when ``n_B = 0``                               ``log((n_A + ½) / (n_B + ½))``
 proportion           ``n_S(c) / n_P(c)``, ``S ⊆ P`` (IL-1β⁺ of macrophages)  fraction  ``none``
@@ -55,8 +55,23 @@ from tme.errors import TmeInputError
 TOTAL = "total"
 CORRECTIONS = ("border", "isotropic")
 METRIC_COLUMNS = [
-    "sample_id", "feature", "metric", "compartment", "cell_type", "reference_type", "value", "unit", "n_cells",
-    "n_reference", "area_mm2", "radius_um", "edge_correction", "transform", "analysis_value", "family", "note",
+    "sample_id",
+    "feature",
+    "metric",
+    "compartment",
+    "cell_type",
+    "reference_type",
+    "value",
+    "unit",
+    "n_cells",
+    "n_reference",
+    "area_mm2",
+    "radius_um",
+    "edge_correction",
+    "transform",
+    "analysis_value",
+    "family",
+    "note",
 ]
 #: Cell types of tme's OZM-034 panel used by the default plan.
 OZM034_POPULATIONS = {"macrophage": ("CD68+ TAM", "CD163+ TAM", "IL-1β+ macrophage")}
@@ -96,11 +111,13 @@ class MetricPlan:
             if not unknown:
                 return list(self.populations[name])
             name = unknown[0]
-        raise TmeInputError(f"{name!r} is neither a cell type of the phenotype map nor a population",
-                            column="cells.populations",
-                            fix=f"use one of: {', '.join(types + list(self.populations))} (the default tumour, "
-                                "populations, ratios and proportions name tme's OZM-034 panel; set cells.tumour, "
-                                "cells.populations, cells.ratios and cells.proportions for another panel)")
+        raise TmeInputError(
+            f"{name!r} is neither a cell type of the phenotype map nor a population",
+            column="cells.populations",
+            fix=f"use one of: {', '.join(types + list(self.populations))} (the default tumour, "
+            "populations, ratios and proportions name tme's OZM-034 panel; set cells.tumour, "
+            "cells.populations, cells.ratios and cells.proportions for another panel)",
+        )
 
     def immune_types(self, types: list[str]) -> list[str]:
         if self.immune is not None:
@@ -114,12 +131,18 @@ class MetricPlan:
         for subset, population in self.proportions:
             outside = set(self.members(subset, types)) - set(self.members(population, types))
             if outside:
-                raise TmeInputError(f"proportion {subset!r} of {population!r}: {sorted(outside)} not in {population!r}",
-                                    column="cells.proportions", fix="a proportion's subset must lie in its population")
+                raise TmeInputError(
+                    f"proportion {subset!r} of {population!r}: {sorted(outside)} not in {population!r}",
+                    column="cells.proportions",
+                    fix="a proportion's subset must lie in its population",
+                )
         bad = [c for c in self.edge_correction if c not in CORRECTIONS]
         if bad or not (self.radius_um > 0 and self.ripley_radius_um > 0):
-            raise TmeInputError(f"edge correction {bad} / radii must be border or isotropic and > 0",
-                                column="cells.edge_correction", fix="use border and/or isotropic and positive radii")
+            raise TmeInputError(
+                f"edge correction {bad} / radii must be border or isotropic and > 0",
+                column="cells.edge_correction",
+                fix="use border and/or isotropic and positive radii",
+            )
 
 
 @dataclass
@@ -139,13 +162,22 @@ class Biopsy:
         codes = [self.types.index(t) for t in names]
         keep = np.isin(self.cell_type, codes)
         if compartment != TOTAL:
-            keep &= self.compartment == self.compartments.index(compartment) if compartment in self.compartments \
+            keep &= (
+                self.compartment == self.compartments.index(compartment)
+                if compartment in self.compartments
                 else np.zeros(len(keep), dtype=bool)
+            )
         return keep
 
 
-def biopsy_from_export(export: CellExport, sample_id: str, phenotypes: PhenotypeMap, compartments: CompartmentMap,
-                       areas: Mapping[str, float], area_source: str = "the region table") -> Biopsy:
+def biopsy_from_export(
+    export: CellExport,
+    sample_id: str,
+    phenotypes: PhenotypeMap,
+    compartments: CompartmentMap,
+    areas: Mapping[str, float],
+    area_source: str = "the region table",
+) -> Biopsy:
     """Type every cell, place it in a compartment, drop excluded regions and check the areas are known."""
     region = compartments.codes(export.regions, file=export.path, column=export.region_column)
     cell_type = phenotypes.assign(export)
@@ -153,20 +185,62 @@ def biopsy_from_export(export: CellExport, sample_id: str, phenotypes: Phenotype
     present = sorted({compartments.compartments[c] for c in np.unique(region[keep])})
     unknown = [c for c in present if c not in areas]
     if unknown:
-        raise TmeInputError(f"biopsy {sample_id!r} has cells in compartment {unknown[0]!r} but no area for it",
-                            file=area_source, column="area_mm2",
-                            fix=f"give the area of every region of this biopsy (its export has cells in: {', '.join(present)})")
-    return Biopsy(sample_id, export.xy[keep], cell_type[keep], phenotypes.types, region[keep],
-                  compartments.compartments, dict(areas))
+        raise TmeInputError(
+            f"biopsy {sample_id!r} has cells in compartment {unknown[0]!r} but no area for it",
+            file=area_source,
+            column="area_mm2",
+            fix=f"give the area of every region of this biopsy (its export has cells in: {', '.join(present)})",
+        )
+    return Biopsy(
+        sample_id,
+        export.xy[keep],
+        cell_type[keep],
+        phenotypes.types,
+        region[keep],
+        compartments.compartments,
+        dict(areas),
+    )
 
 
-def _row(biopsy, metric, feature, compartment, cell_type, value, unit, transform, analysis_value, *, reference="",
-         n_cells=np.nan, n_reference=np.nan, area=np.nan, radius=np.nan, correction="", family=None, note="") -> dict:
-    return dict(sample_id=biopsy.sample_id, feature=feature, metric=metric, compartment=compartment,
-                cell_type=cell_type, reference_type=reference, value=value, unit=unit, n_cells=n_cells,
-                n_reference=n_reference, area_mm2=area, radius_um=radius, edge_correction=correction,
-                transform=transform, analysis_value=analysis_value,
-                family=f"cells_{metric}" if family is None else family, note=note)
+def _row(
+    biopsy,
+    metric,
+    feature,
+    compartment,
+    cell_type,
+    value,
+    unit,
+    transform,
+    analysis_value,
+    *,
+    reference="",
+    n_cells=np.nan,
+    n_reference=np.nan,
+    area=np.nan,
+    radius=np.nan,
+    correction="",
+    family=None,
+    note="",
+) -> dict:
+    return dict(
+        sample_id=biopsy.sample_id,
+        feature=feature,
+        metric=metric,
+        compartment=compartment,
+        cell_type=cell_type,
+        reference_type=reference,
+        value=value,
+        unit=unit,
+        n_cells=n_cells,
+        n_reference=n_reference,
+        area_mm2=area,
+        radius_um=radius,
+        edge_correction=correction,
+        transform=transform,
+        analysis_value=analysis_value,
+        family=f"cells_{metric}" if family is None else family,
+        note=note,
+    )
 
 
 def _area(biopsy: Biopsy, compartment: str) -> float:
@@ -184,8 +258,22 @@ def density_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
             n = int(biopsy.mask(plan.members(name, biopsy.types), compartment).sum())
             value = n / area if area > 0 else np.nan
             note = "" if area > 0 else f"no {compartment} area recorded for this biopsy"
-            rows.append(_row(biopsy, "density", f"density|{name}|{compartment}", compartment, name, value, "cells/mm2",
-                             "log1p", np.log1p(value), n_cells=n, area=area, note=note))
+            rows.append(
+                _row(
+                    biopsy,
+                    "density",
+                    f"density|{name}|{compartment}",
+                    compartment,
+                    name,
+                    value,
+                    "cells/mm2",
+                    "log1p",
+                    np.log1p(value),
+                    n_cells=n,
+                    area=area,
+                    note=note,
+                )
+            )
     return rows
 
 
@@ -193,18 +281,49 @@ def composition_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
     """Ratios ``n_A / n_B`` (analysed as ``log((n_A + ½)/(n_B + ½))``) and proportions ``n_S / n_P``."""
     rows = []
     for compartment in plan.density_compartments:
-        count = {name: int(biopsy.mask(plan.members(name, biopsy.types), compartment).sum())
-                 for pair in plan.ratios + plan.proportions for name in pair}
+        count = {
+            name: int(biopsy.mask(plan.members(name, biopsy.types), compartment).sum())
+            for pair in plan.ratios + plan.proportions
+            for name in pair
+        }
         for a, b in plan.ratios:
             value = count[a] / count[b] if count[b] else np.nan
-            rows.append(_row(biopsy, "ratio", f"ratio|{a} / {b}|{compartment}", compartment, a, value, "ratio",
-                             "log_ratio_05", np.log((count[a] + 0.5) / (count[b] + 0.5)), reference=b,
-                             n_cells=count[a], n_reference=count[b], note="" if count[b] else f"no {b} cells"))
+            rows.append(
+                _row(
+                    biopsy,
+                    "ratio",
+                    f"ratio|{a} / {b}|{compartment}",
+                    compartment,
+                    a,
+                    value,
+                    "ratio",
+                    "log_ratio_05",
+                    np.log((count[a] + 0.5) / (count[b] + 0.5)),
+                    reference=b,
+                    n_cells=count[a],
+                    n_reference=count[b],
+                    note="" if count[b] else f"no {b} cells",
+                )
+            )
         for s, p in plan.proportions:
             value = count[s] / count[p] if count[p] else np.nan
-            rows.append(_row(biopsy, "proportion", f"proportion|{s} of {p}|{compartment}", compartment, s, value,
-                             "fraction", "none", value, reference=p, n_cells=count[s], n_reference=count[p],
-                             note="" if count[p] else f"no {p} cells"))
+            rows.append(
+                _row(
+                    biopsy,
+                    "proportion",
+                    f"proportion|{s} of {p}|{compartment}",
+                    compartment,
+                    s,
+                    value,
+                    "fraction",
+                    "none",
+                    value,
+                    reference=p,
+                    n_cells=count[s],
+                    n_reference=count[p],
+                    note="" if count[p] else f"no {p} cells",
+                )
+            )
     return rows
 
 
@@ -226,11 +345,35 @@ def distance_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
             median = float(np.median(own)) if ok else np.nan
             within = float(np.mean(own <= plan.radius_um)) if ok else np.nan
             common = dict(reference=target_name, n_cells=n, n_reference=len(target), note=note)
-            rows.append(_row(biopsy, "nn_distance_median", f"nn_distance_median|{name} to {target_name}|{compartment}",
-                             compartment, name, median, "um", "log1p", np.log1p(median), **common))
-            rows.append(_row(biopsy, "fraction_within_r",
-                             f"within_{plan.radius_um:g}um|{name} to {target_name}|{compartment}", compartment, name,
-                             within, "fraction", "none", within, radius=plan.radius_um, **common))
+            rows.append(
+                _row(
+                    biopsy,
+                    "nn_distance_median",
+                    f"nn_distance_median|{name} to {target_name}|{compartment}",
+                    compartment,
+                    name,
+                    median,
+                    "um",
+                    "log1p",
+                    np.log1p(median),
+                    **common,
+                )
+            )
+            rows.append(
+                _row(
+                    biopsy,
+                    "fraction_within_r",
+                    f"within_{plan.radius_um:g}um|{name} to {target_name}|{compartment}",
+                    compartment,
+                    name,
+                    within,
+                    "fraction",
+                    "none",
+                    within,
+                    radius=plan.radius_um,
+                    **common,
+                )
+            )
     return rows
 
 
@@ -260,12 +403,31 @@ def ripley_rows(biopsy: Biopsy, plan: MetricPlan) -> list[dict]:
         for correction in plan.edge_correction:
             k = float(k_from_sums(counts[own], weights[own], border[own], len(target), [radius], window, correction)[0])
             note = "" if np.isfinite(k) else "undefined (no cells of a type, or none at least R from the window edge)"
-            common = dict(reference=target_name, n_cells=int(own.sum()), n_reference=len(target), area=window.area / 1e6,
-                          radius=radius, correction=correction, note=note)
+            common = dict(
+                reference=target_name,
+                n_cells=int(own.sum()),
+                n_reference=len(target),
+                area=window.area / 1e6,
+                radius=radius,
+                correction=correction,
+                note=note,
+            )
             stem = f"ripley_%s_{correction}_{radius:g}um|{name} to {target_name}|{TOTAL}"
             rows.append(_row(biopsy, "ripley_K", stem % "K", TOTAL, name, k, "um2", "none", k, family="", **common))
-            rows.append(_row(biopsy, "ripley_L", stem % "L", TOTAL, name, np.sqrt(k / np.pi), "um", "none",
-                             np.sqrt(k / np.pi), **common))
+            rows.append(
+                _row(
+                    biopsy,
+                    "ripley_L",
+                    stem % "L",
+                    TOTAL,
+                    name,
+                    np.sqrt(k / np.pi),
+                    "um",
+                    "none",
+                    np.sqrt(k / np.pi),
+                    **common,
+                )
+            )
     return rows
 
 
@@ -273,8 +435,12 @@ def biopsy_metrics(biopsy: Biopsy, plan: MetricPlan | None = None) -> pd.DataFra
     """Every metric of one biopsy as tidy rows (columns :data:`METRIC_COLUMNS`, documented in the module)."""
     plan = plan or MetricPlan()
     plan.check(biopsy.types)
-    rows = density_rows(biopsy, plan) + composition_rows(biopsy, plan) + distance_rows(biopsy, plan) \
+    rows = (
+        density_rows(biopsy, plan)
+        + composition_rows(biopsy, plan)
+        + distance_rows(biopsy, plan)
         + ripley_rows(biopsy, plan)
+    )
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
@@ -290,5 +456,7 @@ def paired_values(metrics: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.Data
     values = entered[["sample_id", "feature", "analysis_value"]].rename(columns={"analysis_value": "value"})
     values = values.join(samples[["patient_id", "arm", "timepoint"]], on="sample_id")
     info = entered.drop_duplicates("feature")[["feature", "family"]].assign(feature_type="cell_metric")
-    return (values[["patient_id", "arm", "timepoint", "feature", "value"]].reset_index(drop=True),
-            info[["feature", "feature_type", "family"]].reset_index(drop=True))
+    return (
+        values[["patient_id", "arm", "timepoint", "feature", "value"]].reset_index(drop=True),
+        info[["feature", "feature_type", "family"]].reset_index(drop=True),
+    )

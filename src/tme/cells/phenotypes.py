@@ -66,10 +66,16 @@ def _rule(cell_type: str, spec, key: str) -> Rule:
             markers = spec.get("markers", {}) or {}
         else:
             labels, markers = [], spec
-        return Rule(cell_type, labels=tuple(str(s).strip() for s in labels),
-                    markers=tuple((str(m).strip(), _sign(v, f"{key}.{m}")) for m, v in markers.items()))
-    raise TmeInputError(f"the rule of cell type {cell_type!r} is not a label, a list of labels, a marker mapping or '*'",
-                        column=key, fix="e.g. 'CD8+ T: {CD8: \"+\"}', 'tumour cell: [Tumor, CK+]' or 'other: \"*\"'")
+        return Rule(
+            cell_type,
+            labels=tuple(str(s).strip() for s in labels),
+            markers=tuple((str(m).strip(), _sign(v, f"{key}.{m}")) for m, v in markers.items()),
+        )
+    raise TmeInputError(
+        f"the rule of cell type {cell_type!r} is not a label, a list of labels, a marker mapping or '*'",
+        column=key,
+        fix="e.g. 'CD8+ T: {CD8: \"+\"}', 'tumour cell: [Tumor, CK+]' or 'other: \"*\"'",
+    )
 
 
 def _norm(marker: str) -> str:
@@ -81,19 +87,28 @@ class PhenotypeMap:
 
     def __init__(self, rules: list[Rule]) -> None:
         if not rules:
-            raise TmeInputError("the phenotype map is empty", column="cells.phenotypes",
-                                fix="name at least the tumour cells and the immune cell types")
+            raise TmeInputError(
+                "the phenotype map is empty",
+                column="cells.phenotypes",
+                fix="name at least the tumour cells and the immune cell types",
+            )
         if sum(r.rest for r in rules) > 1:
-            raise TmeInputError("more than one cell type takes the rest ('*')", column="cells.phenotypes",
-                                fix="keep '*' for one catch-all type such as 'other'")
+            raise TmeInputError(
+                "more than one cell type takes the rest ('*')",
+                column="cells.phenotypes",
+                fix="keep '*' for one catch-all type such as 'other'",
+            )
         self.rules = rules
 
     @classmethod
-    def from_config(cls, mapping: Mapping, key: str = "cells.phenotypes") -> "PhenotypeMap":
+    def from_config(cls, mapping: Mapping, key: str = "cells.phenotypes") -> PhenotypeMap:
         """Build from the config mapping ``cell type → rule``."""
         if not isinstance(mapping, Mapping):
-            raise TmeInputError("the phenotype map must be a mapping of cell type to rule", column=key,
-                                fix="see the cells section of the README")
+            raise TmeInputError(
+                "the phenotype map must be a mapping of cell type to rule",
+                column=key,
+                fix="see the cells section of the README",
+            )
         return cls([_rule(str(t), spec, f"{key}.{t}") for t, spec in mapping.items()])
 
     @property
@@ -117,8 +132,11 @@ class PhenotypeMap:
             column = marker if marker in export.markers.columns else by_name.get(_norm(marker))
             if column is None:
                 raise TmeInputError(
-                    f"the phenotype map uses marker {marker!r}, which this export has no call for", file=export.path,
-                    line=1, fix=f"use the export's markers ({', '.join(export.markers.columns)}) in cells.phenotypes")
+                    f"the phenotype map uses marker {marker!r}, which this export has no call for",
+                    file=export.path,
+                    line=1,
+                    fix=f"use the export's markers ({', '.join(export.markers.columns)}) in cells.phenotypes",
+                )
             table[marker] = export.markers[column].to_numpy()
         return pd.DataFrame(table)
 
@@ -153,9 +171,13 @@ class PhenotypeMap:
         if (n_hits > 1).any():
             row = int(np.flatnonzero(n_hits > 1)[0])
             both = [self.types[k] for k in np.flatnonzero(matches[row])]
-            raise TmeInputError(f"the cell ({self._describe(export, row)}) matches several cell types ({', '.join(both)})",
-                                file=export.path, line=row + 2, column=column,
-                                fix="make the rules in cells.phenotypes exclusive (add '-' conditions)")
+            raise TmeInputError(
+                f"the cell ({self._describe(export, row)}) matches several cell types ({', '.join(both)})",
+                file=export.path,
+                line=row + 2,
+                column=column,
+                fix="make the rules in cells.phenotypes exclusive (add '-' conditions)",
+            )
         codes = np.where(n_hits == 1, matches.argmax(axis=1), -1)
         rest = [k for k, r in enumerate(self.rules) if r.rest]
         if rest:
@@ -167,7 +189,12 @@ class PhenotypeMap:
             if export.labels is not None:
                 counts = export.labels.iloc[unmatched].value_counts()
                 seen = "; unmapped: " + ", ".join(f"{k!r} ({v} cells)" for k, v in counts.head(5).items())
-            raise TmeInputError(f"phenotype ({self._describe(export, row)}) is not in the phenotype map, "
-                                f"{len(unmatched)} cell(s){seen}", file=export.path, line=row + 2, column=column,
-                                fix="add a rule for it in cells.phenotypes (or a catch-all such as other: \"*\")")
+            raise TmeInputError(
+                f"phenotype ({self._describe(export, row)}) is not in the phenotype map, "
+                f"{len(unmatched)} cell(s){seen}",
+                file=export.path,
+                line=row + 2,
+                column=column,
+                fix='add a rule for it in cells.phenotypes (or a catch-all such as other: "*")',
+            )
         return codes.astype(np.int16)

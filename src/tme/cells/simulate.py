@@ -62,8 +62,10 @@ OTHER = ("other", (), "Other")
 MARKERS = ("PanCK", "CD8", "FOXP3", "CD68", "CD163", "IL1B", "CD56")
 
 #: Planted post − pre changes (log2), per arm.
-DENSITY_EFFECTS = {"IL-1β+ macrophage": {"anakinra": -1.0, "usual_care": 0.0},
-                   "CD8+ T": {"anakinra": 0.3, "usual_care": 0.3}}
+DENSITY_EFFECTS = {
+    "IL-1β+ macrophage": {"anakinra": -1.0, "usual_care": 0.0},
+    "CD8+ T": {"anakinra": 0.3, "usual_care": 0.3},
+}
 INFILTRATION_EFFECTS = {"CD8+ T": {"anakinra": 1.5, "usual_care": 0.0}}
 
 
@@ -82,16 +84,33 @@ def phenotype_config() -> dict:
 
 
 def _samples(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
-    arm = np.concatenate([rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"])
-                          for _ in range(n_patients // 4)])
+    arm = np.concatenate(
+        [rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"]) for _ in range(n_patients // 4)]
+    )
     days = rng.integers(14, 22, size=n_patients)
     rows = []
     for p in range(n_patients):
         pid = f"OZM-{p + 1:03d}"
-        rows.append(dict(sample_id=f"{pid}-BX", patient_id=pid, arm=arm[p], timepoint="pre", sample_type="core",
-                         days_from_baseline=0))
-        rows.append(dict(sample_id=f"{pid}-RS", patient_id=pid, arm=arm[p], timepoint="post",
-                         sample_type="resection", days_from_baseline=int(days[p])))
+        rows.append(
+            dict(
+                sample_id=f"{pid}-BX",
+                patient_id=pid,
+                arm=arm[p],
+                timepoint="pre",
+                sample_type="core",
+                days_from_baseline=0,
+            )
+        )
+        rows.append(
+            dict(
+                sample_id=f"{pid}-RS",
+                patient_id=pid,
+                arm=arm[p],
+                timepoint="post",
+                sample_type="resection",
+                days_from_baseline=int(days[p]),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -106,7 +125,7 @@ def tumour_mask(rng: np.random.Generator, n_grid: int, pixel_um: float, fraction
         r0, r1 = int(max(0, (cy - radius) // pixel_um)), int(min(n_grid, (cy + radius) // pixel_um + 1))
         c0, c1 = int(max(0, (cx - radius) // pixel_um)), int(min(n_grid, (cx + radius) // pixel_um + 1))
         yy, xx = np.ogrid[r0:r1, c0:c1]
-        disc = ((yy + 0.5) * pixel_um - cy) ** 2 + ((xx + 0.5) * pixel_um - cx) ** 2 <= radius ** 2
+        disc = ((yy + 0.5) * pixel_um - cy) ** 2 + ((xx + 0.5) * pixel_um - cx) ** 2 <= radius**2
         painted += int((disc & ~mask[r0:r1, c0:c1]).sum())
         mask[r0:r1, c0:c1] |= disc
     return mask
@@ -121,8 +140,14 @@ def _place(rng, intensity: np.ndarray, pixel_um: float) -> np.ndarray:
     return np.column_stack([(cols + rng.random(n)) * pixel_um, (rows + rng.random(n)) * pixel_um])
 
 
-def simulate_slide(rng: np.random.Generator, field_mm: float, densities: dict[str, float],
-                   infiltration: dict[str, float], tumour_fraction: float, n_grid: int = 500) -> dict:
+def simulate_slide(
+    rng: np.random.Generator,
+    field_mm: float,
+    densities: dict[str, float],
+    infiltration: dict[str, float],
+    tumour_fraction: float,
+    n_grid: int = 500,
+) -> dict:
     """One slide: ``cells`` (``x, y`` µm, ``cell_type``, ``region``) and ``areas`` (region → mm²)."""
     pixel_um = field_mm * 1000.0 / n_grid
     mask = tumour_mask(rng, n_grid, pixel_um, tumour_fraction)
@@ -146,7 +171,7 @@ def simulate_slide(rng: np.random.Generator, field_mm: float, densities: dict[st
     row = np.minimum((cells["y"].to_numpy() / pixel_um).astype(int), n_grid - 1)
     cells["region"] = np.where(mask[row, col], "tumour", "stroma")
     tumour_mm2 = mask.sum() * (pixel_um / 1000.0) ** 2
-    return {"cells": cells, "areas": {"tumour": tumour_mm2, "stroma": field_mm ** 2 - tumour_mm2}}
+    return {"cells": cells, "areas": {"tumour": tumour_mm2, "stroma": field_mm**2 - tumour_mm2}}
 
 
 def _marker_sets() -> dict[str, tuple[str, ...]]:
@@ -161,18 +186,32 @@ def _markers(cell_type: pd.Series) -> dict[str, np.ndarray]:
 def qupath_table(cells: pd.DataFrame, sample_id: str) -> pd.DataFrame:
     """QuPath detection measurements: µm centroids, composite ``Class``, ``Parent`` annotation."""
     classes = {t: ": ".join(m for m in MARKERS if m in s) for t, s in _marker_sets().items()}
-    return pd.DataFrame({
-        "Image": f"{sample_id}.ome.tiff", "Name": "", "Class": cells["cell_type"].map(classes),
-        "Parent": cells["region"].map({"tumour": "Tumor", "stroma": "Stroma"}), "ROI": "Polygon",
-        "Centroid X µm": cells["x"].round(2), "Centroid Y µm": cells["y"].round(2),
-        "Nucleus: Area µm^2": 28.5})
+    return pd.DataFrame(
+        {
+            "Image": f"{sample_id}.ome.tiff",
+            "Name": "",
+            "Class": cells["cell_type"].map(classes),
+            "Parent": cells["region"].map({"tumour": "Tumor", "stroma": "Stroma"}),
+            "ROI": "Polygon",
+            "Centroid X µm": cells["x"].round(2),
+            "Centroid Y µm": cells["y"].round(2),
+            "Nucleus: Area µm^2": 28.5,
+        }
+    )
 
 
 def qupath_annotations(areas: dict[str, float], sample_id: str) -> pd.DataFrame:
     """QuPath annotation measurements with ``Area µm^2`` of the Tumor and Stroma annotations."""
-    return pd.DataFrame({"Image": f"{sample_id}.ome.tiff", "Name": ["Tumor", "Stroma"], "Class": ["Tumor", "Stroma"],
-                         "Parent": "Root object (Image)", "ROI": "Polygon",
-                         "Area µm^2": [round(areas["tumour"] * 1e6, 3), round(areas["stroma"] * 1e6, 3)]})
+    return pd.DataFrame(
+        {
+            "Image": f"{sample_id}.ome.tiff",
+            "Name": ["Tumor", "Stroma"],
+            "Class": ["Tumor", "Stroma"],
+            "Parent": "Root object (Image)",
+            "ROI": "Polygon",
+            "Area µm^2": [round(areas["tumour"] * 1e6, 3), round(areas["stroma"] * 1e6, 3)],
+        }
+    )
 
 
 def halo_table(cells: pd.DataFrame, sample_id: str) -> pd.DataFrame:
@@ -180,10 +219,18 @@ def halo_table(cells: pd.DataFrame, sample_id: str) -> pd.DataFrame:
     px = PIXEL_SIZE_UM["halo"]
     x, y = cells["x"].to_numpy() / px, cells["y"].to_numpy() / px
     half = 5.0 / px
-    table = pd.DataFrame({"Image Location": f"D:\\scans\\{sample_id}.qptiff", "Analysis Region": "Layer 1",
-                          "Algorithm Name": "HighPlex FL v4.1", "Object Id": np.arange(len(cells)),
-                          "XMin": np.floor(x - half).astype(int), "XMax": np.ceil(x + half).astype(int),
-                          "YMin": np.floor(y - half).astype(int), "YMax": np.ceil(y + half).astype(int)})
+    table = pd.DataFrame(
+        {
+            "Image Location": f"D:\\scans\\{sample_id}.qptiff",
+            "Analysis Region": "Layer 1",
+            "Algorithm Name": "HighPlex FL v4.1",
+            "Object Id": np.arange(len(cells)),
+            "XMin": np.floor(x - half).astype(int),
+            "XMax": np.ceil(x + half).astype(int),
+            "YMin": np.floor(y - half).astype(int),
+            "YMax": np.ceil(y + half).astype(int),
+        }
+    )
     for marker, positive in _markers(cells["cell_type"]).items():
         table[f"{marker} Positive Classification"] = positive.astype(int)
         table[f"{marker} Positive Nucleus Classification"] = positive.astype(int)
@@ -195,27 +242,45 @@ def inform_table(cells: pd.DataFrame, sample_id: str) -> pd.DataFrame:
     """inForm ``cell_seg_data.txt``: pixel positions, one ``Phenotype`` label, ``Tissue Category``."""
     px = PIXEL_SIZE_UM["inform"]
     labels = {TUMOUR[0]: TUMOUR[2], OTHER[0]: OTHER[2], **{k: v[3] for k, v in IMMUNE.items()}}
-    return pd.DataFrame({"Path": "C:\\inForm\\export", "Sample Name": f"{sample_id}.im3",
-                         "Tissue Category": cells["region"].map({"tumour": "tumor", "stroma": "stroma"}),
-                         "Phenotype": cells["cell_type"].map(labels), "Cell ID": np.arange(1, len(cells) + 1),
-                         "Cell X Position": (cells["x"] / px).round(1), "Cell Y Position": (cells["y"] / px).round(1),
-                         "Entire Cell Area (pixels)": 240})
+    return pd.DataFrame(
+        {
+            "Path": "C:\\inForm\\export",
+            "Sample Name": f"{sample_id}.im3",
+            "Tissue Category": cells["region"].map({"tumour": "tumor", "stroma": "stroma"}),
+            "Phenotype": cells["cell_type"].map(labels),
+            "Cell ID": np.arange(1, len(cells) + 1),
+            "Cell X Position": (cells["x"] / px).round(1),
+            "Cell Y Position": (cells["y"] / px).round(1),
+            "Entire Cell Area (pixels)": 240,
+        }
+    )
 
 
 def _truth(compartments=("tumour", "stroma", "total")) -> pd.DataFrame:
     il1, cd8, tumour = "IL-1β+ macrophage", "CD8+ T", TUMOUR[0]
     rows = [("proportion", f"proportion|{il1} of macrophage|total", -1, True, "IL-1β+ macrophage density")]
-    rows += [("proportion", f"proportion|{il1} of macrophage|{c}", -1, False, "IL-1β+ macrophage density")
-             for c in ("tumour", "stroma")]
-    rows += [("density", f"density|{name}|{c}", -1, False, "IL-1β+ macrophage density")
-             for name in (il1, "macrophage") for c in compartments]
-    rows += [("nn_distance_median", f"nn_distance_median|{cd8} to {tumour}|total", -1, True, "CD8+ T infiltration"),
-             ("fraction_within_r", f"within_20um|{cd8} to {tumour}|total", 1, False, "CD8+ T infiltration"),
-             ("ripley_L", f"ripley_L_isotropic_50um|{cd8} to {tumour}|total", 1, False, "CD8+ T infiltration"),
-             ("ripley_L", f"ripley_L_border_50um|{cd8} to {tumour}|total", 1, False, "CD8+ T infiltration")]
-    rows += [("density", f"density|{cd8}|{c}", d, False, "CD8+ T infiltration") for c, d in (("tumour", 1), ("stroma", -1))]
-    rows += [("ratio", f"ratio|{cd8} / FOXP3+ Treg|{c}", d, False, "CD8+ T infiltration")
-             for c, d in (("tumour", 1), ("stroma", -1))]
+    rows += [
+        ("proportion", f"proportion|{il1} of macrophage|{c}", -1, False, "IL-1β+ macrophage density")
+        for c in ("tumour", "stroma")
+    ]
+    rows += [
+        ("density", f"density|{name}|{c}", -1, False, "IL-1β+ macrophage density")
+        for name in (il1, "macrophage")
+        for c in compartments
+    ]
+    rows += [
+        ("nn_distance_median", f"nn_distance_median|{cd8} to {tumour}|total", -1, True, "CD8+ T infiltration"),
+        ("fraction_within_r", f"within_20um|{cd8} to {tumour}|total", 1, False, "CD8+ T infiltration"),
+        ("ripley_L", f"ripley_L_isotropic_50um|{cd8} to {tumour}|total", 1, False, "CD8+ T infiltration"),
+        ("ripley_L", f"ripley_L_border_50um|{cd8} to {tumour}|total", 1, False, "CD8+ T infiltration"),
+    ]
+    rows += [
+        ("density", f"density|{cd8}|{c}", d, False, "CD8+ T infiltration") for c, d in (("tumour", 1), ("stroma", -1))
+    ]
+    rows += [
+        ("ratio", f"ratio|{cd8} / FOXP3+ Treg|{c}", d, False, "CD8+ T infiltration")
+        for c, d in (("tumour", 1), ("stroma", -1))
+    ]
     truth = pd.DataFrame(rows, columns=["metric", "feature", "direction", "primary", "mechanism"])
     effects = {"IL-1β+ macrophage density": DENSITY_EFFECTS[il1], "CD8+ T infiltration": INFILTRATION_EFFECTS[cd8]}
     truth["change_anakinra"] = truth["mechanism"].map(lambda m: effects[m]["anakinra"])
@@ -240,14 +305,16 @@ def simulate_cell_cohort(seed: int = 34, n_patients: int = 44, field_mm: float =
     for i, s in samples.iterrows():
         p, post, arm = i // 2, s["timepoint"] == "post", s["arm"]
         log2_density = np.log2([IMMUNE[t][1] for t in names]) + patient_density[p] + rng.normal(0, 0.15, len(names))
-        log2_infiltration = np.log2([IMMUNE[t][2] for t in names]) + patient_infiltration[p] \
-            + rng.normal(0, 0.15, len(names))
+        log2_infiltration = (
+            np.log2([IMMUNE[t][2] for t in names]) + patient_infiltration[p] + rng.normal(0, 0.15, len(names))
+        )
         for k, t in enumerate(names):
             log2_density[k] += DENSITY_EFFECTS.get(t, {}).get(arm, 0.0) if post else 0.0
             log2_infiltration[k] += INFILTRATION_EFFECTS.get(t, {}).get(arm, 0.0) if post else 0.0
         fraction = float(np.clip(patient_fraction[p] + rng.normal(0, 0.05), 0.15, 0.7))
-        slide = simulate_slide(rng, field_mm, dict(zip(names, 2.0 ** log2_density)),
-                               dict(zip(names, 2.0 ** log2_infiltration)), fraction)
+        slide = simulate_slide(
+            rng, field_mm, dict(zip(names, 2.0**log2_density)), dict(zip(names, 2.0**log2_infiltration)), fraction
+        )
         if i != missing:
             slides[s["sample_id"]] = slide
             software[s["sample_id"]] = SOFTWARE_CYCLE[p % 3]
@@ -274,16 +341,24 @@ def write_cell_cohort(out, seed: int = 34, n_patients: int = 44, field_mm: float
         table = writers[tool](slide["cells"], sample_id)
         name = f"{sample_id}_cell_seg_data.txt" if tool == "inform" else f"{sample_id}.csv"
         table.to_csv(out / "exports" / name, sep="\t" if tool == "inform" else ",", index=False, lineterminator="\n")
-        entry = {"sample_id": sample_id, "file": f"exports/{name}", "software": tool,
-                 "pixel_size_um": PIXEL_SIZE_UM.get(tool, ""), "annotation_file": ""}
+        entry = {
+            "sample_id": sample_id,
+            "file": f"exports/{name}",
+            "software": tool,
+            "pixel_size_um": PIXEL_SIZE_UM.get(tool, ""),
+            "annotation_file": "",
+        }
         if tool == "qupath":
             entry["annotation_file"] = f"annotations/{sample_id}.tsv"
-            qupath_annotations(slide["areas"], sample_id).to_csv(out / entry["annotation_file"], sep="\t",
-                                                                  index=False, lineterminator="\n")
+            qupath_annotations(slide["areas"], sample_id).to_csv(
+                out / entry["annotation_file"], sep="\t", index=False, lineterminator="\n"
+            )
         else:
             label = {"halo": str.title, "inform": str.lower}[tool]
-            regions += [{"sample_id": sample_id, "region": label(k.replace("tumour", "tumor")),
-                         "area_mm2": round(v, 9)} for k, v in slide["areas"].items()]
+            regions += [
+                {"sample_id": sample_id, "region": label(k.replace("tumour", "tumor")), "area_mm2": round(v, 9)}
+                for k, v in slide["areas"].items()
+            ]
         manifest.append(entry)
     paths = [out / "samples.tsv", out / "manifest.tsv", out / "regions.tsv", out / "truth.tsv", out / "cells.yaml"]
     sim["samples"].to_csv(paths[0], sep="\t", index=False, lineterminator="\n")

@@ -55,7 +55,7 @@ class Window:
             raise ValueError(f"window has no area: {self}")
 
     @classmethod
-    def around(cls, xy: np.ndarray) -> "Window":
+    def around(cls, xy: np.ndarray) -> Window:
         """The bounding box of the points (spatstat ``owin(range(x), range(y))``)."""
         return cls(float(xy[:, 0].min()), float(xy[:, 0].max()), float(xy[:, 1].min()), float(xy[:, 1].max()))
 
@@ -82,7 +82,7 @@ def nearest_distance(xy_from: np.ndarray, xy_to: np.ndarray, chunk_size: int = C
         return out
     tree = cKDTree(xy_to, balanced_tree=False, compact_nodes=False)
     for start in range(0, len(xy_from), chunk_size):
-        out[start:start + chunk_size] = tree.query(xy_from[start:start + chunk_size], k=1)[0]
+        out[start : start + chunk_size] = tree.query(xy_from[start : start + chunk_size], k=1)[0]
     return out
 
 
@@ -116,8 +116,9 @@ def _pairs(tree_j: cKDTree, xy_i: np.ndarray, r: float):
     return pairs["i"], pairs["v"]
 
 
-def pair_sums(xy_i: np.ndarray, xy_j: np.ndarray, radii, window: Window,
-              chunk_size: int = CHUNK_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def pair_sums(
+    xy_i: np.ndarray, xy_j: np.ndarray, radii, window: Window, chunk_size: int = CHUNK_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
     """Per point of type *i* and radius: the number of *j* points within ``r`` and their edge-weight sum.
 
     Returns ``(counts, weights)``, each ``(n_i, len(radii))``. The building block of
@@ -131,18 +132,19 @@ def pair_sums(xy_i: np.ndarray, xy_j: np.ndarray, radii, window: Window,
         return counts, weights
     tree_j = cKDTree(xy_j, balanced_tree=False, compact_nodes=False)
     for start in range(0, len(xy_i), chunk_size):
-        chunk = xy_i[start:start + chunk_size]
+        chunk = xy_i[start : start + chunk_size]
         i, d = _pairs(tree_j, chunk, float(radii.max()))
         w = ripley_edge_weight(chunk[i], d, window)
         for k, r in enumerate(radii):
             close = d <= r
-            counts[start:start + len(chunk), k] = np.bincount(i[close], minlength=len(chunk))
-            weights[start:start + len(chunk), k] = np.bincount(i[close], weights=w[close], minlength=len(chunk))
+            counts[start : start + len(chunk), k] = np.bincount(i[close], minlength=len(chunk))
+            weights[start : start + len(chunk), k] = np.bincount(i[close], weights=w[close], minlength=len(chunk))
     return counts, weights
 
 
-def k_from_sums(counts: np.ndarray, weights: np.ndarray, border: np.ndarray, n_j: int, radii,
-                window: Window, correction: str) -> np.ndarray:
+def k_from_sums(
+    counts: np.ndarray, weights: np.ndarray, border: np.ndarray, n_j: int, radii, window: Window, correction: str
+) -> np.ndarray:
     """Cross-type K at each radius from :func:`pair_sums` output of the *i* points (formulas in the module doc)."""
     radii = np.atleast_1d(np.asarray(radii, dtype=float))
     n_i = counts.shape[0]
@@ -160,8 +162,14 @@ def k_from_sums(counts: np.ndarray, weights: np.ndarray, border: np.ndarray, n_j
     raise ValueError(f"unknown edge correction {correction!r} (use 'border' or 'isotropic')")
 
 
-def k_cross(xy_i: np.ndarray, xy_j: np.ndarray, radii, window: Window, correction: str = "isotropic",
-            chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+def k_cross(
+    xy_i: np.ndarray,
+    xy_j: np.ndarray,
+    radii,
+    window: Window,
+    correction: str = "isotropic",
+    chunk_size: int = CHUNK_SIZE,
+) -> np.ndarray:
     """Cross-type Ripley's K_ij(r) of type *i* to type *j* at each radius (spatstat ``Kcross(X, i, j)``).
 
     Parameters
@@ -184,7 +192,13 @@ def k_cross(xy_i: np.ndarray, xy_j: np.ndarray, radii, window: Window, correctio
     return k_from_sums(counts, weights, window.border_distance(xy_i), len(xy_j), radii, window, correction)
 
 
-def l_cross(xy_i: np.ndarray, xy_j: np.ndarray, radii, window: Window, correction: str = "isotropic",
-            chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+def l_cross(
+    xy_i: np.ndarray,
+    xy_j: np.ndarray,
+    radii,
+    window: Window,
+    correction: str = "isotropic",
+    chunk_size: int = CHUNK_SIZE,
+) -> np.ndarray:
     """Besag's ``L_ij(r) = √(K_ij(r) / π)`` (spatstat ``Lcross``); ``L = r`` under independence."""
     return np.sqrt(k_cross(xy_i, xy_j, radii, window, correction, chunk_size) / np.pi)

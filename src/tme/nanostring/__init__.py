@@ -17,7 +17,21 @@ from tme.nanostring.reader import NanostringInput, nanostring_options, read_nano
 from tme.nanostring.rlf import read_rlf
 
 __all__ = [
-    "NanostringInput", "NormalisationOptions", "Normalised", "QcThresholds", "RccFile", "RccSet", "genorm",
-    "match_files", "nanostring_options", "nanostring_qc", "normalise", "parse_rcc", "rcc_paths", "read_nanostring",
-    "read_rcc", "read_rcc_set", "read_rlf",
+    "NanostringInput",
+    "NormalisationOptions",
+    "Normalised",
+    "QcThresholds",
+    "RccFile",
+    "RccSet",
+    "genorm",
+    "match_files",
+    "nanostring_options",
+    "nanostring_qc",
+    "normalise",
+    "parse_rcc",
+    "rcc_paths",
+    "read_nanostring",
+    "read_rcc",
+    "read_rcc_set",
+    "read_rlf",
 ]

@@ -36,7 +36,9 @@ def _stability(values: np.ndarray) -> np.ndarray:
     return pairwise.sum(axis=1) / (len(values) - 1)
 
 
-def genorm(log2_values: np.ndarray, genes: Sequence[str], *, min_genes: int = 3, cutoff: float = CUTOFF) -> pd.DataFrame:
+def genorm(
+    log2_values: np.ndarray, genes: Sequence[str], *, min_genes: int = 3, cutoff: float = CUTOFF
+) -> pd.DataFrame:
     """Rank candidate reference genes by geNorm stability and mark the ones to use.
 
     Parameters
@@ -72,6 +74,12 @@ def genorm(log2_values: np.ndarray, genes: Sequence[str], *, min_genes: int = 3,
         if variation[n - 1] < cutoff:
             n_use = n
             break
-    return pd.DataFrame({"gene": [genes[g] for g in order], "rank": np.arange(1, len(order) + 1),
-                         "m_value": m_values, "pairwise_variation": variation,
-                         "selected": np.arange(len(order)) < n_use})
+    return pd.DataFrame(
+        {
+            "gene": [genes[g] for g in order],
+            "rank": np.arange(1, len(order) + 1),
+            "m_value": m_values,
+            "pairwise_variation": variation,
+            "selected": np.arange(len(order)) < n_use,
+        }
+    )

@@ -35,8 +35,11 @@ _SUFFIX = re.compile(r"\.rcc(\.gz)?$", re.IGNORECASE)
 def _field(rcc: RccSet, match_by: str) -> tuple[list[str], list[int | None]]:
     """Per file, the matching field's text and the line it is on (None for the file name)."""
     if match_by not in MATCH_FIELDS:
-        raise TmeInputError(f"match_by {match_by!r} is not one of {', '.join(MATCH_FIELDS)}",
-                            column="expression.nanostring.match_by", fix=f"use one of {', '.join(MATCH_FIELDS)}")
+        raise TmeInputError(
+            f"match_by {match_by!r} is not one of {', '.join(MATCH_FIELDS)}",
+            column="expression.nanostring.match_by",
+            fix=f"use one of {', '.join(MATCH_FIELDS)}",
+        )
     if match_by == "file_name":
         return [_SUFFIX.sub("", name) for name in rcc.lanes["file_name"]], [None] * len(rcc.lanes)
     return rcc.lanes["sample_attribute_id"].tolist(), rcc.lanes["id_line"].astype(int).tolist()
@@ -48,21 +51,33 @@ def _extract(values: list[str], lines: list[int | None], pattern: str | None, rc
     try:
         regex = re.compile(pattern)
     except re.error as exc:
-        raise TmeInputError(f"pattern {pattern!r} is not a valid regular expression ({exc})",
-                            column="expression.nanostring.pattern",
-                            fix="write a Python regular expression with a group (?P<sample>...)") from None
+        raise TmeInputError(
+            f"pattern {pattern!r} is not a valid regular expression ({exc})",
+            column="expression.nanostring.pattern",
+            fix="write a Python regular expression with a group (?P<sample>...)",
+        ) from None
     out = []
     for value, line, file in zip(values, lines, rcc.lanes["file"]):
         found = regex.fullmatch(value)
         if found is None:
-            raise TmeInputError(f"the {match_by} {value!r} does not match expression.nanostring.pattern {pattern!r}", file=file,
-                                line=line, fix="adjust the pattern to every file, or move files that are not samples out of the folder")
+            raise TmeInputError(
+                f"the {match_by} {value!r} does not match expression.nanostring.pattern {pattern!r}",
+                file=file,
+                line=line,
+                fix="adjust the pattern to every file, or move files that are not samples out of the folder",
+            )
         out.append(found.groupdict().get("sample") or (found.group(1) if regex.groups else found.group(0)))
     return out
 
 
-def match_files(rcc: RccSet, samples: pd.DataFrame, *, match_by: str = "file_name", pattern: str | None = None,
-                extra_samples: str = "error") -> pd.DataFrame:
+def match_files(
+    rcc: RccSet,
+    samples: pd.DataFrame,
+    *,
+    match_by: str = "file_name",
+    pattern: str | None = None,
+    extra_samples: str = "error",
+) -> pd.DataFrame:
     """Match each file of ``rcc`` to a sheet sample; one row per file (:data:`FILE_COLUMNS`).
 
     ``status``: ``used`` (a usable sheet sample), ``excluded in the sheet`` (the sheet gives an
@@ -76,23 +91,47 @@ def match_files(rcc: RccSet, samples: pd.DataFrame, *, match_by: str = "file_nam
     seen: dict[str, str] = {}
     for key, line, file in zip(keys, lines, rcc.lanes["file"]):
         if key in seen and key in source:
-            raise TmeInputError(f"two files for sample {key!r}: {seen[key]} and this one (matched by {match_by})", file=file, line=line,
-                                fix="keep one file per sample (move a failed or repeated run out of the folder, or give the rerun "
-                                    "its own sample_id); if the instrument IDs are reused, match by file_name")
+            raise TmeInputError(
+                f"two files for sample {key!r}: {seen[key]} and this one (matched by {match_by})",
+                file=file,
+                line=line,
+                fix="keep one file per sample (move a failed or repeated run out of the folder, or give the rerun "
+                "its own sample_id); if the instrument IDs are reused, match by file_name",
+            )
         seen[key] = file
         if key not in source and extra_samples == "error":
-            raise TmeInputError(f"sample {key!r} (the file's {match_by}) is not in the sample sheet", file=file, line=line,
-                                fix="add it to the sample sheet, correct expression.nanostring.match_by/pattern, "
-                                    "or set expression.extra_samples: ignore to analyse only the sheet's samples")
+            raise TmeInputError(
+                f"sample {key!r} (the file's {match_by}) is not in the sample sheet",
+                file=file,
+                line=line,
+                fix="add it to the sample sheet, correct expression.nanostring.match_by/pattern, "
+                "or set expression.extra_samples: ignore to analyse only the sheet's samples",
+            )
     usable = samples.index[samples["exclude_reason"] == ""]
     missing = [s for s in usable if samples.at[s, "source_id"] not in seen]
     if missing:
-        raise TmeInputError(f"{len(missing)} sample(s) have no RCC file (matched by {match_by}): "
-                            f"{', '.join(samples.loc[missing[:5], 'source_id'])}{', …' if len(missing) > 5 else ''}",
-                            file=samples.attrs.get("path"), line=int(samples.at[missing[0], "_line"]), column="sample_id",
-                            fix="correct the sample_id or expression.nanostring.match_by/pattern, "
-                                "or give the sample an exclude_reason if it was not run")
-    status = ["not in the sheet" if k not in source else
-              ("used" if samples.at[source[k], "exclude_reason"] == "" else "excluded in the sheet") for k in keys]
-    return pd.DataFrame({"file": rcc.lanes["file_name"], "match_by": match_by, "matched_on": keys,
-                         "sample_id": [source.get(k, "") for k in keys], "status": status}, columns=FILE_COLUMNS)
+        raise TmeInputError(
+            f"{len(missing)} sample(s) have no RCC file (matched by {match_by}): "
+            f"{', '.join(samples.loc[missing[:5], 'source_id'])}{', …' if len(missing) > 5 else ''}",
+            file=samples.attrs.get("path"),
+            line=int(samples.at[missing[0], "_line"]),
+            column="sample_id",
+            fix="correct the sample_id or expression.nanostring.match_by/pattern, "
+            "or give the sample an exclude_reason if it was not run",
+        )
+    status = [
+        "not in the sheet"
+        if k not in source
+        else ("used" if samples.at[source[k], "exclude_reason"] == "" else "excluded in the sheet")
+        for k in keys
+    ]
+    return pd.DataFrame(
+        {
+            "file": rcc.lanes["file_name"],
+            "match_by": match_by,
+            "matched_on": keys,
+            "sample_id": [source.get(k, "") for k in keys],
+            "status": status,
+        },
+        columns=FILE_COLUMNS,
+    )

@@ -48,8 +48,17 @@ from tme.nanostring.panel import RccSet
 BACKGROUND_METHODS = ("subtract", "threshold", "none")
 HOUSEKEEPING_REFERENCES = ("mean", "none")
 #: Columns of :attr:`Normalised.factors` (one row per sample).
-FACTOR_COLUMNS = ["positive_geomean", "positive_factor", "negative_mean", "negative_sd", "background",
-                  "background_scaled", "housekeeping_geomean", "housekeeping_factor", "size_factor"]
+FACTOR_COLUMNS = [
+    "positive_geomean",
+    "positive_factor",
+    "negative_mean",
+    "negative_sd",
+    "background",
+    "background_scaled",
+    "housekeeping_geomean",
+    "housekeeping_factor",
+    "size_factor",
+]
 
 
 @dataclass(frozen=True)
@@ -76,14 +85,22 @@ class NormalisationOptions:
     pseudocount: float = 0.0
 
     def __post_init__(self) -> None:
-        for key, value, allowed in (("background", self.background, BACKGROUND_METHODS),
-                                    ("housekeeping_reference", self.housekeeping_reference, HOUSEKEEPING_REFERENCES)):
+        for key, value, allowed in (
+            ("background", self.background, BACKGROUND_METHODS),
+            ("housekeeping_reference", self.housekeeping_reference, HOUSEKEEPING_REFERENCES),
+        ):
             if value not in allowed:
-                raise TmeInputError(f"{key} {value!r} is not one of {', '.join(allowed)}",
-                                    column=f"expression.nanostring.{key}", fix=f"use one of {', '.join(allowed)}")
+                raise TmeInputError(
+                    f"{key} {value!r} is not one of {', '.join(allowed)}",
+                    column=f"expression.nanostring.{key}",
+                    fix=f"use one of {', '.join(allowed)}",
+                )
         if not self.floor > 0:
-            raise TmeInputError(f"floor {self.floor} must be > 0 (its log is taken)", column="expression.nanostring.floor",
-                                fix="use 1 (the default)")
+            raise TmeInputError(
+                f"floor {self.floor} must be > 0 (its log is taken)",
+                column="expression.nanostring.floor",
+                fix="use 1 (the default)",
+            )
 
 
 @dataclass
@@ -107,14 +124,20 @@ def _select_rows(rcc: RccSet, code_class: str, names: Sequence[str] | None, key:
         return rcc.rows(code_class)
     wanted = list(names)
     if not wanted:
-        raise TmeInputError(f"expression.nanostring.{key} is an empty list", column=f"expression.nanostring.{key}",
-                            fix="name at least one probe, or remove the key to use the panel's own")
+        raise TmeInputError(
+            f"expression.nanostring.{key} is an empty list",
+            column=f"expression.nanostring.{key}",
+            fix="name at least one probe, or remove the key to use the panel's own",
+        )
     allowed = set(rcc.probes.loc[rcc.rows(code_class), "name"] if code_class == "Positive" else rcc.probes["name"])
     unknown = [n for n in wanted if n not in allowed]
     if unknown:
         kind = "positive control" if code_class == "Positive" else "probe"
-        raise TmeInputError(f"{unknown[0]!r} (in expression.nanostring.{key}) is not a {kind} of the panel",
-                            column=f"expression.nanostring.{key}", fix="use probe names as the RCC files' <Code_Summary> writes them")
+        raise TmeInputError(
+            f"{unknown[0]!r} (in expression.nanostring.{key}) is not a {kind} of the panel",
+            column=f"expression.nanostring.{key}",
+            fix="use probe names as the RCC files' <Code_Summary> writes them",
+        )
     return rcc.probes["name"].isin(wanted).to_numpy()
 
 
@@ -129,16 +152,24 @@ def background_counts(counts: np.ndarray, negatives: np.ndarray, k: float) -> tu
 def _housekeeping(rcc: RccSet, x: np.ndarray, options: NormalisationOptions) -> tuple[np.ndarray, pd.DataFrame | None]:
     rows = _select_rows(rcc, "Housekeeping", options.housekeepers, "housekeepers")
     if not rows.any():
-        rcc.require("Housekeeping", fix="give the panel's RLF (expression.nanostring.rlf) or list the housekeeping genes "
-                                        "in expression.nanostring.housekeepers")
+        rcc.require(
+            "Housekeeping",
+            fix="give the panel's RLF (expression.nanostring.rlf) or list the housekeeping genes "
+            "in expression.nanostring.housekeepers",
+        )
     if not options.genorm:
         return rows, None
     positions = np.flatnonzero(rows)
     if len(positions) <= options.genorm_min:
-        warnings.warn(f"geNorm needs more than {options.genorm_min} housekeepers; all {len(positions)} are used",
-                      TmeInputWarning, stacklevel=3)
+        warnings.warn(
+            f"geNorm needs more than {options.genorm_min} housekeepers; all {len(positions)} are used",
+            TmeInputWarning,
+            stacklevel=3,
+        )
         return rows, None
-    table = genorm(np.log2(x[positions]), rcc.probes["name"].to_numpy()[positions].tolist(), min_genes=options.genorm_min)
+    table = genorm(
+        np.log2(x[positions]), rcc.probes["name"].to_numpy()[positions].tolist(), min_genes=options.genorm_min
+    )
     keep = rcc.probes["name"].isin(table.loc[table["selected"], "gene"]).to_numpy() & rows
     return keep, table
 
@@ -146,7 +177,9 @@ def _housekeeping(rcc: RccSet, x: np.ndarray, options: NormalisationOptions) -> 
 def normalise(rcc: RccSet, options: NormalisationOptions = NormalisationOptions()) -> Normalised:
     """Normalise every probe of ``rcc`` (see the module docstring for the steps and formulas)."""
     rcc.require("Positive", fix="positive controls (POS_A … POS_F) are needed to scale lanes; check the panel's RLF")
-    rcc.require("Negative", fix="negative controls (NEG_A … NEG_H) are needed for the background; check the panel's RLF")
+    rcc.require(
+        "Negative", fix="negative controls (NEG_A … NEG_H) are needed for the background; check the panel's RLF"
+    )
     counts = rcc.counts + float(options.pseudocount)
     positive = geometric_mean(counts[_select_rows(rcc, "Positive", options.positive_controls, "positive_controls")])
     f_pos = positive.mean() / positive
@@ -161,12 +194,22 @@ def normalise(rcc: RccSet, options: NormalisationOptions = NormalisationOptions(
     hk_rows, table = _housekeeping(rcc, x, options)
     log2_x = np.log2(x)
     log2_h = log2_x[hk_rows].mean(axis=0)  # log2 of the geometric mean
-    h = 2.0 ** log2_h
+    h = 2.0**log2_h
     shift = np.log2(h.mean()) if options.housekeeping_reference == "mean" else 0.0
     f_hk = h.mean() / h
     size = 1.0 / (f_pos * f_hk)
-    factors = pd.DataFrame({"positive_geomean": positive, "positive_factor": f_pos, "negative_mean": neg_mean,
-                            "negative_sd": neg_sd, "background": background, "background_scaled": b,
-                            "housekeeping_geomean": h, "housekeeping_factor": f_hk,
-                            "size_factor": size / np.exp(np.log(size).mean())}, columns=FACTOR_COLUMNS)
+    factors = pd.DataFrame(
+        {
+            "positive_geomean": positive,
+            "positive_factor": f_pos,
+            "negative_mean": neg_mean,
+            "negative_sd": neg_sd,
+            "background": background,
+            "background_scaled": b,
+            "housekeeping_geomean": h,
+            "housekeeping_factor": f_hk,
+            "size_factor": size / np.exp(np.log(size).mean()),
+        },
+        columns=FACTOR_COLUMNS,
+    )
     return Normalised(log2_x - log2_h + shift, factors, rcc.probes.loc[hk_rows, "name"].tolist(), table)

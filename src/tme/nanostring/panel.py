@@ -22,11 +22,29 @@ from tme.nanostring.rcc import LANE_NUMBERS, RccFile, rcc_paths, read_rcc
 from tme.nanostring.rlf import read_rlf
 
 #: Lane-table columns (one row per file), in order.
-LANE_COLUMNS = ["file", "file_name", "sample_attribute_id", "gene_rlf", "lane_id", "cartridge_id", "scanner_id",
-                "stage_position", "date", "fov_count", "fov_counted", "binding_density", "file_version",
-                "software_version", "messages", "code_summary_line", "id_line"]
-_MIXED_FIX = ("analyse one CodeSet per run: move the files of the other panel to their own folder "
-              "(the Sample_Attributes GeneRLF line names each file's panel)")
+LANE_COLUMNS = [
+    "file",
+    "file_name",
+    "sample_attribute_id",
+    "gene_rlf",
+    "lane_id",
+    "cartridge_id",
+    "scanner_id",
+    "stage_position",
+    "date",
+    "fov_count",
+    "fov_counted",
+    "binding_density",
+    "file_version",
+    "software_version",
+    "messages",
+    "code_summary_line",
+    "id_line",
+]
+_MIXED_FIX = (
+    "analyse one CodeSet per run: move the files of the other panel to their own folder "
+    "(the Sample_Attributes GeneRLF line names each file's panel)"
+)
 
 
 @dataclass
@@ -39,10 +57,11 @@ class RccSet:
     lanes: pd.DataFrame
 
     def rows(self, code_class: str) -> np.ndarray:
-        """Boolean mask of the probes of one code class (``Positive``, ``Negative``, ``Housekeeping``, ``Endogenous``)."""
+        """Boolean mask of the probes of one code class (``Positive``, ``Negative``, ``Housekeeping``,
+        ``Endogenous``)."""
         return (self.probes["code_class"] == code_class).to_numpy()
 
-    def subset(self, files: Sequence[int]) -> "RccSet":
+    def subset(self, files: Sequence[int]) -> RccSet:
         """The same panel restricted to some files (positions), in the given order."""
         files = list(files)
         return RccSet(self.probes, self.counts[:, files], self.lanes.iloc[files].reset_index(drop=True))
@@ -51,29 +70,52 @@ class RccSet:
         """Error naming the first file's ``<Code_Summary>`` when the panel has no probe of ``code_class``."""
         if not self.rows(code_class).any():
             first = self.lanes.iloc[0]
-            raise TmeInputError(f"the panel has no {code_class} probes (no {code_class} row in <Code_Summary>)",
-                                file=first["file"], line=int(first["code_summary_line"]), column="CodeClass", fix=fix)
+            raise TmeInputError(
+                f"the panel has no {code_class} probes (no {code_class} row in <Code_Summary>)",
+                file=first["file"],
+                line=int(first["code_summary_line"]),
+                column="CodeClass",
+                fix=fix,
+            )
 
 
 def _number(rcc: RccFile, key: str) -> float:
     if key not in rcc.lane:
-        raise TmeInputError(f"<Lane_Attributes> has no {key} line", file=rcc.path, line=rcc.lines["Lane_Attributes"],
-                            fix="the imaging QC needs FovCount, FovCounted and BindingDensity; copy the file from the instrument again")
+        raise TmeInputError(
+            f"<Lane_Attributes> has no {key} line",
+            file=rcc.path,
+            line=rcc.lines["Lane_Attributes"],
+            fix="the imaging QC needs FovCount, FovCounted and BindingDensity; copy the file from the instrument again",
+        )
     try:
         return float(rcc.lane[key])
     except ValueError:
-        raise TmeInputError(f"{key} {rcc.lane[key]!r} is not a number", file=rcc.path, line=rcc.lines[f"Lane_Attributes:{key}"],
-                            column=key, fix="copy the file from the instrument again") from None
+        raise TmeInputError(
+            f"{key} {rcc.lane[key]!r} is not a number",
+            file=rcc.path,
+            line=rcc.lines[f"Lane_Attributes:{key}"],
+            column=key,
+            fix="copy the file from the instrument again",
+        ) from None
 
 
 def _lane_row(rcc: RccFile) -> dict:
-    row = dict(file=str(rcc.path), file_name=rcc.path.name, sample_attribute_id=rcc.sample.get("ID", ""),
-               gene_rlf=rcc.sample.get("GeneRLF", ""), lane_id=rcc.lane.get("ID", ""),
-               cartridge_id=rcc.lane.get("CartridgeID", ""), scanner_id=rcc.lane.get("ScannerID", ""),
-               stage_position=rcc.lane.get("StagePosition", ""), date=rcc.sample.get("Date", ""),
-               file_version=rcc.header.get("FileVersion", ""), software_version=rcc.header.get("SoftwareVersion", ""),
-               messages="; ".join(rcc.messages), code_summary_line=rcc.lines["Code_Summary"],
-               id_line=rcc.lines.get("Sample_Attributes:ID", rcc.lines["Sample_Attributes"]))
+    row = dict(
+        file=str(rcc.path),
+        file_name=rcc.path.name,
+        sample_attribute_id=rcc.sample.get("ID", ""),
+        gene_rlf=rcc.sample.get("GeneRLF", ""),
+        lane_id=rcc.lane.get("ID", ""),
+        cartridge_id=rcc.lane.get("CartridgeID", ""),
+        scanner_id=rcc.lane.get("ScannerID", ""),
+        stage_position=rcc.lane.get("StagePosition", ""),
+        date=rcc.sample.get("Date", ""),
+        file_version=rcc.header.get("FileVersion", ""),
+        software_version=rcc.header.get("SoftwareVersion", ""),
+        messages="; ".join(rcc.messages),
+        code_summary_line=rcc.lines["Code_Summary"],
+        id_line=rcc.lines.get("Sample_Attributes:ID", rcc.lines["Sample_Attributes"]),
+    )
     row.update({column: _number(rcc, key) for key, column in LANE_NUMBERS.items()})
     return row
 
@@ -84,16 +126,28 @@ def _align(rcc: RccFile, reference: RccFile, index: dict[tuple[str, str, str], i
     positions = [index.get(k) for k in keys]
     if None not in positions and len(keys) == len(index):  # same probes, perhaps in another order
         return np.array(positions)
-    panels = f"(GeneRLF {rcc.sample.get('GeneRLF', '?')!r} here, {reference.sample.get('GeneRLF', '?')!r} in {reference.path.name})"
+    panels = (
+        f"(GeneRLF {rcc.sample.get('GeneRLF', '?')!r} here, {reference.sample.get('GeneRLF', '?')!r} in "
+        f"{reference.path.name})"
+    )
     if None in positions:
         extra = positions.index(None)
-        raise TmeInputError(f"probe {keys[extra][1]!r} ({keys[extra][0]}) is not on the panel of "
-                            f"{reference.path.name} {panels}", file=rcc.path, line=rcc.probe_lines[extra],
-                            column="Name", fix=_MIXED_FIX)
+        raise TmeInputError(
+            f"probe {keys[extra][1]!r} ({keys[extra][0]}) is not on the panel of {reference.path.name} {panels}",
+            file=rcc.path,
+            line=rcc.probe_lines[extra],
+            column="Name",
+            fix=_MIXED_FIX,
+        )
     present = set(keys)
     absent = next(k for k in reference.probe_keys if k not in present)
-    raise TmeInputError(f"probe {absent[1]!r} ({absent[0]}) of {reference.path.name} is missing here {panels}",
-                        file=rcc.path, line=rcc.lines["Code_Summary"], column="Name", fix=_MIXED_FIX)
+    raise TmeInputError(
+        f"probe {absent[1]!r} ({absent[0]}) of {reference.path.name} is missing here {panels}",
+        file=rcc.path,
+        line=rcc.lines["Code_Summary"],
+        column="Name",
+        fix=_MIXED_FIX,
+    )
 
 
 def _apply_rlf(probes: pd.DataFrame, rlf_path: Path, first: RccFile, gene_rlf: str) -> pd.DataFrame:
@@ -102,13 +156,21 @@ def _apply_rlf(probes: pd.DataFrame, rlf_path: Path, first: RccFile, gene_rlf: s
     where = [lookup.get((n, a)) for n, a in zip(probes["name"], probes["accession"])]
     if None in where:
         i = where.index(None)
-        raise TmeInputError(f"probe {probes.at[i, 'name']!r} ({probes.at[i, 'accession']}) is not in the RLF {rlf_path}",
-                            file=first.path, line=first.probe_lines[i], column="Name",
-                            fix="give the RLF of the CodeSet these files were run on (Sample_Attributes GeneRLF), "
-                                "or remove expression.nanostring.rlf")
+        raise TmeInputError(
+            f"probe {probes.at[i, 'name']!r} ({probes.at[i, 'accession']}) is not in the RLF {rlf_path}",
+            file=first.path,
+            line=first.probe_lines[i],
+            column="Name",
+            fix="give the RLF of the CodeSet these files were run on (Sample_Attributes GeneRLF), "
+            "or remove expression.nanostring.rlf",
+        )
     if gene_rlf and rlf_path.stem != gene_rlf:
-        warnings.warn(f"the RCC files name their panel {gene_rlf!r} but the RLF file is {rlf_path.name}; its probes match, so it is used",
-                      TmeInputWarning, stacklevel=3)
+        warnings.warn(
+            f"the RCC files name their panel {gene_rlf!r} but the RLF file is {rlf_path.name}; its probes match, so "
+            "it is used",
+            TmeInputWarning,
+            stacklevel=3,
+        )
     mapped = rlf.iloc[where].reset_index(drop=True)
     out = probes.copy()
     out["code_class"] = mapped["code_class"].to_numpy()
@@ -128,13 +190,24 @@ def read_rcc_set(path: str | os.PathLike | Sequence[str | os.PathLike], rlf: str
     counts = np.empty((len(index), len(files)), dtype=np.int64)
     for j, rcc in enumerate(files):
         counts[_align(rcc, reference, index), j] = rcc.count
-    probes = pd.DataFrame({"code_class": reference.code_class, "name": reference.name,
-                           "accession": reference.accession, "concentration": reference.concentration})
+    probes = pd.DataFrame(
+        {
+            "code_class": reference.code_class,
+            "name": reference.name,
+            "accession": reference.accession,
+            "concentration": reference.concentration,
+        }
+    )
     lanes = pd.DataFrame([_lane_row(rcc) for rcc in files], columns=LANE_COLUMNS)
     panels = sorted(set(lanes["gene_rlf"]))
     if len(panels) > 1:
-        warnings.warn(f"the RCC files name {len(panels)} panels (GeneRLF {', '.join(map(repr, panels))}) but list the same probes; "
-                      "they are analysed together", TmeInputWarning, stacklevel=2)
+        warnings.warn(
+            f"the RCC files name {len(panels)} panels (GeneRLF {', '.join(map(repr, panels))}) but list the same "
+            "probes; "
+            "they are analysed together",
+            TmeInputWarning,
+            stacklevel=2,
+        )
     if rlf is not None:
         probes = _apply_rlf(probes, Path(rlf), reference, lanes.at[0, "gene_rlf"])
     return RccSet(probes, counts, lanes)

@@ -39,13 +39,40 @@ from tme.nanostring.panel import RccSet
 #: Binding-density range (spots per µm²) of each instrument, MAN-C0011.
 BINDING_DENSITY = {"max_flex": (0.1, 2.25), "sprint": (0.1, 1.8)}
 POLICIES = ("exclude", "flag")
-FLAGS = ("imaging", "binding_density", "positive_linearity", "limit_of_detection", "positive_factor",
-         "housekeeping_factor", "housekeepers_below_background")
+FLAGS = (
+    "imaging",
+    "binding_density",
+    "positive_linearity",
+    "limit_of_detection",
+    "positive_factor",
+    "housekeeping_factor",
+    "housekeepers_below_background",
+)
 #: Columns of :func:`nanostring_qc`, in order.
-QC_COLUMNS = ["file", "lane_id", "cartridge_id", "fov_count", "fov_counted", "fov_ratio", "binding_density",
-              "positive_r2", "pos_e_count", "negative_mean", "negative_sd", "background", "positive_geomean",
-              "positive_factor", "housekeeping_geomean", "housekeeping_factor", "n_housekeepers",
-              "n_housekeepers_below_background"] + [f"flag_{f}" for f in FLAGS] + ["n_flags", "qc_failures", "qc_action"]
+QC_COLUMNS = (
+    [
+        "file",
+        "lane_id",
+        "cartridge_id",
+        "fov_count",
+        "fov_counted",
+        "fov_ratio",
+        "binding_density",
+        "positive_r2",
+        "pos_e_count",
+        "negative_mean",
+        "negative_sd",
+        "background",
+        "positive_geomean",
+        "positive_factor",
+        "housekeeping_geomean",
+        "housekeeping_factor",
+        "n_housekeepers",
+        "n_housekeepers_below_background",
+    ]
+    + [f"flag_{f}" for f in FLAGS]
+    + ["n_flags", "qc_failures", "qc_action"]
+)
 
 
 @dataclass(frozen=True)
@@ -63,10 +90,16 @@ class QcThresholds:
     policy: str = "exclude"
 
     def __post_init__(self) -> None:
-        for key, value, allowed in (("instrument", self.instrument, tuple(BINDING_DENSITY)), ("policy", self.policy, POLICIES)):
+        for key, value, allowed in (
+            ("instrument", self.instrument, tuple(BINDING_DENSITY)),
+            ("policy", self.policy, POLICIES),
+        ):
             if value not in allowed:
-                raise TmeInputError(f"{key} {value!r} is not one of {', '.join(allowed)}",
-                                    column=f"expression.nanostring.qc.{key}", fix=f"use one of {', '.join(allowed)}")
+                raise TmeInputError(
+                    f"{key} {value!r} is not one of {', '.join(allowed)}",
+                    column=f"expression.nanostring.qc.{key}",
+                    fix=f"use one of {', '.join(allowed)}",
+                )
 
     @property
     def binding_density_range(self) -> tuple[float, float]:
@@ -83,12 +116,14 @@ def positive_linearity(counts: np.ndarray, concentration: np.ndarray) -> np.ndar
     y = np.log2(np.maximum(counts, 1.0))
     xc, yc = x - x.mean(), y - y.mean(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (xc * yc).sum(axis=0) ** 2 / ((xc ** 2).sum() * (yc ** 2).sum(axis=0))
+        return (xc * yc).sum(axis=0) ** 2 / ((xc**2).sum() * (yc**2).sum(axis=0))
 
 
 def _pos_e(rcc: RccSet) -> np.ndarray:
     probes = rcc.probes
-    rows = ((probes["code_class"] == "Positive") & ((probes["concentration"] == 0.5) | (probes["name"] == "POS_E"))).to_numpy()
+    rows = (
+        (probes["code_class"] == "Positive") & ((probes["concentration"] == 0.5) | (probes["name"] == "POS_E"))
+    ).to_numpy()
     if not rows.any():
         return np.full(rcc.counts.shape[1], np.nan)
     return rcc.counts[np.flatnonzero(rows)[0]].astype(np.float64)
@@ -98,14 +133,19 @@ def _reasons(table: pd.DataFrame, t: QcThresholds) -> list[str]:
     lo, hi = t.binding_density_range
     (plo, phi), (hlo, hhi) = t.positive_factor, t.housekeeping_factor
     texts = {
-        "imaging": lambda r: f"imaging: FOV counted {r.fov_counted:g}/{r.fov_count:g} = {r.fov_ratio:.2f} < {t.min_fov_ratio:g}",
+        "imaging": lambda r: (
+            f"imaging: FOV counted {r.fov_counted:g}/{r.fov_count:g} = {r.fov_ratio:.2f} < {t.min_fov_ratio:g}"
+        ),
         "binding_density": lambda r: f"binding density {r.binding_density:g} outside {lo:g}-{hi:g}",
         "positive_linearity": lambda r: f"positive-control linearity R2 {r.positive_r2:.3f} < {t.min_positive_r2:g}",
-        "limit_of_detection": lambda r: f"POS_E count {r.pos_e_count:g} <= background {r.background:.1f} (limit of detection)",
+        "limit_of_detection": lambda r: (
+            f"POS_E count {r.pos_e_count:g} <= background {r.background:.1f} (limit of detection)"
+        ),
         "positive_factor": lambda r: f"positive-control factor {r.positive_factor:.2f} outside {plo:g}-{phi:g}",
         "housekeeping_factor": lambda r: f"housekeeping factor {r.housekeeping_factor:.2f} outside {hlo:g}-{hhi:g}",
-        "housekeepers_below_background":
-            lambda r: f"{r.n_housekeepers_below_background} of {r.n_housekeepers} housekeepers at or below background",
+        "housekeepers_below_background": lambda r: (
+            f"{r.n_housekeepers_below_background} of {r.n_housekeepers} housekeepers at or below background"
+        ),
     }
     return ["; ".join(texts[f](row) for f in FLAGS if getattr(row, f"flag_{f}")) for row in table.itertuples()]
 
@@ -123,17 +163,30 @@ def nanostring_qc(rcc: RccSet, norm: Normalised, thresholds: QcThresholds = QcTh
     hk = rcc.probes["name"].isin(norm.housekeepers).to_numpy() & ~rcc.rows("Positive") & ~rcc.rows("Negative")
     neg_mean, neg_sd, background = background_counts(rcc.counts, rcc.rows("Negative"), t.background_sd)
     below = (rcc.counts[hk] <= background[None, :]).sum(axis=0)
-    table = pd.DataFrame({
-        "file": lanes["file_name"], "lane_id": lanes["lane_id"], "cartridge_id": lanes["cartridge_id"],
-        "fov_count": lanes["fov_count"], "fov_counted": lanes["fov_counted"],
-        "fov_ratio": lanes["fov_counted"] / lanes["fov_count"].where(lanes["fov_count"] > 0),
-        "binding_density": lanes["binding_density"],
-        "positive_r2": positive_linearity(rcc.counts[positive].astype(np.float64), rcc.probes.loc[positive, "concentration"].to_numpy()),
-        "pos_e_count": _pos_e(rcc), "negative_mean": neg_mean, "negative_sd": neg_sd,
-        "background": background, "positive_geomean": f["positive_geomean"].to_numpy(),
-        "positive_factor": f["positive_factor"].to_numpy(), "housekeeping_geomean": f["housekeeping_geomean"].to_numpy(),
-        "housekeeping_factor": f["housekeeping_factor"].to_numpy(), "n_housekeepers": int(hk.sum()),
-        "n_housekeepers_below_background": below})
+    table = pd.DataFrame(
+        {
+            "file": lanes["file_name"],
+            "lane_id": lanes["lane_id"],
+            "cartridge_id": lanes["cartridge_id"],
+            "fov_count": lanes["fov_count"],
+            "fov_counted": lanes["fov_counted"],
+            "fov_ratio": lanes["fov_counted"] / lanes["fov_count"].where(lanes["fov_count"] > 0),
+            "binding_density": lanes["binding_density"],
+            "positive_r2": positive_linearity(
+                rcc.counts[positive].astype(np.float64), rcc.probes.loc[positive, "concentration"].to_numpy()
+            ),
+            "pos_e_count": _pos_e(rcc),
+            "negative_mean": neg_mean,
+            "negative_sd": neg_sd,
+            "background": background,
+            "positive_geomean": f["positive_geomean"].to_numpy(),
+            "positive_factor": f["positive_factor"].to_numpy(),
+            "housekeeping_geomean": f["housekeeping_geomean"].to_numpy(),
+            "housekeeping_factor": f["housekeeping_factor"].to_numpy(),
+            "n_housekeepers": int(hk.sum()),
+            "n_housekeepers_below_background": below,
+        }
+    )
     lo, hi = t.binding_density_range
     table["flag_imaging"] = ~(table["fov_ratio"] >= t.min_fov_ratio)
     table["flag_binding_density"] = ~table["binding_density"].between(lo, hi)
@@ -141,7 +194,9 @@ def nanostring_qc(rcc: RccSet, norm: Normalised, thresholds: QcThresholds = QcTh
     table["flag_limit_of_detection"] = table["pos_e_count"] <= table["background"]
     table["flag_positive_factor"] = ~table["positive_factor"].between(*t.positive_factor)
     table["flag_housekeeping_factor"] = ~table["housekeeping_factor"].between(*t.housekeeping_factor)
-    table["flag_housekeepers_below_background"] = table["n_housekeepers_below_background"] > t.max_housekeepers_below_background
+    table["flag_housekeepers_below_background"] = (
+        table["n_housekeepers_below_background"] > t.max_housekeepers_below_background
+    )
     flags = table[[f"flag_{f}" for f in FLAGS]]
     table["n_flags"] = flags.sum(axis=1).astype(int)
     table["qc_failures"] = _reasons(table, t)

@@ -89,8 +89,11 @@ def decode_rcc_bytes(raw: bytes, path: Path) -> str:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error):
-            raise TmeInputError("the RCC file is a damaged or truncated gzip archive", file=path,
-                                fix="copy the file from the instrument again and check it with 'gzip -t'") from None
+            raise TmeInputError(
+                "the RCC file is a damaged or truncated gzip archive",
+                file=path,
+                fix="copy the file from the instrument again and check it with 'gzip -t'",
+            ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # comments typed on a Windows instrument PC
@@ -109,24 +112,40 @@ def _split_sections(lines: list[str], path: Path) -> dict[str, tuple[int, list[t
             if not text:
                 continue
             if tag is None or tag.group(1):
-                raise TmeInputError(f"line outside any <Section> … </Section> block: {text[:40]!r}", file=path, line=number,
-                                    fix="an RCC file has only tagged sections; copy the file from the instrument again")
+                raise TmeInputError(
+                    f"line outside any <Section> … </Section> block: {text[:40]!r}",
+                    file=path,
+                    line=number,
+                    fix="an RCC file has only tagged sections; copy the file from the instrument again",
+                )
             current, start, body = tag.group(2), number, []
             if current in sections:
-                raise TmeInputError(f"section <{current}> appears twice (lines {sections[current][0]} and {number})",
-                                    file=path, line=number, fix="keep one copy of each section (was the file concatenated?)")
+                raise TmeInputError(
+                    f"section <{current}> appears twice (lines {sections[current][0]} and {number})",
+                    file=path,
+                    line=number,
+                    fix="keep one copy of each section (was the file concatenated?)",
+                )
         elif tag is not None:
             if tag.group(1) and tag.group(2) == current:
                 sections[current] = (start, body)
                 current = None
             else:
-                raise TmeInputError(f"<{current}> opened on line {start} is not closed before {text}", file=path, line=number,
-                                    fix=f"the file is damaged: add </{current}> or copy the file from the instrument again")
+                raise TmeInputError(
+                    f"<{current}> opened on line {start} is not closed before {text}",
+                    file=path,
+                    line=number,
+                    fix=f"the file is damaged: add </{current}> or copy the file from the instrument again",
+                )
         else:
             body.append((number, raw))
     if current is not None:
-        raise TmeInputError(f"the file ends inside <{current}> (opened on line {start}): it is cut off", file=path,
-                            line=len(lines), fix="the copy is incomplete; copy the RCC file from the instrument again")
+        raise TmeInputError(
+            f"the file ends inside <{current}> (opened on line {start}): it is cut off",
+            file=path,
+            line=len(lines),
+            fix="the copy is incomplete; copy the RCC file from the instrument again",
+        )
     return sections
 
 
@@ -152,38 +171,71 @@ def split_control_label(code_class: str, name: str, path: Path, number: int) -> 
     try:
         return match["name"], float(match["conc"])
     except ValueError:
-        raise TmeInputError(f"control {name!r} has a concentration label that is not a number", file=path, line=number,
-                            column="Name", fix="write the spike-in concentration in fM, e.g. POS_A(128), or leave the label out") from None
+        raise TmeInputError(
+            f"control {name!r} has a concentration label that is not a number",
+            file=path,
+            line=number,
+            column="Name",
+            fix="write the spike-in concentration in fM, e.g. POS_A(128), or leave the label out",
+        ) from None
 
 
-def _code_summary(body: list[tuple[int, str]], path: Path, start: int) -> tuple[list, list, list, np.ndarray, np.ndarray, list[int]]:
+def _code_summary(
+    body: list[tuple[int, str]], path: Path, start: int
+) -> tuple[list, list, list, np.ndarray, np.ndarray, list[int]]:
     rows = [(number, raw.strip()) for number, raw in body if raw.strip()]
     if not rows:
-        raise TmeInputError("<Code_Summary> has no header and no probes", file=path, line=start,
-                            fix="the file is damaged; copy it from the instrument again")
+        raise TmeInputError(
+            "<Code_Summary> has no header and no probes",
+            file=path,
+            line=start,
+            fix="the file is damaged; copy it from the instrument again",
+        )
     header_line, header = rows[0]
     if header.replace(" ", "") != CODE_SUMMARY_HEADER:
-        raise TmeInputError(f"<Code_Summary> header is {header[:60]!r}, not {CODE_SUMMARY_HEADER!r}", file=path, line=header_line,
-                            fix="the first line of <Code_Summary> must be CodeClass,Name,Accession,Count (nCounter RCC format)")
+        raise TmeInputError(
+            f"<Code_Summary> header is {header[:60]!r}, not {CODE_SUMMARY_HEADER!r}",
+            file=path,
+            line=header_line,
+            fix="the first line of <Code_Summary> must be CodeClass,Name,Accession,Count (nCounter RCC format)",
+        )
     if len(rows) == 1:
-        raise TmeInputError("<Code_Summary> lists no probes", file=path, line=header_line,
-                            fix="the file is damaged; copy it from the instrument again")
+        raise TmeInputError(
+            "<Code_Summary> lists no probes",
+            file=path,
+            line=header_line,
+            fix="the file is damaged; copy it from the instrument again",
+        )
     fields = [text.split(",") for _, text in rows[1:]]
     numbers = [number for number, _ in rows[1:]]
     bad = next((i for i, f in enumerate(fields) if len(f) != 4), None)
     if bad is not None:
-        raise TmeInputError(f"this <Code_Summary> row has {len(fields[bad])} comma-separated fields instead of 4", file=path,
-                            line=numbers[bad], fix="each probe row is CodeClass,Name,Accession,Count; the file may be damaged")
+        raise TmeInputError(
+            f"this <Code_Summary> row has {len(fields[bad])} comma-separated fields instead of 4",
+            file=path,
+            line=numbers[bad],
+            fix="each probe row is CodeClass,Name,Accession,Count; the file may be damaged",
+        )
     try:
         count = np.array([int(f[3]) for f in fields], dtype=np.int64)
     except ValueError:
         i = next(i for i, f in enumerate(fields) if not f[3].strip().lstrip("-").isdigit())
-        raise TmeInputError(f"count {fields[i][3]!r} of probe {fields[i][1]!r} is not a whole number", file=path,
-                            line=numbers[i], column="Count", fix=_COUNT_FIX) from None
+        raise TmeInputError(
+            f"count {fields[i][3]!r} of probe {fields[i][1]!r} is not a whole number",
+            file=path,
+            line=numbers[i],
+            column="Count",
+            fix=_COUNT_FIX,
+        ) from None
     if (count < 0).any():
         i = int(np.argmax(count < 0))
-        raise TmeInputError(f"negative count {count[i]} for probe {fields[i][1]!r}", file=path, line=numbers[i], column="Count",
-                            fix=_COUNT_FIX)
+        raise TmeInputError(
+            f"negative count {count[i]} for probe {fields[i][1]!r}",
+            file=path,
+            line=numbers[i],
+            column="Count",
+            fix=_COUNT_FIX,
+        )
     code_class = [f[0].strip() for f in fields]
     accession = [f[2].strip() for f in fields]
     labelled = [split_control_label(c, f[1].strip(), path, n) for c, f, n in zip(code_class, fields, numbers)]
@@ -191,8 +243,12 @@ def _code_summary(body: list[tuple[int, str]], path: Path, start: int) -> tuple[
     seen: dict[tuple[str, str, str], int] = {}
     for key, number in zip(zip(code_class, name, accession), numbers):
         if key in seen:
-            raise TmeInputError(f"probe {key[1]!r} ({key[0]}, {key[2]}) is listed twice (lines {seen[key]} and {number})",
-                                file=path, line=number, fix="each probe appears once in <Code_Summary>; the file may be damaged")
+            raise TmeInputError(
+                f"probe {key[1]!r} ({key[0]}, {key[2]}) is listed twice (lines {seen[key]} and {number})",
+                file=path,
+                line=number,
+                fix="each probe appears once in <Code_Summary>; the file may be damaged",
+            )
         seen[key] = number
     return code_class, name, accession, count, np.array([c for _, c in labelled]), numbers
 
@@ -206,18 +262,24 @@ def parse_rcc(text: str, path: str | os.PathLike) -> RccFile:
     if missing:
         near = [s for s in sections if s.lower() in {m.lower() for m in missing}]
         hint = f" (found <{near[0]}> on line {sections[near[0]][0]}: tags are case-sensitive)" if near else ""
-        raise TmeInputError(f"section <{missing[0]}> is missing{hint}", file=path, line=len(lines),
-                            fix="an RCC file needs <Header>, <Sample_Attributes>, <Lane_Attributes> and <Code_Summary>; "
-                                "copy the file from the instrument again")
+        raise TmeInputError(
+            f"section <{missing[0]}> is missing{hint}",
+            file=path,
+            line=len(lines),
+            fix="an RCC file needs <Header>, <Sample_Attributes>, <Lane_Attributes> and <Code_Summary>; "
+            "copy the file from the instrument again",
+        )
     where: dict[str, int] = {s: start for s, (start, _) in sections.items()}
     header = _attributes("Header", sections["Header"][1], where)
     sample = _attributes("Sample_Attributes", sections["Sample_Attributes"][1], where)
     lane = _attributes("Lane_Attributes", sections["Lane_Attributes"][1], where)
     code_class, name, accession, count, concentration, probe_lines = _code_summary(
-        sections["Code_Summary"][1], path, sections["Code_Summary"][0])
+        sections["Code_Summary"][1], path, sections["Code_Summary"][0]
+    )
     messages = [raw.strip() for _, raw in sections.get("Messages", (0, []))[1] if raw.strip()]
-    return RccFile(path, header, sample, lane, code_class, name, accession, count, concentration, messages,
-                   where, probe_lines)
+    return RccFile(
+        path, header, sample, lane, code_class, name, accession, count, concentration, messages, where, probe_lines
+    )
 
 
 def read_rcc(path: str | os.PathLike) -> RccFile:
@@ -226,9 +288,13 @@ def read_rcc(path: str | os.PathLike) -> RccFile:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise TmeInputError("the RCC file does not exist", file=path, fix="check expression.path in the config") from None
+        raise TmeInputError(
+            "the RCC file does not exist", file=path, fix="check expression.path in the config"
+        ) from None
     except OSError as exc:
-        raise TmeInputError(f"the RCC file cannot be read ({exc.strerror})", file=path, fix="check its permissions") from None
+        raise TmeInputError(
+            f"the RCC file cannot be read ({exc.strerror})", file=path, fix="check its permissions"
+        ) from None
     text = decode_rcc_bytes(raw, path)
     if not text.strip():
         raise TmeInputError("the RCC file is empty", file=path, fix="copy the file from the instrument again")
@@ -253,13 +319,20 @@ def rcc_paths(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Pat
         if glob.has_magic(text):
             found = [Path(p) for p in glob.glob(text) if Path(p).is_file()]
             if not found:
-                raise TmeInputError(f"the pattern {text!r} matches no file", column="expression.path",
-                                    fix="check the folder and the pattern (e.g. 'rcc/*.RCC')")
+                raise TmeInputError(
+                    f"the pattern {text!r} matches no file",
+                    column="expression.path",
+                    fix="check the folder and the pattern (e.g. 'rcc/*.RCC')",
+                )
         elif Path(text).is_dir():
             found = [p for p in Path(text).iterdir() if p.is_file() and _is_rcc(p)]
             if not found:
-                raise TmeInputError("the folder holds no .RCC file", file=text, column="expression.path",
-                                    fix="point expression.path at the folder of the instrument's .RCC files (or .RCC.gz)")
+                raise TmeInputError(
+                    "the folder holds no .RCC file",
+                    file=text,
+                    column="expression.path",
+                    fix="point expression.path at the folder of the instrument's .RCC files (or .RCC.gz)",
+                )
         else:
             found = [Path(text)]
     return sorted(set(found))

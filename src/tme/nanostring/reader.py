@@ -36,10 +36,31 @@ from tme.nanostring.qc import QcThresholds, nanostring_qc
 _GENE_CLASSES = ("Endogenous", "Housekeeping")
 #: What replaces file names and typed IDs in the returned tables when the sheet is pseudonymised.
 HIDDEN = "(pseudonymised)"
-_TOP_KEYS = {"match_by", "pattern", "rlf", "positive_controls", "background", "background_sd", "floor",
-             "housekeepers", "genorm", "genorm_min", "housekeeping_reference", "pseudocount", "qc"}
-_QC_KEYS = {"policy", "instrument", "min_fov_ratio", "binding_density", "min_positive_r2", "positive_factor",
-            "housekeeping_factor", "max_housekeepers_below_background"}
+_TOP_KEYS = {
+    "match_by",
+    "pattern",
+    "rlf",
+    "positive_controls",
+    "background",
+    "background_sd",
+    "floor",
+    "housekeepers",
+    "genorm",
+    "genorm_min",
+    "housekeeping_reference",
+    "pseudocount",
+    "qc",
+}
+_QC_KEYS = {
+    "policy",
+    "instrument",
+    "min_fov_ratio",
+    "binding_density",
+    "min_positive_r2",
+    "positive_factor",
+    "housekeeping_factor",
+    "max_housekeepers_below_background",
+}
 
 
 @dataclass
@@ -71,19 +92,30 @@ def nanostring_options(settings: Mapping[str, Any]) -> tuple[NormalisationOption
     """Normalisation options and QC thresholds from the config's ``expression.nanostring`` mapping."""
     for key in settings:
         if key not in _TOP_KEYS:
-            raise TmeInputError(f"unknown key {key!r}", column=f"expression.nanostring.{key}",
-                                fix=f"use only {', '.join(sorted(_TOP_KEYS))}")
+            raise TmeInputError(
+                f"unknown key {key!r}",
+                column=f"expression.nanostring.{key}",
+                fix=f"use only {', '.join(sorted(_TOP_KEYS))}",
+            )
     qc = dict(settings.get("qc") or {})
     for key in qc:
         if key not in _QC_KEYS:
-            raise TmeInputError(f"unknown key {key!r}", column=f"expression.nanostring.qc.{key}",
-                                fix=f"use only {', '.join(sorted(_QC_KEYS))}")
+            raise TmeInputError(
+                f"unknown key {key!r}",
+                column=f"expression.nanostring.qc.{key}",
+                fix=f"use only {', '.join(sorted(_QC_KEYS))}",
+            )
     norm = NormalisationOptions(
-        positive_controls=_tuple(settings.get("positive_controls")), background=settings.get("background", "threshold"),
-        background_sd=float(settings.get("background_sd", 2.0)), floor=float(settings.get("floor", 1.0)),
-        housekeepers=_tuple(settings.get("housekeepers")), genorm=bool(settings.get("genorm", False)),
-        genorm_min=int(settings.get("genorm_min", 3)), housekeeping_reference=settings.get("housekeeping_reference", "mean"),
-        pseudocount=float(settings.get("pseudocount", 0.0)))
+        positive_controls=_tuple(settings.get("positive_controls")),
+        background=settings.get("background", "threshold"),
+        background_sd=float(settings.get("background_sd", 2.0)),
+        floor=float(settings.get("floor", 1.0)),
+        housekeepers=_tuple(settings.get("housekeepers")),
+        genorm=bool(settings.get("genorm", False)),
+        genorm_min=int(settings.get("genorm_min", 3)),
+        housekeeping_reference=settings.get("housekeeping_reference", "mean"),
+        pseudocount=float(settings.get("pseudocount", 0.0)),
+    )
     for key in ("binding_density", "positive_factor", "housekeeping_factor"):
         if key in qc and qc[key] is not None:
             qc[key] = tuple(float(v) for v in qc[key])
@@ -99,22 +131,36 @@ def _genes(symbols: pd.DataFrame, log2: np.ndarray) -> np.ndarray:
 
 
 def _anndata(rcc: RccSet, norm: Normalised, obs: pd.DataFrame) -> tuple[ad.AnnData, pd.DataFrame]:
-    """The genes of the panel (Endogenous and Housekeeping probes mapped to symbols) as an AnnData, and the unmapped names."""
+    """The genes of the panel (Endogenous and Housekeeping probes mapped to symbols) as an AnnData, and
+    the unmapped names."""
     genes = np.flatnonzero(rcc.probes["code_class"].isin(_GENE_CLASSES).to_numpy())
     symbols = GeneMap.load().to_symbols(rcc.probes["name"].to_numpy()[genes].tolist()).reset_index(drop=True)
     unmapped = symbols.loc[symbols["status"] != "mapped", ["input_id", "id_type", "status"]].reset_index(drop=True)
     chosen = _genes(symbols, norm.log2[genes])
     rows = genes[chosen]
     probes = rcc.probes.iloc[rows]
-    var = pd.DataFrame({"probe": probes["name"].to_numpy(), "code_class": probes["code_class"].to_numpy(),
-                        "accession": probes["accession"].to_numpy()}, index=pd.Index(symbols["symbol"].to_numpy()[chosen]))
+    var = pd.DataFrame(
+        {
+            "probe": probes["name"].to_numpy(),
+            "code_class": probes["code_class"].to_numpy(),
+            "accession": probes["accession"].to_numpy(),
+        },
+        index=pd.Index(symbols["symbol"].to_numpy()[chosen]),
+    )
     var["housekeeper_used"] = var["probe"].isin(norm.housekeepers).to_numpy()
-    adata = ad.AnnData(X=norm.log2[rows].T.astype(np.float64), obs=obs.drop(columns=["_line", "source_id", "source_patient_id"]),
-                       var=var)
+    adata = ad.AnnData(
+        X=norm.log2[rows].T.astype(np.float64),
+        obs=obs.drop(columns=["_line", "source_id", "source_patient_id"]),
+        var=var,
+    )
     adata.layers["counts"] = rcc.counts[rows].T.copy()
     adata.obsm["nanostring"] = norm.factors.set_index(obs.index)
-    adata.uns["tme"] = {"expression_format": "nanostring_rcc", "collapse_rule": "maxmean", "housekeepers": norm.housekeepers,
-                        "analysis_scale": "log2 nCounter-normalised counts (positive controls, background, housekeepers)"}
+    adata.uns["tme"] = {
+        "expression_format": "nanostring_rcc",
+        "collapse_rule": "maxmean",
+        "housekeepers": norm.housekeepers,
+        "analysis_scale": "log2 nCounter-normalised counts (positive controls, background, housekeepers)",
+    }
     return adata, unmapped
 
 
@@ -128,8 +174,13 @@ def read_nanostring(settings: Mapping[str, Any], samples: pd.DataFrame) -> Nanos
     options = dict(settings.get("nanostring") or {})
     norm_options, thresholds = nanostring_options(options)
     rcc = read_rcc_set(settings["path"], options.get("rlf"))
-    files = match_files(rcc, samples, match_by=options.get("match_by", "file_name"), pattern=options.get("pattern"),
-                        extra_samples=settings.get("extra_samples", "error"))
+    files = match_files(
+        rcc,
+        samples,
+        match_by=options.get("match_by", "file_name"),
+        pattern=options.get("pattern"),
+        extra_samples=settings.get("extra_samples", "error"),
+    )
     used = files[files["status"] == "used"]
     order = sorted(used.index, key=lambda i: samples.index.get_loc(used.at[i, "sample_id"]))
     keep = [used.at[i, "sample_id"] for i in order]
@@ -137,8 +188,11 @@ def read_nanostring(settings: Mapping[str, Any], samples: pd.DataFrame) -> Nanos
     norm = normalise(rcc, norm_options)
     qc = nanostring_qc(rcc, norm, thresholds)
     qc.insert(0, "sample_id", keep)
-    exclusions = {s: "nCounter QC: " + why for s, why, action in zip(qc["sample_id"], qc["qc_failures"], qc["qc_action"])
-                  if action == "exclude"}
+    exclusions = {
+        s: "nCounter QC: " + why
+        for s, why, action in zip(qc["sample_id"], qc["qc_failures"], qc["qc_action"])
+        if action == "exclude"
+    }
 
     adata, unmapped = _anndata(rcc, norm, samples.loc[keep])
     adata.uns["tme"].update({"expression_file": str(settings["path"]), "match_by": files["match_by"].iat[0]})

@@ -49,34 +49,54 @@ def read_rlf(path: str | os.PathLike) -> pd.DataFrame:
     try:
         lines = decode_rcc_bytes(path.read_bytes(), path).split("\n")
     except FileNotFoundError:
-        raise TmeInputError("the RLF file does not exist", file=path, column="expression.nanostring.rlf",
-                            fix="point expression.nanostring.rlf at the CodeSet's .rlf file, or remove the key") from None
+        raise TmeInputError(
+            "the RLF file does not exist",
+            file=path,
+            column="expression.nanostring.rlf",
+            fix="point expression.nanostring.rlf at the CodeSet's .rlf file, or remove the key",
+        ) from None
     content = next((i for i, line in enumerate(lines) if line.strip() == "[Content]"), None)
     if content is None:
-        raise TmeInputError("no [Content] section", file=path, fix="give the RLF file NanoString shipped with the CodeSet")
+        raise TmeInputError(
+            "no [Content] section", file=path, fix="give the RLF file NanoString shipped with the CodeSet"
+        )
     settings = _key_values(lines[content:], "")
     columns_line, columns = settings.get("Columns", (0, ""))
     columns = [c.strip() for c in columns.split(",")]
     absent = [c for c in _NEEDED if c not in columns]
     if absent:
-        raise TmeInputError(f"the Columns= line lacks {', '.join(absent)}", file=path, line=content + columns_line,
-                            fix="give the RLF file NanoString shipped with the CodeSet")
-    classes = {key[len("ClassName"):]: value for key, (_, value) in _key_values(lines[:content], "ClassName").items()}
-    records = [(content + number, value) for key, (number, value) in settings.items()
-               if key.startswith("Record") and key[len("Record"):].isdigit()]
+        raise TmeInputError(
+            f"the Columns= line lacks {', '.join(absent)}",
+            file=path,
+            line=content + columns_line,
+            fix="give the RLF file NanoString shipped with the CodeSet",
+        )
+    classes = {key[len("ClassName") :]: value for key, (_, value) in _key_values(lines[:content], "ClassName").items()}
+    records = [
+        (content + number, value)
+        for key, (number, value) in settings.items()
+        if key.startswith("Record") and key[len("Record") :].isdigit()
+    ]
     declared = settings.get("RecordCount", (0, "-1"))[1]
     if not records or str(len(records)) != declared:
-        raise TmeInputError(f"RecordCount={declared} but the file holds {len(records)} records", file=path,
-                            line=content + settings.get("RecordCount", (1, ""))[0],
-                            fix="the RLF is incomplete; use the file NanoString shipped with the CodeSet")
+        raise TmeInputError(
+            f"RecordCount={declared} but the file holds {len(records)} records",
+            file=path,
+            line=content + settings.get("RecordCount", (1, ""))[0],
+            fix="the RLF is incomplete; use the file NanoString shipped with the CodeSet",
+        )
     rows = []
     for number, value in records:
         fields = value.split(",", len(columns) - 1)
         record = dict(zip(columns, fields))
         code_class = classes.get(record.get("Classification", "").strip())
         if code_class is None:
-            raise TmeInputError(f"Classification {record.get('Classification')!r} has no ClassName in [Header]", file=path,
-                                line=number, fix="give the RLF file NanoString shipped with the CodeSet")
+            raise TmeInputError(
+                f"Classification {record.get('Classification')!r} has no ClassName in [Header]",
+                file=path,
+                line=number,
+                fix="give the RLF file NanoString shipped with the CodeSet",
+            )
         if code_class in INSTRUMENT_CLASSES:
             continue
         name, conc = split_control_label(code_class, record["GeneName"].strip(), path, number)

@@ -46,22 +46,44 @@ from tme.signatures.library import primary_panel
 from tme.simulate import EFFECTS, PROGRAMS, gene_pool
 
 PANEL = "OZM_IO360_like"
-POSITIVE = {"POS_A": ("ERCC_00117.1", 128.0), "POS_B": ("ERCC_00112.1", 32.0), "POS_C": ("ERCC_00002.1", 8.0),
-            "POS_D": ("ERCC_00092.1", 2.0), "POS_E": ("ERCC_00035.1", 0.5), "POS_F": ("ERCC_00034.1", 0.125)}
-NEGATIVE = {"NEG_A": "ERCC_00096.1", "NEG_B": "ERCC_00041.1", "NEG_C": "ERCC_00019.1", "NEG_D": "ERCC_00076.1",
-            "NEG_E": "ERCC_00098.1", "NEG_F": "ERCC_00126.1", "NEG_G": "ERCC_00144.1", "NEG_H": "ERCC_00154.1"}
+POSITIVE = {
+    "POS_A": ("ERCC_00117.1", 128.0),
+    "POS_B": ("ERCC_00112.1", 32.0),
+    "POS_C": ("ERCC_00002.1", 8.0),
+    "POS_D": ("ERCC_00092.1", 2.0),
+    "POS_E": ("ERCC_00035.1", 0.5),
+    "POS_F": ("ERCC_00034.1", 0.125),
+}
+NEGATIVE = {
+    "NEG_A": "ERCC_00096.1",
+    "NEG_B": "ERCC_00041.1",
+    "NEG_C": "ERCC_00019.1",
+    "NEG_D": "ERCC_00076.1",
+    "NEG_E": "ERCC_00098.1",
+    "NEG_F": "ERCC_00126.1",
+    "NEG_G": "ERCC_00144.1",
+    "NEG_H": "ERCC_00154.1",
+}
 COUNTS_PER_FM = 180.0
 LANES_PER_CARTRIDGE = 12
 QC_FAILURES = ("low_fov", "high_binding_density", "positive_linearity")
 _COLLECTIONS = ("tme_il1", "danaher2017", "mcpcounter", "ayers_gep", "cyt", "myeloid_il1", "reactome_il1")
-_HALLMARKS = ("HALLMARK_INTERFERON_GAMMA_RESPONSE", "HALLMARK_IL6_JAK_STAT3_SIGNALING", "HALLMARK_ALLOGRAFT_REJECTION",
-              "HALLMARK_G2M_CHECKPOINT", "HALLMARK_COMPLEMENT", "HALLMARK_E2F_TARGETS")
+_HALLMARKS = (
+    "HALLMARK_INTERFERON_GAMMA_RESPONSE",
+    "HALLMARK_IL6_JAK_STAT3_SIGNALING",
+    "HALLMARK_ALLOGRAFT_REJECTION",
+    "HALLMARK_G2M_CHECKPOINT",
+    "HALLMARK_COMPLEMENT",
+    "HALLMARK_E2F_TARGETS",
+)
 
 
 def programs() -> dict[str, tuple[str, ...]]:
     """The bulk simulator's programs, IL-1 widened to every ``TME_IL1_INDUCED`` gene (disjoint)."""
     out = dict(PROGRAMS)
-    out["il1_inflammation"] = tuple(dict.fromkeys(PROGRAMS["il1_inflammation"] + load_library()["TME_IL1_INDUCED"].genes))
+    out["il1_inflammation"] = tuple(
+        dict.fromkeys(PROGRAMS["il1_inflammation"] + load_library()["TME_IL1_INDUCED"].genes)
+    )
     members = [g for genes in out.values() for g in genes]
     if len(set(members)) != len(members):
         raise AssertionError("simulation programs must be disjoint")
@@ -72,12 +94,18 @@ def panel_probes(n_genes: int = 750) -> pd.DataFrame:
     """The panel: ``code_class, name, accession, concentration`` (Endogenous, Housekeeping, Negative, Positive)."""
     library = load_library()
     housekeepers = list(library["AYERS_TCELL_INFLAMED_GEP_18"].housekeeping)
-    groups = [list(programs().values()), [library[s].all_genes for s in primary_panel()],
-              [s.all_genes for s in library.values() if s.collection in _COLLECTIONS], [library[s].all_genes for s in _HALLMARKS]]
+    groups = [
+        list(programs().values()),
+        [library[s].all_genes for s in primary_panel()],
+        [s.all_genes for s in library.values() if s.collection in _COLLECTIONS],
+        [library[s].all_genes for s in _HALLMARKS],
+    ]
     pool = gene_pool().set_index("gene_name")["gene_id"]
     ordered = [g for group in groups for genes in group for g in genes if g in pool.index and g not in housekeepers]
     genes = sorted(list(dict.fromkeys(ordered))[:n_genes])
-    rows = [("Endogenous", g, pool[g], np.nan) for g in genes] + [("Housekeeping", g, pool[g], np.nan) for g in sorted(housekeepers)]
+    rows = [("Endogenous", g, pool[g], np.nan) for g in genes] + [
+        ("Housekeeping", g, pool[g], np.nan) for g in sorted(housekeepers)
+    ]
     rows += [("Negative", n, acc, 0.0) for n, acc in NEGATIVE.items()]
     rows += [("Positive", n, acc, conc) for n, (acc, conc) in POSITIVE.items()]
     return pd.DataFrame(rows, columns=["code_class", "name", "accession", "concentration"])
@@ -85,7 +113,9 @@ def panel_probes(n_genes: int = 750) -> pd.DataFrame:
 
 def _sheet(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
     patients = [f"OZM-{i:03d}" for i in range(1, n_patients + 1)]
-    arm = np.concatenate([rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"]) for _ in range(n_patients // 4)])
+    arm = np.concatenate(
+        [rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"]) for _ in range(n_patients // 4)]
+    )
     subtype = np.where(rng.random(n_patients) < 0.8, "TNBC", "ER-low")
     missing = rng.choice(n_patients, size=max(1, round(0.1 * n_patients)), replace=False)
     kind = {int(p): ("excluded", "absent")[i % 2] for i, p in enumerate(missing)}
@@ -93,15 +123,31 @@ def _sheet(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
     for p, pid in enumerate(patients):
         cell = rng.integers(20, 81, size=2)
         common = dict(patient_id=pid, arm=arm[p], subtype=subtype[p])
-        rows.append(dict(sample_id=f"{pid}-BX", **common, timepoint="pre", sample_type="core", days_from_baseline=0,
-                         tumour_cellularity=cell[0], exclude_reason=""))
+        rows.append(
+            dict(
+                sample_id=f"{pid}-BX",
+                **common,
+                timepoint="pre",
+                sample_type="core",
+                days_from_baseline=0,
+                tumour_cellularity=cell[0],
+                exclude_reason="",
+            )
+        )
         if kind.get(p) == "absent":
             continue
         resection = rng.random() < 0.85
-        rows.append(dict(sample_id=f"{pid}-{'RS' if resection else 'CB'}", **common, timepoint="post",
-                         sample_type="resection" if resection else "core", days_from_baseline=int(rng.integers(14, 22)),
-                         tumour_cellularity=cell[1],
-                         exclude_reason="insufficient tumour for nCounter" if kind.get(p) == "excluded" else ""))
+        rows.append(
+            dict(
+                sample_id=f"{pid}-{'RS' if resection else 'CB'}",
+                **common,
+                timepoint="post",
+                sample_type="resection" if resection else "core",
+                days_from_baseline=int(rng.integers(14, 22)),
+                tumour_cellularity=cell[1],
+                exclude_reason="insufficient tumour for nCounter" if kind.get(p) == "excluded" else "",
+            )
+        )
     sheet = pd.DataFrame(rows)
     run = np.flatnonzero(sheet["exclude_reason"].eq("").to_numpy())
     slot = np.empty(len(sheet), dtype=int)
@@ -109,8 +155,21 @@ def _sheet(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
     is_run = sheet["exclude_reason"].eq("").to_numpy()
     sheet["batch"] = [f"C{s // LANES_PER_CARTRIDGE + 1:02d}" if r else "" for r, s in zip(is_run, slot)]
     sheet["lane"] = np.where(sheet["batch"] != "", slot % LANES_PER_CARTRIDGE + 1, 0)
-    return sheet[["sample_id", "patient_id", "arm", "timepoint", "sample_type", "days_from_baseline", "subtype", "batch",
-                  "tumour_cellularity", "exclude_reason", "lane"]]
+    return sheet[
+        [
+            "sample_id",
+            "patient_id",
+            "arm",
+            "timepoint",
+            "sample_type",
+            "days_from_baseline",
+            "subtype",
+            "batch",
+            "tumour_cellularity",
+            "exclude_reason",
+            "lane",
+        ]
+    ]
 
 
 def _program_values(rng: np.random.Generator, sheet: pd.DataFrame, names: list[str]) -> np.ndarray:
@@ -125,10 +184,16 @@ def _program_values(rng: np.random.Generator, sheet: pd.DataFrame, names: list[s
 
 def _lanes(rng: np.random.Generator, sheet: pd.DataFrame, input_log2: np.ndarray) -> pd.DataFrame:
     n = len(sheet)
-    lanes = pd.DataFrame({"fov_count": np.full(n, 280), "fov_counted": 280 - rng.binomial(280, 0.01, size=n),
-                          "binding_density": np.round(0.8 * 2.0 ** (0.6 * input_log2) * np.exp(rng.normal(0, 0.15, n)), 2),
-                          "efficiency_log2": rng.normal(0, 0.15, size=n), "background": np.exp(rng.normal(np.log(10), 0.3, n)),
-                          "failure": ""})
+    lanes = pd.DataFrame(
+        {
+            "fov_count": np.full(n, 280),
+            "fov_counted": 280 - rng.binomial(280, 0.01, size=n),
+            "binding_density": np.round(0.8 * 2.0 ** (0.6 * input_log2) * np.exp(rng.normal(0, 0.15, n)), 2),
+            "efficiency_log2": rng.normal(0, 0.15, size=n),
+            "background": np.exp(rng.normal(np.log(10), 0.3, n)),
+            "failure": "",
+        }
+    )
     run = np.flatnonzero(sheet["batch"].ne("").to_numpy())
     for kind, s in zip(QC_FAILURES, rng.choice(run, size=len(QC_FAILURES), replace=False)):
         lanes.at[s, "failure"] = kind
@@ -139,8 +204,9 @@ def _lanes(rng: np.random.Generator, sheet: pd.DataFrame, input_log2: np.ndarray
     return lanes
 
 
-def _counts(rng: np.random.Generator, probes: pd.DataFrame, sheet: pd.DataFrame, lanes: pd.DataFrame,
-            input_log2: np.ndarray) -> np.ndarray:
+def _counts(
+    rng: np.random.Generator, probes: pd.DataFrame, sheet: pd.DataFrame, lanes: pd.DataFrame, input_log2: np.ndarray
+) -> np.ndarray:
     """Probes × samples counts (see the module docstring for the model)."""
     n_probe, n = len(probes), len(sheet)
     cls = probes["code_class"].to_numpy()
@@ -148,17 +214,24 @@ def _counts(rng: np.random.Generator, probes: pd.DataFrame, sheet: pd.DataFrame,
     names = list(progs)
     program = _program_values(rng, sheet, names)
     member = probes["name"].map({g: i for i, p in enumerate(names) for g in progs[p]})
-    level = np.where(cls == "Housekeeping", rng.normal(10.0, 0.6, n_probe), np.clip(rng.normal(6.5, 2.2, n_probe), 1, 14))
+    level = np.where(
+        cls == "Housekeeping", rng.normal(10.0, 0.6, n_probe), np.clip(rng.normal(6.5, 2.2, n_probe), 1, 14)
+    )
     patient = pd.factorize(sheet["patient_id"])[0]
     log2_mu = level[:, None] + rng.normal(0, 0.2, size=(n_probe, patient.max() + 1))[:, patient]
-    log2_mu[cls == "Housekeeping"] = level[cls == "Housekeeping", None] + rng.normal(0, 0.08, size=((cls == "Housekeeping").sum(), n))
+    log2_mu[cls == "Housekeeping"] = level[cls == "Housekeeping", None] + rng.normal(
+        0, 0.08, size=((cls == "Housekeeping").sum(), n)
+    )
     is_member = member.notna().to_numpy()
     log2_mu[is_member] += program[member[is_member].astype(int).to_numpy()]
-    scale = 2.0 ** (lanes["efficiency_log2"].to_numpy() + input_log2) * (lanes["fov_counted"] / lanes["fov_count"]).to_numpy()
-    mu = 2.0 ** log2_mu * scale
+    scale = (
+        2.0 ** (lanes["efficiency_log2"].to_numpy() + input_log2)
+        * (lanes["fov_counted"] / lanes["fov_count"]).to_numpy()
+    )
+    mu = 2.0**log2_mu * scale
     positive = cls == "Positive"
     conc = probes["concentration"].to_numpy()
-    mu[positive] = COUNTS_PER_FM * conc[positive, None] * (scale / 2.0 ** input_log2)
+    mu[positive] = COUNTS_PER_FM * conc[positive, None] * (scale / 2.0**input_log2)
     broken = lanes.index[lanes["failure"] == "positive_linearity"]
     mu[np.flatnonzero(positive)[0], broken] *= 0.05
     mu[cls == "Negative"] = 0.0
@@ -191,31 +264,57 @@ def simulate_rcc_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 750
     lanes["cartridge_id"] = "OZM034-" + run["batch"]
     lanes["lane_id"] = run["lane"].to_numpy()
     lanes["instrument_id"] = typed
-    lanes["file_name"] = [f"{d}_{c}_{s}_{lane:02d}.RCC" for d, c, s, lane in
-                          zip(lanes["date"], lanes["cartridge_id"], run["sample_id"], lanes["lane_id"])]
+    lanes["file_name"] = [
+        f"{d}_{c}_{s}_{lane:02d}.RCC"
+        for d, c, s, lane in zip(lanes["date"], lanes["cartridge_id"], run["sample_id"], lanes["lane_id"])
+    ]
     lanes.insert(0, "sample_id", run["sample_id"])
     progs = programs()
-    truth = pd.DataFrame([dict(feature=g, feature_type="gene", program=p, scale="log2 expression",
-                               change_anakinra=EFFECTS[p]["anakinra"], change_usual_care=EFFECTS[p]["usual_care"])
-                          for p, genes in progs.items() for g in genes if g in set(probes["name"])])
+    truth = pd.DataFrame(
+        [
+            dict(
+                feature=g,
+                feature_type="gene",
+                program=p,
+                scale="log2 expression",
+                change_anakinra=EFFECTS[p]["anakinra"],
+                change_usual_care=EFFECTS[p]["usual_care"],
+            )
+            for p, genes in progs.items()
+            for g in genes
+            if g in set(probes["name"])
+        ]
+    )
     truth["between_arm_difference"] = truth["change_anakinra"] - truth["change_usual_care"]
     qc_truth = lanes.loc[lanes["failure"] != "", ["sample_id", "file_name", "failure"]].reset_index(drop=True)
-    return {"samples": sheet, "probes": probes, "counts": pd.DataFrame(counts, columns=run["sample_id"]),
-            "lanes": lanes, "truth": truth, "qc_truth": qc_truth}
+    return {
+        "samples": sheet,
+        "probes": probes,
+        "counts": pd.DataFrame(counts, columns=run["sample_id"]),
+        "lanes": lanes,
+        "truth": truth,
+        "qc_truth": qc_truth,
+    }
 
 
 def format_rcc(probes: pd.DataFrame, counts: np.ndarray, lane: pd.Series) -> str:
     """Text of one RCC file (nCounter FileVersion 1.7 layout, LF line ends, controls labelled with fM)."""
-    label = [f"{n}({c:g})" if k in ("Positive", "Negative") else n
-             for k, n, c in zip(probes["code_class"], probes["name"], probes["concentration"])]
-    summary = "\n".join(f"{k},{n},{a},{int(c)}" for k, n, a, c in zip(probes["code_class"], label, probes["accession"], counts))
-    return (f"<Header>\nFileVersion,1.7\nSoftwareVersion,4.0.0.3\n</Header>\n\n"
-            f"<Sample_Attributes>\nID,{lane['instrument_id']}\nOwner,tme simulate\nComments,simulated OZM-034-like biopsy\n"
-            f"Date,{lane['date']}\nGeneRLF,{PANEL}\nSystemAPF,n6_vDV1\n</Sample_Attributes>\n\n"
-            f"<Lane_Attributes>\nID,{lane['lane_id']}\nFovCount,{lane['fov_count']}\nFovCounted,{lane['fov_counted']}\n"
-            f"ScannerID,1305C0471\nStagePosition,{1 + (int(lane['cartridge_id'][-2:]) + 1) % 2}\n"
-            f"BindingDensity,{lane['binding_density']:.2f}\nCartridgeID,{lane['cartridge_id']}\nCartridgeBarcode,\n</Lane_Attributes>\n\n"
-            f"<Code_Summary>\nCodeClass,Name,Accession,Count\n{summary}\n</Code_Summary>\n\n<Messages>\n</Messages>\n")
+    label = [
+        f"{n}({c:g})" if k in ("Positive", "Negative") else n
+        for k, n, c in zip(probes["code_class"], probes["name"], probes["concentration"])
+    ]
+    summary = "\n".join(
+        f"{k},{n},{a},{int(c)}" for k, n, a, c in zip(probes["code_class"], label, probes["accession"], counts)
+    )
+    return (
+        f"<Header>\nFileVersion,1.7\nSoftwareVersion,4.0.0.3\n</Header>\n\n"
+        f"<Sample_Attributes>\nID,{lane['instrument_id']}\nOwner,tme simulate\nComments,simulated OZM-034-like biopsy\n"
+        f"Date,{lane['date']}\nGeneRLF,{PANEL}\nSystemAPF,n6_vDV1\n</Sample_Attributes>\n\n"
+        f"<Lane_Attributes>\nID,{lane['lane_id']}\nFovCount,{lane['fov_count']}\nFovCounted,{lane['fov_counted']}\n"
+        f"ScannerID,1305C0471\nStagePosition,{1 + (int(lane['cartridge_id'][-2:]) + 1) % 2}\n"
+        f"BindingDensity,{lane['binding_density']:.2f}\nCartridgeID,{lane['cartridge_id']}\nCartridgeBarcode,\n</Lane_Attributes>\n\n"
+        f"<Code_Summary>\nCodeClass,Name,Accession,Count\n{summary}\n</Code_Summary>\n\n<Messages>\n</Messages>\n"
+    )
 
 
 def format_rlf(probes: pd.DataFrame) -> str:
@@ -225,16 +324,23 @@ def format_rlf(probes: pd.DataFrame) -> str:
     header = ["[Header]", "Version=3.0", "Date=20250301", "ClassCount=4"]
     header += [line for name, k in keys.items() for line in (f"ClassName{k}={name}", f"ClassActive{k}=1")]
     records = []
-    for i, (k, n, a, c) in enumerate(zip(probes["code_class"], probes["name"], probes["accession"], probes["concentration"])):
+    for i, (k, n, a, c) in enumerate(
+        zip(probes["code_class"], probes["name"], probes["accession"], probes["concentration"])
+    ):
         name = f"{n}({c:g})" if k in ("Positive", "Negative") else n
         records.append(f"Record{i}={keys[k]},NA,NNNNNN,{name},{a}:1,Hs,{a},{k.upper()}")
-    content = ["[Content]", "ColumnCount=8", f"RecordCount={len(records)}",
-               "Columns=Classification,TargetSeq,BarCode,GeneName,ProbeID,Species,Accession,Comments"]
+    content = [
+        "[Content]",
+        "ColumnCount=8",
+        f"RecordCount={len(records)}",
+        "Columns=Classification,TargetSeq,BarCode,GeneName,ProbeID,Species,Accession,Comments",
+    ]
     return "\n".join(header + [""] + content + records) + "\n"
 
 
-def write_rcc_cohort(out: str | Path, seed: int = 34, n_patients: int = 44, n_genes: int = 750,
-                     compress: bool = False) -> list[Path]:
+def write_rcc_cohort(
+    out: str | Path, seed: int = 34, n_patients: int = 44, n_genes: int = 750, compress: bool = False
+) -> list[Path]:
     """Simulate and write ``rcc/*.RCC`` (``.RCC.gz`` with ``compress``), ``<PANEL>.rlf``, ``samples.tsv``,
     ``truth.tsv`` and ``qc_truth.tsv`` under ``out``; returns the paths written."""
     out = Path(out)
@@ -247,7 +353,11 @@ def write_rcc_cohort(out: str | Path, seed: int = 34, n_patients: int = 44, n_ge
         path.write_bytes(gzip.compress(text, mtime=0) if compress else text)
         paths.append(path)
     (out / f"{PANEL}.rlf").write_text(format_rlf(sim["probes"]))
-    tables = {"samples.tsv": sim["samples"].drop(columns="lane"), "truth.tsv": sim["truth"], "qc_truth.tsv": sim["qc_truth"]}
+    tables = {
+        "samples.tsv": sim["samples"].drop(columns="lane"),
+        "truth.tsv": sim["truth"],
+        "qc_truth.tsv": sim["qc_truth"],
+    }
     for name, table in tables.items():
         table.to_csv(out / name, sep="\t", index=False, lineterminator="\n")
     return paths + [out / f"{PANEL}.rlf"] + [out / name for name in tables]

@@ -31,20 +31,57 @@ from tme.planning.family import MULTIPLICITY, adjust_p, per_endpoint_alpha
 from tme.planning.nuisance import PARAMETERS, estimate_nuisance
 from tme.planning.pilot import PILOT_COLUMNS, PilotResult, internal_pilot, internal_pilot_table
 from tme.planning.plan import Planning, default_n_grid, plan_next_trial, write_planning
-from tme.planning.reestimation import (REESTIMATE_COLUMNS, Reestimate, adjusted_variance, blinded_reestimate,
-                                      blinded_reestimation_table, lumped_variance)
+from tme.planning.reestimation import (
+    REESTIMATE_COLUMNS,
+    Reestimate,
+    adjusted_variance,
+    blinded_reestimate,
+    blinded_reestimation_table,
+    lumped_variance,
+)
 from tme.planning.simulation import GRID_COLUMNS, power_grid, simulated_power
 from tme.planning.table import TABLE_COLUMNS, planning_table
 from tme.planning.targets import SCALES, Target, resolve_targets
 from tme.planning.text import assumptions_text
-from tme.planning.trials import AncovaFits, Trials, TrialModel, ancova_analysis, ancova_many, simulate_trials
+from tme.planning.trials import AncovaFits, TrialModel, Trials, ancova_analysis, ancova_many, simulate_trials
 
 __all__ = [
-    "GRID_COLUMNS", "MULTIPLICITY", "PARAMETERS", "PILOT_COLUMNS", "PilotResult", "REESTIMATE_COLUMNS",
-    "SCALES", "TABLE_COLUMNS", "AncovaFits", "Planning", "Reestimate", "Target", "TrialModel", "Trials",
-    "adjust_p", "adjusted_variance", "ancova_analysis", "ancova_many", "ancova_power", "ancova_sample_size",
-    "assumptions_text", "blinded_reestimate", "blinded_reestimation_table", "default_n_grid",
-    "estimate_nuisance", "inflate_for_missing", "internal_pilot", "internal_pilot_table", "lumped_variance",
-    "minimum_detectable_effect", "per_endpoint_alpha", "plan_next_trial", "planning_table", "power_grid",
-    "resolve_targets", "simulate_trials", "simulated_power", "write_planning",
+    "GRID_COLUMNS",
+    "MULTIPLICITY",
+    "PARAMETERS",
+    "PILOT_COLUMNS",
+    "PilotResult",
+    "REESTIMATE_COLUMNS",
+    "SCALES",
+    "TABLE_COLUMNS",
+    "AncovaFits",
+    "Planning",
+    "Reestimate",
+    "Target",
+    "TrialModel",
+    "Trials",
+    "adjust_p",
+    "adjusted_variance",
+    "ancova_analysis",
+    "ancova_many",
+    "ancova_power",
+    "ancova_sample_size",
+    "assumptions_text",
+    "blinded_reestimate",
+    "blinded_reestimation_table",
+    "default_n_grid",
+    "estimate_nuisance",
+    "inflate_for_missing",
+    "internal_pilot",
+    "internal_pilot_table",
+    "lumped_variance",
+    "minimum_detectable_effect",
+    "per_endpoint_alpha",
+    "plan_next_trial",
+    "planning_table",
+    "power_grid",
+    "resolve_targets",
+    "simulate_trials",
+    "simulated_power",
+    "write_planning",
 ]

@@ -53,31 +53,49 @@ def _two_tailed(q: float, df: float, ncp: np.ndarray | float) -> np.ndarray | fl
 
 def check_levels(alpha: float, power: float | None = None) -> None:
     if not 0 < alpha < 1:
-        raise TmeInputError(f"alpha = {alpha} is not a probability strictly between 0 and 1", column="alpha",
-                            fix="give the two-sided significance level, e.g. 0.05")
+        raise TmeInputError(
+            f"alpha = {alpha} is not a probability strictly between 0 and 1",
+            column="alpha",
+            fix="give the two-sided significance level, e.g. 0.05",
+        )
     if power is not None and not alpha < power < 1:
         raise TmeInputError(
             f"target power {power} is not between alpha ({alpha}) and 1: a level-alpha test rejects with "
             "probability alpha even when there is no effect, so no sample size is needed for that power",
-            column="power", fix="give a target power above alpha, e.g. 0.8 or 0.9")
+            column="power",
+            fix="give a target power above alpha, e.g. 0.8 or 0.9",
+        )
 
 
 def _check_sd(residual_sd: float) -> None:
     if not (np.isfinite(residual_sd) and residual_sd > 0):
-        raise TmeInputError(f"residual SD {residual_sd} is not a positive number", column="residual_sd",
-                            fix="check the endpoint's SD and pre-post correlation (|rho| < 1), or give prior values")
+        raise TmeInputError(
+            f"residual SD {residual_sd} is not a positive number",
+            column="residual_sd",
+            fix="check the endpoint's SD and pre-post correlation (|rho| < 1), or give prior values",
+        )
 
 
 def _check_method(method: str, n_covariates: int) -> None:
     if method not in METHODS:
         raise TmeInputError(f"unknown power method {method!r}", column="method", fix=f"use one of {METHODS}")
     if n_covariates < 0 or int(n_covariates) != n_covariates:
-        raise TmeInputError(f"n_covariates = {n_covariates} is not a whole number >= 0", column="n_covariates",
-                            fix="count the baseline covariates of the ANCOVA (1: the baseline value)")
+        raise TmeInputError(
+            f"n_covariates = {n_covariates} is not a whole number >= 0",
+            column="n_covariates",
+            fix="count the baseline covariates of the ANCOVA (1: the baseline value)",
+        )
 
 
-def ancova_power(n_per_arm: float, difference: float, residual_sd: float, alpha: float = 0.05,
-                 n_covariates: int = 1, method: str = "exact", n_other_arm: float | None = None) -> float:
+def ancova_power(
+    n_per_arm: float,
+    difference: float,
+    residual_sd: float,
+    alpha: float = 0.05,
+    n_covariates: int = 1,
+    method: str = "exact",
+    n_other_arm: float | None = None,
+) -> float:
     r"""Two-sided power of the ANCOVA arm test (formulas in the module docstring).
 
     Parameters
@@ -146,12 +164,21 @@ def _expand_until(f, hi: float) -> float:
         if f(hi) >= 0:
             return hi
         hi *= 2
-    raise TmeInputError("no sample size up to 1e18 per arm reaches the target power", column="power",
-                        fix="check the target effect and the SD")
+    raise TmeInputError(
+        "no sample size up to 1e18 per arm reaches the target power",
+        column="power",
+        fix="check the target effect and the SD",
+    )
 
 
-def ancova_sample_size(difference: float, residual_sd: float, alpha: float = 0.05, power: float = 0.8,
-                       n_covariates: int = 1, method: str = "exact") -> float:
+def ancova_sample_size(
+    difference: float,
+    residual_sd: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    n_covariates: int = 1,
+    method: str = "exact",
+) -> float:
     """Patients with both samples per arm (continuous) at which :func:`ancova_power` equals ``power``.
 
     Round up for a design (``math.ceil``). The smallest n considered leaves one residual df
@@ -168,8 +195,10 @@ def ancova_sample_size(difference: float, residual_sd: float, alpha: float = 0.0
     if not np.isfinite(difference) or difference == 0:
         raise TmeInputError(
             f"the target effect is {difference}: a zero difference cannot be detected with any sample size "
-            "(the power stays at alpha)", column="target_effect",
-            fix="give the smallest effect worth detecting (a non-zero difference, or a fold change other than 1)")
+            "(the power stays at alpha)",
+            column="target_effect",
+            fix="give the smallest effect worth detecting (a non-zero difference, or a fold change other than 1)",
+        )
     n_lo = (3 + n_covariates) / 2
 
     def gap(n: float) -> float:
@@ -181,8 +210,14 @@ def ancova_sample_size(difference: float, residual_sd: float, alpha: float = 0.0
     return float(optimize.brentq(gap, n_lo, hi, xtol=1e-12, rtol=1e-14, maxiter=500))
 
 
-def minimum_detectable_effect(n_per_arm: float, residual_sd: float, alpha: float = 0.05, power: float = 0.8,
-                              n_covariates: int = 1, method: str = "exact") -> float:
+def minimum_detectable_effect(
+    n_per_arm: float,
+    residual_sd: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    n_covariates: int = 1,
+    method: str = "exact",
+) -> float:
     """Smallest positive difference detected with ``power`` by ``n_per_arm`` pairs per arm.
 
     Examples
@@ -194,8 +229,11 @@ def minimum_detectable_effect(n_per_arm: float, residual_sd: float, alpha: float
     _check_sd(residual_sd)
     _check_method(method, n_covariates)
     if 2 * n_per_arm - 2 - n_covariates < 1:
-        raise TmeInputError(f"{n_per_arm} patients per arm leave no residual degrees of freedom for the ANCOVA",
-                            column="n_per_arm", fix=f"give at least {int(np.ceil((3 + n_covariates) / 2))} per arm")
+        raise TmeInputError(
+            f"{n_per_arm} patients per arm leave no residual degrees of freedom for the ANCOVA",
+            column="n_per_arm",
+            fix=f"give at least {int(np.ceil((3 + n_covariates) / 2))} per arm",
+        )
 
     def gap(delta: float) -> float:
         return ancova_power(n_per_arm, delta, residual_sd, alpha, n_covariates, method) - power
@@ -216,7 +254,10 @@ def inflate_for_missing(n_pairs_per_arm, missing_post):
     """
     missing = np.asarray(missing_post, float)
     if not np.all((missing >= 0) & (missing < 1)):
-        raise TmeInputError(f"missing-post fraction {missing_post} is not in [0, 1)", column="missing_post",
-                            fix="give the expected share of patients without a usable post sample")
+        raise TmeInputError(
+            f"missing-post fraction {missing_post} is not in [0, 1)",
+            column="missing_post",
+            fix="give the expected share of patients without a usable post sample",
+        )
     n = np.ceil(np.ceil(np.asarray(n_pairs_per_arm, float) - 1e-9) / (1 - missing) - 1e-9).astype(int)
     return int(n) if n.ndim == 0 else n

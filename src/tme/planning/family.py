@@ -26,8 +26,11 @@ MULTIPLICITY = ("holm", "hochberg", "bonferroni", "hierarchical", "bh", "none")
 
 def _check(method: str) -> None:
     if method not in MULTIPLICITY:
-        raise TmeInputError(f"unknown multiplicity method {method!r}", column="multiplicity",
-                            fix=f"use one of {', '.join(MULTIPLICITY)}")
+        raise TmeInputError(
+            f"unknown multiplicity method {method!r}",
+            column="multiplicity",
+            fix=f"use one of {', '.join(MULTIPLICITY)}",
+        )
 
 
 def _stepwise(p: np.ndarray, factor: np.ndarray, descending: bool) -> np.ndarray:

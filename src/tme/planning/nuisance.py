@@ -85,13 +85,20 @@ def statistics(pre: np.ndarray, post: np.ndarray, treated: np.ndarray) -> dict[s
     df = pairs.n[0] + pairs.n[1] - 3
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = pairs.sxy / pairs.sxx
-        residual_var = np.where((pairs.n[0] >= 1) & (pairs.n[1] >= 1) & (df >= 1),
-                                (pairs.syy - pairs.sxy * slope) / df, np.nan)
+        residual_var = np.where(
+            (pairs.n[0] >= 1) & (pairs.n[1] >= 1) & (df >= 1), (pairs.syy - pairs.sxy * slope) / df, np.nan
+        )
         post_sd = np.sqrt(residual_var + slope**2 * baseline_sd**2)
         missing = 1 - (np.isfinite(pre) & np.isfinite(post)).sum(-1) / np.isfinite(pre).sum(-1)
-        return {"baseline_sd": baseline_sd, "post_sd": post_sd, "rho": slope * baseline_sd / post_sd,
-                "residual_sd": np.sqrt(residual_var), "drift_reference": _drift(pre, post, treated, False),
-                "drift_treatment": _drift(pre, post, treated, True), "missing_post": missing}
+        return {
+            "baseline_sd": baseline_sd,
+            "post_sd": post_sd,
+            "rho": slope * baseline_sd / post_sd,
+            "residual_sd": np.sqrt(residual_var),
+            "drift_reference": _drift(pre, post, treated, False),
+            "drift_treatment": _drift(pre, post, treated, True),
+            "missing_post": missing,
+        }
 
 
 def _bootstrap(pre, post, treated, n_bootstrap: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -105,60 +112,87 @@ def _bootstrap(pre, post, treated, n_bootstrap: int, rng: np.random.Generator) -
 
 #: Allowed prior values: parameter → (test, what it must be).
 _PRIOR_RANGES = {
-    "baseline_sd": (lambda v: v > 0, "> 0"), "post_sd": (lambda v: v > 0, "> 0"),
-    "rho": (lambda v: -1 < v < 1, "strictly between -1 and 1"), "missing_post": (lambda v: 0 <= v < 1, "in [0, 1)"),
-    "drift_reference": (lambda v: True, "a number"), "drift_treatment": (lambda v: True, "a number"),
+    "baseline_sd": (lambda v: v > 0, "> 0"),
+    "post_sd": (lambda v: v > 0, "> 0"),
+    "rho": (lambda v: -1 < v < 1, "strictly between -1 and 1"),
+    "missing_post": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "drift_reference": (lambda v: True, "a number"),
+    "drift_treatment": (lambda v: True, "a number"),
 }
 
 
 def _check_priors(priors: Mapping[str, Mapping[str, float]], endpoints: Sequence[str]) -> None:
     for endpoint, values in priors.items():
         if endpoint not in endpoints:
-            raise TmeInputError(f"prior values name endpoint {endpoint!r}, which is not in the plan"
-                                + nearest(endpoint, endpoints), column="priors", fix="use the plan's endpoint names")
+            raise TmeInputError(
+                f"prior values name endpoint {endpoint!r}, which is not in the plan" + nearest(endpoint, endpoints),
+                column="priors",
+                fix="use the plan's endpoint names",
+            )
         for name, value in values.items():
             if name not in _PRIOR_RANGES:
-                raise TmeInputError(f"prior for endpoint {endpoint!r} names unknown parameter {name!r}",
-                                    column="priors", fix=f"use some of {', '.join(PRIOR_PARAMETERS)}")
+                raise TmeInputError(
+                    f"prior for endpoint {endpoint!r} names unknown parameter {name!r}",
+                    column="priors",
+                    fix=f"use some of {', '.join(PRIOR_PARAMETERS)}",
+                )
             test, what = _PRIOR_RANGES[name]
             if isinstance(value, bool) or not (isinstance(value, numbers.Real) and np.isfinite(value) and test(value)):
-                raise TmeInputError(f"prior {name} = {value} for endpoint {endpoint!r} is not {what}",
-                                    column="priors", fix=f"give {name} {what}")
+                raise TmeInputError(
+                    f"prior {name} = {value} for endpoint {endpoint!r} is not {what}",
+                    column="priors",
+                    fix=f"give {name} {what}",
+                )
 
 
 def _endpoint_arrays(sub: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    wide = sub.pivot(index="patient_id", columns="timepoint", values="value").reindex(
-        columns=[design.pre, design.post])
+    wide = sub.pivot(index="patient_id", columns="timepoint", values="value").reindex(columns=[design.pre, design.post])
     arms = sub.drop_duplicates("patient_id").set_index("patient_id")["arm"].loc[wide.index]
-    return (wide[design.pre].to_numpy(float), wide[design.post].to_numpy(float),
-            (arms == design.treatment_arm).to_numpy())
+    return (
+        wide[design.pre].to_numpy(float),
+        wide[design.post].to_numpy(float),
+        (arms == design.treatment_arm).to_numpy(),
+    )
 
 
-def _require_estimable(endpoint: str, point: dict, n_pairs: tuple[int, int], fixed: Mapping[str, float],
-                       treated: np.ndarray) -> None:
+def _require_estimable(
+    endpoint: str, point: dict, n_pairs: tuple[int, int], fixed: Mapping[str, float], treated: np.ndarray
+) -> None:
     """Explain parameters that cannot be estimated and have no prior (too few pairs, no variation)."""
     if treated.all() or not treated.any():
-        raise TmeInputError(f"endpoint {endpoint!r} has values in one arm only", column="arm",
-                            fix="planning compares two arms: check the endpoint's feature and the sample sheet")
-    prior_hint = (f"give a prior value from earlier studies in the config, e.g. planning.priors: "
-                  f"{{{endpoint}: {{rho: 0.5}}}}")
+        raise TmeInputError(
+            f"endpoint {endpoint!r} has values in one arm only",
+            column="arm",
+            fix="planning compares two arms: check the endpoint's feature and the sample sheet",
+        )
+    prior_hint = (
+        f"give a prior value from earlier studies in the config, e.g. planning.priors: {{{endpoint}: {{rho: 0.5}}}}"
+    )
     if "rho" not in fixed:
         if min(n_pairs) < MIN_PAIRS:
             raise TmeInputError(
                 f"endpoint {endpoint!r}: too few patients with both samples to estimate the pre-post correlation "
                 f"(reference arm {n_pairs[0]}, treatment arm {n_pairs[1]}; at least {MIN_PAIRS} per arm are needed, "
-                "and a correlation from so few pairs would be unreliable)", column="rho", fix=prior_hint)
+                "and a correlation from so few pairs would be unreliable)",
+                column="rho",
+                fix=prior_hint,
+            )
         rho = float(point["rho"])
         if not np.isfinite(rho) or abs(rho) >= 1 or not float(point["residual_sd"]) > 0:
             raise TmeInputError(
                 f"endpoint {endpoint!r}: the pre-post correlation is {rho:.6g}, not strictly inside (-1, 1) "
                 "(values that do not vary within arm, or pairs on a line), so the residual SD would be 0 or undefined",
-                column="rho", fix=prior_hint)
+                column="rho",
+                fix=prior_hint,
+            )
     for name in ("baseline_sd", "post_sd"):
         if name not in fixed and not float(point[name]) > 0:
-            raise TmeInputError(f"endpoint {endpoint!r}: {name} cannot be estimated (no variation within arm, or "
-                                "fewer than 2 values per arm)", column=name,
-                                fix=f"give a prior value, e.g. planning.priors: {{{endpoint}: {{{name}: 1.0}}}}")
+            raise TmeInputError(
+                f"endpoint {endpoint!r}: {name} cannot be estimated (no variation within arm, or "
+                "fewer than 2 values per arm)",
+                column=name,
+                fix=f"give a prior value, e.g. planning.priors: {{{endpoint}: {{{name}: 1.0}}}}",
+            )
 
 
 def _apply_priors(draws: dict[str, np.ndarray], fixed: Mapping[str, float]) -> None:
@@ -181,16 +215,23 @@ def _jackknife(pre: np.ndarray, post: np.ndarray, treated: np.ndarray, groups: i
 def _row(endpoint, feature, point, boot, jack, fixed, n_counts, conf_level) -> dict:
     row = {"endpoint": endpoint, "feature": feature, **n_counts}
     for name in PARAMETERS:
-        low, high = (np.nan, np.nan) if name in fixed else bca_interval(float(point[name]), boot[name], jack[name],
-                                                                         conf_level)
+        low, high = (
+            (np.nan, np.nan) if name in fixed else bca_interval(float(point[name]), boot[name], jack[name], conf_level)
+        )
         row |= {name: float(point[name]), f"{name}_ci_low": low, f"{name}_ci_high": high}
     row["source"] = "estimated" if not fixed else "prior: " + ", ".join(sorted(fixed))
     return row
 
 
-def estimate_nuisance(values: pd.DataFrame, design: Design, endpoints: Sequence[str] | Mapping[str, str],
-                      n_bootstrap: int = 2000, seed: int = 0, conf_level: float = 0.95,
-                      priors: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+def estimate_nuisance(
+    values: pd.DataFrame,
+    design: Design,
+    endpoints: Sequence[str] | Mapping[str, str],
+    n_bootstrap: int = 2000,
+    seed: int = 0,
+    conf_level: float = 0.95,
+    priors: Mapping[str, Mapping[str, float]] | None = None,
+) -> pd.DataFrame:
     """Nuisance parameters with bootstrap CIs, one row per plan endpoint.
 
     Parameters
@@ -219,9 +260,12 @@ def estimate_nuisance(values: pd.DataFrame, design: Design, endpoints: Sequence[
     rows = []
     for endpoint, feature in features.items():
         if feature not in present:
-            raise TmeInputError(f"endpoint {endpoint!r} names feature {feature!r}, which is not in the values table"
-                                + nearest(feature, sorted(present)), column="feature",
-                                fix="point the endpoint at a feature tme produces")
+            raise TmeInputError(
+                f"endpoint {endpoint!r} names feature {feature!r}, which is not in the values table"
+                + nearest(feature, sorted(present)),
+                column="feature",
+                fix="point the endpoint at a feature tme produces",
+            )
         pre, post, treated = _endpoint_arrays(values[values["feature"] == feature], design)
         paired = np.isfinite(pre) & np.isfinite(post)
         n_pairs = (int((paired & ~treated).sum()), int((paired & treated).sum()))

@@ -54,18 +54,24 @@ class PilotResult:
         return float(np.sqrt(self.rejection_rate * (1 - self.rejection_rate) / len(self.reject)))
 
 
-def _pairs_needed(sd: np.ndarray, difference: float, alpha: float, power: float, n_covariates: int,
-                  n_cap: int) -> np.ndarray:
+def _pairs_needed(
+    sd: np.ndarray, difference: float, alpha: float, power: float, n_covariates: int, n_cap: int
+) -> np.ndarray:
     """Smallest whole pairs per arm reaching ``power`` at each SD, at most ``n_cap`` (SD 0: 0 pairs)."""
     ok = np.isfinite(sd) & (sd > 0)
     needed = np.zeros(len(sd), dtype=int)
     if not ok.any():
         return needed
-    low, high = (min(n_cap, ancova_sample_size(difference, s, alpha, power, n_covariates))
-                 for s in (sd[ok].min(), sd[ok].max()))
+    low, high = (
+        min(n_cap, ancova_sample_size(difference, s, alpha, power, n_covariates)) for s in (sd[ok].min(), sd[ok].max())
+    )
     ns = np.arange(max(2, math.floor(low)), math.ceil(high) + 1)
-    mde = np.array([minimum_detectable_effect(n, 1.0, alpha, power, n_covariates) if 2 * n - 2 - n_covariates >= 1
-                    else np.inf for n in ns])
+    mde = np.array(
+        [
+            minimum_detectable_effect(n, 1.0, alpha, power, n_covariates) if 2 * n - 2 - n_covariates >= 1 else np.inf
+            for n in ns
+        ]
+    )
     # d_n decreases with n: the first n whose d_n is at most the trial's standardised effect
     index = np.searchsorted(-mde, -abs(difference) / sd[ok], side="left")
     needed[ok] = ns[np.minimum(index, len(ns) - 1)]  # beyond the table: the cap
@@ -79,15 +85,29 @@ def _enrolled(trials: Trials, n_per_arm: np.ndarray) -> Trials:
     return Trials(np.where(keep, trials.pre, np.nan), np.where(keep, trials.post, np.nan), trials.treated)
 
 
-def internal_pilot(model: TrialModel, assumed_difference: float, true_difference: float, *,
-                   planning_residual_sd: float, alpha: float = 0.05, power: float = 0.8,
-                   pilot_fraction: float = 0.5, n_trials: int = 2000, seed: int = 0, estimator: str = "ancova",
-                   adjust: bool = False, n_max: int | None = None,
-                   analysis: Analysis = ancova_analysis) -> PilotResult:
+def internal_pilot(
+    model: TrialModel,
+    assumed_difference: float,
+    true_difference: float,
+    *,
+    planning_residual_sd: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    pilot_fraction: float = 0.5,
+    n_trials: int = 2000,
+    seed: int = 0,
+    estimator: str = "ancova",
+    adjust: bool = False,
+    n_max: int | None = None,
+    analysis: Analysis = ancova_analysis,
+) -> PilotResult:
     """Simulate ``n_trials`` internal-pilot trials (module docstring); ``n_max`` defaults to 4 x planned."""
     if not 0 < pilot_fraction <= 1:
-        raise TmeInputError(f"pilot fraction {pilot_fraction} is not in (0, 1]", column="pilot_fraction",
-                            fix="give the share of the planned patients in the internal pilot, e.g. 0.5")
+        raise TmeInputError(
+            f"pilot fraction {pilot_fraction} is not in (0, 1]",
+            column="pilot_fraction",
+            fix="give the share of the planned patients in the internal pilot, e.g. 0.5",
+        )
     k = 1 if estimator == "ancova" else 0
     pairs0 = math.ceil(ancova_sample_size(assumed_difference, planning_residual_sd, alpha, power, k) - 1e-9)
     planned = inflate_for_missing(pairs0, model.missing_post)
@@ -105,14 +125,36 @@ def internal_pilot(model: TrialModel, assumed_difference: float, true_difference
 
 
 #: Columns of :func:`internal_pilot_table` (``planning_internal_pilot.tsv``).
-PILOT_COLUMNS = ["endpoint", "true_variance_factor", "pilot_fraction", "estimator", "adjusted", "alpha_per_endpoint",
-                 "power_target", "n_planned", "n_pilot", "n_final_mean", "n_final_p90", "type1", "type1_mc_se",
-                 "power", "power_mc_se", "n_trials"]
+PILOT_COLUMNS = [
+    "endpoint",
+    "true_variance_factor",
+    "pilot_fraction",
+    "estimator",
+    "adjusted",
+    "alpha_per_endpoint",
+    "power_target",
+    "n_planned",
+    "n_pilot",
+    "n_final_mean",
+    "n_final_p90",
+    "type1",
+    "type1_mc_se",
+    "power",
+    "power_mc_se",
+    "n_trials",
+]
 
 
-def internal_pilot_table(table: pd.DataFrame, *, pilot_fraction: float = 0.5,
-                         true_variance_factors: Sequence[float] = (0.5, 1.0, 2.0), n_trials: int = 1000,
-                         seed: int = 0, estimator: str = "ancova", adjust: bool = False) -> pd.DataFrame:
+def internal_pilot_table(
+    table: pd.DataFrame,
+    *,
+    pilot_fraction: float = 0.5,
+    true_variance_factors: Sequence[float] = (0.5, 1.0, 2.0),
+    n_trials: int = 1000,
+    seed: int = 0,
+    estimator: str = "ancova",
+    adjust: bool = False,
+) -> pd.DataFrame:
     """Operating characteristics of re-estimating each planned endpoint's size in an internal pilot.
 
     Per row of the planning table (:func:`tme.planning.planning_table`): the next trial is planned
@@ -125,17 +167,40 @@ def internal_pilot_table(table: pd.DataFrame, *, pilot_fraction: float = 0.5,
     for i, row in enumerate(table.itertuples()):
         for j, factor in enumerate(true_variance_factors):
             scale = float(np.sqrt(factor))
-            model = TrialModel(row.baseline_sd * scale, row.post_sd * scale, row.rho, row.drift_reference,
-                               row.missing_post)
-            common = dict(planning_residual_sd=row.residual_sd, alpha=row.alpha_per_endpoint, power=row.power,
-                          pilot_fraction=pilot_fraction, n_trials=n_trials, estimator=estimator, adjust=adjust)
+            model = TrialModel(
+                row.baseline_sd * scale, row.post_sd * scale, row.rho, row.drift_reference, row.missing_post
+            )
+            common = dict(
+                planning_residual_sd=row.residual_sd,
+                alpha=row.alpha_per_endpoint,
+                power=row.power,
+                pilot_fraction=pilot_fraction,
+                n_trials=n_trials,
+                estimator=estimator,
+                adjust=adjust,
+            )
             null = internal_pilot(model, row.target_difference, 0.0, seed=seed + 2 * (100 * i + j), **common)
-            alt = internal_pilot(model, row.target_difference, row.target_difference,
-                                 seed=seed + 2 * (100 * i + j) + 1, **common)
-            rows.append({"endpoint": row.endpoint, "true_variance_factor": factor, "pilot_fraction": pilot_fraction,
-                         "estimator": estimator, "adjusted": adjust, "alpha_per_endpoint": row.alpha_per_endpoint,
-                         "power_target": row.power, "n_planned": alt.n_planned, "n_pilot": alt.n_pilot,
-                         "n_final_mean": float(alt.n_final.mean()), "n_final_p90": float(np.quantile(alt.n_final, 0.9)),
-                         "type1": null.rejection_rate, "type1_mc_se": null.mc_se, "power": alt.rejection_rate,
-                         "power_mc_se": alt.mc_se, "n_trials": n_trials})
+            alt = internal_pilot(
+                model, row.target_difference, row.target_difference, seed=seed + 2 * (100 * i + j) + 1, **common
+            )
+            rows.append(
+                {
+                    "endpoint": row.endpoint,
+                    "true_variance_factor": factor,
+                    "pilot_fraction": pilot_fraction,
+                    "estimator": estimator,
+                    "adjusted": adjust,
+                    "alpha_per_endpoint": row.alpha_per_endpoint,
+                    "power_target": row.power,
+                    "n_planned": alt.n_planned,
+                    "n_pilot": alt.n_pilot,
+                    "n_final_mean": float(alt.n_final.mean()),
+                    "n_final_p90": float(np.quantile(alt.n_final, 0.9)),
+                    "type1": null.rejection_rate,
+                    "type1_mc_se": null.mc_se,
+                    "power": alt.rejection_rate,
+                    "power_mc_se": alt.mc_se,
+                    "n_trials": n_trials,
+                }
+            )
     return pd.DataFrame(rows, columns=PILOT_COLUMNS)

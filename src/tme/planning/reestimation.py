@@ -48,8 +48,8 @@ import pandas as pd
 from tme.config import Design
 from tme.errors import TmeInputError
 from tme.planning.analytic import ancova_sample_size, inflate_for_missing
-from tme.planning.moments import within_arm_sums
 from tme.planning.family import per_endpoint_alpha
+from tme.planning.moments import within_arm_sums
 from tme.planning.targets import Target, nearest, resolve_targets
 
 ESTIMATORS = ("ancova", "change")
@@ -60,8 +60,9 @@ BLINDED_COLUMNS = ("patient_id", "timepoint", "value")
 def lumped_variance(pre: np.ndarray, post: np.ndarray, estimator: str = "ancova") -> tuple[np.ndarray, np.ndarray]:
     """Pooled (blinded) ``S^2`` and ``N`` over patients with both values; arrays ``(..., n)`` → ``(...)``."""
     if estimator not in ESTIMATORS:
-        raise TmeInputError(f"unknown blinded variance estimator {estimator!r}", column="estimator",
-                            fix=f"use one of {ESTIMATORS}")
+        raise TmeInputError(
+            f"unknown blinded variance estimator {estimator!r}", column="estimator", fix=f"use one of {ESTIMATORS}"
+        )
     # one group: every patient together, no arm labels
     sums = within_arm_sums(pre, post, np.zeros(np.shape(pre)[-1], dtype=bool))
     n = sums.n[0]
@@ -100,28 +101,47 @@ class Reestimate:
 
 def _refuse_arm(values: pd.DataFrame) -> None:
     if "arm" in values.columns:
-        raise TmeInputError("the blinded re-estimation was given an 'arm' column", column="arm",
-                            fix="pass only patient_id, timepoint, (feature) and value: the arm labels must stay hidden")
+        raise TmeInputError(
+            "the blinded re-estimation was given an 'arm' column",
+            column="arm",
+            fix="pass only patient_id, timepoint, (feature) and value: the arm labels must stay hidden",
+        )
 
 
 def _blinded_arrays(values: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.ndarray]:
     _refuse_arm(values)
     absent = [c for c in BLINDED_COLUMNS if c not in values.columns]
     if absent:
-        raise TmeInputError(f"the pilot table lacks column(s) {absent}", column=absent[0],
-                            fix="give patient_id, timepoint and value (one endpoint)")
+        raise TmeInputError(
+            f"the pilot table lacks column(s) {absent}",
+            column=absent[0],
+            fix="give patient_id, timepoint and value (one endpoint)",
+        )
     frame = values.loc[:, list(BLINDED_COLUMNS)].dropna(subset=["value"])
     if frame.duplicated(["patient_id", "timepoint"]).any():
-        raise TmeInputError("the pilot table has two values for one patient and timepoint", column="patient_id",
-                            fix="give one endpoint, one value per patient and timepoint")
+        raise TmeInputError(
+            "the pilot table has two values for one patient and timepoint",
+            column="patient_id",
+            fix="give one endpoint, one value per patient and timepoint",
+        )
     wide = frame.pivot(index="patient_id", columns="timepoint", values="value").reindex(
-        columns=[design.pre, design.post])
+        columns=[design.pre, design.post]
+    )
     return wide[design.pre].to_numpy(float), wide[design.post].to_numpy(float)
 
 
-def blinded_reestimate(values: pd.DataFrame, design: Design, target: Target, *, alpha: float = 0.05,
-                       power: float = 0.8, estimator: str = "ancova", adjust: bool = False,
-                       n_min: int | None = None, n_max: int | None = None) -> Reestimate:
+def blinded_reestimate(
+    values: pd.DataFrame,
+    design: Design,
+    target: Target,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    estimator: str = "ancova",
+    adjust: bool = False,
+    n_min: int | None = None,
+    n_max: int | None = None,
+) -> Reestimate:
     """Recompute the patients per arm of one endpoint from blinded pilot data (module docstring).
 
     Parameters
@@ -144,39 +164,84 @@ def blinded_reestimate(values: pd.DataFrame, design: Design, target: Target, *, 
     (randomised, inflated by the pilot's pooled missing-post share).
     """
     if not design.blinded:
-        raise TmeInputError("blinded sample-size re-estimation was asked for on an unblinded configuration",
-                            column="blinded",
-                            fix="run it in blinded mode (blinded: true), before the arms are revealed")
+        raise TmeInputError(
+            "blinded sample-size re-estimation was asked for on an unblinded configuration",
+            column="blinded",
+            fix="run it in blinded mode (blinded: true), before the arms are revealed",
+        )
     pre, post = _blinded_arrays(values, design)
     s2, n = lumped_variance(pre, post, estimator)
     n = int(n)
     if n < 4 or not np.isfinite(s2):
-        raise TmeInputError(f"the pilot has {n} patients with both samples; the blinded variance needs at least 4",
-                            column="value", fix="re-estimate later in the pilot, when more pairs are complete")
+        raise TmeInputError(
+            f"the pilot has {n} patients with both samples; the blinded variance needs at least 4",
+            column="value",
+            fix="re-estimate later in the pilot, when more pairs are complete",
+        )
     used = float(adjusted_variance(s2, n, target.difference)) if adjust else float(s2)
     lower = n // 2 if n_min is None else n_min
-    needed = (ancova_sample_size(target.difference, math.sqrt(used), alpha, power,
-                                 n_covariates=1 if estimator == "ancova" else 0) if used > 0 else lower)
+    needed = (
+        ancova_sample_size(
+            target.difference, math.sqrt(used), alpha, power, n_covariates=1 if estimator == "ancova" else 0
+        )
+        if used > 0
+        else lower
+    )
     pairs = max(lower, math.ceil(needed - 1e-9))
     pairs = pairs if n_max is None else min(pairs, n_max)
     with_pre = int(np.isfinite(pre).sum())
     missing = 1 - n / with_pre if with_pre else 0.0
-    return Reestimate(target.endpoint, estimator, adjust, n, len(pre), float(s2), used,
-                      target.difference, alpha, power, pairs, missing, inflate_for_missing(pairs, missing))
+    return Reestimate(
+        target.endpoint,
+        estimator,
+        adjust,
+        n,
+        len(pre),
+        float(s2),
+        used,
+        target.difference,
+        alpha,
+        power,
+        pairs,
+        missing,
+        inflate_for_missing(pairs, missing),
+    )
 
 
 #: Columns of :func:`blinded_reestimation_table` (``planning_blinded.tsv``).
 REESTIMATE_COLUMNS = [
-    "endpoint", "feature", "estimator", "adjusted", "n_pairs_pilot", "n_patients_pilot", "lumped_variance",
-    "variance_used", "assumed_difference", "multiplicity", "family_size", "alpha", "power", "n_pairs_per_arm",
-    "missing_post_pilot", "n_per_arm",
+    "endpoint",
+    "feature",
+    "estimator",
+    "adjusted",
+    "n_pairs_pilot",
+    "n_patients_pilot",
+    "lumped_variance",
+    "variance_used",
+    "assumed_difference",
+    "multiplicity",
+    "family_size",
+    "alpha",
+    "power",
+    "n_pairs_per_arm",
+    "missing_post_pilot",
+    "n_per_arm",
 ]
 
 
-def blinded_reestimation_table(values: pd.DataFrame, design: Design, endpoints: Sequence[str] | Mapping[str, str],
-                               targets: Mapping[str, Target | Mapping], *, alpha: float = 0.05, power: float = 0.8,
-                               multiplicity: str = "holm", estimator: str = "ancova", adjust: bool = False,
-                               n_max: int | None = None) -> pd.DataFrame:
+def blinded_reestimation_table(
+    values: pd.DataFrame,
+    design: Design,
+    endpoints: Sequence[str] | Mapping[str, str],
+    targets: Mapping[str, Target | Mapping],
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    multiplicity: str = "holm",
+    estimator: str = "ancova",
+    adjust: bool = False,
+    n_max: int | None = None,
+) -> pd.DataFrame:
     """:func:`blinded_reestimate` for every plan endpoint of a blinded long table.
 
     ``values``: ``patient_id, timepoint, feature, value`` (an ``arm`` column is refused, as by
@@ -193,12 +258,15 @@ def blinded_reestimation_table(values: pd.DataFrame, design: Design, endpoints: 
     rows = []
     for endpoint, feature in features.items():
         if feature not in present:
-            raise TmeInputError(f"endpoint {endpoint!r} names feature {feature!r}, which is not in the pilot table"
-                                + nearest(feature, sorted(present)), column="feature",
-                                fix="point the endpoint at a feature tme produces")
+            raise TmeInputError(
+                f"endpoint {endpoint!r} names feature {feature!r}, which is not in the pilot table"
+                + nearest(feature, sorted(present)),
+                column="feature",
+                fix="point the endpoint at a feature tme produces",
+            )
         pilot = values.loc[values["feature"] == feature, list(BLINDED_COLUMNS)]
-        result = blinded_reestimate(pilot, design, resolved[endpoint], alpha=level, power=power,
-                                    estimator=estimator, adjust=adjust, n_max=n_max)
-        rows.append(result.as_dict() | {"feature": feature, "multiplicity": multiplicity,
-                                        "family_size": len(features)})
+        result = blinded_reestimate(
+            pilot, design, resolved[endpoint], alpha=level, power=power, estimator=estimator, adjust=adjust, n_max=n_max
+        )
+        rows.append(result.as_dict() | {"feature": feature, "multiplicity": multiplicity, "family_size": len(features)})
     return pd.DataFrame(rows).reindex(columns=REESTIMATE_COLUMNS)

@@ -33,18 +33,39 @@ from tme.planning.trials import Analysis, TrialModel, ancova_analysis, simulate_
 #: Largest trial simulated (patients randomised per arm); larger design points get NaN (memory: trials × patients).
 MAX_SIMULATED_PER_ARM = 2000
 
-GRID_COLUMNS = ["endpoint", "n_per_arm", "effect_multiplier", "difference", "effect", "scale", "multiplicity",
-                "alpha_per_endpoint", "n_trials", "power_simulated", "power_mc_se", "power_analytic"]
+GRID_COLUMNS = [
+    "endpoint",
+    "n_per_arm",
+    "effect_multiplier",
+    "difference",
+    "effect",
+    "scale",
+    "multiplicity",
+    "alpha_per_endpoint",
+    "n_trials",
+    "power_simulated",
+    "power_mc_se",
+    "power_analytic",
+]
 
 
-def family_rejections(models: Mapping[str, TrialModel], differences: Mapping[str, float], n_per_arm: int,
-                      n_trials: int, alpha: float, multiplicity: str, rng: np.random.Generator,
-                      analysis: Analysis = ancova_analysis) -> np.ndarray:
+def family_rejections(
+    models: Mapping[str, TrialModel],
+    differences: Mapping[str, float],
+    n_per_arm: int,
+    n_trials: int,
+    alpha: float,
+    multiplicity: str,
+    rng: np.random.Generator,
+    analysis: Analysis = ancova_analysis,
+) -> np.ndarray:
     """Boolean ``(n_trials, m)``: which family endpoints each simulated trial rejects after adjustment."""
-    p = np.column_stack([
-        np.asarray(analysis(simulate_trials(model, n_per_arm, differences[name], n_trials, rng)), float)
-        for name, model in models.items()
-    ])
+    p = np.column_stack(
+        [
+            np.asarray(analysis(simulate_trials(model, n_per_arm, differences[name], n_trials, rng)), float)
+            for name, model in models.items()
+        ]
+    )
     return adjust_p(p, multiplicity) <= alpha
 
 
@@ -53,17 +74,27 @@ def _power(reject: np.ndarray) -> tuple[float, float]:
     return p, float(np.sqrt(p * (1 - p) / len(reject)))
 
 
-def simulated_power(models: Mapping[str, TrialModel], differences: Mapping[str, float], endpoint: str,
-                    n_per_arm: int, *, n_trials: int = 1000, alpha: float = 0.05, multiplicity: str = "holm",
-                    seed: int = 0, key: Sequence[int] = (),
-                    analysis: Analysis = ancova_analysis) -> tuple[float, float]:
+def simulated_power(
+    models: Mapping[str, TrialModel],
+    differences: Mapping[str, float],
+    endpoint: str,
+    n_per_arm: int,
+    *,
+    n_trials: int = 1000,
+    alpha: float = 0.05,
+    multiplicity: str = "holm",
+    seed: int = 0,
+    key: Sequence[int] = (),
+    analysis: Analysis = ancova_analysis,
+) -> tuple[float, float]:
     """(power, Monte Carlo SE) of ``endpoint`` in the adjusted family at ``n_per_arm`` randomised per arm.
 
     ``(nan, nan)`` above ``MAX_SIMULATED_PER_ARM`` patients per arm (a target far too small for a window trial).
     """
     if n_trials < 1:
-        raise TmeInputError(f"n_trials = {n_trials}", column="n_trials",
-                            fix="simulate at least 1 trial (1,000+ for a plan)")
+        raise TmeInputError(
+            f"n_trials = {n_trials}", column="n_trials", fix="simulate at least 1 trial (1,000+ for a plan)"
+        )
     if n_per_arm > MAX_SIMULATED_PER_ARM:
         return float("nan"), float("nan")
     names = list(models)
@@ -72,10 +103,18 @@ def simulated_power(models: Mapping[str, TrialModel], differences: Mapping[str, 
     return _power(reject[:, names.index(endpoint)])
 
 
-def power_grid(models: Mapping[str, TrialModel], targets: Mapping[str, Target], n_grid: Sequence[int],
-               effect_multipliers: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5), *, n_trials: int = 1000,
-               alpha: float = 0.05, multiplicity: str = "holm", seed: int = 0,
-               analysis: Analysis = ancova_analysis) -> pd.DataFrame:
+def power_grid(
+    models: Mapping[str, TrialModel],
+    targets: Mapping[str, Target],
+    n_grid: Sequence[int],
+    effect_multipliers: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.5),
+    *,
+    n_trials: int = 1000,
+    alpha: float = 0.05,
+    multiplicity: str = "holm",
+    seed: int = 0,
+    analysis: Analysis = ancova_analysis,
+) -> pd.DataFrame:
     """Simulated and analytic power per endpoint × n randomised per arm × effect.
 
     Columns (``GRID_COLUMNS``; ``planning_power_grid.tsv``): ``endpoint``; ``n_per_arm`` (randomised);
@@ -90,18 +129,41 @@ def power_grid(models: Mapping[str, TrialModel], targets: Mapping[str, Target], 
     targets_diff = {name: targets[name].difference for name in models}
     level = per_endpoint_alpha(alpha, multiplicity, len(models))
     rows = []
-    for e, (name, model) in enumerate(models.items()):
+    for name, model in models.items():
         for n in n_grid:
             for k, multiplier in enumerate(effect_multipliers):
                 difference = targets_diff[name] * multiplier
-                power, se = simulated_power(models, targets_diff | {name: difference}, name, n, n_trials=n_trials,
-                                            alpha=alpha, multiplicity=multiplicity, seed=seed, key=(k,),
-                                            analysis=analysis)
-                analytic = (ancova_power(n * (1 - model.missing_post), difference, model.residual_sd, level)
-                            if difference != 0 else level)
-                rows.append({"endpoint": name, "n_per_arm": int(n), "effect_multiplier": float(multiplier),
-                             "difference": difference, "effect": targets[name].readable(difference),
-                             "scale": targets[name].scale, "multiplicity": multiplicity, "alpha_per_endpoint": level,
-                             "n_trials": n_trials, "power_simulated": power, "power_mc_se": se,
-                             "power_analytic": analytic})
+                power, se = simulated_power(
+                    models,
+                    targets_diff | {name: difference},
+                    name,
+                    n,
+                    n_trials=n_trials,
+                    alpha=alpha,
+                    multiplicity=multiplicity,
+                    seed=seed,
+                    key=(k,),
+                    analysis=analysis,
+                )
+                analytic = (
+                    ancova_power(n * (1 - model.missing_post), difference, model.residual_sd, level)
+                    if difference != 0
+                    else level
+                )
+                rows.append(
+                    {
+                        "endpoint": name,
+                        "n_per_arm": int(n),
+                        "effect_multiplier": float(multiplier),
+                        "difference": difference,
+                        "effect": targets[name].readable(difference),
+                        "scale": targets[name].scale,
+                        "multiplicity": multiplicity,
+                        "alpha_per_endpoint": level,
+                        "n_trials": n_trials,
+                        "power_simulated": power,
+                        "power_mc_se": se,
+                        "power_analytic": analytic,
+                    }
+                )
     return pd.DataFrame(rows, columns=GRID_COLUMNS)

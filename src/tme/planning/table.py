@@ -55,18 +55,40 @@ from tme.planning.targets import Target
 from tme.planning.trials import Analysis, TrialModel, ancova_analysis
 
 TABLE_COLUMNS = [
-    "endpoint", "feature", "n_patients", "n_pairs_reference", "n_pairs_treatment",
-    *[c for p in PARAMETERS for c in (p, f"{p}_ci_low", f"{p}_ci_high")], "source",
-    "target_effect", "target_scale", "target_difference", "standardised_effect",
-    "alpha", "multiplicity", "family_size", "alpha_per_endpoint", "power", "n_covariates",
-    "n_pairs_per_arm", "n_pairs_per_arm_noncentral_t", "n_pairs_per_arm_ci_low", "n_pairs_per_arm_ci_high",
-    "n_per_arm", "n_per_arm_design", "mde_difference", "mde_effect", "power_design",
-    "power_simulated", "power_simulated_mc_se", "n_trials", "seed",
+    "endpoint",
+    "feature",
+    "n_patients",
+    "n_pairs_reference",
+    "n_pairs_treatment",
+    *[c for p in PARAMETERS for c in (p, f"{p}_ci_low", f"{p}_ci_high")],
+    "source",
+    "target_effect",
+    "target_scale",
+    "target_difference",
+    "standardised_effect",
+    "alpha",
+    "multiplicity",
+    "family_size",
+    "alpha_per_endpoint",
+    "power",
+    "n_covariates",
+    "n_pairs_per_arm",
+    "n_pairs_per_arm_noncentral_t",
+    "n_pairs_per_arm_ci_low",
+    "n_pairs_per_arm_ci_high",
+    "n_per_arm",
+    "n_per_arm_design",
+    "mde_difference",
+    "mde_effect",
+    "power_design",
+    "power_simulated",
+    "power_simulated_mc_se",
+    "n_trials",
+    "seed",
 ]
 
 
-def _n_pairs(difference: float, residual_sd: float, level: float, power: float, k: int,
-             method: str = "exact") -> float:
+def _n_pairs(difference: float, residual_sd: float, level: float, power: float, k: int, method: str = "exact") -> float:
     if not (np.isfinite(residual_sd) and residual_sd > 0):
         return np.nan
     return math.ceil(ancova_sample_size(difference, residual_sd, level, power, k, method) - 1e-9)
@@ -75,26 +97,41 @@ def _n_pairs(difference: float, residual_sd: float, level: float, power: float, 
 def _sizes(row: Mapping, target: Target, level: float, power: float, k: int) -> dict:
     diff, sd = target.difference, float(row["residual_sd"])
     pairs = _n_pairs(diff, sd, level, power, k)
-    return {"n_pairs_per_arm": pairs,
-            "n_pairs_per_arm_noncentral_t": _n_pairs(diff, sd, level, power, k, "noncentral_t"),
-            "n_pairs_per_arm_ci_low": _n_pairs(diff, float(row["residual_sd_ci_low"]), level, power, k),
-            "n_pairs_per_arm_ci_high": _n_pairs(diff, float(row["residual_sd_ci_high"]), level, power, k),
-            "n_per_arm": inflate_for_missing(pairs, float(row["missing_post"]))}
+    return {
+        "n_pairs_per_arm": pairs,
+        "n_pairs_per_arm_noncentral_t": _n_pairs(diff, sd, level, power, k, "noncentral_t"),
+        "n_pairs_per_arm_ci_low": _n_pairs(diff, float(row["residual_sd_ci_low"]), level, power, k),
+        "n_pairs_per_arm_ci_high": _n_pairs(diff, float(row["residual_sd_ci_high"]), level, power, k),
+        "n_per_arm": inflate_for_missing(pairs, float(row["missing_post"])),
+    }
 
 
 def _detectable(row: Mapping, target: Target, level: float, power: float, k: int, n_design: int) -> dict:
     pairs = n_design * (1 - float(row["missing_post"]))
     sd = float(row["residual_sd"])
     mde = minimum_detectable_effect(pairs, sd, level, power, k)
-    return {"n_per_arm_design": n_design, "mde_difference": mde,
-            "mde_effect": target.readable(math.copysign(mde, target.difference)),
-            "power_design": ancova_power(pairs, target.difference, sd, level, k)}
+    return {
+        "n_per_arm_design": n_design,
+        "mde_difference": mde,
+        "mde_effect": target.readable(math.copysign(mde, target.difference)),
+        "power_design": ancova_power(pairs, target.difference, sd, level, k),
+    }
 
 
-def planning_table(nuisance: pd.DataFrame, targets: Mapping[str, Target], *, alpha: float = 0.05,
-                   power: float = 0.8, multiplicity: str = "holm", n_per_arm: int | None = None,
-                   n_trials: int = 1000, seed: int = 0, analysis: Analysis = ancova_analysis,
-                   missing_slope: float = 0.0, n_covariates: int = 1) -> pd.DataFrame:
+def planning_table(
+    nuisance: pd.DataFrame,
+    targets: Mapping[str, Target],
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    multiplicity: str = "holm",
+    n_per_arm: int | None = None,
+    n_trials: int = 1000,
+    seed: int = 0,
+    analysis: Analysis = ancova_analysis,
+    missing_slope: float = 0.0,
+    n_covariates: int = 1,
+) -> pd.DataFrame:
     """One row per endpoint of ``nuisance`` (:func:`tme.planning.estimate_nuisance`), ``TABLE_COLUMNS``.
 
     ``targets``: endpoint → :class:`Target` (:func:`tme.planning.resolve_targets`); ``n_per_arm``:
@@ -113,15 +150,36 @@ def planning_table(nuisance: pd.DataFrame, targets: Mapping[str, Target], *, alp
         target = targets[row["endpoint"]]
         sizes = _sizes(row, target, level, power, n_covariates)
         design_n = n_per_arm if n_per_arm is not None else math.ceil(row["n_patients"] / 2)
-        simulated, mc_se = simulated_power(models, differences, row["endpoint"], sizes["n_per_arm"],
-                                           n_trials=n_trials, alpha=alpha, multiplicity=multiplicity, seed=seed,
-                                           analysis=analysis)
-        rows.append({**row.to_dict(), "target_effect": target.effect, "target_scale": target.scale,
-                     "target_difference": target.difference,
-                     "standardised_effect": target.difference / float(row["residual_sd"]),
-                     "alpha": alpha, "multiplicity": multiplicity, "family_size": len(nuisance),
-                     "alpha_per_endpoint": level, "power": power, "n_covariates": n_covariates, **sizes,
-                     **_detectable(row, target, level, power, n_covariates, design_n),
-                     "power_simulated": simulated, "power_simulated_mc_se": mc_se, "n_trials": n_trials,
-                     "seed": seed})
+        simulated, mc_se = simulated_power(
+            models,
+            differences,
+            row["endpoint"],
+            sizes["n_per_arm"],
+            n_trials=n_trials,
+            alpha=alpha,
+            multiplicity=multiplicity,
+            seed=seed,
+            analysis=analysis,
+        )
+        rows.append(
+            {
+                **row.to_dict(),
+                "target_effect": target.effect,
+                "target_scale": target.scale,
+                "target_difference": target.difference,
+                "standardised_effect": target.difference / float(row["residual_sd"]),
+                "alpha": alpha,
+                "multiplicity": multiplicity,
+                "family_size": len(nuisance),
+                "alpha_per_endpoint": level,
+                "power": power,
+                "n_covariates": n_covariates,
+                **sizes,
+                **_detectable(row, target, level, power, n_covariates, design_n),
+                "power_simulated": simulated,
+                "power_simulated_mc_se": mc_se,
+                "n_trials": n_trials,
+                "seed": seed,
+            }
+        )
     return pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)

@@ -45,19 +45,26 @@ class Target:
     def __post_init__(self) -> None:
         where = f"planning target of endpoint '{self.endpoint}'"
         if self.scale not in SCALES:
-            raise TmeInputError(f"{where}: unknown scale {self.scale!r}", column="scale",
-                                fix=f"use one of {list(SCALES)}")
+            raise TmeInputError(
+                f"{where}: unknown scale {self.scale!r}", column="scale", fix=f"use one of {list(SCALES)}"
+            )
         fold = SCALES[self.scale] is not None
         if not np.isfinite(self.effect) or (fold and self.effect <= 0):
             what = "positive fold change" if fold else "number"
-            raise TmeInputError(f"{where}: effect {self.effect} is not a {what}",
-                                column="effect", fix="give e.g. 1.5 (a 1.5-fold increase) or 0.67 (a decrease)"
-                                if fold else "give the difference on the analysis scale")
+            raise TmeInputError(
+                f"{where}: effect {self.effect} is not a {what}",
+                column="effect",
+                fix="give e.g. 1.5 (a 1.5-fold increase) or 0.67 (a decrease)"
+                if fold
+                else "give the difference on the analysis scale",
+            )
         if self.difference == 0:
             what = "a fold change of 1" if fold else "a difference of 0"
             raise TmeInputError(
                 f"{where}: the target effect is {what}, which no sample size can detect (power stays at alpha)",
-                column="effect", fix="give the smallest effect worth detecting")
+                column="effect",
+                fix="give the smallest effect worth detecting",
+            )
 
     @property
     def difference(self) -> float:
@@ -68,7 +75,7 @@ class Target:
     def readable(self, difference: float) -> float:
         """An analysis-scale difference in this target's units (fold change or difference)."""
         base = SCALES[self.scale]
-        return float(difference) if base is None else float(base ** difference)
+        return float(difference) if base is None else float(base**difference)
 
 
 def nearest(name: str, names: Sequence[str]) -> str:
@@ -85,17 +92,25 @@ def resolve_targets(endpoints: Sequence[str], targets: Mapping[str, Target | Map
     """
     endpoints = list(endpoints)
     if not endpoints:
-        raise TmeInputError("the plan has no endpoint to plan for", column="endpoints",
-                            fix="name the primary endpoints of the analysis plan")
+        raise TmeInputError(
+            "the plan has no endpoint to plan for",
+            column="endpoints",
+            fix="name the primary endpoints of the analysis plan",
+        )
     for name in targets:
         if name not in endpoints:
-            raise TmeInputError(f"planning target names endpoint {name!r}, which is not in the plan"
-                                + nearest(name, endpoints), column="targets",
-                                fix="use the endpoint names of the analysis plan")
+            raise TmeInputError(
+                f"planning target names endpoint {name!r}, which is not in the plan" + nearest(name, endpoints),
+                column="targets",
+                fix="use the endpoint names of the analysis plan",
+            )
     missing = [e for e in endpoints if e not in targets]
     if missing:
-        raise TmeInputError(f"no target effect for plan endpoint(s) {missing}", column="targets",
-                            fix="give each endpoint the smallest effect worth detecting (effect and scale)")
+        raise TmeInputError(
+            f"no target effect for plan endpoint(s) {missing}",
+            column="targets",
+            fix="give each endpoint the smallest effect worth detecting (effect and scale)",
+        )
     out = {}
     for name in endpoints:
         t = targets[name]

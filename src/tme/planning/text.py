@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-MULTIPLICITY_NAMES = {"holm": "Holm's step-down procedure", "hochberg": "Hochberg's step-up procedure",
-                      "bonferroni": "the Bonferroni correction", "bh": "the Benjamini–Hochberg procedure",
-                      "hierarchical": "a fixed-sequence (hierarchical) procedure in the plan's order",
-                      "none": "no multiplicity adjustment"}
+MULTIPLICITY_NAMES = {
+    "holm": "Holm's step-down procedure",
+    "hochberg": "Hochberg's step-up procedure",
+    "bonferroni": "the Bonferroni correction",
+    "bh": "the Benjamini–Hochberg procedure",
+    "hierarchical": "a fixed-sequence (hierarchical) procedure in the plan's order",
+    "none": "no multiplicity adjustment",
+}
 
-REFERENCES = ("Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Borm et al., J Clin Epidemiol 2007;60:1234 "
-              "(σ²(1 − ρ²)); Anderson, JASA 1957;52:200 (SDs and correlation with missing post values); "
-              "Shieh, Psychometrika 2020;85:101 (exact ANCOVA power); Julious, Sample Sizes for Clinical Trials, "
-              "2010 (inflation for drop-out).")
+REFERENCES = (
+    "Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Borm et al., J Clin Epidemiol 2007;60:1234 "
+    "(σ²(1 − ρ²)); Anderson, JASA 1957;52:200 (SDs and correlation with missing post values); "
+    "Shieh, Psychometrika 2020;85:101 (exact ANCOVA power); Julious, Sample Sizes for Clinical Trials, "
+    "2010 (inflation for drop-out)."
+)
 
 
 def _num(x: float, digits: int = 3) -> str:
@@ -39,9 +45,11 @@ def _effect(row: pd.Series, value: float, difference: float) -> str:
 
 def _endpoint_paragraph(row: pd.Series, conf: str) -> str:
     pct = f"{100 * row['missing_post']:.0f} %"
-    alpha_text = (f"two-sided α = {_num(row['alpha'])} for the family of {int(row['family_size'])} primary "
-                  f"endpoint(s) with {MULTIPLICITY_NAMES[row['multiplicity']]}, planned at "
-                  f"{_num(row['alpha_per_endpoint'])} per endpoint (conservative)")
+    alpha_text = (
+        f"two-sided α = {_num(row['alpha'])} for the family of {int(row['family_size'])} primary "
+        f"endpoint(s) with {MULTIPLICITY_NAMES[row['multiplicity']]}, planned at "
+        f"{_num(row['alpha_per_endpoint'])} per endpoint (conservative)"
+    )
     return (
         f"**{row['endpoint']}** (feature `{row['feature']}`). Primary analysis: ANCOVA of the post value on the "
         f"baseline value and arm. In this trial ({int(row['n_patients'])} patients, "
@@ -69,10 +77,12 @@ def _endpoint_paragraph(row: pd.Series, conf: str) -> str:
 def _simulated(row: pd.Series) -> str:
     if pd.isna(row["power_simulated"]):
         return "The trial is too large to simulate (more than 2,000 patients per arm)."
-    return (f"In {int(row['n_trials'])} simulated trials of the whole primary family (seed {int(row['seed'])}; missing "
-            f"posts at random given the baseline; the family's adjustment) the power at {int(row['n_per_arm'])} per "
-            f"arm was {100 * row['power_simulated']:.1f} % "
-            f"(Monte Carlo SE {100 * row['power_simulated_mc_se']:.1f} %).")
+    return (
+        f"In {int(row['n_trials'])} simulated trials of the whole primary family (seed {int(row['seed'])}; missing "
+        f"posts at random given the baseline; the family's adjustment) the power at {int(row['n_per_arm'])} per "
+        f"arm was {100 * row['power_simulated']:.1f} % "
+        f"(Monte Carlo SE {100 * row['power_simulated_mc_se']:.1f} %)."
+    )
 
 
 def assumptions_text(table: pd.DataFrame, conf_level: float = 0.95) -> str:
@@ -80,8 +90,10 @@ def assumptions_text(table: pd.DataFrame, conf_level: float = 0.95) -> str:
     conf = f"{100 * conf_level:g} %"
     parts = ["## Sample size: assumptions", *(_endpoint_paragraph(r, conf) for _, r in table.iterrows())]
     largest = table.loc[table["n_per_arm"].idxmax()]
-    parts.append(f"Randomising **{int(largest['n_per_arm'])} patients per arm** "
-                 f"({2 * int(largest['n_per_arm'])} in total) gives every primary endpoint at least its target power "
-                 f"(the largest requirement is {largest['endpoint']}'s).")
+    parts.append(
+        f"Randomising **{int(largest['n_per_arm'])} patients per arm** "
+        f"({2 * int(largest['n_per_arm'])} in total) gives every primary endpoint at least its target power "
+        f"(the largest requirement is {largest['endpoint']}'s)."
+    )
     parts.append(f"References: {REFERENCES}")
     return "\n\n".join(parts) + "\n"

@@ -23,8 +23,8 @@ trial (tested to 1e-10).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -61,18 +61,27 @@ class TrialModel:
 
     def __post_init__(self) -> None:
         if not (self.baseline_sd > 0 and self.post_sd > 0 and -1 < self.rho < 1 and 0 <= self.missing_post < 1):
-            raise TmeInputError(f"trial model {self} is not usable", column="nuisance",
-                                fix="SDs > 0, -1 < rho < 1, missing_post in [0, 1)")
+            raise TmeInputError(
+                f"trial model {self} is not usable",
+                column="nuisance",
+                fix="SDs > 0, -1 < rho < 1, missing_post in [0, 1)",
+            )
 
     @property
     def residual_sd(self) -> float:
         return self.post_sd * float(np.sqrt(1 - self.rho**2))
 
     @classmethod
-    def from_row(cls, row: Mapping, missing_slope: float = 0.0) -> "TrialModel":
+    def from_row(cls, row: Mapping, missing_slope: float = 0.0) -> TrialModel:
         """From a row of :func:`tme.planning.estimate_nuisance`."""
-        return cls(float(row["baseline_sd"]), float(row["post_sd"]), float(row["rho"]),
-                   float(row["drift_reference"]), float(row["missing_post"]), missing_slope)
+        return cls(
+            float(row["baseline_sd"]),
+            float(row["post_sd"]),
+            float(row["rho"]),
+            float(row["drift_reference"]),
+            float(row["missing_post"]),
+            missing_slope,
+        )
 
 
 def _missing_intercept(rate: float, slope: float) -> float:
@@ -84,18 +93,26 @@ def _missing_intercept(rate: float, slope: float) -> float:
     return float(optimize.brentq(lambda a: weights @ special.expit(a + slope * nodes) - rate, -50, 50, xtol=1e-12))
 
 
-def simulate_trials(model: TrialModel, n_per_arm: int, difference: float, n_trials: int,
-                    rng: np.random.Generator) -> Trials:
+def simulate_trials(
+    model: TrialModel, n_per_arm: int, difference: float, n_trials: int, rng: np.random.Generator
+) -> Trials:
     """``n_trials`` trials with ``n_per_arm`` patients randomised to each arm (module docstring)."""
     if n_per_arm < 2 or n_trials < 1:
-        raise TmeInputError(f"cannot simulate {n_trials} trials of {n_per_arm} patients per arm", column="n_per_arm",
-                            fix="give at least 2 patients per arm and 1 trial")
+        raise TmeInputError(
+            f"cannot simulate {n_trials} trials of {n_per_arm} patients per arm",
+            column="n_per_arm",
+            fix="give at least 2 patients per arm and 1 trial",
+        )
     treated = np.repeat([False, True], n_per_arm)
     z1 = rng.standard_normal((n_trials, 2 * n_per_arm))
     z2 = rng.standard_normal((n_trials, 2 * n_per_arm))
     pre = model.baseline_mean + model.baseline_sd * z1
-    post = (model.baseline_mean + model.drift_reference + difference * treated
-            + model.post_sd * (model.rho * z1 + np.sqrt(1 - model.rho**2) * z2))
+    post = (
+        model.baseline_mean
+        + model.drift_reference
+        + difference * treated
+        + model.post_sd * (model.rho * z1 + np.sqrt(1 - model.rho**2) * z2)
+    )
     if model.missing_post > 0:
         a = _missing_intercept(model.missing_post, model.missing_slope)
         post[rng.random(post.shape) < special.expit(a + model.missing_slope * z1)] = np.nan
@@ -126,8 +143,9 @@ def ancova_many(trials: Trials) -> AncovaFits:
         p = 2 * stats.t.sf(np.abs(estimate / se), df)
         valid &= se > 0
     nan = np.full(len(df), np.nan)
-    return AncovaFits(np.where(valid, estimate, nan), np.where(valid, se, nan), np.where(valid, df, nan),
-                      np.where(valid, p, nan))
+    return AncovaFits(
+        np.where(valid, estimate, nan), np.where(valid, se, nan), np.where(valid, df, nan), np.where(valid, p, nan)
+    )
 
 
 def ancova_analysis(trials: Trials) -> np.ndarray:

@@ -30,8 +30,22 @@ from tme.plots.sensitivity import plot_residual_diagnostics, plot_tipping_point
 from tme.plots.style import arm_colours, label, save_figure, theme
 
 __all__ = [
-    "arm_colours", "label", "plot_agreement", "plot_change_heatmap", "plot_expression_qc", "plot_feature",
-    "plot_forest", "plot_gsea_dots", "plot_immune_values", "plot_pca", "plot_power_curves",
-    "plot_residual_diagnostics", "plot_sample_flow", "plot_slide_pair", "plot_tipping_point", "plot_volcano",
-    "save_figure", "theme",
+    "arm_colours",
+    "label",
+    "plot_agreement",
+    "plot_change_heatmap",
+    "plot_expression_qc",
+    "plot_feature",
+    "plot_forest",
+    "plot_gsea_dots",
+    "plot_immune_values",
+    "plot_pca",
+    "plot_power_curves",
+    "plot_residual_diagnostics",
+    "plot_sample_flow",
+    "plot_slide_pair",
+    "plot_tipping_point",
+    "plot_volcano",
+    "save_figure",
+    "theme",
 ]

@@ -8,7 +8,7 @@ slide for drawing only; every number in the tables uses every cell.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,8 +20,9 @@ from tme.plots.style import CATEGORY_COLOURS, NEUTRAL, arm_label, empty_figure, 
 BACKGROUND = {"tumour cell": "#8C8C8C", "other": "#D0D0D0"}
 
 
-def representative_patient(values: pd.DataFrame, feature: str, arm: str, pre: str = "pre",
-                           post: str = "post") -> str | None:
+def representative_patient(
+    values: pd.DataFrame, feature: str, arm: str, pre: str = "pre", post: str = "post"
+) -> str | None:
     """Patient of ``arm`` whose post − pre change in ``feature`` is closest to the arm's median change.
 
     ``values`` is the paired-statistics input (``patient_id, arm, timepoint, feature, value``);
@@ -53,16 +54,31 @@ def _draw(ax, cells: pd.DataFrame, colours: dict[str, str], max_cells: int, seed
     for cell_type, colour in colours.items():  # background first, immune cells on top
         sub = cells[cells["cell_type"] == cell_type]
         size = 2.5 if cell_type in BACKGROUND else 7.0
-        ax.scatter(sub["x"], sub["y"], s=size, color=colour, linewidths=0, rasterized=True,
-                   label=f"{label(cell_type, 24)} ({len(sub):,})")
+        ax.scatter(
+            sub["x"],
+            sub["y"],
+            s=size,
+            color=colour,
+            linewidths=0,
+            rasterized=True,
+            label=f"{label(cell_type, 24)} ({len(sub):,})",
+        )
     ax.set_aspect("equal")
     ax.invert_yaxis()  # image coordinates: y grows downwards
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
 
 
-def plot_slide_pair(pre_cells: pd.DataFrame, post_cells: pd.DataFrame, patient: str, arm: str,
-                    caption: str = "", types: Sequence[str] | None = None, max_cells: int = 20000, seed: int = 0):
+def plot_slide_pair(
+    pre_cells: pd.DataFrame,
+    post_cells: pd.DataFrame,
+    patient: str,
+    arm: str,
+    caption: str = "",
+    types: Sequence[str] | None = None,
+    max_cells: int = 20000,
+    seed: int = 0,
+):
     """Pre and post slides of one patient side by side, one colour per cell type.
 
     ``*_cells`` have columns ``x, y`` (µm) and ``cell_type`` (:func:`tme.cells.slide_cells`);
@@ -80,10 +96,19 @@ def plot_slide_pair(pre_cells: pd.DataFrame, post_cells: pd.DataFrame, patient: 
             _draw(ax, cells, colours, max_cells, seed)
             ax.set_title(f"{when}: {len(cells):,} cells", fontsize=9)
         handles, labels = axes[1].get_legend_handles_labels()
-        fig.legend(handles, [lab.split(" (")[0] for lab in labels], loc="lower center", ncol=min(4, len(labels)),
-                   markerscale=2.5, fontsize=7.5, bbox_to_anchor=(0.5, 0.0))
-        fig.suptitle(f"Patient {label(patient, 30)} ({arm_label(arm)})" + (f"\n{label(caption, 110)}" if caption else ""),
-                     fontsize=9.5)
+        fig.legend(
+            handles,
+            [lab.split(" (")[0] for lab in labels],
+            loc="lower center",
+            ncol=min(4, len(labels)),
+            markerscale=2.5,
+            fontsize=7.5,
+            bbox_to_anchor=(0.5, 0.0),
+        )
+        fig.suptitle(
+            f"Patient {label(patient, 30)} ({arm_label(arm)})" + (f"\n{label(caption, 110)}" if caption else ""),
+            fontsize=9.5,
+        )
         fig.text(0.99, 0.01, f"drawn: ≤ {max_cells:,} cells per slide", ha="right", fontsize=6, color=NEUTRAL)
         fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

@@ -7,20 +7,47 @@ not fixed by contract, so :func:`feature_values` finds the one that matches the 
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
 SEPARATORS = ("|", ":", "/", "__", "_", ".", " ", "-", "@")
-VALUE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "feature", "feature_type", "value", "axis_label",
-                 "scale"]
+VALUE_COLUMNS = [
+    "sample_id",
+    "patient_id",
+    "arm",
+    "timepoint",
+    "feature",
+    "feature_type",
+    "value",
+    "axis_label",
+    "scale",
+]
 
 
 def read_table(path) -> pd.DataFrame:
     """A tme TSV: ``NA`` is missing, every other string kept as written (empty strings stay '')."""
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA"], dtype={
-        "sample_id": str, "patient_id": str, "arm": str, "timepoint": str, "feature": str, "signature": str,
-        "method": str, "measure": str, "gene": str, "gene_set": str, "family": str, "note": str, "reason": str})
+    return pd.read_csv(
+        path,
+        sep="\t",
+        keep_default_na=False,
+        na_values=["NA"],
+        dtype={
+            "sample_id": str,
+            "patient_id": str,
+            "arm": str,
+            "timepoint": str,
+            "feature": str,
+            "signature": str,
+            "method": str,
+            "measure": str,
+            "gene": str,
+            "gene_set": str,
+            "family": str,
+            "note": str,
+            "reason": str,
+        },
+    )
 
 
 def _pick_separator(signature: pd.Series, method: pd.Series, known: set[str]) -> str | None:
@@ -36,14 +63,16 @@ def _pick_separator(signature: pd.Series, method: pd.Series, known: set[str]) ->
     return best or "|"
 
 
-def feature_values(scores: pd.DataFrame | None = None, immune: pd.DataFrame | None = None,
-                   known_features: Iterable[str] = ()) -> pd.DataFrame:
+def feature_values(
+    scores: pd.DataFrame | None = None, immune: pd.DataFrame | None = None, known_features: Iterable[str] = ()
+) -> pd.DataFrame:
     """Long table ``sample_id, patient_id, arm, timepoint, feature, feature_type, value, axis_label, scale``.
 
     Signature scores give ``value = score``; immune measures give ``value = analysis_value`` (the
     scale the statistics use, e.g. log1p densities); ``scale`` names that scale (``singscore score``,
-    ``log1p(cells/mm²)``) so estimates on different scales are never drawn on one axis. ``known_features`` (the statistics table's
-    ``feature`` column) decides how signature and method are joined into a feature name.
+    ``log1p(cells/mm²)``) so estimates on different scales are never drawn on one axis.
+    ``known_features`` (the statistics table's ``feature`` column) decides how signature and method
+    are joined into a feature name.
     """
     known = set(map(str, known_features))
     frames = []
@@ -64,8 +93,10 @@ def feature_values(scores: pd.DataFrame | None = None, immune: pd.DataFrame | No
         m["value"] = pd.to_numeric(m["analysis_value"], errors="coerce")
         unit = m["unit"].astype(str).str.replace("mm2", "mm²", regex=False)
         transform = m["transform"].fillna("none").astype(str)
-        m["axis_label"] = [f"{t}({meas}, {u})" if t not in ("none", "", "identity") else f"{meas} ({u})"
-                           for t, meas, u in zip(transform, m["measure"].astype(str), unit)]
+        m["axis_label"] = [
+            f"{t}({meas}, {u})" if t not in ("none", "", "identity") else f"{meas} ({u})"
+            for t, meas, u in zip(transform, m["measure"].astype(str), unit)
+        ]
         m["scale"] = [f"{t}({u})" if t not in ("none", "", "identity") else u for t, u in zip(transform, unit)]
         frames.append(m.reindex(columns=VALUE_COLUMNS))
     if not frames:
@@ -80,8 +111,9 @@ def changes(values: pd.DataFrame, pre: str, post: str) -> pd.DataFrame:
     """Within-patient change ``post − pre`` per patient × feature (patients with both values)."""
     if values.empty:
         return pd.DataFrame(columns=["patient_id", "arm", "feature", "pre", "post", "change"])
-    wide = values.pivot_table(index=["patient_id", "arm", "feature"], columns="timepoint", values="value",
-                              aggfunc="mean", observed=True)
+    wide = values.pivot_table(
+        index=["patient_id", "arm", "feature"], columns="timepoint", values="value", aggfunc="mean", observed=True
+    )
     if pre not in wide or post not in wide:
         return pd.DataFrame(columns=["patient_id", "arm", "feature", "pre", "post", "change"])
     out = wide[[pre, post]].dropna().rename(columns={pre: "pre", post: "post"}).reset_index()
@@ -98,8 +130,9 @@ def primary_analysis(effects: pd.DataFrame, analysis: str = "ancova") -> pd.Data
     return sub.drop_duplicates("feature")
 
 
-def select_primary_features(effects: pd.DataFrame | None, values: pd.DataFrame, panel: Sequence[str] = (),
-                            immune_measures: Sequence[str] = ()) -> list[str]:
+def select_primary_features(
+    effects: pd.DataFrame | None, values: pd.DataFrame, panel: Sequence[str] = (), immune_measures: Sequence[str] = ()
+) -> list[str]:
     """Features that get their own paired plot: the primary family (or panel) plus immune measures.
 
     Order: features of a family whose name contains ``primary`` (else features starting with a
@@ -111,8 +144,11 @@ def select_primary_features(effects: pd.DataFrame | None, values: pd.DataFrame, 
         fam = effects[effects["family"].astype(str).str.contains("primary", case=False)]
         chosen += [f for f in dict.fromkeys(fam["feature"].astype(str)) if f in available]
     if not chosen and panel:
-        chosen += [f for f in available if any(f == p or f.startswith(p) and not f[len(p):len(p) + 1].isalnum()
-                                               for p in panel)]
+        chosen += [
+            f
+            for f in available
+            if any(f == p or f.startswith(p) and not f[len(p) : len(p) + 1].isalnum() for p in panel)
+        ]
     immune = set(values.loc[values["feature_type"] == "immune", "feature"]) if not values.empty else set()
     chosen += [f for f in available if f in immune and (not immune_measures or f in immune_measures)]
     return list(dict.fromkeys(chosen))

@@ -7,7 +7,7 @@ side box listing the sample (or patient) and the reason.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -15,8 +15,12 @@ from matplotlib.patches import FancyBboxPatch
 
 from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, theme
 
-STEPS = (("randomised", "Randomised"), ("with_pre", "Usable pre-treatment sample"),
-         ("with_post", "Usable post-treatment sample"), ("paired", "Paired (pre and post)"))
+STEPS = (
+    ("randomised", "Randomised"),
+    ("with_pre", "Usable pre-treatment sample"),
+    ("with_post", "Usable post-treatment sample"),
+    ("paired", "Paired (pre and post)"),
+)
 MAX_LISTED = 6  # exclusions listed per box; the rest are counted
 
 
@@ -28,8 +32,17 @@ def _ordered_arms(flow: pd.DataFrame, arms: Sequence[str] | None) -> list[str]:
 
 
 def _box(ax, x, y, w, h, text, edge, fill="white", fontsize=8, ha="center"):
-    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.01,rounding_size=0.02",
-                                linewidth=1.2, edgecolor=edge, facecolor=fill))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.01,rounding_size=0.02",
+            linewidth=1.2,
+            edgecolor=edge,
+            facecolor=fill,
+        )
+    )
     if ha == "center":
         ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
     else:  # a list: top-left aligned
@@ -49,7 +62,11 @@ def _losses(flow: pd.DataFrame, arm: str) -> str:
         return "No samples excluded or missing"
     lines = [f"Excluded or missing: {len(rows)} sample(s)"]
     for _, row in rows.head(MAX_LISTED).iterrows():
-        who = row["sample_id"] if str(row.get("sample_id", "") or "") not in ("", "nan") else f"{row['patient_id']} ({row['timepoint']})"
+        who = (
+            row["sample_id"]
+            if str(row.get("sample_id", "") or "") not in ("", "nan")
+            else f"{row['patient_id']} ({row['timepoint']})"
+        )
         lines.append("• " + label(f"{who}: {row['reason']}", 60, lines=2).replace("\n", "\n   "))
     if len(rows) > MAX_LISTED:
         lines.append(f"… and {len(rows) - MAX_LISTED} more (see sample_flow.tsv)")
@@ -83,11 +100,23 @@ def plot_sample_flow(flow: pd.DataFrame, arms: Sequence[str] | None = None):
                 ax.text(x0, 0.97, arm_label(arm), ha="center", va="center", fontsize=10, fontweight="bold", color=col)
                 ys = [0.87, 0.735, 0.6, 0.465]
                 for y, (step, text) in zip(ys, STEPS):
-                    _box(ax, x0, y, 0.7, 0.09, f"{text}\nn = {_count(sub, arm, step)} patients", col,
-                         fill="#F2F2F2" if step == "paired" else "white")
+                    _box(
+                        ax,
+                        x0,
+                        y,
+                        0.7,
+                        0.09,
+                        f"{text}\nn = {_count(sub, arm, step)} patients",
+                        col,
+                        fill="#F2F2F2" if step == "paired" else "white",
+                    )
                 for y_from, y_to in zip(ys[:-1], ys[1:]):
-                    ax.annotate("", xy=(x0, y_to + 0.05), xytext=(x0, y_from - 0.05),
-                                arrowprops=dict(arrowstyle="->", color=NEUTRAL, lw=1))
+                    ax.annotate(
+                        "",
+                        xy=(x0, y_to + 0.05),
+                        xytext=(x0, y_from - 0.05),
+                        arrowprops=dict(arrowstyle="->", color=NEUTRAL, lw=1),
+                    )
                 _box(ax, x0, 0.19, 0.94, 0.34, _losses(sub, arm), NEUTRAL, fontsize=6.5, ha="left")
         fig.tight_layout()
     return fig

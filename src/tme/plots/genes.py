@@ -6,7 +6,7 @@ The volcano reads ``de_interaction.tsv`` (DESeq2-style columns: ``log2FoldChange
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -15,8 +15,9 @@ import pandas as pd
 from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, empty_figure, label, theme
 
 
-def plot_volcano(de: pd.DataFrame, arms: Sequence[str] = ("reference", "treatment"), fdr: float = 0.1,
-                 n_labels: int = 10):
+def plot_volcano(
+    de: pd.DataFrame, arms: Sequence[str] = ("reference", "treatment"), fdr: float = 0.1, n_labels: int = 10
+):
     """log2 fold change of the interaction vs −log10 p; genes with padj < ``fdr`` in colour, top ones named."""
     de = de.copy()
     for column in ("log2FoldChange", "pvalue", "padj"):
@@ -30,18 +31,42 @@ def plot_volcano(de: pd.DataFrame, arms: Sequence[str] = ("reference", "treatmen
     down = sig & (de["log2FoldChange"].to_numpy() < 0)
     with theme():
         fig, ax = plt.subplots(figsize=(6.4, 5.4))
-        ax.scatter(de.loc[~sig, "log2FoldChange"], de.loc[~sig, "mlog10p"], s=4, color="#AAAAAA", linewidths=0,
-                   rasterized=len(de) > 5000, label=f"padj ≥ {fdr:g}")
-        ax.scatter(de.loc[up, "log2FoldChange"], de.loc[up, "mlog10p"], s=8, color=OKABE_ITO["vermillion"],
-                   linewidths=0, label=f"higher with {arm_label(arms[1])} (padj < {fdr:g}, n = {int(up.sum())})")
-        ax.scatter(de.loc[down, "log2FoldChange"], de.loc[down, "mlog10p"], s=8, color=OKABE_ITO["blue"],
-                   linewidths=0, label=f"lower with {arm_label(arms[1])} (padj < {fdr:g}, n = {int(down.sum())})")
+        ax.scatter(
+            de.loc[~sig, "log2FoldChange"],
+            de.loc[~sig, "mlog10p"],
+            s=4,
+            color="#AAAAAA",
+            linewidths=0,
+            rasterized=len(de) > 5000,
+            label=f"padj ≥ {fdr:g}",
+        )
+        ax.scatter(
+            de.loc[up, "log2FoldChange"],
+            de.loc[up, "mlog10p"],
+            s=8,
+            color=OKABE_ITO["vermillion"],
+            linewidths=0,
+            label=f"higher with {arm_label(arms[1])} (padj < {fdr:g}, n = {int(up.sum())})",
+        )
+        ax.scatter(
+            de.loc[down, "log2FoldChange"],
+            de.loc[down, "mlog10p"],
+            s=8,
+            color=OKABE_ITO["blue"],
+            linewidths=0,
+            label=f"lower with {arm_label(arms[1])} (padj < {fdr:g}, n = {int(down.sum())})",
+        )
         top = de.sort_values(["padj", "pvalue"], na_position="last").head(n_labels)
         top = top[(top["padj"] < fdr).fillna(False)]
         for k, (_, r) in enumerate(top.iterrows()):
-            ax.annotate(label(r["gene"], 16), (r["log2FoldChange"], r["mlog10p"]), fontsize=6.5,
-                        xytext=(4, 3 if k % 2 == 0 else -8), textcoords="offset points",
-                        arrowprops=dict(arrowstyle="-", color=NEUTRAL, lw=0.4))
+            ax.annotate(
+                label(r["gene"], 16),
+                (r["log2FoldChange"], r["mlog10p"]),
+                fontsize=6.5,
+                xytext=(4, 3 if k % 2 == 0 else -8),
+                textcoords="offset points",
+                arrowprops=dict(arrowstyle="-", color=NEUTRAL, lw=0.4),
+            )
         ax.axvline(0, color=NEUTRAL, lw=0.6, ls=":")
         ax.set_xlabel(f"log2 fold change of the change, {arm_label(arms[1])} vs {arm_label(arms[0])} (interaction)")
         ax.set_ylabel("−log10 p")
@@ -67,11 +92,28 @@ def plot_gsea_dots(gsea: pd.DataFrame, n_sets: int = 30, fdr: float = 0.25):
     with theme():
         fig, ax = plt.subplots(figsize=(7.2, 0.26 * len(g) + 1.8))
         sizes = 15 + 85 * (g["size"].fillna(0) / max(g["size"].max(), 1))
-        sc = ax.scatter(g["nes"], y, s=sizes, c=mlq, cmap="viridis", vmin=0, vmax=max(2.0, float(mlq.max())),
-                        edgecolors="black", linewidths=0.4, zorder=3)
+        sc = ax.scatter(
+            g["nes"],
+            y,
+            s=sizes,
+            c=mlq,
+            cmap="viridis",
+            vmin=0,
+            vmax=max(2.0, float(mlq.max())),
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=3,
+        )
         weak = (g["q"] >= fdr).fillna(True).to_numpy()
-        ax.scatter(g["nes"].to_numpy()[weak], y[weak], s=sizes.to_numpy()[weak], facecolors="white",
-                   edgecolors=NEUTRAL, linewidths=0.8, zorder=4)
+        ax.scatter(
+            g["nes"].to_numpy()[weak],
+            y[weak],
+            s=sizes.to_numpy()[weak],
+            facecolors="white",
+            edgecolors=NEUTRAL,
+            linewidths=0.8,
+            zorder=4,
+        )
         ax.axvline(0, color=NEUTRAL, lw=0.6, ls=":")
         ax.set_yticks(y, [label(s, 45) for s in g["gene_set"]], fontsize=7)
         ax.set_xlabel("Normalised enrichment score (interaction ranking)")

@@ -8,7 +8,7 @@ samples with both values.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,9 +19,19 @@ from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label
 
 #: Default agreement pairs: (word in the signature name, case-insensitive, plural allowed; measure).
 AGREEMENT_PAIRS = (
-    ("macrophage", "CD68"), ("macrophage", "CD163"), ("tam", "CD68"), ("tam", "CD163"),
-    ("neutrophil", "CD66b"), ("nk", "CD56"), ("cd8", "CD8"), ("cyt", "CD8"), ("tcell", "CD8"),
-    ("treg", "FOXP3"), ("t_cell", "sTILs"), ("tcell", "sTILs"), ("til", "sTILs"),
+    ("macrophage", "CD68"),
+    ("macrophage", "CD163"),
+    ("tam", "CD68"),
+    ("tam", "CD163"),
+    ("neutrophil", "CD66b"),
+    ("nk", "CD56"),
+    ("cd8", "CD8"),
+    ("cyt", "CD8"),
+    ("tcell", "CD8"),
+    ("treg", "FOXP3"),
+    ("t_cell", "sTILs"),
+    ("tcell", "sTILs"),
+    ("til", "sTILs"),
 )
 
 
@@ -38,9 +48,10 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
     colours = arm_colours(arms)
     nrows = int(np.ceil(len(measures) / ncols))
     with theme():
-        fig, axes = plt.subplots(nrows, min(ncols, len(measures)), figsize=(3.0 * min(ncols, len(measures)), 3.1 * nrows),
-                                 squeeze=False)
-        for ax in axes.flat[len(measures):]:
+        fig, axes = plt.subplots(
+            nrows, min(ncols, len(measures)), figsize=(3.0 * min(ncols, len(measures)), 3.1 * nrows), squeeze=False
+        )
+        for ax in axes.flat[len(measures) :]:
             ax.axis("off")
         for ax, measure in zip(axes.flat, measures):
             sub = immune[immune["measure"].astype(str) == measure]
@@ -55,8 +66,7 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
                         ax.plot([x0, x0 + 1], [r[pre], r[post]], color=colours[arm], alpha=0.35, lw=0.7)
                 for j, tp in enumerate((pre, post)):
                     v = a.loc[a["timepoint"] == tp, "value"].dropna()
-                    ax.scatter(np.full(len(v), x0 + j), v, s=10, color=colours[arm], linewidths=0,
-                               alpha=0.8, zorder=3)
+                    ax.scatter(np.full(len(v), x0 + j), v, s=10, color=colours[arm], linewidths=0, alpha=0.8, zorder=3)
                     if len(v):
                         ax.hlines(v.median(), x0 + j - 0.25, x0 + j + 0.25, color="black", lw=2, zorder=4)
             scale = str(sub["scale"].iloc[0]) if "scale" in sub else ""
@@ -66,22 +76,42 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
                 else:  # zeros present: linear near zero, logarithmic above
                     ax.set_yscale("symlog", linthresh=1)
                 plain_log_ticks(ax)
-            ax.set_xticks([2.5 * i + j for i in range(len(arms)) for j in (0, 1)],
-                          [f"{label(tp, 6)}\n{arm_label(arm) if j == 0 else ''}" for arm in arms
-                           for j, tp in enumerate((pre, post))], fontsize=6.5)
+            ax.set_xticks(
+                [2.5 * i + j for i in range(len(arms)) for j in (0, 1)],
+                [
+                    f"{label(tp, 6)}\n{arm_label(arm) if j == 0 else ''}"
+                    for arm in arms
+                    for j, tp in enumerate((pre, post))
+                ],
+                fontsize=6.5,
+            )
             n = {arm: sub.loc[sub["arm"] == arm, "patient_id"].nunique() for arm in arms}
-            ax.text(0.99, 0.01, "n = " + "/".join(str(n[a]) for a in arms) + " patients", transform=ax.transAxes,
-                    ha="right", va="bottom", fontsize=6, color=NEUTRAL)
+            ax.text(
+                0.99,
+                0.01,
+                "n = " + "/".join(str(n[a]) for a in arms) + " patients",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=6,
+                color=NEUTRAL,
+            )
             ax.set_title(label(measure, 30), fontsize=9)
             ax.set_ylabel(label(f"{measure} ({unit})", 35), fontsize=7.5)
-        fig.suptitle("Measured immune cells per arm, pre and post (black bar: median; lines join a patient's samples)",
-                     fontsize=9)
+        fig.suptitle(
+            "Measured immune cells per arm, pre and post (black bar: median; lines join a patient's samples)",
+            fontsize=9,
+        )
         fig.tight_layout()
     return fig
 
 
-def agreement_pairs(signatures: Sequence[str], measures: Sequence[str],
-                    pairs: Sequence[tuple[str, str]] = AGREEMENT_PAIRS, preferred: Sequence[str] = ()) -> list[tuple[str, str]]:
+def agreement_pairs(
+    signatures: Sequence[str],
+    measures: Sequence[str],
+    pairs: Sequence[tuple[str, str]] = AGREEMENT_PAIRS,
+    preferred: Sequence[str] = (),
+) -> list[tuple[str, str]]:
     """(signature, measure) pairs present in the data, by word match (see :data:`AGREEMENT_PAIRS`).
 
     Ordered round-robin over measures (every measure's first pair before any second one), the
@@ -115,9 +145,16 @@ def _matches(signatures, measures, pairs) -> list[tuple[str, str]]:
     return out
 
 
-def plot_agreement(scores: pd.DataFrame, immune: pd.DataFrame, arms: Sequence[str], pre: str,
-                   pairs: Sequence[tuple[str, str]] | None = None, max_pairs: int = 12, ncols: int = 4,
-                   preferred: Sequence[str] = ()):
+def plot_agreement(
+    scores: pd.DataFrame,
+    immune: pd.DataFrame,
+    arms: Sequence[str],
+    pre: str,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    max_pairs: int = 12,
+    ncols: int = 4,
+    preferred: Sequence[str] = (),
+):
     """Scatter of signature score vs measured value (analysis scale), per pair, with Spearman ρ.
 
     Uses each signature's first method in the scores table (the library's primary method).
@@ -128,7 +165,11 @@ def plot_agreement(scores: pd.DataFrame, immune: pd.DataFrame, arms: Sequence[st
     s = scores[scores["method"] == scores["signature"].map(first_method)]
     signatures = list(dict.fromkeys(s["signature"].astype(str)))
     measures = list(dict.fromkeys(immune["measure"].astype(str)))
-    pairs = agreement_pairs(signatures, measures, preferred=preferred) if pairs is None else [p for p in pairs if p[0] in signatures and p[1] in measures]
+    pairs = (
+        agreement_pairs(signatures, measures, preferred=preferred)
+        if pairs is None
+        else [p for p in pairs if p[0] in signatures and p[1] in measures]
+    )
     pairs = pairs[:max_pairs]
     if not pairs:
         return empty_figure("No signature / measured-cell pair found in the data.", "Agreement")
@@ -137,7 +178,7 @@ def plot_agreement(scores: pd.DataFrame, immune: pd.DataFrame, arms: Sequence[st
     nrows = int(np.ceil(len(pairs) / nc))
     with theme():
         fig, axes = plt.subplots(nrows, nc, figsize=(3.1 * nc, 3.0 * nrows), squeeze=False)
-        for ax in axes.flat[len(pairs):]:
+        for ax in axes.flat[len(pairs) :]:
             ax.axis("off")
         for ax, (sig, measure) in zip(axes.flat, pairs):
             a = s[s["signature"] == sig][["sample_id", "arm", "timepoint", "score"]]
@@ -149,19 +190,34 @@ def plot_agreement(scores: pd.DataFrame, immune: pd.DataFrame, arms: Sequence[st
             for arm in arms:
                 for tp_pre in (True, False):
                     d = m[(m["arm"] == arm) & ((m["timepoint"] == pre) == tp_pre)]
-                    ax.scatter(d["analysis_value"], d["score"], s=12, linewidths=0.8,
-                               facecolors="white" if tp_pre else colours[arm], edgecolors=colours[arm])
+                    ax.scatter(
+                        d["analysis_value"],
+                        d["score"],
+                        s=12,
+                        linewidths=0.8,
+                        facecolors="white" if tp_pre else colours[arm],
+                        edgecolors=colours[arm],
+                    )
             if len(m) >= 3 and m["score"].nunique() > 1 and m["analysis_value"].nunique() > 1:
                 rho, p = stats.spearmanr(m["analysis_value"], m["score"])
-                ax.text(0.03, 0.97, f"Spearman ρ = {rho:.2f}\nn = {len(m)} samples", transform=ax.transAxes,
-                        va="top", fontsize=7)
+                ax.text(
+                    0.03,
+                    0.97,
+                    f"Spearman ρ = {rho:.2f}\nn = {len(m)} samples",
+                    transform=ax.transAxes,
+                    va="top",
+                    fontsize=7,
+                )
             t = str(m["transform"].iloc[0]) if len(m) else "none"
             unit = str(m["unit"].iloc[0]).replace("mm2", "mm²") if len(m) else ""
-            ax.set_xlabel(label(f"{t}({measure}, {unit})" if t not in ("none", "") else f"{measure} ({unit})", 38),
-                          fontsize=7.5)
+            ax.set_xlabel(
+                label(f"{t}({measure}, {unit})" if t not in ("none", "") else f"{measure} ({unit})", 38), fontsize=7.5
+            )
             ax.set_ylabel(label(f"{sig} score", 38, lines=2), fontsize=7)
         handles = [plt.Line2D([], [], ls="", marker="o", color=colours[a], label=arm_label(a)) for a in arms]
-        handles.append(plt.Line2D([], [], ls="", marker="o", mfc="white", mec=NEUTRAL, label=f"{label(pre, 10)} (open)"))
+        handles.append(
+            plt.Line2D([], [], ls="", marker="o", mfc="white", mec=NEUTRAL, label=f"{label(pre, 10)} (open)")
+        )
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, bbox_to_anchor=(0.5, -0.03))
         fig.suptitle("Expression-based estimates vs measured immune cells (all samples with both)", fontsize=9)
         fig.tight_layout()

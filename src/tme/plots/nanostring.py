@@ -44,14 +44,41 @@ def plot_nanostring_qc(qc: pd.DataFrame, thresholds: QcThresholds = QcThresholds
     with theme():
         fig, axes = plt.subplots(2, 3, figsize=(11, 6.2))
         panels = (
-            (axes[0, 0], qc["fov_ratio"], "flag_imaging", "FOV counted / FOV count", [(t.min_fov_ratio, f"{t.min_fov_ratio:g}")]),
-            (axes[0, 1], qc["binding_density"], "flag_binding_density", "Binding density", [(lo, f"{lo:g}"), (hi, f"{hi:g}")]),
-            (axes[0, 2], qc["positive_r2"], "flag_positive_linearity", "Positive-control linearity R²",
-             [(t.min_positive_r2, f"{t.min_positive_r2:g}")]),
-            (axes[1, 0], np.log2(np.maximum(qc["pos_e_count"], 1) / qc["background"]), "flag_limit_of_detection",
-             "log2(POS_E / background)", [(0.0, "0")]),
-            (axes[1, 2], qc["n_housekeepers_below_background"], "flag_housekeepers_below_background",
-             "Housekeepers ≤ background", [(t.max_housekeepers_below_background + 0.5, f"max {t.max_housekeepers_below_background}")]),
+            (
+                axes[0, 0],
+                qc["fov_ratio"],
+                "flag_imaging",
+                "FOV counted / FOV count",
+                [(t.min_fov_ratio, f"{t.min_fov_ratio:g}")],
+            ),
+            (
+                axes[0, 1],
+                qc["binding_density"],
+                "flag_binding_density",
+                "Binding density",
+                [(lo, f"{lo:g}"), (hi, f"{hi:g}")],
+            ),
+            (
+                axes[0, 2],
+                qc["positive_r2"],
+                "flag_positive_linearity",
+                "Positive-control linearity R²",
+                [(t.min_positive_r2, f"{t.min_positive_r2:g}")],
+            ),
+            (
+                axes[1, 0],
+                np.log2(np.maximum(qc["pos_e_count"], 1) / qc["background"]),
+                "flag_limit_of_detection",
+                "log2(POS_E / background)",
+                [(0.0, "0")],
+            ),
+            (
+                axes[1, 2],
+                qc["n_housekeepers_below_background"],
+                "flag_housekeepers_below_background",
+                "Housekeepers ≤ background",
+                [(t.max_housekeepers_below_background + 0.5, f"max {t.max_housekeepers_below_background}")],
+            ),
         )
         for ax, y, flag, title, limits in panels:
             _points(ax, x, y, qc[flag], names)
@@ -72,6 +99,8 @@ def plot_nanostring_qc(qc: pd.DataFrame, thresholds: QcThresholds = QcThresholds
         ax.set_ylabel("housekeeping factor")
         ax.set_title("Normalisation factors")
         n_fail = int((qc["n_flags"] > 0).sum())
-        fig.suptitle(f"nCounter QC: {len(qc)} samples, {n_fail} failing at least one rule (policy: {t.policy})", fontsize=10)
+        fig.suptitle(
+            f"nCounter QC: {len(qc)} samples, {n_fail} failing at least one rule (policy: {t.policy})", fontsize=10
+        )
         fig.tight_layout()
     return fig

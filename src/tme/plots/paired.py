@@ -9,15 +9,24 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from tme.plots.data import changes
-from tme.plots.style import (MISSING, NEUTRAL, arm_colours, arm_label, empty_figure, format_estimate, format_p,
-                             label, theme)
+from tme.plots.style import (
+    MISSING,
+    NEUTRAL,
+    arm_colours,
+    arm_label,
+    empty_figure,
+    format_estimate,
+    format_p,
+    label,
+    theme,
+)
 
 
 def _offsets(n: int, width: float = 0.18) -> np.ndarray:
@@ -36,8 +45,10 @@ def effect_text(effect: Mapping | None, arms: Sequence[str]) -> str:
     if pd.isna(est):
         note = str(effect.get("note") or "").strip() or "no reason given"
         return f"ANCOVA {contrast}: not estimable ({label(note, 70)})"
-    return (f"ANCOVA {contrast}: {format_estimate(est, effect.get('ci_low'), effect.get('ci_high'))}, "
-            f"{format_p(effect.get('q'))}")
+    return (
+        f"ANCOVA {contrast}: {format_estimate(est, effect.get('ci_low'), effect.get('ci_high'))}, "
+        f"{format_p(effect.get('q'))}"
+    )
 
 
 def change_text(change: Mapping | None, label_: str = "Pooled change") -> str:
@@ -48,12 +59,21 @@ def change_text(change: Mapping | None, label_: str = "Pooled change") -> str:
     if pd.isna(est):
         note = str(change.get("note") or "").strip() or "no reason given"
         return f"{label_}: not estimable ({label(note, 70)})"
-    return (f"{label_} (Hodges–Lehmann, signed-rank): {format_estimate(est, change.get('ci_low'), change.get('ci_high'))}, "
-            f"{format_p(change.get('q'))}")
+    return (
+        f"{label_} (Hodges–Lehmann, signed-rank): {format_estimate(est, change.get('ci_low'), change.get('ci_high'))}, "
+        f"{format_p(change.get('q'))}"
+    )
 
 
-def plot_feature(values: pd.DataFrame, feature: str, arms: Sequence[str], pre: str, post: str,
-                 effect: Mapping | None = None, annotation: str | None = None):
+def plot_feature(
+    values: pd.DataFrame,
+    feature: str,
+    arms: Sequence[str],
+    pre: str,
+    post: str,
+    effect: Mapping | None = None,
+    annotation: str | None = None,
+):
     """Spaghetti (pre → post per patient, per arm) and change-by-arm panels for one feature.
 
     The title's second line is ``annotation`` when given (e.g. :func:`change_text` in a blinded
@@ -81,11 +101,20 @@ def plot_feature(values: pd.DataFrame, feature: str, arms: Sequence[str], pre: s
                 lv = lone.loc[lone["timepoint"] == tp, "value"].dropna()
                 ax1.scatter(np.full(len(lv), x), lv, facecolors="white", edgecolors=colours[arm], s=16, zorder=3)
             if len(pairs):
-                ax1.plot([x_pre, x_post], [pairs["pre"].median(), pairs["post"].median()], color="black", lw=2.4,
-                         marker="o", ms=5, zorder=4)
+                ax1.plot(
+                    [x_pre, x_post],
+                    [pairs["pre"].median(), pairs["post"].median()],
+                    color="black",
+                    lw=2.4,
+                    marker="o",
+                    ms=5,
+                    zorder=4,
+                )
             ticks += [x_pre, x_post]
-            ticklabels += [f"{label(pre, 10)}\n{arm_label(arm)}\n(n = {len(pairs)} pairs)",
-                           f"{label(post, 10)}\n{arm_label(arm)}"]
+            ticklabels += [
+                f"{label(pre, 10)}\n{arm_label(arm)}\n(n = {len(pairs)} pairs)",
+                f"{label(post, 10)}\n{arm_label(arm)}",
+            ]
         ax1.set_xticks(ticks, ticklabels, fontsize=7)
         ax1.set_xlim(-0.6, 3 * (len(arms) - 1) + 1.6)
         ax1.set_ylabel(label(axis_label, 45, lines=2))
@@ -93,14 +122,21 @@ def plot_feature(values: pd.DataFrame, feature: str, arms: Sequence[str], pre: s
         data = [ch.loc[ch["arm"] == arm, "change"].to_numpy() for arm in arms]
         nonempty = [i for i, d in enumerate(data) if len(d)]
         if nonempty:
-            bp = ax2.boxplot([data[i] for i in nonempty], positions=nonempty, widths=0.55, showfliers=False,
-                             patch_artist=True, medianprops=dict(color="black", lw=1.6))
+            bp = ax2.boxplot(
+                [data[i] for i in nonempty],
+                positions=nonempty,
+                widths=0.55,
+                showfliers=False,
+                patch_artist=True,
+                medianprops=dict(color="black", lw=1.6),
+            )
             for patch, i in zip(bp["boxes"], nonempty):
                 patch.set_facecolor("white")
                 patch.set_edgecolor(colours[arms[i]])
         for i, d in enumerate(data):
-            ax2.scatter(i + _offsets(len(d)), np.sort(d), color=colours[arms[i]], s=14, alpha=0.85, zorder=3,
-                        linewidths=0)
+            ax2.scatter(
+                i + _offsets(len(d)), np.sort(d), color=colours[arms[i]], s=14, alpha=0.85, zorder=3, linewidths=0
+            )
         ax2.axhline(0, color=NEUTRAL, lw=0.7, ls=":")
         ax2.set_xticks(range(len(arms)), [f"{arm_label(a)}\n(n = {len(d)})" for a, d in zip(arms, data)], fontsize=7)
         ax2.set_xlim(-0.6, len(arms) - 0.4)
@@ -112,8 +148,9 @@ def plot_feature(values: pd.DataFrame, feature: str, arms: Sequence[str], pre: s
     return fig
 
 
-def plot_change_heatmap(values: pd.DataFrame, features: Sequence[str], arms: Sequence[str], pre: str, post: str,
-                        max_features: int = 40):
+def plot_change_heatmap(
+    values: pd.DataFrame, features: Sequence[str], arms: Sequence[str], pre: str, post: str, max_features: int = 40
+):
     """Patients × features heatmap of standardised within-patient changes, arms stacked and labelled."""
     features = list(dict.fromkeys(features))[:max_features]
     ch = changes(values[values["feature"].isin(features)], pre, post)
@@ -135,7 +172,7 @@ def plot_change_heatmap(values: pd.DataFrame, features: Sequence[str], arms: Seq
         mat = np.full((n_rows, len(features)), np.nan)
         row_labels, row, spans = [], 0, []
         for arm, m in blocks:
-            mat[row: row + len(m)] = m.to_numpy()
+            mat[row : row + len(m)] = m.to_numpy()
             row_labels += [label(p, 14) for p in m.index]
             spans.append((arm, row, row + len(m) - 1))
             row += len(m)
@@ -144,13 +181,23 @@ def plot_change_heatmap(values: pd.DataFrame, features: Sequence[str], arms: Seq
                 row += 1
         lim = np.nanmax(np.abs(mat)) if np.isfinite(mat).any() else 1.0
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad=MISSING)
-        im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, vmin=-lim, vmax=lim,
-                       interpolation="nearest")
+        im = ax.imshow(
+            np.ma.masked_invalid(mat), aspect="auto", cmap=cmap, vmin=-lim, vmax=lim, interpolation="nearest"
+        )
         ax.set_xticks(range(len(features)), [label(f, 28) for f in features], rotation=60, ha="right", fontsize=6.5)
         ax.set_yticks(range(n_rows), row_labels, fontsize=5.5 if n_rows > 40 else 7)
         for arm, start, end in spans:
-            ax.annotate(f"{arm_label(arm)} (n = {end - start + 1})", xy=(1.01, (start + end) / 2), xycoords=("axes fraction", "data"),
-                        rotation=270, va="center", ha="left", color=colours[arm], fontweight="bold", fontsize=8)
+            ax.annotate(
+                f"{arm_label(arm)} (n = {end - start + 1})",
+                xy=(1.01, (start + end) / 2),
+                xycoords=("axes fraction", "data"),
+                rotation=270,
+                va="center",
+                ha="left",
+                color=colours[arm],
+                fontweight="bold",
+                fontsize=8,
+            )
         for side in ("top", "right", "left", "bottom"):
             ax.spines[side].set_visible(False)
         cb = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.08)

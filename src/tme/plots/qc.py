@@ -6,15 +6,23 @@ SVD (numpy), component signs fixed so the largest-magnitude loading is positive 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from tme.plots.style import (NEUTRAL, arm_colours, arm_label, category_colours, empty_figure, label,
-                              plain_log_ticks, theme)
+from tme.plots.style import (
+    NEUTRAL,
+    arm_colours,
+    arm_label,
+    category_colours,
+    empty_figure,
+    label,
+    plain_log_ticks,
+    theme,
+)
 
 
 def _is_excluded(reason: pd.Series) -> pd.Series:
@@ -34,8 +42,12 @@ def _timepoint_order(values, timepoints: Sequence[str] | None) -> list[str]:
     return [t for t in timepoints if t in present] + sorted(t for t in present if t not in timepoints)
 
 
-def plot_expression_qc(qc: pd.DataFrame, arms: Sequence[str] | None = None,
-                       timepoints: Sequence[str] | None = None, min_library_size: float | None = None):
+def plot_expression_qc(
+    qc: pd.DataFrame,
+    arms: Sequence[str] | None = None,
+    timepoints: Sequence[str] | None = None,
+    min_library_size: float | None = None,
+):
     """Library size (millions of reads, log axis) and detected genes per sample, by arm × timepoint.
 
     Excluded samples are drawn as crosses (reason in ``expression_qc.tsv``); the library-size
@@ -51,15 +63,24 @@ def plot_expression_qc(qc: pd.DataFrame, arms: Sequence[str] | None = None,
     groups = [(a, t) for a in arm_order for t in tp_order]
     with theme():
         fig, axes = plt.subplots(1, 2, figsize=(max(7.5, 1.3 * len(groups) * 2), 3.6))
-        for ax, column, ylabel in ((axes[0], "library_size", "Library size (million reads)"),
-                                   (axes[1], "detected_genes", "Detected genes (count > 0)")):
+        for ax, column, ylabel in (
+            (axes[0], "library_size", "Library size (million reads)"),
+            (axes[1], "detected_genes", "Detected genes (count > 0)"),
+        ):
             for i, (arm, tp) in enumerate(groups):
                 sub = qc[(qc["arm"].astype(str) == arm) & (qc["timepoint"].astype(str) == tp)]
                 y = pd.to_numeric(sub[column], errors="coerce") / (1e6 if column == "library_size" else 1)
                 x = i + np.linspace(-0.25, 0.25, len(sub)) if len(sub) > 1 else np.full(len(sub), float(i))
                 ok = ~sub["excluded"].to_numpy()
-                ax.scatter(x[ok], y[ok], s=14, color=colours[arm], alpha=0.85, linewidths=0,
-                           marker="o" if tp == (tp_order[0] if tp_order else tp) else "s")
+                ax.scatter(
+                    x[ok],
+                    y[ok],
+                    s=14,
+                    color=colours[arm],
+                    alpha=0.85,
+                    linewidths=0,
+                    marker="o" if tp == (tp_order[0] if tp_order else tp) else "s",
+                )
                 ax.scatter(x[~ok], y[~ok], s=30, color="black", marker="x", linewidths=1.2)
             if column == "library_size":
                 ax.set_yscale("log")
@@ -70,11 +91,14 @@ def plot_expression_qc(qc: pd.DataFrame, arms: Sequence[str] | None = None,
             ax.set_ylabel(ylabel)
         handles = [Line2D([], [], ls="", marker="x", color="black", label="excluded sample")]
         if min_library_size:
-            handles.append(Line2D([], [], ls="--", color=NEUTRAL, label=f"minimum library size ({min_library_size:,.0f})"))
+            handles.append(
+                Line2D([], [], ls="--", color=NEUTRAL, label=f"minimum library size ({min_library_size:,.0f})")
+            )
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, bbox_to_anchor=(0.5, -0.04))
         n = qc.groupby("arm")["sample_id"].nunique()
-        fig.suptitle("Expression QC: " + ", ".join(f"{arm_label(a)} {int(n.get(a, 0))} samples" for a in arm_order),
-                     fontsize=10)
+        fig.suptitle(
+            "Expression QC: " + ", ".join(f"{arm_label(a)} {int(n.get(a, 0))} samples" for a in arm_order), fontsize=10
+        )
         fig.tight_layout()
     return fig
 
@@ -93,14 +117,19 @@ def expression_pca(X: np.ndarray, n_top: int = 2000, n_components: int = 2) -> t
     for j in range(k):
         if Vt[j, np.argmax(np.abs(Vt[j]))] < 0:
             U[:, j] *= -1
-    total = (S ** 2).sum()
+    total = (S**2).sum()
     explained = (S[:k] ** 2) / total if total > 0 else np.zeros(k)
     return U[:, :k] * S[:k], explained
 
 
-def plot_pca(X: np.ndarray, obs: pd.DataFrame, arms: Sequence[str] | None = None,
-             timepoints: Sequence[str] | None = None, colour_by: Sequence[str] = ("arm", "timepoint", "batch"),
-             n_top: int = 2000):
+def plot_pca(
+    X: np.ndarray,
+    obs: pd.DataFrame,
+    arms: Sequence[str] | None = None,
+    timepoints: Sequence[str] | None = None,
+    colour_by: Sequence[str] = ("arm", "timepoint", "batch"),
+    n_top: int = 2000,
+):
     """PCA of usable samples in panels coloured by arm, timepoint and batch (when present).
 
     Each patient's samples are joined by a thin line in pre → post order; pre samples are open
@@ -138,19 +167,32 @@ def plot_pca(X: np.ndarray, obs: pd.DataFrame, arms: Sequence[str] | None = None
             for value, colour in colours.items():
                 sub = obs[obs[by].astype(str) == value]
                 pre = sub["timepoint"].astype(str) == first_tp
-                ax.scatter(sub.loc[pre, "PC1"], sub.loc[pre, "PC2"], s=22, facecolors="white", edgecolors=colour,
-                           linewidths=1.2, zorder=2)
+                ax.scatter(
+                    sub.loc[pre, "PC1"],
+                    sub.loc[pre, "PC2"],
+                    s=22,
+                    facecolors="white",
+                    edgecolors=colour,
+                    linewidths=1.2,
+                    zorder=2,
+                )
                 ax.scatter(sub.loc[~pre, "PC1"], sub.loc[~pre, "PC2"], s=22, color=colour, zorder=3, linewidths=0)
-            handles = [Line2D([], [], ls="", marker="o", color=c,
-                              label=arm_label(v) if by == "arm" else label(v, 20)) for v, c in list(colours.items())[:10]]
+            handles = [
+                Line2D([], [], ls="", marker="o", color=c, label=arm_label(v) if by == "arm" else label(v, 20))
+                for v, c in list(colours.items())[:10]
+            ]
             if by == "arm":
-                handles += [Line2D([], [], ls="", marker="o", mfc="white", mec=NEUTRAL, label=f"{label(first_tp, 12)} (open)"),
-                            Line2D([], [], color="#BBBBBB", lw=0.6, label="same patient")]
+                handles += [
+                    Line2D([], [], ls="", marker="o", mfc="white", mec=NEUTRAL, label=f"{label(first_tp, 12)} (open)"),
+                    Line2D([], [], color="#BBBBBB", lw=0.6, label="same patient"),
+                ]
             ax.legend(handles=handles, fontsize=7, loc="best", title=label(by, 20), title_fontsize=7)
             ax.set_xlabel(f"PC1 ({100 * explained[0]:.1f}% of variance)")
             ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f}% of variance)" if len(explained) > 1 else "PC2")
             ax.set_title(f"coloured by {label(by, 20)}")
-        fig.suptitle(f"PCA of log2 CPM+1, {min(n_top, np.asarray(X).shape[1])} most variable genes, "
-                     f"{len(obs)} usable samples", fontsize=10)
+        fig.suptitle(
+            f"PCA of log2 CPM+1, {min(n_top, np.asarray(X).shape[1])} most variable genes, {len(obs)} usable samples",
+            fontsize=10,
+        )
         fig.tight_layout()
     return fig

@@ -13,19 +13,30 @@ Inputs are the tidy tables of :mod:`tme.stats.sensitivity` and :mod:`tme.stats.d
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tme.plots.style import (MISSING, NEUTRAL, OKABE_ITO, arm_colours, arm_label, ci_label, empty_figure,
-                             format_p, label, theme)
+from tme.plots.style import (
+    MISSING,
+    NEUTRAL,
+    OKABE_ITO,
+    arm_colours,
+    arm_label,
+    ci_label,
+    empty_figure,
+    format_p,
+    label,
+    theme,
+)
 
 
-def plot_tipping_point(grid: pd.DataFrame, tipping_delta: float = np.nan, feature: str = "",
-                       unit: str = "", conf_level: float = 0.95):
+def plot_tipping_point(
+    grid: pd.DataFrame, tipping_delta: float = np.nan, feature: str = "", unit: str = "", conf_level: float = 0.95
+):
     """Tipping-point figure of one endpoint from its ``tipping_grid`` rows.
 
     ``tipping_delta``: the ``tipping_point`` row's ``tipping_delta`` (NaN: none on the grid);
@@ -40,16 +51,26 @@ def plot_tipping_point(grid: pd.DataFrame, tipping_delta: float = np.nan, featur
         fig, ax = plt.subplots(figsize=(6.2, 3.6))
         at_zero = bool(grid.loc[grid["delta"] == 0, "significant"].iloc[0])
         differs = grid["significant"].to_numpy(bool) != at_zero
-        ax.fill_between(delta, 0, 1, where=differs, transform=ax.get_xaxis_transform(), color=MISSING,
-                        step="mid", label="conclusion differs from MAR")
-        ax.fill_between(delta, grid["ci_low"], grid["ci_high"], color=OKABE_ITO["sky_blue"], alpha=0.35,
-                        label=ci_label(conf_level))
+        ax.fill_between(
+            delta,
+            0,
+            1,
+            where=differs,
+            transform=ax.get_xaxis_transform(),
+            color=MISSING,
+            step="mid",
+            label="conclusion differs from MAR",
+        )
+        ax.fill_between(
+            delta, grid["ci_low"], grid["ci_high"], color=OKABE_ITO["sky_blue"], alpha=0.35, label=ci_label(conf_level)
+        )
         ax.plot(delta, est, color=OKABE_ITO["blue"], lw=1.5, label="pooled estimate")
         ax.axhline(0, color="black", lw=0.8, ls="--")
         ax.axvline(0, color=NEUTRAL, lw=0.6, ls=":")
         if np.isfinite(tipping_delta):
-            ax.axvline(tipping_delta, color=OKABE_ITO["vermillion"], lw=1.2,
-                       label=f"tipping point δ = {tipping_delta:.3g}")
+            ax.axvline(
+                tipping_delta, color=OKABE_ITO["vermillion"], lw=1.2, label=f"tipping point δ = {tipping_delta:.3g}"
+            )
         sd = grid["delta_sd"].to_numpy(float) if "delta_sd" in grid else None
         if sd is not None and np.isfinite(sd).any() and np.any(delta != 0):
             k = np.nanmedian(sd[delta != 0] / delta[delta != 0])
@@ -85,8 +106,12 @@ def _feature_row(axes, resid: pd.DataFrame, checks: pd.DataFrame, colours: dict,
     axes[0].scatter(fitted, r, s=12, c=colour, zorder=3)
     axes[0].axhline(0, color=NEUTRAL, lw=0.8, ls="--")
     inter = check.loc["arm_x_baseline"] if "arm_x_baseline" in check.index else None
-    axes[0].set_title(f"{label(resid['feature'].iloc[0], 40)}\narm × baseline {format_p(inter['p'] if inter is not None else np.nan, 'p')}",
-                      loc="left", fontsize=8)
+    axes[0].set_title(
+        f"{label(resid['feature'].iloc[0], 40)}\narm × baseline "
+        f"{format_p(inter['p'] if inter is not None else np.nan, 'p')}",
+        loc="left",
+        fontsize=8,
+    )
     axes[0].set_xlabel("fitted post value", fontsize=7)
     axes[0].set_ylabel("residual", fontsize=7)
     _qq(axes[1], r, colour)
@@ -99,8 +124,15 @@ def _feature_row(axes, resid: pd.DataFrame, checks: pd.DataFrame, colours: dict,
     threshold = 4 / len(d)
     axes[2].axhline(threshold, color="black", lw=0.8, ls="--")  # not an arm colour
     for i in np.flatnonzero(resid["influential"].to_numpy(bool)):
-        axes[2].annotate(label(resid["patient_id"].iloc[i], 12), (x[i], d[i]), fontsize=6, ha="center",
-                         va="bottom", xytext=(0, 2), textcoords="offset points")
+        axes[2].annotate(
+            label(resid["patient_id"].iloc[i], 12),
+            (x[i], d[i]),
+            fontsize=6,
+            ha="center",
+            va="bottom",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     axes[2].set_title(f"Cook's distance (line: 4/n = {threshold:.2g})", loc="left", fontsize=8)
     axes[2].set_xticks([])
     axes[2].set_xlabel("patients", fontsize=7)
@@ -108,8 +140,9 @@ def _feature_row(axes, resid: pd.DataFrame, checks: pd.DataFrame, colours: dict,
         ax.tick_params(labelsize=6.5)
 
 
-def plot_residual_diagnostics(residuals: pd.DataFrame, checks: pd.DataFrame,
-                              arms: Sequence[str] = ("reference", "treatment")):
+def plot_residual_diagnostics(
+    residuals: pd.DataFrame, checks: pd.DataFrame, arms: Sequence[str] = ("reference", "treatment")
+):
     """Residual diagnostics of the primary ANCOVA, one row of three panels per endpoint.
 
     ``residuals`` and ``checks`` are the two tables of
@@ -117,18 +150,28 @@ def plot_residual_diagnostics(residuals: pd.DataFrame, checks: pd.DataFrame,
     """
     if residuals is None or residuals.empty or residuals["residual"].isna().all():
         return empty_figure("No residual diagnostics (no endpoint could be fitted).", "ANCOVA residual diagnostics")
-    features = [f for f in dict.fromkeys(residuals["feature"])
-                if residuals.loc[residuals["feature"] == f, "residual"].notna().any()]
+    features = [
+        f
+        for f in dict.fromkeys(residuals["feature"])
+        if residuals.loc[residuals["feature"] == f, "residual"].notna().any()
+    ]
     colours = arm_colours(list(arms))
     with theme():
         fig, axes = plt.subplots(len(features), 3, figsize=(9.5, 2.5 * len(features) + 0.6), squeeze=False)
         for row, feature in zip(axes, features):
-            _feature_row(row, residuals[residuals["feature"] == feature],
-                         checks[checks["feature"] == feature], colours, arms)
+            _feature_row(
+                row, residuals[residuals["feature"] == feature], checks[checks["feature"] == feature], colours, arms
+            )
         handles = [plt.Line2D([], [], marker="o", ls="", color=colours[a], label=arm_label(a)) for a in arms]
         top = 1 - 0.12 / fig.get_figheight()
         fig.legend(handles=handles, loc="upper right", ncol=len(arms), fontsize=7, bbox_to_anchor=(0.99, top))
-        fig.suptitle("ANCOVA residual diagnostics (post ~ pre + arm + covariates)", x=0.01, y=top, ha="left",
-                     va="top", fontsize=9)
+        fig.suptitle(
+            "ANCOVA residual diagnostics (post ~ pre + arm + covariates)",
+            x=0.01,
+            y=top,
+            ha="left",
+            va="top",
+            fontsize=9,
+        )
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
     return fig

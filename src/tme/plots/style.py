@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import matplotlib
 
@@ -31,23 +31,41 @@ from tme.io import atomic_path  # noqa: E402
 
 #: Okabe–Ito colours by name.
 OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
 }
 #: Arm colours in design order: reference arm first, treatment arm second (extra arms after).
-ARM_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"],
-               OKABE_ITO["orange"], OKABE_ITO["sky_blue"])
+ARM_COLOURS = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["sky_blue"],
+)
 #: Colours for other categories (batches, ...), arm colours excluded so the two never get confused.
-CATEGORY_COLOURS = (OKABE_ITO["orange"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"], OKABE_ITO["sky_blue"],
-                    OKABE_ITO["yellow"], OKABE_ITO["black"])
+CATEGORY_COLOURS = (
+    OKABE_ITO["orange"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["yellow"],
+    OKABE_ITO["black"],
+)
 NEUTRAL = "#4D4D4D"
 MISSING = "#D9D9D9"
 DPI = 150
 FORMATS = ("png", "pdf", "svg")
 
 RC = {
-    "text.parse_math": False,       # user strings are printed literally ($, ^, _ and \ included)
-    "font.family": "DejaVu Sans",   # shipped with matplotlib: same glyphs on every machine
+    "text.parse_math": False,  # user strings are printed literally ($, ^, _ and \ included)
+    "font.family": "DejaVu Sans",  # shipped with matplotlib: same glyphs on every machine
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
@@ -57,9 +75,9 @@ RC = {
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
     "savefig.bbox": "tight",
-    "pdf.fonttype": 42,             # TrueType: text stays editable in PDF
-    "svg.fonttype": "none",         # text stays text in SVG (matplotlib XML-escapes it)
-    "svg.hashsalt": "tme",          # fixed clip-path ids
+    "pdf.fonttype": 42,  # TrueType: text stays editable in PDF
+    "svg.fonttype": "none",  # text stays text in SVG (matplotlib XML-escapes it)
+    "svg.hashsalt": "tme",  # fixed clip-path ids
     "path.simplify": True,
 }
 
@@ -159,15 +177,16 @@ def ci_label(conf_level: float = 0.95) -> str:
     return f"{100 * conf_level:.4g}% CI"
 
 
-def format_estimate(estimate: float, low: float, high: float, digits: int = 2,
-                    conf_level: float = 0.95) -> str:
+def format_estimate(estimate: float, low: float, high: float, digits: int = 2, conf_level: float = 0.95) -> str:
     """``-0.52 (95% CI -0.80 to -0.24)`` (the level from ``conf_level``)."""
+
     def f(x):
         try:
             x = float(x)
         except (TypeError, ValueError):
             return "NA"
         return "NA" if x != x else f"{x:.{digits}f}".replace("-", "−")
+
     return f"{f(estimate)} ({ci_label(conf_level)} {f(low)} to {f(high)})"
 
 
@@ -185,8 +204,7 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, 
         for fmt in formats:
             path = stem.parent / f"{stem.name}.{fmt}"
             with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches="tight",
-                            facecolor="white")
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches="tight", facecolor="white")
             paths.append(path)
     plt.close(fig)
     return paths

@@ -5,8 +5,9 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,13 +36,20 @@ METHODS: Mapping[str, Method] = MappingProxyType(
             Method("plage", plage, f"Tomfohr 2005; {_GSVA_146} method='plage'", drops_constant_genes=True),
             Method("singscore", singscore, "Foroutan 2018 (singscore)", rank_walk=True, directional=True),
             Method("mean", mean, "mean expression of the set genes"),
-            Method("weighted", weighted, "Ayers 2017 / Cristescu 2018 T-cell-inflamed GEP", needs_weights=True,
-                   own_method_only=True),
-            Method("cyt", cyt, "Rooney 2015 cytolytic activity", own_method_only=True,
-                   workflow_options={"log_base": 2}),
+            Method(
+                "weighted",
+                weighted,
+                "Ayers 2017 / Cristescu 2018 T-cell-inflamed GEP",
+                needs_weights=True,
+                own_method_only=True,
+            ),
+            Method(
+                "cyt", cyt, "Rooney 2015 cytolytic activity", own_method_only=True, workflow_options={"log_base": 2}
+            ),
             Method("mcpcounter", mcpcounter, "Becht 2016 MCP-counter", own_method_only=True),
-            Method("estimate", estimate, "Yoshihara 2013 ESTIMATE (estimateScore)", rank_walk=True,
-                   own_method_only=True),
+            Method(
+                "estimate", estimate, "Yoshihara 2013 ESTIMATE (estimateScore)", rank_walk=True, own_method_only=True
+            ),
         )
     }
 )
@@ -214,12 +222,8 @@ def _indexed(sig: Signature, position: Mapping[str, int], method: Method) -> Ind
 
 def _method(method: str, options: Mapping[str, Any]) -> Method:
     if method not in METHODS:
-        raise TmeInputError(
-            f"unknown scoring method '{method}'", fix=f"use one of: {', '.join(METHODS)}"
-        )
-    accepted = [
-        p for p in inspect.signature(METHODS[method].func).parameters.values() if p.kind is p.KEYWORD_ONLY
-    ]
+        raise TmeInputError(f"unknown scoring method '{method}'", fix=f"use one of: {', '.join(METHODS)}")
+    accepted = [p for p in inspect.signature(METHODS[method].func).parameters.values() if p.kind is p.KEYWORD_ONLY]
     names = {p.name for p in accepted} - {"n_jobs"}
     unknown = sorted(set(options) - names)
     if unknown:
@@ -361,9 +365,7 @@ def score(
         values = spec.func(X, indexed, n_jobs=n_jobs, **method_options)
     else:
         values = np.empty((X.shape[0], 0))
-    result = pd.DataFrame(
-        np.asarray(values, dtype=np.float64), index=samples, columns=[s.name for s in indexed]
-    )
+    result = pd.DataFrame(np.asarray(values, dtype=np.float64), index=samples, columns=[s.name for s in indexed])
     if adata is not None:
         adata.obsm[f"tme_{method}"] = result
         params = {"method": method, "reference": spec.reference, "min_genes": min_genes}

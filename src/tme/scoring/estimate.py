@@ -24,7 +24,7 @@ purity is not calibrated — report the stromal/immune scores instead.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -28,7 +28,7 @@ samples are removed beforehand, as GSVA does. The kernel step costs :math:`O(n m
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import ndtr, pdtr
@@ -97,7 +97,7 @@ def gsva(
             f"unknown GSVA kernel kcdf={kcdf!r}",
             fix="use kcdf='gaussian' for log-scale data or kcdf='poisson' for integer counts",
         )
-    if kcdf == "poisson" and (np.any(X < 0) or np.any(X != np.round(X))):
+    if kcdf == "poisson" and (np.any(X < 0) or np.any(np.round(X) != X)):
         raise TmeInputError(
             "kcdf='poisson' needs non-negative integer counts, but the matrix has other values",
             fix="pass raw counts, or use kcdf='gaussian' on log-scale data",

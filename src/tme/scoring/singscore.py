@@ -24,7 +24,7 @@ bounds stay the true extremes (identical when all genes are present).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -35,7 +35,7 @@ removed**; for pre/post comparisons keep the raw ES (the default) or freeze one 
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.sparse import csr_array
@@ -47,9 +47,7 @@ from tme.scoring._ranks import descending_position, map_sample_chunks, rank_unio
 WeightFn = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 
-def walk_sum_scores(
-    X: np.ndarray, sets: Sequence[IndexedSet], weight_fn: WeightFn, *, n_jobs: int = 1
-) -> np.ndarray:
+def walk_sum_scores(X: np.ndarray, sets: Sequence[IndexedSet], weight_fn: WeightFn, *, n_jobs: int = 1) -> np.ndarray:
     """Sum-of-walk enrichment score (closed form above) for every sample (row of ``X``) and set.
 
     ``weight_fn`` turns the per-sample ranking of the set genes into the walk weights

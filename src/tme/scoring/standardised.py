@@ -8,7 +8,7 @@ cohort-dependent. Genes constant across samples are removed first, as GSVA does.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

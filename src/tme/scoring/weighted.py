@@ -18,7 +18,7 @@ with the published weights :math:`w_g` (``Signature.weights``) and housekeeping 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

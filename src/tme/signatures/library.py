@@ -92,12 +92,12 @@ def load_library(collections: Iterable[str] | str | None = None) -> dict[str, Si
     ('weighted', 11)
     """
     known = collection_names()
-    chosen = known if collections is None else [collections] if isinstance(collections, str) \
-        else list(collections)
+    chosen = known if collections is None else [collections] if isinstance(collections, str) else list(collections)
     for name in chosen:
         if name not in known:
-            raise TmeInputError(f"unknown signature collection '{name}'", column="collections",
-                                fix=f"use one of {', '.join(known)}")
+            raise TmeInputError(
+                f"unknown signature collection '{name}'", column="collections", fix=f"use one of {', '.join(known)}"
+            )
     library: dict[str, Signature] = {}
     for name in chosen:
         library.update(_load_collection(name))
@@ -131,9 +131,7 @@ def default_methods(signature: Signature) -> list[str]:
     return ["mean", "zscore"]
 
 
-def resolve_symbols(
-    signatures: Mapping[str, Signature], genemap: GeneMap | None = None
-) -> dict[str, Signature]:
+def resolve_symbols(signatures: Mapping[str, Signature], genemap: GeneMap | None = None) -> dict[str, Signature]:
     """Map every gene of every signature to its current symbol with :class:`~tme.genes.GeneMap`.
 
     Ensembl, Entrez and alias names that map to one gene are replaced; ambiguous and unknown
@@ -154,9 +152,7 @@ def resolve_symbols(
     return {key: _resolve_one(s, current, unresolved) for key, s in signatures.items()}
 
 
-def _resolve_one(
-    signature: Signature, current: Mapping[str, str], unresolved: Mapping[str, str]
-) -> Signature:
+def _resolve_one(signature: Signature, current: Mapping[str, str], unresolved: Mapping[str, str]) -> Signature:
     """Apply the name mapping ``current`` to one signature, recording what changed."""
     seen: set[str] = set()
     renamed: list[str] = []
@@ -175,10 +171,8 @@ def _resolve_one(
             kept.append(new)
         return kept
 
-    genes, down, housekeeping = map(update, (signature.genes, signature.down_genes,
-                                             signature.housekeeping))
-    missing = [unresolved[g] for g in (*signature.all_genes, *signature.housekeeping)
-               if g in unresolved]
+    genes, down, housekeeping = map(update, (signature.genes, signature.down_genes, signature.housekeeping))
+    missing = [unresolved[g] for g in (*signature.all_genes, *signature.housekeeping) if g in unresolved]
     if not (renamed or merged or missing):
         return signature
     weights = None
@@ -187,9 +181,7 @@ def _resolve_one(
         for gene, weight in signature.weights.items():
             weights.setdefault(current[gene], weight)
     meta = dict(signature.meta)
-    for key, items in (("published_genes", renamed), ("unresolved_genes", missing),
-                       ("merged_genes", merged)):
+    for key, items in (("published_genes", renamed), ("unresolved_genes", missing), ("merged_genes", merged)):
         if items:
             meta[key] = ";".join(filter(None, [meta.get(key, ""), *items]))
-    return replace(signature, genes=genes, down_genes=down, housekeeping=housekeeping,
-                   weights=weights, meta=meta)
+    return replace(signature, genes=genes, down_genes=down, housekeeping=housekeeping, weights=weights, meta=meta)

@@ -72,16 +72,18 @@ class _Draft:
             raise TmeInputError(
                 f"gene '{gene}' is listed twice in signature '{self.name}' (also line "
                 f"{old.line}) with a different weight, direction or role",
-                file=file, line=row.line, fix="keep one row per gene and signature",
+                file=file,
+                line=row.line,
+                fix="keep one row per gene and signature",
             )
         warnings.warn(
             f"{file}, line {row.line}: gene '{gene}' is listed twice in signature "
             f"'{self.name}' (also line {old.line}); it is used once",
-            TmeInputWarning, stacklevel=4,
+            TmeInputWarning,
+            stacklevel=4,
         )
 
-    def build(self, file: str | Path, *, meta: Mapping[str, str] | None = None,
-              **provenance: str) -> Signature:
+    def build(self, file: str | Path, *, meta: Mapping[str, str] | None = None, **provenance: str) -> Signature:
         """Check the weights and return the :class:`Signature` (``provenance``: its text fields)."""
         members = {g: r for g, r in self.rows.items() if r.role == "member"}
         weighted = [g for g, r in members.items() if r.weight is not None]
@@ -91,19 +93,25 @@ class _Draft:
                     f"a weight is given for housekeeping gene '{gene}' of signature "
                     f"'{self.name}', but weights apply to scored members only (weights given "
                     "for genes not in the set)",
-                    file=file, line=row.line, column="weight", fix="leave the weight empty",
+                    file=file,
+                    line=row.line,
+                    column="weight",
+                    fix="leave the weight empty",
                 )
         if not members:
             raise TmeInputError(
                 f"signature '{self.name}' has no member genes (only housekeeping rows)",
-                file=file, line=self.first_line, column="role",
+                file=file,
+                line=self.first_line,
+                column="role",
             )
         if weighted and len(weighted) != len(members):
             line = next(r.line for r in members.values() if r.weight is None)
             raise TmeInputError(
-                f"signature '{self.name}' gives weights for {len(weighted)} of its "
-                f"{len(members)} genes",
-                file=file, line=line, column="weight",
+                f"signature '{self.name}' gives weights for {len(weighted)} of its {len(members)} genes",
+                file=file,
+                line=line,
+                column="weight",
                 fix="give a weight for every gene of the signature, or for none",
             )
         meta = dict(meta or {})
@@ -131,22 +139,27 @@ def _clean_gene(raw: str, file: Path, line: int) -> str:
     """Strip surrounding spaces from a gene name, warning when there were any."""
     gene = raw.strip()
     if gene != raw:
-        warnings.warn(f"{file}, line {line}: spaces around gene name '{gene}' were removed",
-                      TmeInputWarning, stacklevel=3)
+        warnings.warn(
+            f"{file}, line {line}: spaces around gene name '{gene}' were removed", TmeInputWarning, stacklevel=3
+        )
     return gene
 
 
 def _check_name(name: str, seen: dict[str, tuple[str, int]], file: Path, line: int) -> None:
     """Refuse an empty name or one that collides (up to case) with an earlier, different one."""
     if not name:
-        raise TmeInputError("empty signature name", file=file, line=line, column="signature",
-                            fix="name every signature")
+        raise TmeInputError(
+            "empty signature name", file=file, line=line, column="signature", fix="name every signature"
+        )
     key = name.casefold()
     if key in seen and seen[key][0] != name:
         other, other_line = seen[key]
         raise TmeInputError(
             f"signature names '{name}' and '{other}' (line {other_line}) differ only by case",
-            file=file, line=line, column="signature", fix="rename one of them",
+            file=file,
+            line=line,
+            column="signature",
+            fix="rename one of them",
         )
     seen.setdefault(key, (name, line))
 
@@ -158,7 +171,10 @@ def _check_excel(drafts: dict[str, _Draft], file: Path) -> None:
     if mangled:
         line = next(d.rows[mangled[0]].line for d in drafts.values() if mangled[0] in d.rows)
         raise TmeInputError(
-            describe_excel_mangled(mangled), file=file, line=line, column="gene",
+            describe_excel_mangled(mangled),
+            file=file,
+            line=line,
+            column="gene",
             fix="re-export the gene sets without opening them in Excel, or use Ensembl IDs",
         )
 
@@ -188,12 +204,16 @@ def read_gmt(path: str | Path, *, collection: str | None = None) -> dict[str, Si
         if name in drafts:
             raise TmeInputError(
                 f"signature '{name}' is defined twice (also line {drafts[name].first_line})",
-                file=path, line=number, fix="give each gene set a unique name",
+                file=path,
+                line=number,
+                fix="give each gene set a unique name",
             )
         genes = [_clean_gene(g, path, number) for g in fields[2:] if g.strip()]
         if not genes:
             raise TmeInputError(
-                f"gene set '{name}' has no genes", file=path, line=number,
+                f"gene set '{name}' has no genes",
+                file=path,
+                line=number,
                 fix="a GMT line is: name, description, then one gene per tab-separated field",
             )
         draft = _Draft(name, number)
@@ -205,8 +225,7 @@ def read_gmt(path: str | Path, *, collection: str | None = None) -> dict[str, Si
         raise TmeInputError("no gene sets in file", file=path, fix="check the file is a GMT")
     _check_excel(drafts, path)
     collection = path.stem if collection is None else collection
-    return {n: d.build(path, collection=collection, note=notes[n], source=str(path))
-            for n, d in drafts.items()}
+    return {n: d.build(path, collection=collection, note=notes[n], source=str(path)) for n, d in drafts.items()}
 
 
 def _parse_table(path: Path) -> dict[str, _Draft]:
@@ -217,15 +236,18 @@ def _parse_table(path: Path) -> dict[str, _Draft]:
     """
     lines = _lines(path)
     if not lines or not lines[0].strip():
-        raise TmeInputError("empty file (no header line)", file=path, line=1,
-                            fix="start with a header: signature<TAB>gene[<TAB>weight]")
+        raise TmeInputError(
+            "empty file (no header line)", file=path, line=1, fix="start with a header: signature<TAB>gene[<TAB>weight]"
+        )
     rows = list(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
     header = [h.strip().lower() for h in rows[0]]
     for required in ("signature", "gene"):
         if required not in header:
             raise TmeInputError(
                 f"no '{required}' column in the header (found: {', '.join(header)})",
-                file=path, line=1, fix="name the columns signature, gene[, weight][, direction]",
+                file=path,
+                line=1,
+                fix="name the columns signature, gene[, weight][, direction]",
             )
     index = {c: header.index(c) for c in (*TABLE_COLUMNS, "published_gene") if c in header}
     drafts: dict[str, _Draft] = {}
@@ -238,8 +260,9 @@ def _parse_table(path: Path) -> dict[str, _Draft]:
         _check_name(name, seen, path, number)
         gene = _clean_gene(value["gene"], path, number)
         if not gene:
-            raise TmeInputError("empty gene name", file=path, line=number, column="gene",
-                                fix="fill in the gene or delete the row")
+            raise TmeInputError(
+                "empty gene name", file=path, line=number, column="gene", fix="fill in the gene or delete the row"
+            )
         weight = _parse_weight(value.get("weight", ""), path, number)
         direction = _parse_choice(value.get("direction", ""), DIRECTIONS, "direction", path, number)
         role = _parse_choice(value.get("role", ""), ROLES, "role", path, number)
@@ -248,8 +271,9 @@ def _parse_table(path: Path) -> dict[str, _Draft]:
         if value.get("published_gene", "").strip():
             draft.published[gene] = value["published_gene"].strip()
     if not drafts:
-        raise TmeInputError("no signature rows under the header", file=path, line=2,
-                            fix="add one row per signature and gene")
+        raise TmeInputError(
+            "no signature rows under the header", file=path, line=2, fix="add one row per signature and gene"
+        )
     _check_excel(drafts, path)
     return drafts
 
@@ -283,8 +307,13 @@ def _parse_weight(text: str, file: Path, line: int) -> float | None:
     except ValueError:
         weight = math.nan
     if not math.isfinite(weight):
-        raise TmeInputError(f"weight '{text}' is not a finite number", file=file, line=line,
-                            column="weight", fix="use a decimal number such as 0.25 or -1e-2")
+        raise TmeInputError(
+            f"weight '{text}' is not a finite number",
+            file=file,
+            line=line,
+            column="weight",
+            fix="use a decimal number such as 0.25 or -1e-2",
+        )
     return weight
 
 
@@ -294,7 +323,11 @@ def _parse_choice(text: str, allowed: tuple[str, ...], column: str, file: Path, 
     if not text:
         return allowed[0]
     if text not in allowed:
-        raise TmeInputError(f"{column} '{text}' is not one of {', '.join(allowed)}",
-                            file=file, line=line, column=column,
-                            fix=f"use {' or '.join(allowed)} (empty means {allowed[0]})")
+        raise TmeInputError(
+            f"{column} '{text}' is not one of {', '.join(allowed)}",
+            file=file,
+            line=line,
+            column=column,
+            fix=f"use {' or '.join(allowed)} (empty means {allowed[0]})",
+        )
     return text

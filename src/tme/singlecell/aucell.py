@@ -32,8 +32,9 @@ AUCELL_REFERENCE = "Aibar et al. (2017) Nat Methods 14:1083 (AUCell)"
 
 
 @numba.njit(cache=True)
-def _rank_weights(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_genes: int, n_up: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rank_weights(
+    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_genes: int, n_up: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR rows of ``max(n_up - rank, 0)`` for non-negative CSR rows (zeros rank after every stored value)."""
     n_rows = indptr.size - 1
     out_data = np.zeros(n_rows * n_up)
@@ -67,9 +68,18 @@ def _rank_weights(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_g
     return out_data[:k], out_idx[:k], out_ptr
 
 
-def aucell(adata: AnnData, signatures: Mapping[str, Sequence[str]] | Sequence[Signature], *,
-           n_up: int | None = None, min_genes: int = 1, use_raw: bool | None = None, layer: str | None = None,
-           target_sum: float | None = None, chunk_size: int = 50_000, key_added: str | None = "aucell") -> pd.DataFrame:
+def aucell(
+    adata: AnnData,
+    signatures: Mapping[str, Sequence[str]] | Sequence[Signature],
+    *,
+    n_up: int | None = None,
+    min_genes: int = 1,
+    use_raw: bool | None = None,
+    layer: str | None = None,
+    target_sum: float | None = None,
+    chunk_size: int = 50_000,
+    key_added: str | None = "aucell",
+) -> pd.DataFrame:
     """AUCell score of every set per cell (Aibar 2017), chunked over cells.
 
     Parameters

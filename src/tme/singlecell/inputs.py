@@ -2,7 +2,8 @@
 
 Each file holds cells × genes with ``obs['sample_id']`` (a ``sample_id`` of the sample sheet) and
 optionally ``obs['cell_type']``. Raw counts are taken from ``layers['counts']``, else ``X``, else
-``raw.X`` (with ``raw.var_names``, often more genes than ``X``), whichever holds non-negative integers. Cell QC uses :func:`scanpy.pp.calculate_qc_metrics`
+``raw.X`` (with ``raw.var_names``, often more genes than ``X``), whichever holds non-negative
+integers. Cell QC uses :func:`scanpy.pp.calculate_qc_metrics`
 on the counts (genes detected, total counts, % counts from mitochondrial genes ``MT-*``); a sample
 with fewer than ``min_cells`` cells passing QC, or excluded in the sheet, is dropped and its reason
 returned. Every problem a user can fix raises :class:`~tme.errors.TmeInputError` naming the file,
@@ -41,20 +42,30 @@ def _read(path: Path) -> ad.AnnData:
         raise TmeInputError("the .h5ad file does not exist", file=path, fix="correct the path in the config") from None
     except KeyError as exc:
         if "_index" in str(exc):
-            raise TmeInputError("obs has no index (no cell barcodes)", file=path, column="obs",
-                                fix=_DEFAULT_NAMES_FIX) from None
-        raise TmeInputError(f"not a readable AnnData file ({exc})", file=path,
-                            fix="write it with anndata.AnnData.write_h5ad") from None
+            raise TmeInputError(
+                "obs has no index (no cell barcodes)", file=path, column="obs", fix=_DEFAULT_NAMES_FIX
+            ) from None
+        raise TmeInputError(
+            f"not a readable AnnData file ({exc})", file=path, fix="write it with anndata.AnnData.write_h5ad"
+        ) from None
     except OSError as exc:
-        raise TmeInputError(f"not a readable .h5ad file ({exc})", file=path,
-                            fix="write it with anndata.AnnData.write_h5ad (HDF5), not loom or zarr") from None
+        raise TmeInputError(
+            f"not a readable .h5ad file ({exc})",
+            file=path,
+            fix="write it with anndata.AnnData.write_h5ad (HDF5), not loom or zarr",
+        ) from None
     if adata.n_obs and adata.obs_names.equals(pd.RangeIndex(adata.n_obs).astype(str)):
-        raise TmeInputError("obs has no cell barcodes (its index is 0, 1, 2, …)", file=path, column="obs",
-                            fix=_DEFAULT_NAMES_FIX)
+        raise TmeInputError(
+            "obs has no cell barcodes (its index is 0, 1, 2, …)", file=path, column="obs", fix=_DEFAULT_NAMES_FIX
+        )
     if not adata.var_names.is_unique:
         dup = adata.var_names[adata.var_names.duplicated()][0]
-        raise TmeInputError(f"gene {dup!r} appears more than once in var_names", file=path, column="var",
-                            fix="make gene names unique (adata.var_names_make_unique()) or sum duplicated genes")
+        raise TmeInputError(
+            f"gene {dup!r} appears more than once in var_names",
+            file=path,
+            column="var",
+            fix="make gene names unique (adata.var_names_make_unique()) or sum duplicated genes",
+        )
     return adata
 
 
@@ -76,9 +87,12 @@ def _counts(adata: ad.AnnData, path: Path, require_counts: bool) -> tuple[sp.csr
             return sp.csr_matrix(X, dtype=np.float32), genes, True
     if require_counts:
         where = ", ".join(name for name, _, _ in candidates)
-        raise TmeInputError(f"no raw counts found: {where} hold non-integer or negative values (log-normalised or scaled data)",
-                            file=path, column="X",
-                            fix="store the raw UMI counts in layers['counts'] (or X); pseudobulk and QC need counts")
+        raise TmeInputError(
+            f"no raw counts found: {where} hold non-integer or negative values (log-normalised or scaled data)",
+            file=path,
+            column="X",
+            fix="store the raw UMI counts in layers['counts'] (or X); pseudobulk and QC need counts",
+        )
     return sp.csr_matrix(adata.X, dtype=np.float32), adata.var_names, False
 
 
@@ -87,9 +101,16 @@ def _gene_id_type(var_names: pd.Index) -> str:
     return "ensembl" if ensembl > 0.5 else "symbol"
 
 
-def read_h5ads(paths: str | os.PathLike | Sequence[str | os.PathLike], samples: pd.DataFrame, *,
-               min_genes: int = 200, min_counts: int = 500, max_pct_mito: float = 20.0, min_cells: int = 50,
-               require_counts: bool = True) -> tuple[ad.AnnData, pd.DataFrame]:
+def read_h5ads(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    samples: pd.DataFrame,
+    *,
+    min_genes: int = 200,
+    min_counts: int = 500,
+    max_pct_mito: float = 20.0,
+    min_cells: int = 50,
+    require_counts: bool = True,
+) -> tuple[ad.AnnData, pd.DataFrame]:
     """Read, check, QC and join one or many ``.h5ad`` files to the sample sheet.
 
     Parameters
@@ -120,43 +141,67 @@ def read_h5ads(paths: str | os.PathLike | Sequence[str | os.PathLike], samples: 
     for path in paths:
         adata = _read(path)
         if "sample_id" not in adata.obs.columns:
-            raise TmeInputError("obs has no 'sample_id' column", file=path, column="sample_id",
-                                fix="add obs['sample_id'] naming each cell's biopsy as in the sample sheet")
+            raise TmeInputError(
+                "obs has no 'sample_id' column",
+                file=path,
+                column="sample_id",
+                fix="add obs['sample_id'] naming each cell's biopsy as in the sample sheet",
+            )
         sid = adata.obs["sample_id"].astype(str)
         unknown = sorted(set(sid) - set(samples.index))
         if unknown:
-            raise TmeInputError(f"sample_id {unknown[0]!r} ({len(unknown)} value(s) in all) is not in the sample sheet"
-                                + (f" {sheet_path}" if sheet_path else ""), file=path, column="sample_id",
-                                fix="add the biopsy to the sample sheet or correct obs['sample_id']")
+            raise TmeInputError(
+                f"sample_id {unknown[0]!r} ({len(unknown)} value(s) in all) is not in the sample sheet"
+                + (f" {sheet_path}" if sheet_path else ""),
+                file=path,
+                column="sample_id",
+                fix="add the biopsy to the sample sheet or correct obs['sample_id']",
+            )
         if adata.obs_names.has_duplicates:
             barcode = adata.obs_names[adata.obs_names.duplicated()][0]
-            raise TmeInputError(f"cell barcode {barcode!r} appears twice", file=path, column="obs",
-                                fix="make barcodes unique, e.g. prefix them with the sample_id")
+            raise TmeInputError(
+                f"cell barcode {barcode!r} appears twice",
+                file=path,
+                column="obs",
+                fix="make barcodes unique, e.g. prefix them with the sample_id",
+            )
         clash = adata.obs_names[adata.obs_names.isin(list(seen))]
         if len(clash):
-            raise TmeInputError(f"cell barcode {clash[0]!r} ({len(clash)} in all) is also in {seen[clash[0]]}",
-                                file=path, column="obs",
-                                fix="make barcodes unique across files, e.g. prefix them with the sample_id")
+            raise TmeInputError(
+                f"cell barcode {clash[0]!r} ({len(clash)} in all) is also in {seen[clash[0]]}",
+                file=path,
+                column="obs",
+                fix="make barcodes unique across files, e.g. prefix them with the sample_id",
+            )
         seen.update(dict.fromkeys(adata.obs_names, str(path)))
         counts, genes, has_counts[path] = _counts(adata, path, require_counts)
         id_types[path] = _gene_id_type(genes)
         if len(set(id_types.values())) > 1:
             first = next(p for p, t in id_types.items() if t != id_types[path])
-            raise TmeInputError(f"genes are {id_types[path]} identifiers here but {id_types[first]} in {first}",
-                                file=path, column="var",
-                                fix="use the same gene identifiers (all symbols or all Ensembl IDs) in every file")
+            raise TmeInputError(
+                f"genes are {id_types[path]} identifiers here but {id_types[first]} in {first}",
+                file=path,
+                column="var",
+                fix="use the same gene identifiers (all symbols or all Ensembl IDs) in every file",
+            )
         if len(set(has_counts.values())) > 1:
-            raise TmeInputError("this file holds log-normalised values but another holds raw counts", file=path,
-                                column="X", fix="give raw counts (layers['counts'] or X) in every file")
-        obs = pd.DataFrame({"sample_id": sid.to_numpy(), "file": pd.Categorical([str(path)] * adata.n_obs)},
-                           index=adata.obs_names)
+            raise TmeInputError(
+                "this file holds log-normalised values but another holds raw counts",
+                file=path,
+                column="X",
+                fix="give raw counts (layers['counts'] or X) in every file",
+            )
+        obs = pd.DataFrame(
+            {"sample_id": sid.to_numpy(), "file": pd.Categorical([str(path)] * adata.n_obs)}, index=adata.obs_names
+        )
         if "cell_type" in adata.obs.columns:
             obs["cell_type"] = adata.obs["cell_type"].astype(str).to_numpy()
         parts.append(ad.AnnData(counts, obs=obs, var=pd.DataFrame(index=genes)))
     adata = ad.concat(parts, join="inner", merge=None) if len(parts) > 1 else parts[0]
     if adata.n_vars == 0:
-        raise TmeInputError("the files share no gene", file=paths[-1], column="var",
-                            fix="use the same gene identifiers in every file")
+        raise TmeInputError(
+            "the files share no gene", file=paths[-1], column="var", fix="use the same gene identifiers in every file"
+        )
 
     is_counts = has_counts[paths[0]]
     mito = id_types[paths[0]] == "symbol"
@@ -170,7 +215,8 @@ def read_h5ads(paths: str | os.PathLike | Sequence[str | os.PathLike], samples: 
 
     obs = adata.obs.assign(qc_pass=keep)
     qc = obs.groupby("sample_id", observed=True, sort=True).agg(
-        file=("file", "first"), n_cells=("qc_pass", "size"), n_cells_qc=("qc_pass", "sum"))
+        file=("file", "first"), n_cells=("qc_pass", "size"), n_cells_qc=("qc_pass", "sum")
+    )
     passed = obs[keep].groupby("sample_id", observed=True)
     qc["median_genes"] = passed["n_genes_by_counts"].median()
     qc["median_counts"] = passed["total_counts"].median() if is_counts else np.nan

@@ -44,8 +44,15 @@ from tme.simulate import PROGRAMS, gene_pool
 
 #: Baseline fraction of each cell type in a TNBC biopsy (Wu 2021 breast atlas, rounded).
 CELL_TYPES: dict[str, float] = {
-    "Tumour epithelial": 0.34, "CAF": 0.12, "Endothelial": 0.06, "T cell": 0.18, "NK": 0.04, "B cell": 0.06,
-    "Macrophage": 0.10, "IL1B+ macrophage": 0.04, "Neutrophil": 0.06,
+    "Tumour epithelial": 0.34,
+    "CAF": 0.12,
+    "Endothelial": 0.06,
+    "T cell": 0.18,
+    "NK": 0.04,
+    "B cell": 0.06,
+    "Macrophage": 0.10,
+    "IL1B+ macrophage": 0.04,
+    "Neutrophil": 0.06,
 }
 
 #: Lineage programs added to the bulk simulator's programs.
@@ -85,14 +92,25 @@ EXPRESSION_EFFECTS: tuple[tuple[str, tuple[str, ...], dict[str, float]], ...] = 
 )
 
 #: The signature each program's planted change is read through in ``truth.tsv``.
-PROGRAM_SIGNATURE = {"il1_inflammation": "TME_IL1_INDUCED", "proliferation": "HALLMARK_G2M_CHECKPOINT",
-                     "nk": "DANAHER2017_NK_cells"}
+PROGRAM_SIGNATURE = {
+    "il1_inflammation": "TME_IL1_INDUCED",
+    "proliferation": "HALLMARK_G2M_CHECKPOINT",
+    "nk": "DANAHER2017_NK_cells",
+}
 
 MITO_GENES = {  # symbol → Ensembl ID of the 13 mitochondrially encoded protein genes
-    "MT-ND1": "ENSG00000198888", "MT-ND2": "ENSG00000198763", "MT-CO1": "ENSG00000198804",
-    "MT-CO2": "ENSG00000198712", "MT-ATP8": "ENSG00000228253", "MT-ATP6": "ENSG00000198899",
-    "MT-CO3": "ENSG00000198938", "MT-ND3": "ENSG00000198840", "MT-ND4L": "ENSG00000212907",
-    "MT-ND4": "ENSG00000198886", "MT-ND5": "ENSG00000198786", "MT-ND6": "ENSG00000198695",
+    "MT-ND1": "ENSG00000198888",
+    "MT-ND2": "ENSG00000198763",
+    "MT-CO1": "ENSG00000198804",
+    "MT-CO2": "ENSG00000198712",
+    "MT-ATP8": "ENSG00000228253",
+    "MT-ATP6": "ENSG00000198899",
+    "MT-CO3": "ENSG00000198938",
+    "MT-ND3": "ENSG00000198840",
+    "MT-ND4L": "ENSG00000212907",
+    "MT-ND4": "ENSG00000198886",
+    "MT-ND5": "ENSG00000198786",
+    "MT-ND6": "ENSG00000198695",
     "MT-CYB": "ENSG00000198727",
 }
 
@@ -106,24 +124,42 @@ def _programs() -> dict[str, tuple[str, ...]]:
 
 def _samples(rng: np.random.Generator, n_patients: int) -> pd.DataFrame:
     patients = [f"OZM-{i:03d}" for i in range(1, n_patients + 1)]
-    arm = np.concatenate([rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"])
-                          for _ in range(n_patients // 4)])
+    arm = np.concatenate(
+        [rng.permutation(["usual_care", "usual_care", "anakinra", "anakinra"]) for _ in range(n_patients // 4)]
+    )
     days = rng.integers(14, 22, size=n_patients)
     rows = []
     for p, pid in enumerate(patients):
-        rows.append(dict(sample_id=f"{pid}-BX", patient_id=pid, arm=arm[p], timepoint="pre", sample_type="core",
-                         days_from_baseline=0))
-        rows.append(dict(sample_id=f"{pid}-RS", patient_id=pid, arm=arm[p], timepoint="post",
-                         sample_type="resection", days_from_baseline=int(days[p])))
+        rows.append(
+            dict(
+                sample_id=f"{pid}-BX",
+                patient_id=pid,
+                arm=arm[p],
+                timepoint="pre",
+                sample_type="core",
+                days_from_baseline=0,
+            )
+        )
+        rows.append(
+            dict(
+                sample_id=f"{pid}-RS",
+                patient_id=pid,
+                arm=arm[p],
+                timepoint="post",
+                sample_type="resection",
+                days_from_baseline=int(days[p]),
+            )
+        )
     return pd.DataFrame(rows)
 
 
-def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: int = 800,
-                        n_genes: int = 3000) -> dict:
+def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: int = 800, n_genes: int = 3000) -> dict:
     """Simulate the cohort; returns ``adata`` (counts), ``samples`` (sheet) and ``truth``."""
     if n_patients < 4 or n_patients % 4:
-        raise TmeInputError(f"--patients {n_patients}: that many patients cannot be randomised in permuted blocks of 4",
-                            fix="give a positive multiple of 4")
+        raise TmeInputError(
+            f"--patients {n_patients}: that many patients cannot be randomised in permuted blocks of 4",
+            fix="give a positive multiple of 4",
+        )
     rng = np.random.default_rng(seed)
     samples = _samples(rng, n_patients)
     n_samples = len(samples)
@@ -141,9 +177,11 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
     others = pool[~pool["gene_name"].isin(program_genes)]
     n_other = n_genes - len(fixed) - len(MITO_GENES)
     if n_other < 0:
-        raise TmeInputError(f"--genes {n_genes}: fewer genes than the program and mitochondrial genes the simulator always "
-                            f"writes ({len(fixed) + len(MITO_GENES)})",
-                            fix=f"give at least {len(fixed) + len(MITO_GENES)}")
+        raise TmeInputError(
+            f"--genes {n_genes}: fewer genes than the program and mitochondrial genes the simulator always "
+            f"writes ({len(fixed) + len(MITO_GENES)})",
+            fix=f"give at least {len(fixed) + len(MITO_GENES)}",
+        )
     take = np.sort(rng.choice(len(others), size=n_other, replace=False))
     mito = pd.DataFrame({"gene_id": list(MITO_GENES.values()), "gene_name": list(MITO_GENES)})
     genes = pd.concat([fixed, others.iloc[take], mito]).sort_values("gene_name").reset_index(drop=True)
@@ -163,10 +201,12 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
     log2_prop += rng.normal(0, 0.15, (n_samples, len(types)))
     for t, effect in PROPORTION_EFFECTS.items():
         log2_prop[:, types.index(t)] += np.where(post, [effect[a] for a in arms], 0.0)
-    prop = 2.0 ** log2_prop
+    prop = 2.0**log2_prop
     prop /= prop.sum(axis=1, keepdims=True)
     activity = np.array([[ACTIVITY[p].get(t, 0.0) for p in prog_names] for t in types])  # types × programs
-    sample_prog = rng.normal(0, 0.3, (n_patients, len(prog_names)))[patient] + rng.normal(0, 0.15, (n_samples, len(prog_names)))
+    sample_prog = rng.normal(0, 0.3, (n_patients, len(prog_names)))[patient] + rng.normal(
+        0, 0.15, (n_samples, len(prog_names))
+    )
     planted = np.zeros((n_samples, len(types), len(prog_names)))
     for prog, cell_types, effect in EXPRESSION_EFFECTS:
         for t in cell_types:
@@ -178,8 +218,12 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
     blocks, obs = [], []
     for s in range(n_samples):
         cell_type = rng.choice(len(types), size=n_cells[s], p=prop[s])
-        cell_prog = (activity[cell_type] + sample_prog[s] + planted[s, cell_type]
-                     + rng.normal(0, 0.3, (n_cells[s], len(prog_names))))
+        cell_prog = (
+            activity[cell_type]
+            + sample_prog[s]
+            + planted[s, cell_type]
+            + rng.normal(0, 0.3, (n_cells[s], len(prog_names)))
+        )
         log_rate = base[None, :] + np.log(2.0) * (cell_prog @ membership)
         damaged = rng.random(n_cells[s]) < 0.03
         log_rate[np.ix_(damaged, is_mito)] += np.log(20.0)
@@ -188,22 +232,47 @@ def simulate_singlecell(seed: int = 34, n_patients: int = 12, cells_per_sample: 
         counts = rng.poisson(rate / rate.sum(axis=1, keepdims=True) * library[:, None])
         blocks.append(sp.csr_matrix(counts.astype(np.float32)))
         sid = samples.at[s, "sample_id"]
-        obs.append(pd.DataFrame({"sample_id": sid, "cell_type": np.asarray(types)[cell_type]},
-                                index=[f"{sid}_{i:04d}" for i in range(n_cells[s])]))
+        obs.append(
+            pd.DataFrame(
+                {"sample_id": sid, "cell_type": np.asarray(types)[cell_type]},
+                index=[f"{sid}_{i:04d}" for i in range(n_cells[s])],
+            )
+        )
     obs = pd.concat(obs)
     obs["sample_id"] = obs["sample_id"].astype("category")
     obs["cell_type"] = pd.Categorical(obs["cell_type"], categories=types)
-    adata = ad.AnnData(sp.vstack(blocks, format="csr"), obs=obs,
-                       var=pd.DataFrame({"gene_id": genes["gene_id"].to_numpy()}, index=pd.Index(names)))
+    adata = ad.AnnData(
+        sp.vstack(blocks, format="csr"),
+        obs=obs,
+        var=pd.DataFrame({"gene_id": genes["gene_id"].to_numpy()}, index=pd.Index(names)),
+    )
 
     # --- truth ------------------------------------------------------------------------------------
-    rows = [dict(feature=f"proportion|{t}", feature_type="cell_type_proportion", cell_type=t, program="",
-                 scale="log2 proportion", change_anakinra=e["anakinra"], change_usual_care=e["usual_care"])
-            for t, e in PROPORTION_EFFECTS.items()]
-    rows += [dict(feature=f"score|{PROGRAM_SIGNATURE[prog]}|{t}", feature_type="cell_type_score", cell_type=t,
-                  program=prog, scale="log2 expression of the program's genes",
-                  change_anakinra=e["anakinra"], change_usual_care=e["usual_care"])
-             for prog, cell_types, e in EXPRESSION_EFFECTS for t in cell_types]
+    rows = [
+        dict(
+            feature=f"proportion|{t}",
+            feature_type="cell_type_proportion",
+            cell_type=t,
+            program="",
+            scale="log2 proportion",
+            change_anakinra=e["anakinra"],
+            change_usual_care=e["usual_care"],
+        )
+        for t, e in PROPORTION_EFFECTS.items()
+    ]
+    rows += [
+        dict(
+            feature=f"score|{PROGRAM_SIGNATURE[prog]}|{t}",
+            feature_type="cell_type_score",
+            cell_type=t,
+            program=prog,
+            scale="log2 expression of the program's genes",
+            change_anakinra=e["anakinra"],
+            change_usual_care=e["usual_care"],
+        )
+        for prog, cell_types, e in EXPRESSION_EFFECTS
+        for t in cell_types
+    ]
     truth = pd.DataFrame(rows)
     truth["between_arm_difference"] = truth["change_anakinra"] - truth["change_usual_care"]
     return {"adata": adata, "samples": samples, "truth": truth}

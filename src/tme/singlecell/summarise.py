@@ -41,9 +41,15 @@ MARKER_PANEL: dict[str, tuple[str, ...]] = {
 UNASSIGNED = "unassigned"
 
 
-def annotate_cell_types(adata: AnnData, markers: Mapping[str, Sequence[str]] = MARKER_PANEL, *,
-                        min_score: float = 0.5, key_added: str = "cell_type", random_state: int = 0,
-                        **score_kwargs) -> None:
+def annotate_cell_types(
+    adata: AnnData,
+    markers: Mapping[str, Sequence[str]] = MARKER_PANEL,
+    *,
+    min_score: float = 0.5,
+    key_added: str = "cell_type",
+    random_state: int = 0,
+    **score_kwargs,
+) -> None:
     """Label each cell with the highest-scoring marker set, or ``'unassigned'``.
 
     Every set of ``markers`` is scored per cell with :func:`~tme.singlecell.score.score_signatures`
@@ -61,18 +67,28 @@ def annotate_cell_types(adata: AnnData, markers: Mapping[str, Sequence[str]] = M
     top = scores.to_numpy()[np.arange(len(best)), best]
     labels = np.where(top > min_score, scores.columns.to_numpy()[best], UNASSIGNED)
     adata.obs[key_added] = pd.Categorical(labels, categories=[*scores.columns, UNASSIGNED])
-    adata.uns[key_added + "_annotation"] = {"method": "marker_score_argmax", "min_score": min_score,
-                                            "markers": {k: list(v) for k, v in markers.items()}}
+    adata.uns[key_added + "_annotation"] = {
+        "method": "marker_score_argmax",
+        "min_score": min_score,
+        "markers": {k: list(v) for k, v in markers.items()},
+    }
 
 
-def cell_type_proportions(obs: pd.DataFrame, *, sample_key: str = "sample_id",
-                          cell_type_key: str = "cell_type") -> pd.DataFrame:
+def cell_type_proportions(
+    obs: pd.DataFrame, *, sample_key: str = "sample_id", cell_type_key: str = "cell_type"
+) -> pd.DataFrame:
     """Fraction of each sample's cells in each cell type (samples × cell types; rows sum to 1)."""
     return pd.crosstab(obs[sample_key].astype(str), obs[cell_type_key].astype(str), normalize="index")
 
 
-def mean_scores(scores: pd.DataFrame, obs: pd.DataFrame, *, sample_key: str = "sample_id",
-                cell_type_key: str | None = "cell_type", min_cells: int = 20) -> pd.DataFrame:
+def mean_scores(
+    scores: pd.DataFrame,
+    obs: pd.DataFrame,
+    *,
+    sample_key: str = "sample_id",
+    cell_type_key: str | None = "cell_type",
+    min_cells: int = 20,
+) -> pd.DataFrame:
     """Mean per-cell score per sample and cell type (long: ``sample_id, signature, cell_type, value, n_cells``).
 
     ``cell_type`` ``all`` is the mean over all the sample's cells; groups with fewer than
@@ -94,8 +110,14 @@ def mean_scores(scores: pd.DataFrame, obs: pd.DataFrame, *, sample_key: str = "s
     return pd.concat(frames, ignore_index=True)
 
 
-def pseudobulk(adata: AnnData, *, groupby: str | Sequence[str] = "sample_id", layer: str | None = "counts",
-               min_cells: int = 1, chunk_size: int = 50_000) -> pd.DataFrame:
+def pseudobulk(
+    adata: AnnData,
+    *,
+    groupby: str | Sequence[str] = "sample_id",
+    layer: str | None = "counts",
+    min_cells: int = 1,
+    chunk_size: int = 50_000,
+) -> pd.DataFrame:
     """Sum raw counts over the cells of each sample (or sample × cell type): genes × groups.
 
     Sums are exact (float64 accumulation of integer counts, returned as int64), chunked over cells
@@ -110,8 +132,9 @@ def pseudobulk(adata: AnnData, *, groupby: str | Sequence[str] = "sample_id", la
     X = adata.layers[layer] if layer is not None else adata.X
     total = np.zeros((len(groups), adata.n_vars), dtype=np.float64)
     for start, stop, rows in _row_chunks(X, chunk_size):
-        member = sp.csr_matrix((np.ones(stop - start), (codes[start:stop], np.arange(stop - start))),
-                               shape=(len(groups), stop - start))
+        member = sp.csr_matrix(
+            (np.ones(stop - start), (codes[start:stop], np.arange(stop - start))), shape=(len(groups), stop - start)
+        )
         part = member @ rows.astype(np.float64)
         total += part.toarray() if sp.issparse(part) else part
     if not np.all(np.mod(total, 1) == 0):
@@ -123,16 +146,23 @@ def pseudobulk(adata: AnnData, *, groupby: str | Sequence[str] = "sample_id", la
     return table
 
 
-def pseudobulk_per_cell_type(adata: AnnData, *, sample_key: str = "sample_id", cell_type_key: str = "cell_type",
-                             layer: str | None = "counts", min_cells: int = 10, chunk_size: int = 50_000
-                             ) -> dict[str, pd.DataFrame]:
+def pseudobulk_per_cell_type(
+    adata: AnnData,
+    *,
+    sample_key: str = "sample_id",
+    cell_type_key: str = "cell_type",
+    layer: str | None = "counts",
+    min_cells: int = 10,
+    chunk_size: int = 50_000,
+) -> dict[str, pd.DataFrame]:
     """One genes × samples count matrix per cell type (one pass over the cells; exact sums).
 
     Each matrix has the sample_ids as columns — a ``counts`` expression matrix the bulk path reads
     unchanged — and holds the samples with at least ``min_cells`` cells of that type.
     """
-    table = pseudobulk(adata, groupby=[sample_key, cell_type_key], layer=layer, min_cells=min_cells,
-                       chunk_size=chunk_size)
+    table = pseudobulk(
+        adata, groupby=[sample_key, cell_type_key], layer=layer, min_cells=min_cells, chunk_size=chunk_size
+    )
     sample, cell_type = table.columns.str.rsplit("|", n=1).str[0], table.columns.str.rsplit("|", n=1).str[1]
     out = {}
     for name in sorted(set(cell_type)):
@@ -142,8 +172,14 @@ def pseudobulk_per_cell_type(adata: AnnData, *, sample_key: str = "sample_id", c
     return out
 
 
-def summary_table(obs: pd.DataFrame, scores: pd.DataFrame | None = None, *, sample_key: str = "sample_id",
-                  cell_type_key: str = "cell_type", min_cells: int = 20) -> pd.DataFrame:
+def summary_table(
+    obs: pd.DataFrame,
+    scores: pd.DataFrame | None = None,
+    *,
+    sample_key: str = "sample_id",
+    cell_type_key: str = "cell_type",
+    min_cells: int = 20,
+) -> pd.DataFrame:
     """Long table ``sample_id, feature, feature_type, value`` of per-biopsy single-cell features.
 
     ``proportion|<cell type>`` from :func:`cell_type_proportions` and, when ``scores`` (cells ×
@@ -152,12 +188,28 @@ def summary_table(obs: pd.DataFrame, scores: pd.DataFrame | None = None, *, samp
     """
     props = cell_type_proportions(obs, sample_key=sample_key, cell_type_key=cell_type_key)
     long = props.rename_axis(index="sample_id", columns="cell_type").stack().rename("value").reset_index()
-    frames = [pd.DataFrame({"sample_id": long["sample_id"], "feature": "proportion|" + long["cell_type"],
-                            "feature_type": "cell_type_proportion", "value": long["value"]})]
+    frames = [
+        pd.DataFrame(
+            {
+                "sample_id": long["sample_id"],
+                "feature": "proportion|" + long["cell_type"],
+                "feature_type": "cell_type_proportion",
+                "value": long["value"],
+            }
+        )
+    ]
     if scores is not None:
         means = mean_scores(scores, obs, sample_key=sample_key, cell_type_key=cell_type_key, min_cells=min_cells)
-        frames.append(pd.DataFrame({"sample_id": means["sample_id"],
-                                    "feature": "score|" + means["signature"] + "|" + means["cell_type"],
-                                    "feature_type": "cell_type_score", "value": means["value"]}))
-    return pd.concat(frames, ignore_index=True).sort_values(["feature_type", "feature", "sample_id"],
-                                                            kind="stable", ignore_index=True)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sample_id": means["sample_id"],
+                    "feature": "score|" + means["signature"] + "|" + means["cell_type"],
+                    "feature_type": "cell_type_score",
+                    "value": means["value"],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).sort_values(
+        ["feature_type", "feature", "sample_id"], kind="stable", ignore_index=True
+    )

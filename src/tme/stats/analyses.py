@@ -9,9 +9,10 @@ one entry in :data:`BETWEEN_ARM`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,8 +72,9 @@ class BetweenArmAnalysis:
 
 def rank_estimate(result: RankTestResult) -> Estimate:
     """A rank test's result as an :class:`Estimate` (no SE or df)."""
-    return Estimate(result.estimate, np.nan, result.ci_low, result.ci_high, result.statistic,
-                    np.nan, result.p, result.method)
+    return Estimate(
+        result.estimate, np.nan, result.ci_low, result.ci_high, result.statistic, np.nan, result.p, result.method
+    )
 
 
 def feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray | None, str]:
@@ -83,8 +85,11 @@ def feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray 
     """
     varying = [c for c in design.covariates if frame[c].nunique() > 1]
     constant = [c for c in design.covariates if c not in varying]
-    note = (f"covariate(s) {', '.join(constant)} constant among this feature's samples: not "
-            "adjusted for") if constant else ""
+    note = (
+        (f"covariate(s) {', '.join(constant)} constant among this feature's samples: not adjusted for")
+        if constant
+        else ""
+    )
     matrix = covariate_matrix(frame, varying)
     return (matrix.to_numpy() if varying else None), note
 
@@ -103,8 +108,11 @@ def _ancova(data: FeatureData) -> Estimate:
     pairs = data.pairs
     result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
     if result.note == "ANCOVA design is rank-deficient":
-        why = confounded_covariates({"baseline value": pairs["pre"].to_numpy(), "arm": data.treated},
-                                    covariate_matrix(frame, data.design.covariates), data.design.covariates)
+        why = confounded_covariates(
+            {"baseline value": pairs["pre"].to_numpy(), "arm": data.treated},
+            covariate_matrix(frame, data.design.covariates),
+            data.design.covariates,
+        )
         result = not_estimable(f"ANCOVA design rank-deficient: {'; '.join(why)}", result.method)
     return _with_note(result, note)
 
@@ -114,11 +122,15 @@ def _mixed_model(data: FeatureData) -> Estimate:
     post = (frame["timepoint"] == design.post).to_numpy(float)
     treated = (frame["arm"] == design.treatment_arm).to_numpy(float)
     covs, note = feature_covariates(frame, design)
-    result = mixed_model_interaction(frame["value"].to_numpy(), post, treated, frame["patient_id"].to_numpy(),
-                                     covs, data.conf_level)
+    result = mixed_model_interaction(
+        frame["value"].to_numpy(), post, treated, frame["patient_id"].to_numpy(), covs, data.conf_level
+    )
     if result.note == "mixed-model design is rank-deficient":
-        why = confounded_covariates({"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-                                    covariate_matrix(frame, design.covariates), design.covariates)
+        why = confounded_covariates(
+            {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
+            covariate_matrix(frame, design.covariates),
+            design.covariates,
+        )
         result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}", result.method)
     return _with_note(result, note)
 
@@ -135,31 +147,60 @@ def _welch(data: FeatureData) -> Estimate:
 
 def _bootstrap(data: FeatureData) -> Estimate:
     d = data.design
-    return bootstrap_mean_change_difference(data.changes(d.treatment_arm), data.changes(d.reference_arm),
-                                            data.options.get("n_bootstrap", 2000), data.options.get("seed", 0),
-                                            data.conf_level)
+    return bootstrap_mean_change_difference(
+        data.changes(d.treatment_arm),
+        data.changes(d.reference_arm),
+        data.options.get("n_bootstrap", 2000),
+        data.options.get("seed", 0),
+        data.conf_level,
+    )
 
 
 #: Registered between-arm analyses by name, in the order tables list them (read-only).
-BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType({a.name: a for a in (
-    BetweenArmAnalysis(
-        "ancova", "ANCOVA (post ~ pre + arm)",
-        "ANCOVA, OLS of post on pre and arm (+ covariates): the primary analysis (Vickers & Altman, BMJ 2001;323:1123)",
-        lambda d: f"post ~ pre + arm{_covariate_terms(d)}", _ancova, adjusted=True),
-    BetweenArmAnalysis(
-        "mann_whitney_change", "Mann–Whitney on changes (Hodges–Lehmann shift)",
-        "Mann–Whitney test on the within-patient changes, Hodges–Lehmann shift with exact (Bauer 1972) CI",
-        lambda d: "post - pre ~ arm (rank sum)", _mann_whitney),
-    BetweenArmAnalysis(
-        "welch_t_change", "Welch t on changes", "Welch t test on the within-patient changes",
-        lambda d: "post - pre ~ arm", _welch),
-    BetweenArmAnalysis(
-        "mixed_model", "mixed model (timepoint × arm)",
-        "linear mixed model value ~ timepoint × arm + (1 | patient), REML, Satterthwaite df; keeps unpaired samples",
-        lambda d: f"value ~ timepoint * arm{_covariate_terms(d)} + (1 | patient_id)", _mixed_model,
-        adjusted=True, all_samples=True),
-    BetweenArmAnalysis(
-        "bootstrap_mean_change", "bootstrap difference in mean change",
-        "patient-level BCa bootstrap CI of the difference in mean change (no p-value)",
-        lambda d: "mean(post - pre | treatment) - mean(post - pre | reference)", _bootstrap),
-)})
+BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType(
+    {
+        a.name: a
+        for a in (
+            BetweenArmAnalysis(
+                "ancova",
+                "ANCOVA (post ~ pre + arm)",
+                "ANCOVA, OLS of post on pre and arm (+ covariates): the primary analysis (Vickers & Altman, BMJ "
+                "2001;323:1123)",
+                lambda d: f"post ~ pre + arm{_covariate_terms(d)}",
+                _ancova,
+                adjusted=True,
+            ),
+            BetweenArmAnalysis(
+                "mann_whitney_change",
+                "Mann–Whitney on changes (Hodges–Lehmann shift)",
+                "Mann–Whitney test on the within-patient changes, Hodges–Lehmann shift with exact (Bauer 1972) CI",
+                lambda d: "post - pre ~ arm (rank sum)",
+                _mann_whitney,
+            ),
+            BetweenArmAnalysis(
+                "welch_t_change",
+                "Welch t on changes",
+                "Welch t test on the within-patient changes",
+                lambda d: "post - pre ~ arm",
+                _welch,
+            ),
+            BetweenArmAnalysis(
+                "mixed_model",
+                "mixed model (timepoint × arm)",
+                "linear mixed model value ~ timepoint × arm + (1 | patient), REML, Satterthwaite df; keeps unpaired "
+                "samples",
+                lambda d: f"value ~ timepoint * arm{_covariate_terms(d)} + (1 | patient_id)",
+                _mixed_model,
+                adjusted=True,
+                all_samples=True,
+            ),
+            BetweenArmAnalysis(
+                "bootstrap_mean_change",
+                "bootstrap difference in mean change",
+                "patient-level BCa bootstrap CI of the difference in mean change (no p-value)",
+                lambda d: "mean(post - pre | treatment) - mean(post - pre | reference)",
+                _bootstrap,
+            ),
+        )
+    }
+)

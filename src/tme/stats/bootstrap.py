@@ -35,20 +35,24 @@ def bootstrap_mean_change_difference(
     method = f"BCa bootstrap, {n_resamples} patient-level resamples within arm, seed {seed}"
     estimate = ct.mean() - cr.mean()
     rng = np.random.default_rng(seed)
-    boot = (ct[rng.integers(0, len(ct), (n_resamples, len(ct)))].mean(axis=1)
-            - cr[rng.integers(0, len(cr), (n_resamples, len(cr)))].mean(axis=1))
+    boot = ct[rng.integers(0, len(ct), (n_resamples, len(ct)))].mean(axis=1) - cr[
+        rng.integers(0, len(cr), (n_resamples, len(cr)))
+    ].mean(axis=1)
     if np.ptp(boot) == 0 or np.mean(boot < estimate) in (0.0, 1.0):
         return not_estimable("bootstrap distribution degenerate (no variation in changes)", method)
-    jack = np.concatenate([
-        (ct.sum() - ct) / (len(ct) - 1) - cr.mean(),
-        ct.mean() - (cr.sum() - cr) / (len(cr) - 1),
-    ])
+    jack = np.concatenate(
+        [
+            (ct.sum() - ct) / (len(ct) - 1) - cr.mean(),
+            ct.mean() - (cr.sum() - cr) / (len(cr) - 1),
+        ]
+    )
     low, high = bca_interval(float(estimate), boot, jack, conf_level)
     return Estimate(float(estimate), float(boot.std(ddof=1)), low, high, method=method)
 
 
-def bca_interval(estimate: float, boot: np.ndarray, jackknife: np.ndarray,
-                 conf_level: float = 0.95) -> tuple[float, float]:
+def bca_interval(
+    estimate: float, boot: np.ndarray, jackknife: np.ndarray, conf_level: float = 0.95
+) -> tuple[float, float]:
     """BCa limits from bootstrap replicates and leave-one-out (jackknife) values (formulas above).
 
     NaN replicates are left out; a degenerate distribution (all replicates on one side of the

@@ -164,8 +164,7 @@ def _as_arrays(pre, post, treated, covariates):
     covariates = None if covariates is None else np.asarray(covariates, float).reshape(len(pre), -1)
     if covariates is not None and covariates.shape[1] == 0:
         covariates = None
-    return (np.asarray(pre, float), np.asarray(post, float), np.asarray(treated, float),
-            covariates)
+    return (np.asarray(pre, float), np.asarray(post, float), np.asarray(treated, float), covariates)
 
 
 def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estimate:
@@ -196,17 +195,14 @@ def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estim
     """
     pre, post, treated, covariates = _as_arrays(pre, post, treated, covariates)
     keep = ~(np.isnan(pre) & np.isnan(post))
-    s = _Structure(pre[keep], post[keep], treated[keep],
-                   None if covariates is None else covariates[keep])
+    s = _Structure(pre[keep], post[keep], treated[keep], None if covariates is None else covariates[keep])
     rank = np.linalg.matrix_rank(s.x)
     if s.n_pairs == 0:
-        return not_estimable("no patient has both samples: the pre-post correlation cannot be "
-                             "estimated", METHOD)
+        return not_estimable("no patient has both samples: the pre-post correlation cannot be estimated", METHOD)
     if rank < s.x.shape[1]:
         return not_estimable("cLDA design is rank-deficient", METHOD)
     if len(s.y) - rank < 3:
-        return not_estimable("fewer than 3 residual degrees of freedom for the 3 covariance "
-                             "parameters", METHOD)
+        return not_estimable("fewer than 3 residual degrees of freedom for the 3 covariance parameters", METHOD)
     contrast = np.zeros(s.x.shape[1])
     contrast[2] = 1.0
     try:
@@ -215,8 +211,11 @@ def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estim
     except np.linalg.LinAlgError:
         variance = np.nan
     if not variance > 0:
-        return not_estimable("the pre/post covariance is singular or at its boundary (no residual "
-                             "variation, or post equal to pre up to a shift)", METHOD)
+        return not_estimable(
+            "the pre/post covariance is singular or at its boundary (no residual "
+            "variation, or post equal to pre up to a shift)",
+            METHOD,
+        )
     notes = [] if fit.converged else ["REML (Fisher scoring) did not converge"]
     if not np.isfinite(df) or df <= 0:
         df = float(len(s.y) - rank)
@@ -224,5 +223,14 @@ def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estim
     estimate, se = float(fit.beta[2]), float(np.sqrt(variance))
     half = stats.t.ppf(0.5 + conf_level / 2, df) * se
     t = estimate / se
-    return Estimate(estimate, se, estimate - half, estimate + half, t, df,
-                    float(2 * stats.t.sf(abs(t), df)), METHOD, "; ".join(notes))
+    return Estimate(
+        estimate,
+        se,
+        estimate - half,
+        estimate + half,
+        t,
+        df,
+        float(2 * stats.t.sf(abs(t), df)),
+        METHOD,
+        "; ".join(notes),
+    )

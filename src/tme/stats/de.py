@@ -53,17 +53,23 @@ def paired_samples(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
     """
     missing = {"patient_id", "arm", "timepoint"} - set(samples.columns)
     if missing:
-        raise TmeInputError(f"the sample table lacks column(s) {sorted(missing)}",
-                            fix="provide patient_id, arm and timepoint per sample")
+        raise TmeInputError(
+            f"the sample table lacks column(s) {sorted(missing)}",
+            fix="provide patient_id, arm and timepoint per sample",
+        )
     # plain strings: categorical columns (AnnData .obs) would give empty groups for unused levels
     samples = samples.astype({"patient_id": str, "arm": str, "timepoint": str})
-    samples = samples[samples["arm"].isin([design.reference_arm, design.treatment_arm])
-                      & samples["timepoint"].isin([design.pre, design.post])]
+    samples = samples[
+        samples["arm"].isin([design.reference_arm, design.treatment_arm])
+        & samples["timepoint"].isin([design.pre, design.post])
+    ]
     two_arms = samples.groupby("patient_id")["arm"].nunique() > 1
     if two_arms.any():
-        raise TmeInputError(f"patient(s) {', '.join(two_arms.index[two_arms])} have samples in "
-                            "both arms", column="arm",
-                            fix="each patient belongs to one arm; correct the sample table")
+        raise TmeInputError(
+            f"patient(s) {', '.join(two_arms.index[two_arms])} have samples in both arms",
+            column="arm",
+            fix="each patient belongs to one arm; correct the sample table",
+        )
     per_patient = samples.groupby("patient_id")["timepoint"].agg(lambda t: tuple(sorted(t)))
     complete = per_patient == tuple(sorted((design.pre, design.post)))
     if not complete.all():
@@ -71,28 +77,29 @@ def paired_samples(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
             f"{int((~complete).sum())} patient(s) without exactly one {design.pre} and one "
             f"{design.post} sample dropped from the paired DE design: "
             f"{', '.join(per_patient.index[~complete])}",
-            TmeInputWarning, stacklevel=3,
+            TmeInputWarning,
+            stacklevel=3,
         )
     samples = samples[samples["patient_id"].isin(per_patient.index[complete])].copy()
     samples["_arm_order"] = (samples["arm"] == design.treatment_arm).astype(int)
     samples["_post"] = (samples["timepoint"] == design.post).astype(int)
     samples = samples.sort_values(["_arm_order", "patient_id", "_post"])
-    samples["patient_n"] = samples.groupby("arm")["patient_id"].transform(
-        lambda p: pd.factorize(p)[0] + 1)
+    samples["patient_n"] = samples.groupby("arm")["patient_id"].transform(lambda p: pd.factorize(p)[0] + 1)
     return samples.drop(columns=["_arm_order", "_post"])
 
 
 def nested_design_matrix(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Model matrix of ``~ arm + arm:patient_n + arm:timepoint`` (first patient of an arm = ref)."""
-    columns = {"intercept": np.ones(len(samples)),
-               f"arm_{design.treatment_arm}": (samples["arm"] == design.treatment_arm)}
+    columns = {
+        "intercept": np.ones(len(samples)),
+        f"arm_{design.treatment_arm}": (samples["arm"] == design.treatment_arm),
+    }
     for arm in (design.reference_arm, design.treatment_arm):
         in_arm = samples["arm"] == arm
         for n in sorted(samples.loc[in_arm, "patient_n"].unique())[1:]:
             columns[f"arm_{arm}:patient_{n}"] = in_arm & (samples["patient_n"] == n)
     for arm in (design.reference_arm, design.treatment_arm):
-        columns[f"arm_{arm}:timepoint_{design.post}"] = (
-            (samples["arm"] == arm) & (samples["timepoint"] == design.post))
+        columns[f"arm_{arm}:timepoint_{design.post}"] = (samples["arm"] == arm) & (samples["timepoint"] == design.post)
     return pd.DataFrame(columns, index=samples.index).astype(float)
 
 
@@ -132,8 +139,13 @@ def _fit_deseq(counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.default_inference import DefaultInference
 
-    dds = DeseqDataSet(counts=counts.loc[:, matrix.index].T, metadata=samples, design=matrix,
-                       inference=DefaultInference(n_cpus=n_cpus), quiet=True)
+    dds = DeseqDataSet(
+        counts=counts.loc[:, matrix.index].T,
+        metadata=samples,
+        design=matrix,
+        inference=DefaultInference(n_cpus=n_cpus),
+        quiet=True,
+    )
     dds.deseq2()
     return dds
 
@@ -142,8 +154,7 @@ def _wald(dds, contrast: np.ndarray, n_cpus: int, alpha: float) -> pd.DataFrame:
     from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats
 
-    stats = DeseqStats(dds, contrast=contrast, alpha=alpha,
-                       inference=DefaultInference(n_cpus=n_cpus), quiet=True)
+    stats = DeseqStats(dds, contrast=contrast, alpha=alpha, inference=DefaultInference(n_cpus=n_cpus), quiet=True)
     stats.summary()
     return stats.results_df.rename_axis("gene").reset_index()[RESULT_COLUMNS]
 
@@ -151,9 +162,10 @@ def _wald(dds, contrast: np.ndarray, n_cpus: int, alpha: float) -> pd.DataFrame:
 def _check_counts(counts: pd.DataFrame, samples: pd.DataFrame) -> None:
     absent = [s for s in samples.index if s not in counts.columns]
     if absent:
-        raise TmeInputError(f"{len(absent)} sample(s) of the sample table have no counts column: "
-                            f"{', '.join(map(str, absent[:5]))}",
-                            fix="make the counts columns match the sample ids")
+        raise TmeInputError(
+            f"{len(absent)} sample(s) of the sample table have no counts column: {', '.join(map(str, absent[:5]))}",
+            fix="make the counts columns match the sample ids",
+        )
 
 
 def differential_expression(
@@ -198,8 +210,10 @@ def differential_expression(
     if min_count > 0:
         smallest = int(paired.groupby(["arm", "timepoint"], observed=True).size().min())
         counts = counts.loc[(counts[paired.index] >= min_count).sum(axis=1) >= smallest]
-    post_column = {arm: matrix.columns.get_loc(f"arm_{arm}:timepoint_{design.post}")
-                   for arm in (design.reference_arm, design.treatment_arm)}
+    post_column = {
+        arm: matrix.columns.get_loc(f"arm_{arm}:timepoint_{design.post}")
+        for arm in (design.reference_arm, design.treatment_arm)
+    }
     dds = _fit_deseq(counts, paired, matrix, n_cpus)
     contrasts = {"de_interaction": {design.treatment_arm: 1.0, design.reference_arm: -1.0}}
     for arm in (design.reference_arm, design.treatment_arm):

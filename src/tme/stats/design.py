@@ -43,15 +43,12 @@ def feature_table(
     """
     features = list(dict.fromkeys(features))
     if feature_info is None:
-        table = pd.DataFrame({"feature": features, "feature_type": "unspecified",
-                              "family": "all_features"})
+        table = pd.DataFrame({"feature": features, "feature_type": "unspecified", "family": "all_features"})
     else:
         if isinstance(feature_info, pd.DataFrame):
             info = feature_info.set_index("feature")[["feature_type", "family"]]
         else:
-            info = pd.DataFrame.from_dict(
-                dict(feature_info), orient="index", columns=["feature_type", "family"]
-            )
+            info = pd.DataFrame.from_dict(dict(feature_info), orient="index", columns=["feature_type", "family"])
         missing = [f for f in features if f not in info.index]
         if missing:
             raise TmeInputError(
@@ -65,8 +62,7 @@ def feature_table(
         undeclared = sorted(set(table["family"]) - set(declared))
         if undeclared:
             raise TmeInputError(
-                f"feature family/families {undeclared} are not declared "
-                f"(declared: {declared})",
+                f"feature family/families {undeclared} are not declared (declared: {declared})",
                 column="family",
                 fix="declare the family in the config or correct the feature's family",
             )
@@ -93,8 +89,7 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
         raise TmeInputError(
             f"the values table lacks column(s) {absent}",
             column=absent[0],
-            fix="provide columns patient_id, arm, timepoint, feature, value and every configured "
-            "covariate",
+            fix="provide columns patient_id, arm, timepoint, feature, value and every configured covariate",
         )
     # labels as plain strings: categorical columns (e.g. from AnnData .obs) would make groupby
     # yield empty groups for unused categories
@@ -113,8 +108,7 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
     arms_per_patient = values.groupby("patient_id")["arm"].nunique()
     if (arms_per_patient > 1).any():
         raise TmeInputError(
-            f"patient(s) {list(arms_per_patient.index[arms_per_patient > 1][:5])} appear in "
-            "both arms",
+            f"patient(s) {list(arms_per_patient.index[arms_per_patient > 1][:5])} appear in both arms",
             column="arm",
             fix="each patient belongs to one arm; correct the sample sheet",
         )
@@ -136,13 +130,11 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
             raise TmeInputError(
                 f"covariate '{cov}' is missing for sample(s) {names}",
                 column=cov,
-                fix="fill in the covariate for these samples or remove it from the configured "
-                "covariates",
+                fix="fill in the covariate for these samples or remove it from the configured covariates",
             )
     if samples.duplicated(["patient_id", "timepoint"]).any():
         varying = [
-            c for c in design.covariates
-            if (samples.groupby(["patient_id", "timepoint"])[c].nunique() > 1).any()
+            c for c in design.covariates if (samples.groupby(["patient_id", "timepoint"])[c].nunique() > 1).any()
         ]
         raise TmeInputError(
             f"covariate(s) {varying} take several values within one sample",
@@ -153,8 +145,7 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
 
 
 def covariate_matrix(frame: pd.DataFrame, covariates: Iterable[str]) -> pd.DataFrame:
-    """Numeric covariates as they are; categorical ones as treatment-coded dummies ``name=level``.
-    """
+    """Numeric covariates as they are; categorical ones as treatment-coded dummies ``name=level``."""
     blocks = []
     for cov in covariates:
         column = frame[cov]
@@ -199,8 +190,7 @@ def confounded_covariates(
         block = covariates[cols].to_numpy(float)
         candidate = np.column_stack([current, block])
         if np.linalg.matrix_rank(candidate) < np.linalg.matrix_rank(current) + block.shape[1]:
-            what = next((label for label, span in spans if _in_span(block, span)),
-                        "the other covariates")
+            what = next((label for label, span in spans if _in_span(block, span)), "the other covariates")
             problems.append(f"'{name}' is confounded with {what}")
         else:
             current = candidate
@@ -218,14 +208,16 @@ def check_covariates(samples: pd.DataFrame, design: Design) -> None:
     treated = (samples["arm"] == design.treatment_arm).to_numpy(float)
     problems = confounded_covariates(
         {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-        covariate_matrix(samples, design.covariates), design.covariates,
+        covariate_matrix(samples, design.covariates),
+        design.covariates,
     )
     post_samples = samples[samples["timepoint"] == design.post]
     problems += [
         f"{p} among the {design.post} samples (the ANCOVA outcomes)"
         for p in confounded_covariates(
             {"arm": (post_samples["arm"] == design.treatment_arm).to_numpy(float)},
-            covariate_matrix(post_samples, design.covariates), design.covariates,
+            covariate_matrix(post_samples, design.covariates),
+            design.covariates,
         )
     ]
     if problems:

@@ -34,25 +34,42 @@ from scipy import stats
 
 from tme.stats.parametric import ancova_design, fit_ols
 
-DIAGNOSTIC_COLUMNS = ["feature", "check", "estimate", "se", "statistic", "df", "p", "threshold",
-                      "flagged", "patients", "n", "note"]
-RESIDUAL_COLUMNS = ["feature", "patient_id", "treated", "fitted", "residual", "leverage",
-                    "cooks_distance", "influential"]
+DIAGNOSTIC_COLUMNS = [
+    "feature",
+    "check",
+    "estimate",
+    "se",
+    "statistic",
+    "df",
+    "p",
+    "threshold",
+    "flagged",
+    "patients",
+    "n",
+    "note",
+]
+RESIDUAL_COLUMNS = [
+    "feature",
+    "patient_id",
+    "treated",
+    "fitted",
+    "residual",
+    "leverage",
+    "cooks_distance",
+    "influential",
+]
 
 
 def _row(check: str, **values) -> dict:
-    base = dict.fromkeys(DIAGNOSTIC_COLUMNS, np.nan) | {"check": check, "flagged": False,
-                                                        "patients": "", "note": ""}
+    base = dict.fromkeys(DIAGNOSTIC_COLUMNS, np.nan) | {"check": check, "flagged": False, "patients": "", "note": ""}
     return base | values
 
 
 def _shapiro(resid: np.ndarray, alpha: float) -> dict:
     if not 3 <= len(resid) <= 5000 or np.ptp(resid) == 0:
-        return _row("shapiro_wilk", n=len(resid),
-                    note="Shapiro-Wilk needs 3 to 5000 residuals that are not all equal")
+        return _row("shapiro_wilk", n=len(resid), note="Shapiro-Wilk needs 3 to 5000 residuals that are not all equal")
     w, p = stats.shapiro(resid)
-    return _row("shapiro_wilk", statistic=float(w), p=float(p), threshold=alpha,
-                flagged=bool(p < alpha), n=len(resid))
+    return _row("shapiro_wilk", statistic=float(w), p=float(p), threshold=alpha, flagged=bool(p < alpha), n=len(resid))
 
 
 def _interaction(x: np.ndarray, post: np.ndarray, alpha: float) -> dict:
@@ -63,12 +80,20 @@ def _interaction(x: np.ndarray, post: np.ndarray, alpha: float) -> dict:
     k = x_int.shape[1] - 1
     estimate, se = float(fit.beta[k]), float(np.sqrt(fit.sigma2 * fit.xtx_inv[k, k]))
     if se == 0:
-        return _row("arm_x_baseline", estimate=estimate, se=se, n=len(post),
-                    note="residuals are 0: no test")
+        return _row("arm_x_baseline", estimate=estimate, se=se, n=len(post), note="residuals are 0: no test")
     t = estimate / se
     p = float(2 * stats.t.sf(abs(t), fit.df))
-    return _row("arm_x_baseline", estimate=estimate, se=se, statistic=t, df=float(fit.df), p=p,
-                threshold=alpha, flagged=bool(p < alpha), n=len(post))
+    return _row(
+        "arm_x_baseline",
+        estimate=estimate,
+        se=se,
+        statistic=t,
+        df=float(fit.df),
+        p=p,
+        threshold=alpha,
+        flagged=bool(p < alpha),
+        n=len(post),
+    )
 
 
 def cooks_distance(x: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,8 +108,9 @@ def cooks_distance(x: np.ndarray, post: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.asarray(post, float) - fit.resid, fit.resid, fit.leverage, d
 
 
-def residual_diagnostics(feature: str, pre, post, treated, covariates=None, patient_ids=None,
-                         alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+def residual_diagnostics(
+    feature: str, pre, post, treated, covariates=None, patient_ids=None, alpha: float = 0.05
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The three checks of the module docstring for one endpoint's paired patients.
 
     Parameters
@@ -113,16 +139,33 @@ def residual_diagnostics(feature: str, pre, post, treated, covariates=None, pati
     order = np.argsort(-np.nan_to_num(d, nan=np.inf), kind="stable")
     listed = "; ".join(f"{ids[i]} ({d[i]:.3g})" for i in order if influential[i])
     largest = float(np.nanmax(d)) if np.isfinite(d).any() else np.nan
-    cooks = _row("cooks_distance", statistic=largest,
-                 threshold=threshold, flagged=bool(influential.any()), patients=listed, n=n,
-                 note="leverage 1 (Cook's distance undefined) for some patient"
-                 if np.isnan(d).any() and np.isfinite(resid).all() else "")
-    checks = [_shapiro(resid, alpha) if np.isfinite(resid).all() else
-              _row("shapiro_wilk", n=n, note="ANCOVA cannot be fit"),
-              _interaction(x, post, alpha), cooks]
+    cooks = _row(
+        "cooks_distance",
+        statistic=largest,
+        threshold=threshold,
+        flagged=bool(influential.any()),
+        patients=listed,
+        n=n,
+        note="leverage 1 (Cook's distance undefined) for some patient"
+        if np.isnan(d).any() and np.isfinite(resid).all()
+        else "",
+    )
+    checks = [
+        _shapiro(resid, alpha) if np.isfinite(resid).all() else _row("shapiro_wilk", n=n, note="ANCOVA cannot be fit"),
+        _interaction(x, post, alpha),
+        cooks,
+    ]
     table = pd.DataFrame(checks).assign(feature=feature).reindex(columns=DIAGNOSTIC_COLUMNS)
-    residuals = pd.DataFrame({"feature": feature, "patient_id": ids,
-                              "treated": np.asarray(treated, float), "fitted": fitted,
-                              "residual": resid, "leverage": leverage, "cooks_distance": d,
-                              "influential": influential})
+    residuals = pd.DataFrame(
+        {
+            "feature": feature,
+            "patient_id": ids,
+            "treated": np.asarray(treated, float),
+            "fitted": fitted,
+            "residual": resid,
+            "leverage": leverage,
+            "cooks_distance": d,
+            "influential": influential,
+        }
+    )
     return table, residuals

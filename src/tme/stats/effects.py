@@ -49,13 +49,13 @@ BACK_TRANSFORMS: dict[str, tuple[float, float, str] | None] = {
     "log2(x+1)": (2.0, 1.0, "ratio of geometric means of (x + 1), treatment / reference"),
     "log10": (10.0, 0.0, "ratio of geometric means, treatment / reference"),
     "log": (np.e, 0.0, "ratio of geometric means, treatment / reference"),
-    "log1p": (np.e, 1.0, "ratio of geometric means of (1 + x), treatment / reference; not a "
-                         "ratio of x"),
+    "log1p": (np.e, 1.0, "ratio of geometric means of (1 + x), treatment / reference; not a ratio of x"),
     "logit": (np.e, 0.0, "ratio of geometric-mean odds x / (1 - x), treatment / reference"),
 }
 
-LSMEAN_COLUMNS = [f"lsmean_{arm}{suffix}" for arm in ("reference", "treatment")
-                  for suffix in ("", "_se", "_ci_low", "_ci_high")]
+LSMEAN_COLUMNS = [
+    f"lsmean_{arm}{suffix}" for arm in ("reference", "treatment") for suffix in ("", "_se", "_ci_low", "_ci_high")
+]
 RATIO_COLUMNS = ["ratio", "ratio_ci_low", "ratio_ci_high", "ratio_meaning"]
 STANDARDISED_COLUMNS = ["baseline_sd", "std_effect", "std_effect_ci_low", "std_effect_ci_high"]
 #: columns added to an ``effects_between_arms`` ANCOVA row by :func:`readable_effects`
@@ -78,9 +78,12 @@ def ls_means(pre, post, treated, covariates=None, conf_level: float = 0.95) -> d
         at[2] = indicator
         mean = float(at @ fit.beta)
         se = float(np.sqrt(fit.sigma2 * at @ fit.xtx_inv @ at))
-        out |= {f"lsmean_{arm}": mean, f"lsmean_{arm}_se": se,
-                f"lsmean_{arm}_ci_low": mean - quantile * se,
-                f"lsmean_{arm}_ci_high": mean + quantile * se}
+        out |= {
+            f"lsmean_{arm}": mean,
+            f"lsmean_{arm}_se": se,
+            f"lsmean_{arm}_ci_low": mean - quantile * se,
+            f"lsmean_{arm}_ci_high": mean + quantile * se,
+        }
     return out
 
 
@@ -90,15 +93,17 @@ def back_transformed_ratio(estimate: float, ci_low: float, ci_high: float, trans
     ``transform`` is a key of :data:`BACK_TRANSFORMS`; ``none`` gives NaN and an empty meaning.
     """
     if transform not in BACK_TRANSFORMS:
-        raise ValueError(f"unknown transform {transform!r}; expected one of "
-                         f"{sorted(BACK_TRANSFORMS)}")
+        raise ValueError(f"unknown transform {transform!r}; expected one of {sorted(BACK_TRANSFORMS)}")
     spec = BACK_TRANSFORMS[transform]
     if spec is None:
-        return {"ratio": np.nan, "ratio_ci_low": np.nan, "ratio_ci_high": np.nan,
-                "ratio_meaning": ""}
+        return {"ratio": np.nan, "ratio_ci_low": np.nan, "ratio_ci_high": np.nan, "ratio_meaning": ""}
     base, _, meaning = spec
-    return {"ratio": float(base**estimate), "ratio_ci_low": float(base**ci_low),
-            "ratio_ci_high": float(base**ci_high), "ratio_meaning": meaning}
+    return {
+        "ratio": float(base**estimate),
+        "ratio_ci_low": float(base**ci_low),
+        "ratio_ci_high": float(base**ci_high),
+        "ratio_meaning": meaning,
+    }
 
 
 def pooled_baseline_sd(pre, treated) -> float:
@@ -114,12 +119,17 @@ def pooled_baseline_sd(pre, treated) -> float:
 def standardised_effect(estimate: float, ci_low: float, ci_high: float, baseline_sd: float) -> dict:
     """Estimate and CI divided by the pooled baseline SD (module docstring); NaN if the SD is 0."""
     sd = baseline_sd if baseline_sd > 0 else np.nan
-    return {"baseline_sd": baseline_sd, "std_effect": estimate / sd,
-            "std_effect_ci_low": ci_low / sd, "std_effect_ci_high": ci_high / sd}
+    return {
+        "baseline_sd": baseline_sd,
+        "std_effect": estimate / sd,
+        "std_effect_ci_low": ci_low / sd,
+        "std_effect_ci_high": ci_high / sd,
+    }
 
 
-def readable_effects(pre, post, treated, covariates=None, transform: str = "none",
-                     conf_level: float = 0.95, ancova_result=None) -> dict:
+def readable_effects(
+    pre, post, treated, covariates=None, transform: str = "none", conf_level: float = 0.95, ancova_result=None
+) -> dict:
     """The :data:`READABLE_COLUMNS` of one feature's ANCOVA row.
 
     Parameters
@@ -135,7 +145,8 @@ def readable_effects(pre, post, treated, covariates=None, transform: str = "none
         The feature's :class:`~tme.stats.result.Estimate` from ``ancova`` if already computed.
     """
     result = ancova_result or ancova(pre, post, treated, covariates, conf_level)
-    return (ls_means(pre, post, treated, covariates, conf_level)
-            | back_transformed_ratio(result.estimate, result.ci_low, result.ci_high, transform)
-            | standardised_effect(result.estimate, result.ci_low, result.ci_high,
-                                  pooled_baseline_sd(pre, treated)))
+    return (
+        ls_means(pre, post, treated, covariates, conf_level)
+        | back_transformed_ratio(result.estimate, result.ci_low, result.ci_high, transform)
+        | standardised_effect(result.estimate, result.ci_low, result.ci_high, pooled_baseline_sd(pre, treated))
+    )

@@ -32,8 +32,7 @@ import pandas as pd
 from tme.errors import TmeInputError
 from tme.stats.multiplicity import benjamini_hochberg
 
-GSEA_COLUMNS = ["gene_set", "set_size", "es", "nes", "p", "q", "leading_edge",
-                "leading_edge_size", "note"]
+GSEA_COLUMNS = ["gene_set", "set_size", "es", "nes", "p", "q", "leading_edge", "leading_edge_size", "note"]
 
 
 def enrichment_scores(positions: np.ndarray, weights: np.ndarray, n_genes: int) -> tuple:
@@ -93,8 +92,10 @@ def prerank_gsea(
     statistic = statistic.dropna()
     if statistic.index.duplicated().any():
         dup = statistic.index[statistic.index.duplicated()].unique()[:5]
-        raise TmeInputError(f"genes ranked more than once: {', '.join(map(str, dup))}",
-                            fix="collapse duplicated gene identifiers before GSEA")
+        raise TmeInputError(
+            f"genes ranked more than once: {', '.join(map(str, dup))}",
+            fix="collapse duplicated gene identifiers before GSEA",
+        )
     order = np.argsort(-statistic.to_numpy(float), kind="stable")
     ranked = statistic.iloc[order]
     genes = ranked.index.to_numpy()
@@ -102,8 +103,7 @@ def prerank_gsea(
     weights = np.abs(ranked.to_numpy(float)) ** weight
     position = pd.Series(np.arange(n_genes), index=genes)
 
-    members = {name: np.unique(position.reindex(list(set(s))).dropna().to_numpy(int))
-               for name, s in gene_sets.items()}
+    members = {name: np.unique(position.reindex(list(set(s))).dropna().to_numpy(int)) for name, s in gene_sets.items()}
     tested = {name: idx for name, idx in members.items() if min_size <= len(idx) <= max_size}
     rng = np.random.default_rng(seed)
     union = np.unique(np.concatenate([np.zeros(0, int), *tested.values()]))
@@ -117,22 +117,24 @@ def prerank_gsea(
     for name, idx in members.items():
         row = {"gene_set": name, "set_size": len(idx)}
         if name not in tested:
-            rows.append(row | {"note": f"{len(idx)} genes in the ranking, outside "
-                                       f"[{min_size}, {max_size}]"})
+            rows.append(row | {"note": f"{len(idx)} genes in the ranking, outside [{min_size}, {max_size}]"})
             continue
         (es,), (peak,) = enrichment_scores(idx[None, :], weights, n_genes)
         null, _ = enrichment_scores(shuffled[:, column_of.loc[idx].to_numpy()], weights, n_genes)
         same = null[null >= 0] if es >= 0 else null[null < 0]
         extreme = np.sum(np.abs(same) >= abs(es))
         edge = idx[idx <= peak] if es >= 0 else idx[idx > peak]
-        rows.append(row | {
-            "es": es,
-            "nes": es / abs(same.mean()) if len(same) else np.nan,
-            "p": (1 + extreme) / (1 + len(same)),
-            "leading_edge": ";".join(map(str, genes[np.sort(edge)])),
-            "leading_edge_size": len(edge),
-            "note": "",
-        })
+        rows.append(
+            row
+            | {
+                "es": es,
+                "nes": es / abs(same.mean()) if len(same) else np.nan,
+                "p": (1 + extreme) / (1 + len(same)),
+                "leading_edge": ";".join(map(str, genes[np.sort(edge)])),
+                "leading_edge_size": len(edge),
+                "note": "",
+            }
+        )
     table = pd.DataFrame(rows).reindex(columns=GSEA_COLUMNS)
     table["q"] = benjamini_hochberg(table["p"])
     return table

@@ -53,8 +53,10 @@ from tme.stats.effects import pooled_baseline_sd
 from tme.stats.parametric import ancova_design
 from tme.stats.result import Estimate, not_estimable
 
-MI_METHOD = ("multiple imputation within arm (Bayesian linear regression on baseline, "
-             "{m} imputations, seed {seed}), ANCOVA, Rubin's rules, Barnard-Rubin df")
+MI_METHOD = (
+    "multiple imputation within arm (Bayesian linear regression on baseline, "
+    "{m} imputations, seed {seed}), ANCOVA, Rubin's rules, Barnard-Rubin df"
+)
 TIPPING_COLUMNS = ["delta", "estimate", "se", "ci_low", "ci_high", "df", "p", "significant"]
 
 
@@ -79,8 +81,17 @@ class RubinPooled:
             return not_estimable("pooled variance is 0", method)
         statistic = self.qbar / se
         half = stats.t.ppf(0.5 + conf_level / 2, self.df) * se
-        return Estimate(self.qbar, se, self.qbar - half, self.qbar + half, statistic, self.df,
-                        float(2 * stats.t.sf(abs(statistic), self.df)), method, note)
+        return Estimate(
+            self.qbar,
+            se,
+            self.qbar - half,
+            self.qbar + half,
+            statistic,
+            self.df,
+            float(2 * stats.t.sf(abs(statistic), self.df)),
+            method,
+            note,
+        )
 
 
 def rubin_pool(estimates, variances, dfcom: float) -> RubinPooled:
@@ -104,8 +115,9 @@ def rubin_pool(estimates, variances, dfcom: float) -> RubinPooled:
     return RubinPooled(m, float(dfcom), *(float(v) for v in values))
 
 
-def _draw_arm(pre_x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int,
-              rng: np.random.Generator) -> np.ndarray | str:
+def _draw_arm(
+    pre_x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int, rng: np.random.Generator
+) -> np.ndarray | str:
     """``m`` × n_missing draws of one arm's missing posts (mice "norm"), or why there are none."""
     x_obs, y_obs, x_mis = pre_x[~missing], post[~missing], pre_x[missing]
     nu = len(y_obs) - x_obs.shape[1]
@@ -134,8 +146,7 @@ class Imputations:
     seed: int
 
 
-def impute_posts(pre, post, treated, covariates=None, n_imputations: int = 50,
-                 seed: int = 0) -> Imputations | str:
+def impute_posts(pre, post, treated, covariates=None, n_imputations: int = 50, seed: int = 0) -> Imputations | str:
     """Impute the missing post values within arm (module docstring); a reason string on failure.
 
     ``pre``, ``post``: per patient with NaN when missing; ``treated``: 0/1; ``covariates``:
@@ -183,8 +194,9 @@ def mi_estimate(imputations: Imputations, conf_level: float = 0.95) -> Estimate:
     return analyse_imputations(imputations).as_estimate(conf_level, method, note)
 
 
-def multiple_imputation_ancova(pre, post, treated, covariates=None, n_imputations: int = 50,
-                               seed: int = 0, conf_level: float = 0.95) -> Estimate:
+def multiple_imputation_ancova(
+    pre, post, treated, covariates=None, n_imputations: int = 50, seed: int = 0, conf_level: float = 0.95
+) -> Estimate:
     """MI (within arm, MAR given baseline) + ANCOVA + Rubin's rules: the ``mi_mar`` analysis.
 
     Parameters as in :func:`impute_posts`; NaN with a note when an arm has too few observed
@@ -210,12 +222,12 @@ class TippingPoint:
 
 
 def _pooled(imputations: Imputations, delta: float, conf_level: float) -> Estimate:
-    return analyse_imputations(imputations, delta).as_estimate(
-        conf_level, f"delta-adjusted MI, delta = {delta:.6g}")
+    return analyse_imputations(imputations, delta).as_estimate(conf_level, f"delta-adjusted MI, delta = {delta:.6g}")
 
 
 def _first_flip(imputations: Imputations, deltas: np.ndarray, conf_level: float) -> float:
     """Tipping delta along ``deltas`` (ordered away from 0, starting at 0), or NaN."""
+
     def excess(delta: float) -> float:
         return _pooled(imputations, delta, conf_level).p - (1 - conf_level)
 
@@ -234,29 +246,50 @@ def tipping_point(imputations: Imputations, deltas, conf_level: float = 0.95) ->
     """
     deltas = np.unique(np.append(np.asarray(deltas, float), 0.0))
     results = [_pooled(imputations, d, conf_level) for d in deltas]
-    grid = pd.DataFrame([{"delta": d, "estimate": r.estimate, "se": r.se, "ci_low": r.ci_low,
-                          "ci_high": r.ci_high, "df": r.df, "p": r.p,
-                          "significant": bool(r.p < 1 - conf_level)}
-                         for d, r in zip(deltas, results)], columns=TIPPING_COLUMNS)
+    grid = pd.DataFrame(
+        [
+            {
+                "delta": d,
+                "estimate": r.estimate,
+                "se": r.se,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "df": r.df,
+                "p": r.p,
+                "significant": bool(r.p < 1 - conf_level),
+            }
+            for d, r in zip(deltas, results)
+        ],
+        columns=TIPPING_COLUMNS,
+    )
     at_zero = results[int(np.flatnonzero(deltas == 0)[0])]
     significant = bool(at_zero.p < 1 - conf_level)
     if not imputations.shifted.any():
-        return TippingPoint(grid, np.nan, not_estimable("no missing post in the treatment arm"),
-                            significant, "no missing post in the treatment arm: nothing to shift")
+        return TippingPoint(
+            grid,
+            np.nan,
+            not_estimable("no missing post in the treatment arm"),
+            significant,
+            "no missing post in the treatment arm: nothing to shift",
+        )
     if not np.isfinite(grid["p"]).all():
         note = f"no test at some delta ({at_zero.note or 'no variation'})"
         return TippingPoint(grid, np.nan, not_estimable(note), significant, note)
     sides = [-np.sign(at_zero.estimate)] if significant else [1.0, -1.0]
-    found = [_first_flip(imputations, side * np.sort(side * deltas[side * deltas >= 0]),
-                         conf_level) for side in sides]
+    found = [_first_flip(imputations, side * np.sort(side * deltas[side * deltas >= 0]), conf_level) for side in sides]
     found = [d for d in found if np.isfinite(d)]
     if not found:
         note = f"conclusion unchanged for delta in [{deltas.min():.4g}, {deltas.max():.4g}]"
         return TippingPoint(grid, np.nan, not_estimable(note), significant, note)
     delta = min(found, key=abs)
     what = "significance lost" if significant else "becomes significant"
-    return TippingPoint(grid, delta, _pooled(imputations, delta, conf_level), significant,
-                        f"{what} when the imputed treatment-arm posts are shifted by {delta:+.4g}")
+    return TippingPoint(
+        grid,
+        delta,
+        _pooled(imputations, delta, conf_level),
+        significant,
+        f"{what} when the imputed treatment-arm posts are shifted by {delta:+.4g}",
+    )
 
 
 def default_deltas(pre, treated, max_sd: float = 2.0, step_sd: float = 0.1) -> np.ndarray:

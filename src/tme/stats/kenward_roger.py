@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def kenward_roger(x: np.ndarray, v_k: list[np.ndarray], theta: np.ndarray,
-                  contrast: np.ndarray) -> tuple[float, float]:
+def kenward_roger(x: np.ndarray, v_k: list[np.ndarray], theta: np.ndarray, contrast: np.ndarray) -> tuple[float, float]:
     """``(c' Phi_A c, m)``: the Kenward–Roger variance of ``c'b`` and its df (module docstring).
 
     ``x``: fixed-effects design (n, p); ``v_k``: the matrices ``dV / d theta_k`` (n, n);
@@ -43,8 +42,9 @@ def kenward_roger(x: np.ndarray, v_k: list[np.ndarray], theta: np.ndarray,
     except np.linalg.LinAlgError:
         return float(contrast @ phi @ contrast), np.nan
     k = len(v_k)
-    correction = sum(w[i, j] * (half[i].T @ v_inv @ half[j] - p_k[i] @ phi @ p_k[j])
-                     for i in range(k) for j in range(k))
+    correction = sum(
+        w[i, j] * (half[i].T @ v_inv @ half[j] - p_k[i] @ phi @ p_k[j]) for i in range(k) for j in range(k)
+    )
     phi_a = phi + 2 * phi @ correction @ phi
     variance = float(contrast @ phi @ contrast)
     g = np.array([contrast @ phi @ p @ phi @ contrast for p in p_k])

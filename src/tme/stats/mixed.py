@@ -52,8 +52,7 @@ def _profiled_reml_deviance(ratio: float, y: np.ndarray, x: np.ndarray, zzt: np.
     xtvx = x.T @ v_inv @ x
     resid = y - x @ np.linalg.solve(xtvx, x.T @ v_inv @ y)
     var_residual = resid @ v_inv @ resid / (n - p)
-    deviance = (np.linalg.slogdet(v)[1] + np.linalg.slogdet(xtvx)[1]
-                + (n - p) * np.log(var_residual))
+    deviance = np.linalg.slogdet(v)[1] + np.linalg.slogdet(xtvx)[1] + (n - p) * np.log(var_residual)
     return deviance, var_residual
 
 
@@ -76,8 +75,10 @@ def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> t
     ratio = max(var_patient, 0.0) / var_residual
     best = _profiled_reml_deviance(ratio, y, x, zzt)[0]
     search = optimize.minimize_scalar(
-        lambda r: _profiled_reml_deviance(r, y, x, zzt)[0], bounds=(0.0, 10.0 * ratio + 10.0),
-        method="bounded", options={"xatol": 1e-10},
+        lambda r: _profiled_reml_deviance(r, y, x, zzt)[0],
+        bounds=(0.0, 10.0 * ratio + 10.0),
+        method="bounded",
+        options={"xatol": 1e-10},
     )
     for candidate in (0.0, float(search.x)):
         deviance = _profiled_reml_deviance(candidate, y, x, zzt)[0]
@@ -123,15 +124,13 @@ def mixed_model_interaction(
     score = theta * np.array([py @ a @ py - np.trace(p_mat @ a) for a in v_k]) / 2
     boundary = var_patient <= 1e-8 * theta.sum()
     if boundary:
-        note = ("patient variance estimated at the boundary (0): df from the residual variance "
-                "alone, as lmerTest")
+        note = "patient variance estimated at the boundary (0): df from the residual variance alone, as lmerTest"
         v_k = v_k[1:]
     elif np.abs(score).max() > 1e-3:
         note = f"REML fit did not converge (score {np.abs(score).max():.2g})"
     else:
         note = ""
-    info = np.array([[-0.5 * np.trace(p_mat @ a @ p_mat @ b) + py @ a @ p_mat @ b @ py
-                      for b in v_k] for a in v_k])
+    info = np.array([[-0.5 * np.trace(p_mat @ a @ p_mat @ b) + py @ a @ p_mat @ b @ py for b in v_k] for a in v_k])
     grad = np.array([c @ phi @ x.T @ v_inv @ a @ v_inv @ x @ phi @ c for a in v_k])
     try:
         df = 2 * variance**2 / (grad @ np.linalg.solve(info, grad))
@@ -139,10 +138,20 @@ def mixed_model_interaction(
         df = np.nan
     if not np.isfinite(df) or df <= 0:
         df = float(len(value) - x.shape[1])
-        note = "; ".join(filter(None, [note, "Satterthwaite df unavailable (variance component "
-                                              "at the boundary): residual df used"]))
+        note = "; ".join(
+            filter(None, [note, "Satterthwaite df unavailable (variance component at the boundary): residual df used"])
+        )
     se = float(np.sqrt(variance))
     t = beta[3] / se
     half = stats.t.ppf(0.5 + conf_level / 2, df) * se
-    return Estimate(float(beta[3]), se, beta[3] - half, beta[3] + half, float(t), float(df),
-                    float(2 * stats.t.sf(abs(t), df)), _METHOD, note)
+    return Estimate(
+        float(beta[3]),
+        se,
+        beta[3] - half,
+        beta[3] + half,
+        float(t),
+        float(df),
+        float(2 * stats.t.sf(abs(t), df)),
+        _METHOD,
+        note,
+    )

@@ -92,13 +92,37 @@ MIN_PAIRS = 3
 
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "statistic", "df", "p", "q", "note"]
 WITHIN_COLUMNS = [
-    "feature", "feature_type", "family", "arm", "analysis", "method", "model", "covariates",
-    "n_pairs", "pre_mean", "pre_median", "pre_sd", "post_mean", "post_median", "post_sd",
-    "change_mean", "change_median", "change_sd", *RESULT_COLUMNS,
+    "feature",
+    "feature_type",
+    "family",
+    "arm",
+    "analysis",
+    "method",
+    "model",
+    "covariates",
+    "n_pairs",
+    "pre_mean",
+    "pre_median",
+    "pre_sd",
+    "post_mean",
+    "post_median",
+    "post_sd",
+    "change_mean",
+    "change_median",
+    "change_sd",
+    *RESULT_COLUMNS,
 ]
 BETWEEN_COLUMNS = [
-    "feature", "feature_type", "family", "analysis", "method", "model", "covariates",
-    "n_reference_arm", "n_treatment_arm", *RESULT_COLUMNS,
+    "feature",
+    "feature_type",
+    "family",
+    "analysis",
+    "method",
+    "model",
+    "covariates",
+    "n_reference_arm",
+    "n_treatment_arm",
+    *RESULT_COLUMNS,
 ]
 
 
@@ -123,8 +147,7 @@ def _summaries(pairs: pd.DataFrame) -> dict:
     out = {}
     for column in ("pre", "post", "change"):
         x = pairs[column]
-        out |= {f"{column}_mean": x.mean(), f"{column}_median": x.median(),
-                f"{column}_sd": x.std(ddof=1)}
+        out |= {f"{column}_mean": x.mean(), f"{column}_median": x.median(), f"{column}_sd": x.std(ddof=1)}
     return out
 
 
@@ -174,13 +197,22 @@ def changes_within_arm(
                 reason = f"fewer than {MIN_PAIRS} pairs in this arm ({n})"
             else:
                 reason = ""
-            results = {
-                "wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
-                "paired_t": paired_t(change, conf_level),
-            } if not reason else dict.fromkeys(("wilcoxon_signed_rank", "paired_t"),
-                                               not_estimable(reason))
-            base = {"feature": feature, "arm": arm, "model": "post - pre", "covariates": "",
-                    "n_pairs": n, **_summaries(arm_pairs)}
+            results = (
+                {
+                    "wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
+                    "paired_t": paired_t(change, conf_level),
+                }
+                if not reason
+                else dict.fromkeys(("wilcoxon_signed_rank", "paired_t"), not_estimable(reason))
+            )
+            base = {
+                "feature": feature,
+                "arm": arm,
+                "model": "post - pre",
+                "covariates": "",
+                "n_pairs": n,
+                **_summaries(arm_pairs),
+            }
             rows += [base | {"analysis": a} | r.as_dict() for a, r in results.items()]
     table = pd.DataFrame(rows).merge(features, on="feature", how="left")
     return add_q_values(table, ["family", "analysis"]).reindex(columns=WITHIN_COLUMNS)
@@ -188,8 +220,10 @@ def changes_within_arm(
 
 def _arm_counts(frame: pd.DataFrame, design: Design) -> dict[str, int]:
     arms = frame["arm"]
-    return {"n_reference_arm": int((arms == design.reference_arm).sum()),
-            "n_treatment_arm": int((arms == design.treatment_arm).sum())}
+    return {
+        "n_reference_arm": int((arms == design.reference_arm).sum()),
+        "n_treatment_arm": int((arms == design.treatment_arm).sum()),
+    }
 
 
 def _not_estimable_reason(sub: pd.DataFrame, pair_counts: dict[str, int]) -> str:
@@ -197,8 +231,10 @@ def _not_estimable_reason(sub: pd.DataFrame, pair_counts: dict[str, int]) -> str
     if sub["value"].nunique() == 1:
         return "feature is constant in all samples"
     if min(pair_counts.values()) < MIN_PAIRS:
-        return (f"fewer than {MIN_PAIRS} pairs in an arm (reference {pair_counts['n_reference_arm']}, "
-                f"treatment {pair_counts['n_treatment_arm']})")
+        return (
+            f"fewer than {MIN_PAIRS} pairs in an arm (reference {pair_counts['n_reference_arm']}, "
+            f"treatment {pair_counts['n_treatment_arm']})"
+        )
     return ""
 
 
@@ -232,8 +268,11 @@ def effects_between_arms(
     """
     values, samples, features = _prepare(values, design, feature_info, families)
     check_covariates(samples, design)
-    chosen = [BETWEEN_ARM[name] for name in (analyses or BETWEEN_ARM)
-              if not (name == "bootstrap_mean_change" and n_bootstrap == 0)]
+    chosen = [
+        BETWEEN_ARM[name]
+        for name in (analyses or BETWEEN_ARM)
+        if not (name == "bootstrap_mean_change" and n_bootstrap == 0)
+    ]
     post_covariates = samples[samples["timepoint"] == design.post].set_index("patient_id")
     options = {"n_bootstrap": n_bootstrap, "seed": seed}
     rows = []
@@ -245,8 +284,15 @@ def effects_between_arms(
         for analysis in chosen:
             result = not_estimable(reason) if reason else analysis.run(data)
             counts = _arm_counts(sub.drop_duplicates("patient_id"), design) if analysis.all_samples else n_pairs
-            rows.append({"feature": feature, "analysis": analysis.name, "model": analysis.model(design),
-                         "covariates": ";".join(design.covariates) if analysis.adjusted else "",
-                         **counts, **result.as_dict()})
+            rows.append(
+                {
+                    "feature": feature,
+                    "analysis": analysis.name,
+                    "model": analysis.model(design),
+                    "covariates": ";".join(design.covariates) if analysis.adjusted else "",
+                    **counts,
+                    **result.as_dict(),
+                }
+            )
     table = pd.DataFrame(rows).merge(features, on="feature", how="left")
     return add_q_values(table, ["family", "analysis"]).reindex(columns=BETWEEN_COLUMNS)

@@ -30,22 +30,25 @@ from tme.stats.result import Estimate, not_estimable
 def _t_result(estimate: float, se: float, df: float, conf_level: float, method: str) -> Estimate:
     """t interval and test; with ``se == 0`` the estimate and SE stand, no test (module doc)."""
     if se == 0 and np.isfinite(estimate):
-        return Estimate(float(estimate), 0.0, df=float(df), method=method,
-                        note="no variation (standard error 0): estimate without CI or test")
+        return Estimate(
+            float(estimate),
+            0.0,
+            df=float(df),
+            method=method,
+            note="no variation (standard error 0): estimate without CI or test",
+        )
     if not np.isfinite(se) or se < 0:
         return not_estimable("the standard error is not finite", method)
     t = estimate / se
     half = stats.t.ppf(0.5 + conf_level / 2, df) * se
-    return Estimate(estimate, se, estimate - half, estimate + half, t, df,
-                    float(2 * stats.t.sf(abs(t), df)), method)
+    return Estimate(estimate, se, estimate - half, estimate + half, t, df, float(2 * stats.t.sf(abs(t), df)), method)
 
 
 def paired_t(change: np.ndarray, conf_level: float = 0.95) -> Estimate:
     """One-sample t test of the paired changes (R ``t.test(post, pre, paired = TRUE)``)."""
     change = np.asarray(change, dtype=float)
     n = len(change)
-    return _t_result(change.mean(), change.std(ddof=1) / np.sqrt(n), n - 1, conf_level,
-                     "paired t")
+    return _t_result(change.mean(), change.std(ddof=1) / np.sqrt(n), n - 1, conf_level, "paired t")
 
 
 def welch_t(x: np.ndarray, y: np.ndarray, conf_level: float = 0.95) -> Estimate:
@@ -112,8 +115,7 @@ def ancova(
     fit = fit_ols(ancova_design(pre, treated, covariates), post)
     if isinstance(fit, str):
         return not_estimable(fit, "OLS")
-    return _t_result(fit.beta[2], np.sqrt(fit.sigma2 * fit.xtx_inv[2, 2]), fit.df, conf_level,
-                     "OLS")
+    return _t_result(fit.beta[2], np.sqrt(fit.sigma2 * fit.xtx_inv[2, 2]), fit.df, conf_level, "OLS")
 
 
 def ancova_hc3(

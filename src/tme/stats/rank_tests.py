@@ -44,9 +44,9 @@ p-value, no CI, estimate = their midrange (R's ``midrange``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable
+from functools import cache
 
 import numpy as np
 from scipy import stats
@@ -69,7 +69,7 @@ class RankTestResult:
     method: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _signrank_pmf(n: int) -> np.ndarray:
     """Null pmf of V for n untied non-zero differences: ``c_n(k) = c_{n-1}(k) + c_{n-1}(k-n)``."""
     counts = np.zeros(n * (n + 1) // 2 + 1)
@@ -79,7 +79,7 @@ def _signrank_pmf(n: int) -> np.ndarray:
     return counts / 2.0**n
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ranksum_pmf(m: int, n: int) -> np.ndarray:
     """Null pmf of the Mann–Whitney U for sizes m, n.
 
@@ -123,8 +123,9 @@ def _order_statistic_ci(sorted_values: np.ndarray, k: int, method: str) -> tuple
     return float(sorted_values[k - 1]), float(sorted_values[m - k]), method
 
 
-def _zeroin(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
-            tol: float = _ROOT_TOL, maxiter: int = 1000) -> float:
+def _zeroin(
+    f: Callable[[float], float], a: float, b: float, fa: float, fb: float, tol: float = _ROOT_TOL, maxiter: int = 1000
+) -> float:
     """Brent's zeroin root of ``f`` in ``[a, b]`` given ``f(a)``, ``f(b)`` of opposite signs.
 
     The algorithm of Forsythe, Malcolm & Moler (1977, Computer Methods for Mathematical
@@ -181,8 +182,7 @@ def _interpolation_step(a, b, c, fa, fb, fc, prev_step, tol_act, bisection):
     return bisection
 
 
-def _uniroot(f: Callable[[float], float], lower: float, upper: float,
-             f_lower: float, f_upper: float) -> float:
+def _uniroot(f: Callable[[float], float], lower: float, upper: float, f_lower: float, f_upper: float) -> float:
     """R ``uniroot(f, lower, upper, f.lower, f.upper, tol = 1e-4)$root`` (NaN if not bracketed)."""
     finite = np.isfinite(f_lower) and np.isfinite(f_upper)
     if not finite or np.sign(f_lower) * np.sign(f_upper) > 0:
@@ -246,15 +246,15 @@ def _signed_rank_normal_ci(d: np.ndarray, conf_level: float) -> tuple[float, flo
     while w_low < stats.norm.isf(alpha / 2) or w_high > stats.norm.ppf(alpha / 2):
         alpha *= 2
     if alpha >= 1 or 1 - conf_level < alpha * 0.75:
-        method += (f"; requested confidence level not achievable: CI at level "
-                   f"{1 - min(1.0, alpha):.4g}")
+        method += f"; requested confidence level not achievable: CI at level {1 - min(1.0, alpha):.4g}"
     if alpha < 1:
-        low, high = (_uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q, w_high - q)
-                     for q in (stats.norm.isf(alpha / 2), stats.norm.ppf(alpha / 2)))
+        low, high = (
+            _uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q, w_high - q)
+            for q in (stats.norm.isf(alpha / 2), stats.norm.ppf(alpha / 2))
+        )
     else:
         low = high = float(np.median(d))
-    estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False),
-                        w(high_end, False))
+    estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False), w(high_end, False))
     return estimate, float(low), float(high), method
 
 
@@ -270,8 +270,9 @@ def signed_rank_test(d: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
     d = d[d != 0]
     n = len(d)
     if n == 0:
-        return RankTestResult(0.0, np.nan, np.nan, np.nan, np.nan,
-                              "all differences are zero: no test (R: V = 0, p = NA)")
+        return RankTestResult(
+            0.0, np.nan, np.nan, np.nan, np.nan, "all differences are zero: no test (R: V = 0, p = NA)"
+        )
     ranks = stats.rankdata(np.abs(d))
     ties = len(np.unique(ranks)) < n
     if n < _EXACT_MAX_N and not ties and not zeros:
@@ -280,15 +281,13 @@ def signed_rank_test(d: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
         walsh = _walsh_averages(d)
         k = _exact_lower_quantile(pmf, (1.0 - conf_level) / 2)
         low, high, method = _order_statistic_ci(walsh, k, "exact (Bauer 1972 CI)")
-        return RankTestResult(v, _two_sided_exact_p(v, pmf), float(np.median(walsh)), low, high,
-                              method)
+        return RankTestResult(v, _two_sided_exact_p(v, pmf), float(np.median(walsh)), low, high, method)
     v, z = _signed_rank_z(d)
     estimate, low, high, method = _signed_rank_normal_ci(d, conf_level)
     return RankTestResult(v, _normal_p(z), estimate, low, high, method)
 
 
-def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray,
-                        conf_level: float) -> tuple[float, float, float]:
+def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray, conf_level: float) -> tuple[float, float, float]:
     """R's normal-approximation HL shift and CI of the rank-sum test.
 
     A limit whose quantile ``W`` cannot reach inside ``[min x - max y, max x - min y]`` is that end
@@ -307,10 +306,8 @@ def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray,
         elif w_high - q >= 0:
             limits.append(high_end)
         else:
-            limits.append(_uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q,
-                                   w_high - q))
-    estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False),
-                        w(high_end, False))
+            limits.append(_uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q, w_high - q))
+    estimate = _uniroot(lambda t: w(t, False), low_end, high_end, w(low_end, False), w(high_end, False))
     return estimate, float(limits[0]), float(limits[1])
 
 
@@ -330,8 +327,7 @@ def rank_sum_test(x: np.ndarray, y: np.ndarray, conf_level: float = 0.95) -> Ran
         diffs = np.sort(np.subtract.outer(x, y).ravel())
         k = _exact_lower_quantile(pmf, (1.0 - conf_level) / 2)
         low, high, method = _order_statistic_ci(diffs, k, "exact (Bauer 1972 CI)")
-        return RankTestResult(w, _two_sided_exact_p(w, pmf), float(np.median(diffs)), low, high,
-                              method)
+        return RankTestResult(w, _two_sided_exact_p(w, pmf), float(np.median(diffs)), low, high, method)
     w, z = _rank_sum_z(x, y)
     estimate, low, high = _rank_sum_normal_ci(x, y, conf_level)
     return RankTestResult(w, _normal_p(z), estimate, low, high, _NORMAL)

@@ -61,9 +61,25 @@ from tme.stats.result import not_estimable
 
 SENSITIVITY_ANALYSES = ("ancova", "ancova_hc3", "clda", "mi_mar", "tipping_point")
 SENSITIVITY_COLUMNS = [
-    "feature", "analysis", "method", "model", "n_reference_arm", "n_treatment_arm",
-    "n_imputed_reference", "n_imputed_treatment", "estimate", "se", "ci_low", "ci_high",
-    "statistic", "df", "p", "tipping_delta", "tipping_delta_sd", "fragile", "note",
+    "feature",
+    "analysis",
+    "method",
+    "model",
+    "n_reference_arm",
+    "n_treatment_arm",
+    "n_imputed_reference",
+    "n_imputed_treatment",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "df",
+    "p",
+    "tipping_delta",
+    "tipping_delta_sd",
+    "fragile",
+    "note",
 ]
 TIPPING_GRID_COLUMNS = ["feature", "delta", "delta_sd", *TIPPING_COLUMNS[1:]]
 
@@ -81,16 +97,17 @@ def _models(n_covariates: int) -> dict[str, str]:
 
 
 def _counts(mask: np.ndarray, treated: np.ndarray) -> dict:
-    return {"n_reference_arm": int((mask & (treated == 0)).sum()),
-            "n_treatment_arm": int((mask & (treated == 1)).sum())}
+    return {
+        "n_reference_arm": int((mask & (treated == 0)).sum()),
+        "n_treatment_arm": int((mask & (treated == 1)).sum()),
+    }
 
 
 def _tipping_row(tipping, sd: float, plausible_delta_sd: float) -> dict:
     """Result at the tipping delta, the delta in units and SDs, and the fragility flag."""
     result = tipping.at_delta.as_dict() | {"note": tipping.note}
     fragile = bool(tipping.significant_at_zero and abs(tipping.delta) <= plausible_delta_sd * sd)
-    return result | {"tipping_delta": tipping.delta, "tipping_delta_sd": tipping.delta / sd,
-                     "fragile": fragile}
+    return result | {"tipping_delta": tipping.delta, "tipping_delta_sd": tipping.delta / sd, "fragile": fragile}
 
 
 def sensitivity_analyses(
@@ -139,8 +156,7 @@ def sensitivity_analyses(
     """
     unknown = sorted(set(analyses) - set(SENSITIVITY_ANALYSES))
     if unknown:
-        raise ValueError(f"unknown sensitivity analyses {unknown}; choose from "
-                         f"{list(SENSITIVITY_ANALYSES)}")
+        raise ValueError(f"unknown sensitivity analyses {unknown}; choose from {list(SENSITIVITY_ANALYSES)}")
     pre, post, treated = (np.asarray(a, float) for a in (pre, post, treated))
     z = None if covariates is None else np.asarray(covariates, float).reshape(len(pre), -1)
     with_pre = ~np.isnan(pre)
@@ -165,8 +181,7 @@ def sensitivity_analyses(
                 grid = tipping.grid.assign(feature=feature, delta_sd=tipping.grid["delta"] / sd)
         else:
             result, counts = _direct(analysis, pre, post, treated, z, conf_level)
-        rows.append({"feature": feature, "analysis": analysis, "model": models[analysis]}
-                    | counts | result)
+        rows.append({"feature": feature, "analysis": analysis, "model": models[analysis]} | counts | result)
     table = pd.DataFrame(rows).reindex(columns=SENSITIVITY_COLUMNS)
     table["fragile"] = table["fragile"].astype("boolean")
     return table, grid.reindex(columns=TIPPING_GRID_COLUMNS)
@@ -185,6 +200,5 @@ def _direct(analysis: str, pre, post, treated, z, conf_level: float) -> tuple[di
         return result.as_dict(), _counts(~np.isnan(pre) | ~np.isnan(post), treated) | none_imputed
     paired = ~np.isnan(pre) & ~np.isnan(post)
     fit = ancova if analysis == "ancova" else ancova_hc3
-    result = fit(pre[paired], post[paired], treated[paired], None if z is None else z[paired],
-                 conf_level)
+    result = fit(pre[paired], post[paired], treated[paired], None if z is None else z[paired], conf_level)
     return result.as_dict(), _counts(paired, treated) | none_imputed
