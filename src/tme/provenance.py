@@ -39,12 +39,19 @@ def git_revision(directory: str | Path) -> dict[str, Any]:
 
 #: Environment variable through which jobs learn the command line that started the run.
 COMMAND_VARIABLE = "TME_SNAKEMAKE_COMMAND"
+#: Environment variable naming tme's source tree, from which envs/tme.post-deploy.sh installs tme into
+#: a conda environment (``--sdm conda``).
+SOURCE_VARIABLE = "TME_SOURCE"
 
 
-def remember_command(argv: list[str]) -> None:
-    """Record the Snakemake command line for the run's jobs (they inherit the environment), so that
-    provenance can show it without it being a rule param, which would rerun jobs when it changes."""
+def remember_run(argv: list[str], workflow_dir: str | Path) -> None:
+    """Record, for the run's jobs (they inherit the environment), the Snakemake command line — so that
+    provenance can show it without it being a rule param, which would rerun jobs when it changes — and
+    tme's source tree (the directory above ``workflow/`` when it holds ``pyproject.toml``)."""
     os.environ[COMMAND_VARIABLE] = shlex.join(argv)
+    source = Path(str(workflow_dir)).parent
+    if (source / "pyproject.toml").exists():
+        os.environ[SOURCE_VARIABLE] = str(source.resolve())
 
 
 def command_line() -> str:

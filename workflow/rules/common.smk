@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
 from tme.expression import has_counts
-from tme.provenance import remember_command
+from tme.provenance import remember_run
 from tme.workflow import check_workflow_config
 
 # tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
@@ -20,8 +20,9 @@ except TmeInputError as error:
     raise WorkflowError(str(error)) from None
 
 # The command line is provenance, not a rerun trigger (as a param it would rerun jobs whenever e.g.
-# --cores changes): jobs inherit it through the environment.
-remember_command(sys.argv)
+# --cores changes): jobs inherit it through the environment, as they do tme's source tree, which
+# envs/tme.post-deploy.sh installs into a conda environment.
+remember_run(sys.argv, workflow.basedir)
 
 
 #: Config keys that reading the sample sheet needs (design, blinding, IDs), for every job that reads it.
