@@ -8,6 +8,7 @@ and a rule's ``conda:`` directive naming a file that does not exist.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 import warnings
@@ -104,11 +105,25 @@ def test_every_conda_dependency_pinned(path):
 def test_python_pin_satisfies_requires_python():
     pins = conda_pins(load_env(MAIN_ENV))
     assert "python" in pins, "envs/tme.yaml: pin python"
-    python = re.sub(r"^[=<>~!]+", "", pins["python"])
+    lowest = re.match(r"^[=>~]*\s*([0-9.]+)", pins["python"])[1]
     requires = SpecifierSet(pyproject()["project"]["requires-python"])
-    assert Version(python) in requires or Version(python + ".0") in requires, (
-        f"envs/tme.yaml pins python {python}, pyproject.toml requires {requires}"
+    assert Version(lowest) in requires or Version(lowest + ".0") in requires, (
+        f"envs/tme.yaml allows python {pins['python']}, pyproject.toml requires {requires}"
     )
+
+
+def test_conda_environment_installs_tme_from_the_workflow_source():
+    """Jobs under ``--sdm conda`` import tme: Snakemake runs envs/tme.post-deploy.sh in the new
+    environment, which installs tme from TME_SOURCE, which the workflow exports."""
+    script = ENV_DIR / "tme.post-deploy.sh"
+    assert script.is_file() and script.stat().st_mode & 0o111, "envs/tme.post-deploy.sh missing or not executable"
+    assert re.search(r"pip install --no-deps .*TME_SOURCE", script.read_text())
+    assert "setuptools" in conda_pins(load_env(MAIN_ENV))
+    from tme.provenance import SOURCE_VARIABLE, remember_run
+
+    remember_run(["snakemake"], ROOT / "workflow")
+    assert SOURCE_VARIABLE == "TME_SOURCE" and os.environ["TME_SOURCE"] == str(ROOT.resolve())
+    assert "remember_run(sys.argv, workflow.basedir)" in (ROOT / "workflow/rules/common.smk").read_text()
 
 
 def test_every_runtime_dependency_in_env():
