@@ -19,7 +19,8 @@ def test_the_readme_has_python_examples():
 
 @pytest.mark.parametrize("block", range(len(PYTHON_BLOCKS)))
 def test_python_block_runs(block):
-    done = subprocess.run([sys.executable, "-c", PYTHON_BLOCKS[block]], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", PYTHON_BLOCKS[block]], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr

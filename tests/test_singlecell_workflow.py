@@ -1,4 +1,5 @@
-"""The single-cell path through the workflow: features and pseudobulk reach the paired statistics."""
+"""The single-cell path through the workflow: features and pseudobulk reach the paired statistics and
+the report."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ def test_singlecell_workflow(tmp_path):
         "scoring": {"collections": ["tme_il1", "danaher2017"]},
         "statistics": {"n_bootstrap": 0},
     }
-    proc = run_workflow(tmp_path / "run", config)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    for args in ((), ("--report", str(tmp_path / "run" / "report.html"))):
+        proc = run_workflow(tmp_path / "run", config, *args)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "run" / "report.html").stat().st_size > 100_000
     results = tmp_path / "run" / "results"
     effects = pd.read_csv(results / "tables" / "effects_between_arms.tsv", sep="\t")
     assert set(effects["family"]) == {"single_cell"}

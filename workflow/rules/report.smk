@@ -87,7 +87,7 @@ rule plot_expression_qc:
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         counts=REPORT_COUNTS,
-        min_library_size=lookup(dpath="expression/min_library_size", within=config, default=None),
+        min_library_size=config["expression"]["min_library_size"] if has_counts(config.get("expression")) else None,
     script:
         "../scripts/plot_expression_qc.py"
 

@@ -20,6 +20,6 @@ rule singlecell_features:
         mem_mb=lambda wc, input, attempt: (4000 + 3 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
     params:
-        config=config_part(*SHEET_KEYS, "single_cell", "scoring"),
+        config=config_part(*SHEET_KEYS, "single_cell", "scoring", "seed"),
     script:
         "../scripts/singlecell_features.py"

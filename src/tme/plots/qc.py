@@ -48,7 +48,8 @@ def plot_expression_qc(
     timepoints: Sequence[str] | None = None,
     min_library_size: float | None = None,
 ):
-    """Library size (millions of reads, log axis) and detected genes per sample, by arm × timepoint.
+    """Library size (millions of reads, log axis) and detected genes per sample, by arm × timepoint;
+    for TPM or normalised data (no counts), the median log2 expression per sample.
 
     Excluded samples are drawn as crosses (reason in ``expression_qc.tsv``); the library-size
     threshold, when given, as a dashed line.
@@ -61,12 +62,13 @@ def plot_expression_qc(
     tp_order = _timepoint_order(qc["timepoint"], timepoints)
     colours = arm_colours(arm_order)
     groups = [(a, t) for a in arm_order for t in tp_order]
+    if "library_size" in qc.columns:  # count data
+        panels = [("library_size", "Library size (million reads)"), ("detected_genes", "Detected genes (count > 0)")]
+    else:  # TPM or normalised values: no library size
+        panels, min_library_size = [("median_log2_expression", "Median log2 expression")], None
     with theme():
-        fig, axes = plt.subplots(1, 2, figsize=(max(7.5, 1.3 * len(groups) * 2), 3.6))
-        for ax, column, ylabel in (
-            (axes[0], "library_size", "Library size (million reads)"),
-            (axes[1], "detected_genes", "Detected genes (count > 0)"),
-        ):
+        fig, axes = plt.subplots(1, len(panels), figsize=(max(7.5, 1.3 * len(groups) * 2), 3.6), squeeze=False)
+        for ax, (column, ylabel) in zip(axes[0], panels):
             for i, (arm, tp) in enumerate(groups):
                 sub = qc[(qc["arm"].astype(str) == arm) & (qc["timepoint"].astype(str) == tp)]
                 y = pd.to_numeric(sub[column], errors="coerce") / (1e6 if column == "library_size" else 1)
