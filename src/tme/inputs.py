@@ -167,10 +167,9 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
         ]
     )
     if design.blinded:  # the sheet's own checksum would reveal a relabelling of arms
-        table.loc[0, ["sha256", "bytes"]] = [
-            hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest(),
-            "",
-        ]
+        table["bytes"] = table["bytes"].astype("Int64")  # the sheet's size is not shown either (written NA)
+        table.loc[0, "sha256"] = hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest()
+        table.loc[0, "bytes"] = pd.NA
         table.loc[0, "summary"] += " (blinded: checksum of the sheet as read, without its arm column)"
     return CheckedInputs(pd.concat(flows, ignore_index=True), table, samples, ids)
 
