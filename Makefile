@@ -28,9 +28,10 @@ demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h
 config/example_sc/cells.h5ad: $(STAMP)
 	$(BIN)/tme simulate --single-cell --seed 34 --out config/example_sc
 
-# Lint (ruff, snakefmt, snakemake --lint), then every test
+# Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers (tests sharing a
+# workflow run stay on one worker: see tests/conftest.py)
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

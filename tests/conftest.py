@@ -83,3 +83,13 @@ def small_run(small_cohort, tmp_path_factory) -> Path:
     proc = run_workflow(workdir, cohort_config(small_cohort))
     assert proc.returncode == 0, proc.stderr[-4000:]
     return workdir
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test``), keep the tests that share an expensive session resource on one
+    worker, so that it is built once: the shared small workflow run, and the real SLURM cluster."""
+    for item in items:
+        if "small_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("small_run"))
+        elif item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.xdist_group("slurm"))

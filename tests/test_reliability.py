@@ -1,7 +1,8 @@
 """Determinism and fault tolerance of whole runs.
 
-* two runs of the same inputs and config give byte-identical outputs (provenance.json, which holds
-  the timestamps, excepted);
+* two runs of the same inputs and config give byte-identical outputs, figures included
+  (provenance.json and the methods page, which hold the timestamps, excepted): the resumed run below
+  is compared, file by file, with the shared reference run;
 * a run whose Snakemake process is killed with SIGKILL mid-way, resumed with the README's commands
   as written, gives the same bytes as an uninterrupted run (Snakemake's incomplete-output tracking
   + tme's atomic writes);
@@ -42,14 +43,6 @@ def digests(results: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def reference_run(small_run):
     return small_run / "results"
-
-
-def test_two_runs_are_byte_identical(reference_run, small_cohort, tmp_path):
-    proc = run_workflow(tmp_path, cohort_config(small_cohort))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    first, second = digests(reference_run), digests(tmp_path / "results")
-    assert first.keys() == second.keys()
-    assert [k for k in first if first[k] != second[k]] == []
 
 
 def readme_resume_commands() -> list[list[str]]:
