@@ -1,10 +1,10 @@
 """Every input format through the whole workflow to a built report, on small data.
 
-The 12-patient cohort in ``.test/data`` (nf-core salmon counts) is rewritten in each format: plain
-integer counts, nf-core TPM, and normalised values on log2, log10 and linear scales; plus an
-immune-only config. Gene-level DE is off here (it runs in tests/test_deploy.py). The format
-``nfcore_salmon_counts`` itself runs in tests/test_deploy.py (as a deployed module) and the
-single-cell-only path in tests/test_singlecell_workflow.py, both to a report.
+The 12-patient cohort in ``.test/data`` (nf-core salmon counts) is rewritten in each format:
+nf-core TPM and normalised values on log2, log10 and linear scales; plus an immune-only config.
+Gene-level DE is off here. The other formats reach a report elsewhere: ``counts`` through the
+README's own-trial commands (tests/test_readme.py, with DE), ``nfcore_salmon_counts`` as a deployed
+module (tests/test_deploy.py, with DE), single cell in tests/test_singlecell_workflow.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ def matrices(tmp_path_factory) -> dict[str, str]:
     counts = salmon.drop(columns="gene_id").set_index("gene_name").round().astype(int)
     cpm = counts / counts.sum() * 1e6
     tables = {
-        "counts.tsv": counts,
         "salmon.merged.gene_tpm.tsv": salmon[["gene_id", "gene_name"]].join(cpm.reset_index(drop=True)),
         "log2.tsv": np.log2(cpm + 1),
         "log10.tsv": np.log10(cpm + 1),
@@ -42,7 +41,6 @@ def matrices(tmp_path_factory) -> dict[str, str]:
 
 
 CASES = {
-    "counts": ("counts.tsv", {"format": "counts"}),
     "nfcore_salmon_tpm": ("salmon.merged.gene_tpm.tsv", {"format": "nfcore_salmon_tpm"}),
     "normalised log2": ("log2.tsv", {"format": "normalised", "scale": "log2"}),
     "normalised log10": ("log10.tsv", {"format": "normalised", "scale": "log10"}),
@@ -70,8 +68,8 @@ def test_format_reaches_a_report(tmp_path, matrices, case):
     effects = pd.read_csv(work / "results" / "tables" / "effects_between_arms.tsv", sep="\t")
     families = set(effects["family"])
     assert "immune_measures" in families and (("primary" in families) == bool(name))
-    if name:  # raw counts kept only where the format has them (gene-level DE runs in test_deploy.py)
+    if name:  # no counts in these formats, so no gene level
         import anndata as ad
 
         adata = ad.read_h5ad(work / "results" / "expression" / "expression.h5ad")
-        assert ("counts" in adata.layers) == (case == "counts")
+        assert "counts" not in adata.layers

@@ -1,12 +1,17 @@
-"""What the README documents runs: every Python block as written, from the repository root."""
+"""What the README documents runs: every Python block as written, from the repository root, and the
+"your own trial" commands on a trial of plain integer counts (the ``counts`` format), to a report."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO
 
@@ -24,3 +29,36 @@ def test_python_block_runs(block):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
+
+
+def readme_block(marker: str) -> list[list[str]]:
+    """The command lines of the README's fenced block after ``<!-- marker``, comments dropped."""
+    text = (REPO / "README.md").read_text()
+    block = text[text.index(f"<!-- {marker}") :].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line.split("  #")[0]) for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.workflow
+def test_own_trial_commands_end_in_a_report(tmp_path):
+    """A trial with its own files (integer counts, immune table) in a copy of the repository layout."""
+    for name in ("Snakefile", "workflow", "config"):
+        (tmp_path / name).symlink_to(REPO / name)
+    data = REPO / ".test" / "data"
+    salmon = pd.read_csv(data / "salmon.merged.gene_counts.tsv.gz", sep="\t")
+    salmon.drop(columns="gene_id").set_index("gene_name").round().astype(int).to_csv(tmp_path / "counts.tsv", sep="\t")
+    config = {
+        "samples": str(data / "samples.tsv"),
+        "expression": {"path": "counts.tsv", "format": "counts"},
+        "immune": {"path": str(data / "immune.tsv")},
+        "scoring": {"collections": ["tme_il1", "danaher2017"]},
+        "statistics": {"n_bootstrap": 100, "gsea_permutations": 100},
+    }
+    (tmp_path / "my.yaml").write_text(yaml.safe_dump(config))
+    commands = readme_block("own-trial-commands")
+    assert [c[:2] for c in commands] == [[".venv/bin/tme", "validate"], [".venv/bin/tme", "run"]], commands
+    for command in commands:
+        program = str(Path(sys.executable).with_name(command[0].removeprefix(".venv/bin/")))
+        done = subprocess.run([program, *command[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+        assert done.returncode == 0, (command, done.stderr[-3000:])
+    assert (tmp_path / "results" / "report.html").stat().st_size > 100_000
+    assert (tmp_path / "results" / "tables" / "de_interaction.tsv").exists()  # counts: gene level too
