@@ -79,10 +79,10 @@ def test_planted_spatial_effects_recovered_and_nulls_stay_null(cohort):
         "proportion|IL-1β+ macrophage of macrophage|total",
         "nn_distance_median|CD8+ T to tumour cell|total",
     }
-    assert (ancova.loc[primary, "q"] < 0.05).all()
+    assert (ancova.loc[primary, "p_adjusted"] < 0.05).all()
     assert (np.sign(ancova.loc[primary, "estimate"]) == truth.loc[primary, "direction"]).all()
     nulls = ancova[~ancova.index.isin(truth.index)]
-    assert len(nulls) > 30 and (nulls["q"] >= 0.05).all()
+    assert len(nulls) > 30 and (nulls["p_adjusted"] >= 0.05).all()
 
 
 def test_representative_slide_pair_figure(cohort, tmp_path):

@@ -49,15 +49,15 @@ def test_planted_primary_effects_are_found(example_effects):
         "DANAHER2017_Macrophages|mean",
         "DANAHER2017_Neutrophils|mean",
     ):
-        assert primary.loc[feature, "q"] < 0.05 and primary.loc[feature, "estimate"] < 0, feature
+        assert primary.loc[feature, "p_adjusted"] < 0.05 and primary.loc[feature, "estimate"] < 0, feature
     # NK and cytolytic activity were not planted between arms
-    assert primary.loc["DANAHER2017_NK_CD56dim_cells|mean", "q"] > 0.05
-    assert primary.loc["CYT_ROONEY2015|cyt", "q"] > 0.05
+    assert primary.loc["DANAHER2017_NK_CD56dim_cells|mean", "p_adjusted"] > 0.05
+    assert primary.loc["CYT_ROONEY2015|cyt", "p_adjusted"] > 0.05
 
 
 def test_false_discovery_proportion(example_effects):
     signatures = example_effects[example_effects["feature_type"] == "signature"]
-    significant = signatures[signatures["q"] < 0.05]
+    significant = signatures[signatures["p_adjusted"] < 0.05]
     affected = affected_signatures()
     false = [f for f in significant.index if f.split("|")[0] not in affected]
     fdp = len(false) / max(len(significant), 1)

@@ -105,7 +105,8 @@ def effects_table(features, families=None) -> pd.DataFrame:
                     ci_low=np.nan if na else est - 0.4,
                     ci_high=np.nan if na else est + 0.4,
                     p=np.nan if na else 0.01 * (i + 1),
-                    q=np.nan if na else 0.02 * (i + 1),
+                    p_adjusted=np.nan if na else 0.02 * (i + 1),
+                    multiplicity="bh",
                     n_reference_arm=6,
                     n_treatment_arm=5,
                     model="post ~ pre + arm",
@@ -222,7 +223,8 @@ def test_label_shortens_and_wraps():
 
 
 def test_formatting():
-    assert format_p(0.0004) == "q < 0.001" and format_p(float("nan")) == "q = NA" and format_p(0.0123) == "q = 0.012"
+    assert format_p(0.0004) == "adj. p < 0.001" and format_p(float("nan")) == "adj. p = NA"
+    assert format_p(0.0123, "q") == "q = 0.012"
     assert format_estimate(-0.5, -0.8, -0.2) == "−0.50 (95% CI −0.80 to −0.20)"
 
 
@@ -297,7 +299,7 @@ def test_paired_plot_title_carries_ancova(tables):
     row = e[(e["analysis"] == "ancova") & (e["feature"] == "TME_IL1_INDUCED|singscore")].iloc[0].to_dict()
     fig = plot_feature(tables["values"], "TME_IL1_INDUCED|singscore", ARMS, "pre", "post", row)
     title = fig._suptitle.get_text()
-    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "q = " in title
+    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "adj. p (bh) = " in title
     assert any("n = 5 pairs" in t for t in _texts(fig)) or any("n = 6 pairs" in t for t in _texts(fig))
     plt.close(fig)
 
@@ -314,7 +316,9 @@ def test_qc_and_pca(tables):
 
 
 def test_empty_inputs_give_a_figure_that_says_why():
-    empty = pd.DataFrame(columns=["feature", "analysis", "family", "estimate", "ci_low", "ci_high", "q", "note"])
+    empty = pd.DataFrame(
+        columns=["feature", "analysis", "family", "estimate", "ci_low", "ci_high", "p_adjusted", "note"]
+    )
     fig = plot_forest(empty)
     assert any("No ancova rows" in t for t in _texts(fig))
     plt.close(fig)
@@ -333,9 +337,9 @@ def test_saved_files_are_byte_identical_across_runs(tables, tmp_path):
 def test_blinded_annotation_is_the_pooled_change(tables):
     from tme.plots.paired import change_text
 
-    row = {"estimate": -0.4, "ci_low": -0.6, "ci_high": -0.2, "q": 0.01, "note": ""}
+    row = {"estimate": -0.4, "ci_low": -0.6, "ci_high": -0.2, "p_adjusted": 0.01, "note": ""}
     text = change_text(row)
-    assert text.startswith("Pooled change (Hodges–Lehmann") and "q = 0.010" in text
+    assert text.startswith("Pooled change (Hodges–Lehmann") and "adj. p = 0.010" in text
     assert "not estimable (too few pairs)" in change_text({"estimate": float("nan"), "note": "too few pairs"})
     fig = plot_feature(tables["values"], "CD68", ["usual_care", "anakinra"], "pre", "post", annotation=text)
     assert "ANCOVA" not in fig._suptitle.get_text()

@@ -24,7 +24,6 @@ from tme.signatures import (
     collection_names,
     default_methods,
     load_library,
-    primary_panel,
     read_gmt,
     read_signature_table,
     resolve_symbols,
@@ -162,14 +161,12 @@ def test_library_genes_are_current_symbols(library):
     assert set(not_current["input_id"]) == {"MGC40069", "FLJ11151", "CTB-92J24.3"}
 
 
-def test_collections_and_primary_panel(library):
+def test_collections(library):
     assert "hallmark_all" in collection_names()
     assert len(library) == sum(len(load_library(c)) for c in collection_names())  # unique names
     assert len(load_library(["hallmark_all", "cyt"])) == 51
     with pytest.raises(TmeInputError, match="unknown signature collection 'nope'"):
         load_library(["nope"])
-    panel = primary_panel()
-    assert len(panel) == 9 and set(panel) <= set(library)
     assert default_methods(library["AYERS_TCELL_INFLAMED_GEP_18"]) == ["weighted"]
     assert default_methods(library["CYT_ROONEY2015"])[0] == "cyt"
 

@@ -37,17 +37,27 @@ def make_values(n_per_arm=8, seed=1, features=("A", "B"), effect=0.0):
                             "timepoint": timepoint,
                             "feature": feature,
                             "value": value,
-                            "batch": f"b{i % 2}",
-                            "days": 10 + i,
                         }
                     )
     return pd.DataFrame(rows)
 
 
+def baseline(values, **columns):
+    """A baseline covariate table (one row per patient) from functions of (patient index, arm)."""
+    patients = values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+    index = [int(p[2:]) for p in patients.index]
+    return pd.DataFrame(
+        {name: [f(i, a) for i, a in zip(index, patients)] for name, f in columns.items()}, index=patients.index
+    )
+
+
+BATCH_DAYS = {"batch": lambda i, arm: f"b{i % 2}", "days": lambda i, arm: 10 + i}
+
+
 def test_tables_have_documented_columns():
     values = make_values()
     within = changes_within_arm(values, Design())
-    between = effects_between_arms(values, Design(covariates=("batch", "days")), n_bootstrap=100)
+    between = effects_between_arms(values, Design(), n_bootstrap=100, covariates=baseline(values, **BATCH_DAYS))
     assert list(within.columns) == WITHIN_COLUMNS
     assert list(between.columns) == BETWEEN_COLUMNS
     assert set(between["analysis"]) == {
@@ -86,23 +96,24 @@ def test_constant_feature_is_na_with_reason():
     assert between.loc[between["feature"] == "A", "p"].notna().sum() == 4
 
 
-def test_missing_covariate_is_an_error_naming_samples():
+def test_missing_covariate_is_an_error_naming_it():
     values = make_values()
-    values.loc[(values["patient_id"] == "us03") & (values["timepoint"] == "post"), "batch"] = None
-    with pytest.raises(TmeInputError, match=r"covariate 'batch' is missing for sample\(s\) us03/post"):
-        effects_between_arms(values, Design(covariates=("batch",)))
+    covariates = baseline(values, **BATCH_DAYS)
+    covariates.loc["us03", "batch"] = None
+    with pytest.raises(TmeInputError, match=r"covariate\(s\) \['batch'\] have missing values"):
+        effects_between_arms(values, Design(), covariates=covariates)
+    with pytest.raises(TmeInputError, match="no baseline covariates for patient"):
+        effects_between_arms(values, Design(), covariates=covariates.drop(index="an01"))
 
 
-@pytest.mark.parametrize(
-    ("column", "confounded_with"), [("arm_batch", "arm"), ("sample_type", "timepoint"), ("site", "the intercept")]
-)
+@pytest.mark.parametrize(("column", "confounded_with"), [("arm_batch", "arm"), ("site", "the intercept")])
 def test_confounded_covariate_is_an_error_naming_it(column, confounded_with):
     values = make_values()
-    values["arm_batch"] = np.where(values["arm"] == "anakinra", "run1", "run2")
-    values["sample_type"] = np.where(values["timepoint"] == "post", "resection", "core")
-    values["site"] = 1.0
+    covariates = baseline(
+        values, arm_batch=lambda i, arm: "run1" if arm == "anakinra" else "run2", site=lambda i, arm: 1.0
+    )
     with pytest.raises(TmeInputError, match=f"'{column}' is confounded with {confounded_with}"):
-        effects_between_arms(values, Design(covariates=(column,)))
+        effects_between_arms(values, Design(), covariates=covariates[[column]])
 
 
 def test_family_checks():
@@ -111,7 +122,7 @@ def test_family_checks():
     table = effects_between_arms(values, Design(), info, families=["primary", "exploratory"], n_bootstrap=0)
     assert set(zip(table["feature"], table["family"])) == {("A", "primary"), ("B", "exploratory")}
     # one p per family × analysis: q equals p
-    np.testing.assert_allclose(table["q"], table["p"])
+    np.testing.assert_allclose(table["p_adjusted"], table["p"])
     with pytest.raises(TmeInputError, match="match no feature"):
         effects_between_arms(values, Design(), info, families=["primary", "exploratory", "prmary"])
     with pytest.raises(TmeInputError, match="not declared"):
@@ -180,18 +191,20 @@ def test_benjamini_hochberg_ignores_missing():
 
 def test_covariate_constant_or_confounded_within_one_feature():
     values = make_values(n_per_arm=10)
-    # feature B measured only in batch b0 patients: batch is constant among its samples
-    values = values[(values["feature"] == "A") | (values["batch"] == "b0")]
-    between = effects_between_arms(values, Design(covariates=("batch",)), n_bootstrap=0)
+    covariates = baseline(values, batch=BATCH_DAYS["batch"])
+    b0 = set(covariates.index[covariates["batch"] == "b0"])
+    # feature B measured only in batch b0 patients: batch is constant among its patients
+    values = values[(values["feature"] == "A") | values["patient_id"].isin(b0)]
+    between = effects_between_arms(values, Design(), n_bootstrap=0, covariates=covariates)
     b = between[between["feature"] == "B"].set_index("analysis")
     for analysis in ("ancova", "mixed_model"):
         assert np.isfinite(b.loc[analysis, "estimate"])
-        assert "batch constant among this feature's samples" in b.loc[analysis, "note"]
+        assert "batch constant among this feature's patients" in b.loc[analysis, "note"]
     assert between.loc[between["feature"] == "A", "p"].notna().all()
     # feature B measured in batch b0 for the reference arm, b1 for the treatment arm
     values = make_values(n_per_arm=10)
-    keep = (values["feature"] == "A") | ((values["batch"] == "b0") == (values["arm"] == "usual_care"))
-    between = effects_between_arms(values[keep], Design(covariates=("batch",)), n_bootstrap=0)
+    keep = (values["feature"] == "A") | (values["patient_id"].isin(b0) == (values["arm"] == "usual_care"))
+    between = effects_between_arms(values[keep], Design(), n_bootstrap=0, covariates=covariates)
     b = between[between["feature"] == "B"].set_index("analysis")
     assert "ANCOVA design rank-deficient: 'batch' is confounded with arm" in b.loc["ancova", "note"]
     assert "'batch' is confounded with arm" in b.loc["mixed_model", "note"]

@@ -62,7 +62,7 @@ def test_within_arm_matches_r(expected, within):
     for column in ("estimate", "ci_low", "ci_high", "statistic", "p"):
         np.testing.assert_allclose(ours[column], r[column], rtol=0, atol=1e-8, err_msg=column)
     assert (ours["n_pairs"] == r["extra"].str.removeprefix("n_pairs=").astype(int)).all()
-    np.testing.assert_allclose(ours["q"], r["p_bh_within_analysis"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours["p_adjusted"], r["p_bh_within_analysis"], rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_between_arm_matches_r(expected, between, analysis):
     r, ours = _pairs(expected, between, {analysis: BETWEEN[analysis]}, lambda r: (r.feature, BETWEEN[r.analysis]))
     for column in ("estimate", "ci_low", "ci_high", "statistic", "p"):
         np.testing.assert_allclose(ours[column], r[column], rtol=0, atol=1e-8, err_msg=column)
-    np.testing.assert_allclose(ours["q"], r["p_bh_within_analysis"], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours["p_adjusted"], r["p_bh_within_analysis"], rtol=0, atol=1e-8)
     if analysis == "between_arm_ancova":
         assert (ours["df"] == r["extra"].str.removeprefix("df=").astype(float)).all()
 

@@ -38,8 +38,10 @@ def _simulate(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from tme.config import load_config
     from tme.inputs import check_inputs
+    from tme.plan.freeze import check_frozen
 
     config = load_config(args.config)
+    check_frozen(config, str(args.config))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TmeInputWarning)
         checked = check_inputs(config)
@@ -76,6 +78,20 @@ def _run(args: argparse.Namespace) -> int:
     if done.returncode != 0 or not args.report:
         return done.returncode
     return subprocess.run([*command, "--report", str(args.report)]).returncode
+
+
+def _plan_freeze(args: argparse.Namespace) -> int:
+    """Check every input as a run would (blinded data will do), then write the frozen plan."""
+    from tme.config import load_config
+    from tme.inputs import check_inputs
+    from tme.plan.freeze import freeze, plan_hash
+
+    config = load_config(args.config)
+    check_inputs(config)
+    for path in freeze(config):
+        print(path)
+    print(f"plan sha256 {plan_hash(config)}")
+    return 0
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -156,12 +172,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("snakemake", nargs=argparse.REMAINDER, help="further Snakemake arguments, after --")
     run.set_defaults(func=_run)
 
+    plan = sub.add_parser("plan", help="the statistical analysis plan: freeze it before unblinding")
+    plan_commands = plan.add_subparsers(dest="plan_command", required=True, metavar="ACTION", parser_class=_Parser)
+    frz = plan_commands.add_parser(
+        "freeze",
+        help="check the inputs and write the frozen plan with its SHA-256 and a readable SAP section",
+        description=(
+            "Check the config and every input it names (blinded data will do), then write "
+            "analysis_plan.frozen_plan (default plan/analysis_plan.json) with the plan's SHA-256, and the SAP "
+            "section beside it (.md, .html). An unblinded run then refuses a config whose plan differs."
+        ),
+    )
+    frz.add_argument(
+        "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
+    )
+    frz.set_defaults(func=_plan_freeze)
+
     prep = sub.add_parser(
         "prepare",
         help="write a sample sheet and config for a published cohort",
         description="Write samples.tsv and config.yaml for a published cohort from its files as published.",
     )
-    cohorts = prep.add_subparsers(dest="cohort", required=True, metavar="COHORT")
+    cohorts = prep.add_subparsers(dest="cohort", required=True, metavar="COHORT", parser_class=_Parser)
     riaz = cohorts.add_parser(
         "riaz2017",
         help="CheckMate-038 (Riaz 2017, GEO GSE91061): nivolumab, pre/on-treatment, two cohorts",

@@ -6,7 +6,7 @@ import errno
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +20,19 @@ POOLED = "pooled"
 
 @dataclass(frozen=True)
 class Design:
-    """Arms and timepoints of a two-arm paired window trial, as labelled in the sample sheet.
+    """Arms and timepoints of a paired window trial, as labelled in the sample sheet.
 
-    With ``blinded`` the arm labels are never read: :attr:`arms` is the single pooled group.
+    ``reference_arm=None`` is a single-arm window study (within-arm analyses only). With ``blinded``
+    the arm labels are never read: :attr:`arms` is the single pooled group.
     """
 
-    reference_arm: str = "usual_care"
+    reference_arm: str | None = "usual_care"
     treatment_arm: str = "anakinra"
     pre: str = "pre"
     post: str = "post"
-    covariates: tuple[str, ...] = field(default_factory=tuple)
     blinded: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "covariates", tuple(self.covariates))
         if self.reference_arm == self.treatment_arm:
             raise TmeInputError(
                 f"reference and treatment arm are both '{self.reference_arm}'",
@@ -48,8 +47,15 @@ class Design:
             )
 
     @property
+    def single_arm(self) -> bool:
+        """A single-arm study: no reference arm, so nothing is compared between arms."""
+        return self.reference_arm is None and not self.blinded
+
+    @property
     def arms(self) -> tuple[str, ...]:
-        return (POOLED,) if self.blinded else (self.reference_arm, self.treatment_arm)
+        if self.blinded:
+            return (POOLED,)
+        return (self.treatment_arm,) if self.reference_arm is None else (self.reference_arm, self.treatment_arm)
 
     @property
     def timepoints(self) -> tuple[str, str]:
@@ -63,7 +69,6 @@ class Design:
             d.get("treatment_arm", cls.treatment_arm),
             d.get("pre", cls.pre),
             d.get("post", cls.post),
-            tuple(d.get("covariates", ())),
             bool(config.get("blinded", False)),
         )
 
@@ -109,6 +114,9 @@ def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     if config.get("single_cell"):
         out += [(f"single_cell.path[{i}]", p) for i, p in enumerate(single_cell_paths(config))]
     out += [(f"scoring.gene_sets[{i}]", p) for i, p in enumerate(config.get("scoring", {}).get("gene_sets", []))]
+    patients = (config.get("analysis_plan") or {}).get("patients")
+    if patients:
+        out.append(("analysis_plan.patients.path", patients["path"]))
     return out
 
 
@@ -164,6 +172,11 @@ def validate_config(
     for key in ("key_file", "mapping_file"):
         if config["pseudonymisation"].get(key):
             check_path_characters(f"pseudonymisation.{key}", config["pseudonymisation"][key], file)
+    from tme.plan import AnalysisPlan  # the plan's own checks that need no data
+
+    AnalysisPlan.from_config(config, file)
+    for key in ("frozen_plan",):
+        check_path_characters(f"analysis_plan.{key}", config["analysis_plan"][key], file)
     for key, value in _input_paths(config):
         check_path_characters(key, value, file)
         path = Path(base_dir, value)

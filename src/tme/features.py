@@ -1,92 +1,63 @@
-"""Assemble the features the paired statistics analyse, each with its FDR family.
+"""Assemble the features the paired statistics analyse, each with its type and family by type.
 
-A feature is a signature scored with one method (``<signature>|<method>``) or an immune-cell
-measure on its analysis scale. Families (Benjamini–Hochberg within each, per analysis):
-
-``primary``
-    the pre-specified primary panel, each signature with its primary method only;
-``exploratory_signatures``
-    every other signature × method (ESTIMATE composites included);
-``immune_measures``
-    every immune-cell measure (densities, sTILs, fractions);
-``single_cell``
-    per-biopsy single-cell features: cell-type proportions (``proportion|<type>``, fraction of the
-    biopsy's cells, analysed as is) and mean per-cell scores (``score|<signature>|<type>``).
+A feature is a signature scored with one method (``<signature>|<method>``), an immune-cell measure
+on its analysis scale, the log2 expression of a gene an analysis-plan endpoint names
+(``gene|<symbol>``), or a per-biopsy single-cell feature (``proportion|<cell type>``,
+``score|<signature>|<cell type>``). The families here are by type — ``exploratory_signatures``,
+``immune_measures``, ``genes``, ``single_cell`` (Benjamini–Hochberg within each, per analysis);
+the analysis plan then moves its endpoints into the families of their roles
+(:meth:`tme.plan.AnalysisPlan.feature_table`).
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
-from tme.errors import TmeInputError, TmeInputWarning
-from tme.geneset import Signature
-from tme.signatures import default_methods, primary_panel
+from tme.errors import TmeInputError
 
-FAMILIES = ("primary", "exploratory_signatures", "immune_measures", "single_cell")
 SEPARATOR = "|"
 VALUE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "feature", "value"]
+#: Signature features the ESTIMATE method adds (composites of its two signatures).
+ESTIMATE_COMPOSITES = ("ESTIMATE_Score", "ESTIMATE_TumourPurity")
 
 
-def resolve_panel(setting: str | Iterable[str], signatures: Mapping[str, Signature]) -> list[str]:
-    """The primary panel's signature names.
-
-    ``library`` = tme's OZM-034 panel, restricted to the collections scored (a warning names the
-    members left out); an explicit list must name scored signatures only.
-    """
-    if setting == "library":
-        panel = primary_panel()
-        left_out = [name for name in panel if name not in signatures]
-        if left_out:
-            warnings.warn(
-                f"primary panel members not scored (their collection is not in scoring.collections): "
-                f"{', '.join(left_out)}",
-                TmeInputWarning,
-                stacklevel=2,
-            )
-        return [name for name in panel if name in signatures]
-    panel = list(setting)
-    unknown = [name for name in panel if name not in signatures]
-    if unknown:
-        raise TmeInputError(
-            f"config key 'statistics.primary_panel' names {unknown[0]!r}, which is not among the scored signatures",
-            fix="use signature names from the library or your gene-set files, and keep their collection in "
-            "scoring.collections",
-        )
-    return panel
+def _info(features: Iterable[str], feature_type: str, family: str) -> pd.DataFrame:
+    features = list(dict.fromkeys(features))
+    return pd.DataFrame({"feature": features, "feature_type": feature_type, "family": family})
 
 
-def signature_features(
-    scores: pd.DataFrame, signatures: Mapping[str, Signature], panel: list[str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def signature_features(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info) from the tidy score table."""
-    values = scores.assign(feature=scores["signature"] + SEPARATOR + scores["method"], value=scores["score"])[
-        VALUE_COLUMNS
-    ]
-    pairs = scores[["signature", "method"]].drop_duplicates()
-    primary = {(name, default_methods(signatures[name])[0]) for name in panel}
-    info = pd.DataFrame(
-        {
-            "feature": pairs["signature"] + SEPARATOR + pairs["method"],
-            "feature_type": "signature",
-            "family": [
-                "primary" if (s, m) in primary else "exploratory_signatures"
-                for s, m in zip(pairs["signature"], pairs["method"])
-            ],
-        }
-    )
-    return values, info
+    values = scores.assign(feature=scores["signature"] + SEPARATOR + scores["method"], value=scores["score"])
+    return values[VALUE_COLUMNS], _info(values["feature"], "signature", "exploratory_signatures")
 
 
 def immune_features(immune: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info) from the immune table on its analysis scale."""
     values = immune.assign(feature=immune["measure"], value=immune["analysis_value"])[VALUE_COLUMNS]
-    info = pd.DataFrame(
-        {"feature": immune["measure"].unique(), "feature_type": "immune_measure", "family": "immune_measures"}
-    )
-    return values, info
+    return values, _info(immune["measure"], "immune_measure", "immune_measures")
+
+
+def gene_features(adata, genes: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, feature info): each gene's expression on the analysis scale (``adata.X``, log2)."""
+    genes = list(genes)
+    absent = [g for g in genes if g not in adata.var_names]
+    if absent:
+        raise TmeInputError(
+            f"gene {absent[0]!r} (an analysis-plan endpoint) is not in the expression data",
+            column="analysis_plan.endpoints",
+            fix="use a current gene symbol the matrix measures",
+        )
+    x = np.asarray(adata[:, genes].X)
+    obs = adata.obs[["patient_id", "arm", "timepoint"]].astype(str)
+    frames = [
+        obs.assign(sample_id=adata.obs_names, feature=f"gene{SEPARATOR}{g}", value=x[:, j]) for j, g in enumerate(genes)
+    ]
+    values = pd.concat(frames, ignore_index=True)[VALUE_COLUMNS] if frames else pd.DataFrame(columns=VALUE_COLUMNS)
+    return values, _info(values["feature"], "gene", "genes")
 
 
 def singlecell_features(table: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -97,15 +68,9 @@ def singlecell_features(table: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.
     return values, info
 
 
-def with_covariates(values: pd.DataFrame, samples: pd.DataFrame, covariates: Iterable[str]) -> pd.DataFrame:
-    """Attach the configured sample-sheet covariates to each value (by sample)."""
-    covariates = list(covariates)
-    missing = [c for c in covariates if c not in samples.columns]
-    if missing:
-        raise TmeInputError(
-            f"covariate {missing[0]!r} is not a column of the sample sheet",
-            file=samples.attrs.get("path"),
-            line=1,
-            fix="add the column, or remove it from design.covariates",
-        )
-    return values.merge(samples[["sample_id", *covariates]].reset_index(drop=True), on="sample_id", how="left")
+def planned_signature_features(plan: Iterable[tuple[str, str]]) -> list[str]:
+    """The signature feature names a scoring plan (``(signature, method)`` pairs) produces."""
+    names = [f"{s}{SEPARATOR}{m}" for s, m in plan]
+    if any(m == "estimate" for _, m in plan):
+        names += [f"{c}{SEPARATOR}estimate" for c in ESTIMATE_COMPOSITES]
+    return names

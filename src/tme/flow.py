@@ -1,7 +1,8 @@
 """Sample flow (CONSORT-style): randomised → usable pre → usable post → paired, per arm and modality.
 
 ``sample_flow.tsv`` is one tidy table: count rows (``step`` = randomised, with_pre, with_post,
-paired; ``n_patients`` filled), one ``excluded`` row per excluded sample with its ``reason`` (from
+paired, and per_protocol, per_protocol_paired when the plan defines that population; ``n_patients``
+filled), one ``excluded`` row per excluded sample with its ``reason`` (from
 the sheet's ``exclude_reason``, QC, or absence from the modality's data) and one ``missing`` row
 per patient with no sample at a timepoint.
 """
@@ -34,8 +35,12 @@ def exclusions(
     return reason
 
 
-def sample_flow(samples: pd.DataFrame, design: Design, modality: str, reason: pd.Series) -> pd.DataFrame:
-    """Flow table for one modality; ``reason`` from :func:`exclusions`."""
+def sample_flow(
+    samples: pd.DataFrame, design: Design, modality: str, reason: pd.Series, per_protocol: list[str] | None = None
+) -> pd.DataFrame:
+    """Flow table for one modality; ``reason`` from :func:`exclusions`. With ``per_protocol`` (the
+    per-protocol population's patients) two more count rows per arm: ``per_protocol`` (its patients
+    randomised to the arm) and ``per_protocol_paired``."""
     rows = []
     usable = samples[reason == ""]
     for arm in design.arms:
@@ -43,12 +48,12 @@ def sample_flow(samples: pd.DataFrame, design: Design, modality: str, reason: pd
         arm_usable = usable[usable["arm"] == arm]
         pre = set(arm_usable.loc[arm_usable["timepoint"] == design.pre, "patient_id"])
         post = set(arm_usable.loc[arm_usable["timepoint"] == design.post, "patient_id"])
-        for step, n in (
-            ("randomised", arm_samples["patient_id"].nunique()),
-            ("with_pre", len(pre)),
-            ("with_post", len(post)),
-            ("paired", len(pre & post)),
-        ):
+        counts = [("randomised", arm_samples["patient_id"].nunique()), ("with_pre", len(pre)),
+                  ("with_post", len(post)), ("paired", len(pre & post))]  # fmt: skip
+        if per_protocol is not None:
+            protocol = set(per_protocol) & set(arm_samples["patient_id"])
+            counts += [("per_protocol", len(protocol)), ("per_protocol_paired", len(protocol & pre & post))]
+        for step, n in counts:
             rows.append(dict(modality=modality, arm=arm, step=step, n_patients=n))
         for sample, row in arm_samples[reason[arm_samples.index] != ""].iterrows():
             rows.append(

@@ -19,14 +19,17 @@ from typing import Any
 import pandas as pd
 
 from tme.config import Design, single_cell_paths
+from tme.errors import TmeInputError
 from tme.expression import read_expression
-from tme.features import resolve_panel
+from tme.features import immune_features, planned_signature_features
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
 from tme.io import write_tsv
+from tme.plan import AnalysisPlan
+from tme.plan.baseline import baseline_covariates, per_protocol_patients, read_patients
 from tme.pseudonym import Pseudonymiser, mapping_table
 from tme.samplesheet import read_samplesheet
-from tme.signature_scores import run_signatures
+from tme.signature_scores import run_signatures, scoring_plan
 from tme.stats.design import check_covariates
 
 
@@ -82,7 +85,7 @@ class CheckedInputs:
 
 def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
     """Per data modality: (modality, exclusion reasons, data file) and rows of the input files table."""
-    modalities, files = [], []
+    modalities, files, produced = [], [], []
     if config.get("expression"):
         settings = config["expression"]
         result = read_expression(settings, samples)
@@ -92,6 +95,9 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
             for s, n in result.low_library.items()
         }
         modalities.append(("expression", exclusions(samples, set(result.adata.obs_names), qc), settings["path"]))
+        produced.append(
+            pd.DataFrame({"feature": "gene|" + result.adata.var_names, "feature_type": "gene", "family": "genes"})
+        )
         files.append(
             (
                 "expression",
@@ -105,6 +111,7 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
         values, measures = read_immune(config["immune"], samples)
         reason = exclusions(samples, set(values["sample_id"]), absent_reason="no immune-cell measurement")
         modalities.append(("immune", reason, config["immune"]["path"]))
+        produced.append(immune_features(values)[1])
         files.append(
             (
                 "immune",
@@ -114,7 +121,8 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
             )
         )
     if config.get("single_cell"):
-        _, qc = read_single_cell(config, samples)
+        cells, qc = read_single_cell(config, samples)
+        produced.append(_singlecell_feature_names(config, cells))
         reason = exclusions(
             samples,
             set(qc["sample_id"]),
@@ -126,7 +134,59 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
             files.append(
                 ("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC")
             )
-    return modalities, files
+    return modalities, files, produced
+
+
+def _singlecell_feature_names(config: Mapping[str, Any], cells) -> pd.DataFrame:
+    """The single-cell features a run can produce: proportions and scores per cell type (types from the
+    files' ``cell_type``, or the marker panel's when tme annotates)."""
+    from tme.singlecell.summarise import MARKER_PANEL, UNASSIGNED
+
+    annotate = config["single_cell"]["annotate"] == "always" or "cell_type" not in cells.obs.columns
+    types = [*MARKER_PANEL, UNASSIGNED] if annotate else list(cells.obs["cell_type"].astype(str).unique())
+    signatures = run_signatures(config.get("scoring", {}))
+    names = [f"proportion|{t}" for t in types] + [f"score|{s}|{t}" for s in signatures for t in types]
+    return pd.DataFrame({"feature": names, "feature_type": "single_cell", "family": "single_cell"})
+
+
+def _signature_feature_names(config: Mapping[str, Any], signatures) -> pd.DataFrame:
+    plan = scoring_plan(signatures, config.get("scoring", {}).get("methods", "authors"))
+    return pd.DataFrame(
+        {"feature": planned_signature_features(plan), "feature_type": "signature", "family": "exploratory_signatures"}
+    )
+
+
+def check_plan(
+    config: Mapping[str, Any], design: Design, samples: pd.DataFrame, produced: list[pd.DataFrame]
+) -> tuple[pd.DataFrame, list[str] | None]:
+    """The analysis plan against the data: every endpoint's feature is produced, the patients sheet
+    matches, covariates are baseline values present for every patient, strata are estimable.
+    Returns (baseline covariates per patient, per-protocol patients or None)."""
+    plan = AnalysisPlan.from_config(config)
+    plan.feature_table(pd.concat(produced, ignore_index=True))
+    patients = read_patients(plan.patients, samples) if plan.patients else None
+    usable = samples[samples["exclude_reason"] == ""]
+    baseline = baseline_covariates(plan, usable, patients, design.pre)
+    missing = baseline[baseline.isna().any(axis=1)]
+    if len(missing):
+        column, patient = missing.columns[missing.isna().any()][0], missing.index[0]
+        rows = usable[usable["patient_id"] == patient]
+        pre_rows = rows[rows["timepoint"] == design.pre]["_line"]
+        raise TmeInputError(  # the ID as written in the sheet (not a pseudonym), so that it can be found
+            f"covariate {column!r} has no baseline value for patient {rows['source_patient_id'].iloc[0]!r} "
+            f"({len(missing)} patient(s) in all)",
+            file=samples.attrs.get("path"),
+            line=int(pre_rows.iloc[0]) if len(pre_rows) else None,
+            column=column,
+            fix="fill it in at the pre-window sample (or in the patients sheet), or remove the covariate",
+        )
+    if not (design.blinded or design.single_arm):
+        try:
+            check_covariates(baseline, usable.drop_duplicates("patient_id").set_index("patient_id")["arm"], design)
+        except TmeInputError as error:  # the values come from the sheets the plan names
+            error.file = samples.attrs.get("path")
+            raise
+    return baseline, per_protocol_patients(plan, patients)
 
 
 def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
@@ -138,12 +198,10 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
     design = Design.from_config(config)
     ids = pseudonymiser(config, create_key=True)
     samples = read_sheet(config, ids)
-    usable = samples[samples["exclude_reason"] == ""]
-    check_covariates(usable, design)
-    modalities, files = _modalities(config, samples)
+    modalities, files, produced = _modalities(config, samples)
     if config.get("expression") or config.get("single_cell"):
         signatures = run_signatures(config.get("scoring", {}))
-        resolve_panel(config.get("statistics", {}).get("primary_panel", "library"), signatures)
+        produced.append(_signature_feature_names(config, signatures))
         for i, path in enumerate(config.get("scoring", {}).get("gene_sets", [])):
             files.append(
                 (
@@ -152,9 +210,10 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
                     f"{sum(s.collection.endswith(Path(path).name) for s in signatures.values())} gene sets",
                 )
             )
+    _, per_protocol = check_plan(config, design, samples, produced)
     flows = []
     for modality, reason, data_file in modalities:
-        flow = sample_flow(samples, design, modality, reason)
+        flow = sample_flow(samples, design, modality, reason, per_protocol)
         require_pairs(flow, modality, samples, data_file, design.post)
         flows.append(flow)
     files = [

@@ -35,7 +35,6 @@ RIAZ_DESIGN = {
     "treatment_arm": "NIV3-PROG",
     "pre": "pre",
     "post": "on",
-    "covariates": [],
 }
 
 

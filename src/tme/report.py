@@ -152,11 +152,12 @@ def fdr_families(effects: pd.DataFrame | None, within: pd.DataFrame | None = Non
             continue
         t = table.copy()
         t["p"] = pd.to_numeric(t["p"], errors="coerce")
-        t["q"] = pd.to_numeric(t["q"], errors="coerce")
+        t["p_adjusted"] = pd.to_numeric(t["p_adjusted"], errors="coerce")
         g = t.groupby(["family", "analysis"], sort=False).agg(
             features=("feature", "nunique"),
             tested=("p", lambda s: int(s.notna().sum())),
-            q_below_0_05=("q", lambda s: int((s < 0.05).sum())),
+            multiplicity=("multiplicity", "first"),
+            adjusted_p_below_0_05=("p_adjusted", lambda s: int((s < 0.05).sum())),
         )
         g["table"] = scope
         frames.append(g.reset_index())
@@ -291,7 +292,8 @@ def methods_html(
         html_table(models_used(effects, within), ["analysis", "method", "model", "covariates", "description"]),
         "<h2>FDR families</h2>",
         html_table(
-            fdr_families(effects, within), ["table", "family", "analysis", "features", "tested", "q_below_0_05"]
+            fdr_families(effects, within),
+            ["table", "family", "multiplicity", "analysis", "features", "tested", "adjusted_p_below_0_05"],
         ),
         "<h2>Seeds</h2>",
         f"<p>Every random step (bootstrap, permutations, control-gene sampling) derives from seed "

@@ -174,7 +174,6 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
                     fix="check the arm and timepoint labels and exclude_reason values; a paired analysis needs pre "
                     "and post samples in both arms",
                 )
-    _check_covariate_columns(usable, design, path)
     _check_timing(usable, design, path)
     frame["source_id"] = frame["sample_id"]
     frame["source_patient_id"] = frame["patient_id"]
@@ -183,30 +182,6 @@ def read_samplesheet(path: str | os.PathLike, design: Design, ids: Pseudonymiser
     frame = frame.set_index("sample_id", drop=False).rename_axis(None)
     frame.attrs["path"] = str(path)
     return frame
-
-
-def _check_covariate_columns(usable: pd.DataFrame, design: Design, path: Path) -> None:
-    """Every configured covariate is a column of the sheet, filled in for every usable sample."""
-    for covariate in design.covariates:
-        if covariate not in usable.columns:
-            raise TmeInputError(
-                f"covariate {covariate!r} (config design.covariates) is not a column of the sample sheet",
-                file=path,
-                line=1,
-                fix=f"add a {covariate} column, or remove it from design.covariates",
-            )
-        empty = usable[usable[covariate].isna() | (usable[covariate] == "")]
-        if len(empty):
-            raise TmeInputError(
-                f"covariate {covariate!r} is empty for {len(empty)} usable sample(s) (e.g. "
-                f"{empty['sample_id'].iloc[0]!r}); "
-                "tme does not drop patients from an adjusted analysis silently",
-                file=path,
-                line=int(empty["_line"].iloc[0]),
-                column=covariate,
-                fix="fill it in, exclude the sample with an exclude_reason, or remove the covariate from "
-                "design.covariates",
-            )
 
 
 def _check_timing(usable: pd.DataFrame, design: Design, path: Path) -> None:

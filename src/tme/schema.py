@@ -65,7 +65,10 @@ def _value(value: Any) -> str:
 
 
 def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
-    """(key path, problem, fix) for one schema violation."""
+    """(key path, problem, fix) for one schema violation (for "one of": the alternative it came closest to)."""
+    if error.validator in ("oneOf", "anyOf") and error.context:  # "not null" is the least helpful alternative
+        not_null = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        error = jsonschema.exceptions.best_match(not_null or error.context)
     key = _key_path(error)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))

@@ -24,6 +24,7 @@ import pandas as pd
 from tme.config import Design, validate_config
 from tme.configfile import read_yaml_config
 from tme.errors import TmeInputError
+from tme.plan.freeze import check_frozen
 from tme.samplesheet import read_samplesheet
 
 
@@ -60,11 +61,14 @@ def check_workflow_config(config: dict, configfiles: Sequence[str]) -> tuple[dic
     Snakemake has already parsed ``configfiles`` into ``config`` with its own reader, which keeps
     duplicate keys and aliases silently: each file is read again strictly
     (:func:`tme.configfile.read_yaml_config`); then the config is validated and the sample sheet
-    read. Returns the validated config (defaults filled), the design and the sheet. The first rule
+    read; an unblinded run is held to a frozen analysis plan (:func:`tme.plan.freeze.check_frozen`).
+    Returns the validated config (defaults filled), the design and the sheet. The first rule
     runs :func:`tme.inputs.check_inputs`; ``tme validate`` runs the same two steps.
     """
     for configfile in configfiles:
         read_yaml_config(configfile)
-    config = validate_config(config, file=", ".join(map(str, configfiles)) or None)
+    file = ", ".join(map(str, configfiles)) or None
+    config = validate_config(config, file=file)
+    check_frozen(config, file)
     design = Design.from_config(config)
     return config, design, read_samplesheet(config["samples"], design)

@@ -263,6 +263,19 @@ def _percent_as_fraction(root, config):
     )
 
 
+def _patients_sheet(text):
+    """A patients sheet with an ``age`` column, used as a baseline covariate."""
+
+    def apply(root, config):
+        (root / "patients.tsv").write_text(text)
+        config["analysis_plan"] = {
+            "patients": {"path": str(root / "patients.tsv"), "columns": {"age": "number"}},
+            "covariates": ["age"],
+        }
+
+    return apply
+
+
 def _unmapped(root, config):
     lines = (root / "counts.tsv").read_text().strip().split("\n")
     out = [lines[0]] + [f"NOT_A_GENE_{i}\t" + line.split("\t", 1)[1] for i, line in enumerate(lines[1:])]
@@ -389,18 +402,91 @@ CASES: dict[str, Case] = {
     ),
     "sheet: symlink loop": Case(_symlink_loop, ["loop_a.tsv", "'samples'", "symbolic link loop"]),
     "sheet: covariate is not a column": Case(
-        setting("design", "covariates", ["batch"]), ["samples.tsv", "line 1", "'batch'", "design.covariates"]
+        setting("analysis_plan", "covariates", ["batch"]),
+        ["samples.tsv", "line 1", "'batch'", "analysis_plan.covariates"],
     ),
-    "sheet: covariate empty for a sample": Case(
+    "sheet: covariate empty at a pre sample": Case(
         both(
-            add_sheet_column("batch", ["b1", "b2", "b1", "b2", "b1", "", "b1", "b2"]),
-            setting("design", "covariates", ["batch"]),
+            add_sheet_column("batch", ["b1", "b2", "b2", "b2", "", "b1", "b2", "b2"]),
+            setting("analysis_plan", "covariates", ["batch"]),
         ),
-        ["samples.tsv", "line 7", "'batch'"],
+        ["samples.tsv", "line 6", "'batch'", "no baseline value"],
     ),
     "sheet: covariate confounded with arm": Case(
-        both(add_sheet_column("batch", ["b1"] * 4 + ["b2"] * 4), setting("design", "covariates", ["batch"])),
+        both(add_sheet_column("batch", ["b1"] * 4 + ["b2"] * 4), setting("analysis_plan", "covariates", ["batch"])),
         ["'batch' is confounded with arm", "covariates"],
+    ),
+    "plan: post-randomisation covariate": Case(
+        both(
+            add_sheet_column("sample_type", ["core", "resection"] * 4),
+            setting("analysis_plan", "covariates", ["sample_type"]),
+        ),
+        ["samples.tsv", "'sample_type'", "post-randomisation", "post_covariates"],
+    ),
+    "plan: stratum with one patient": Case(
+        both(
+            add_sheet_column("subtype", ["TNBC"] * 6 + ["ER-low"] * 2), setting("analysis_plan", "strata", ["subtype"])
+        ),
+        ["'subtype'", "one patient", "'ER-low'"],
+    ),
+    "plan: endpoint names a feature the run does not produce": Case(
+        setting("analysis_plan", "endpoints", [{"name": "tam", "feature": "CD86", "role": "primary"}]),
+        ["analysis_plan.endpoints", "'CD86'", "nearest", "'CD68'"],
+    ),
+    "plan: two endpoints with one name": Case(
+        setting(
+            "analysis_plan",
+            "endpoints",
+            [
+                {"name": "tam", "feature": "CD68", "role": "primary"},
+                {"name": "tam", "feature": "sTILs", "role": "primary"},
+            ],
+        ),
+        ["analysis_plan.endpoints", "name 'tam'"],
+    ),
+    "plan: no primary endpoint": Case(
+        setting("analysis_plan", "endpoints", [{"name": "tam", "feature": "CD68", "role": "exploratory"}]),
+        ["analysis_plan.endpoints", "role 'primary'"],
+    ),
+    "plan: hierarchy names an unknown endpoint": Case(
+        both(
+            setting("analysis_plan", "endpoints", [{"name": "tam", "feature": "CD68", "role": "primary"}]),
+            setting("analysis_plan", "hierarchy", ["tils"]),
+        ),
+        ["analysis_plan.hierarchy", "'tils'", "tam"],
+    ),
+    "plan: unknown multiplicity procedure": Case(
+        setting("analysis_plan", "multiplicity", {"primary": "sidak"}), ["analysis_plan.multiplicity.primary", "holm"]
+    ),
+    "plan: stratum also a covariate": Case(
+        both(
+            add_sheet_column("subtype", ["TNBC", "TNBC", "ER-low", "ER-low"] * 2),
+            setting("analysis_plan", "strata", ["subtype"]),
+            setting("analysis_plan", "covariates", ["subtype"]),
+        ),
+        ["analysis_plan.covariates", "'subtype'", "stratification factor"],
+    ),
+    "plan: per-protocol column not declared": Case(
+        setting("analysis_plan", "per_protocol", {"column": "doses", "min": 12}),
+        ["analysis_plan.per_protocol.column", "'doses'"],
+    ),
+    "plan: patients sheet misses a patient": Case(
+        _patients_sheet("patient_id\tage\nP1\t51\nP2\t60\nP3\t47\n"), ["patients.tsv", "no row", "'P4'"]
+    ),
+    "plan: patients sheet has an unknown patient": Case(
+        _patients_sheet("patient_id\tage\nP1\t51\nP2\t60\nP3\t47\nP4\t55\nP9\t70\n"),
+        ["patients.tsv", "line 6", "'P9'", "not in the sample sheet"],
+    ),
+    "plan: patients sheet repeats a patient": Case(
+        _patients_sheet("patient_id\tage\nP1\t51\nP2\t60\nP3\t47\nP4\t55\nP2\t61\n"),
+        ["patients.tsv", "line 6", "'P2'", "more than one row"],
+    ),
+    "plan: patients sheet text in a number column": Case(
+        _patients_sheet("patient_id\tage\nP1\t51\nP2\tfifty\nP3\t47\nP4\t55\n"),
+        ["patients.tsv", "line 3", "'age'", "not a number"],
+    ),
+    "plan: patient-level covariate (usable)": Case(
+        _patients_sheet("patient_id\tage\nP1\t51\nP2\t60\nP3\t47\nP4\t55\n"), usable=True
     ),
     "sheet: BOM and CRLF (usable)": Case(_bom_crlf, usable=True),
     "sheet: quoted headers (usable)": Case(
@@ -417,7 +503,9 @@ CASES: dict[str, Case] = {
     ),
     "config: bad enum": Case(setting("expression", "format", "xlsx"), ["expression.format", "nfcore_salmon_counts"]),
     "config: wrong type": Case(setting("seed", "abc"), ["'seed'", "integer"]),
-    "config: covariate not allowed": Case(setting("design", "covariates", ["age"]), ["design.covariates", "batch"]),
+    "config: covariate not allowed": Case(
+        setting("analysis_plan", "covariates", ["age"]), ["analysis_plan.covariates", "'age'", "patients-sheet"]
+    ),
     "config: same arm twice": Case(setting("design", "reference_arm", "anakinra"), ["same arm"]),
     "config: same timepoint twice": Case(setting("design", "post", "pre"), ["same timepoint"]),
     "config: no data section": Case(
@@ -429,8 +517,9 @@ CASES: dict[str, Case] = {
     "config: negative bootstrap count": Case(
         setting("statistics", "n_bootstrap", -1), ["statistics.n_bootstrap", "minimum"]
     ),
-    "config: unknown primary-panel signature": Case(
-        setting("statistics", "primary_panel", ["NOT_A_SIGNATURE"]), ["statistics.primary_panel", "'NOT_A_SIGNATURE'"]
+    "config: endpoint names an unknown signature": Case(
+        setting("analysis_plan", "endpoints", [{"name": "x", "feature": "NOT_A_SIGNATURE|ssgsea", "role": "primary"}]),
+        ["analysis_plan.endpoints", "'NOT_A_SIGNATURE|ssgsea'"],
     ),
     "config: unknown collection": Case(
         setting("scoring", "collections", ["hallmarks"]), ["scoring.collections", "'hallmarks'", "hallmark_all"]

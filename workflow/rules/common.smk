@@ -51,7 +51,6 @@ def design_params():
         "treatment_arm": DESIGN.treatment_arm,
         "pre": DESIGN.pre,
         "post": DESIGN.post,
-        "covariates": list(DESIGN.covariates),
         "blinded": DESIGN.blinded,
     }
 
@@ -76,7 +75,20 @@ def statistics_inputs(wildcards):
         inputs["immune"] = "results/immune/immune_values.tsv"
     if config.get("single_cell"):
         inputs["single_cell"] = "results/tables/singlecell_features.tsv"
+    plan = config["analysis_plan"]
+    if any(e["feature"].startswith("gene|") for e in plan["endpoints"]):
+        inputs["expression"] = "results/expression/expression.h5ad"
+    if plan["patients"]:
+        inputs["patients"] = plan["patients"]["path"]
     return inputs
+
+
+def statistics_outputs():
+    """The paired statistics' tables: within-arm changes, and between-arm effects unless single-arm."""
+    outputs = {"within": "results/tables/changes_within_arm.tsv"}
+    if not DESIGN.single_arm:
+        outputs["between"] = "results/tables/effects_between_arms.tsv"
+    return outputs
 
 
 def analysis_targets():
@@ -85,7 +97,7 @@ def analysis_targets():
     if config["blinded"]:  # nothing arm-wise: pooled changes only
         targets += ["results/tables/changes_pooled.tsv"]
     else:
-        targets += ["results/tables/changes_within_arm.tsv", "results/tables/effects_between_arms.tsv"]
+        targets += list(statistics_outputs().values())
     if config.get("expression"):
         targets += [
             "results/expression/expression.h5ad",

@@ -16,7 +16,7 @@ rule sample_flow:
         mem_mb=lambda wc, input, attempt: (2000 + 40 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 15 * attempt,
     params:
-        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "scoring", "statistics.primary_panel"),
+        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "scoring", "analysis_plan"),
     script:
         "../scripts/sample_flow.py"
 

@@ -6,8 +6,7 @@ rule paired_statistics:
         unpack(statistics_inputs),
         samples=config["samples"],
     output:
-        within="results/tables/changes_within_arm.tsv",
-        between="results/tables/effects_between_arms.tsv",
+        **statistics_outputs(),
     log:
         "logs/statistics/paired_statistics.log",
     conda:
@@ -19,7 +18,7 @@ rule paired_statistics:
         config=config_part(
             *SHEET_KEYS,
             "scoring",
-            "statistics.primary_panel",
+            "analysis_plan",
             "statistics.n_bootstrap",
             "statistics.confidence_level",
             "seed",
@@ -42,6 +41,6 @@ rule pooled_changes:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     params:
-        config=config_part(*SHEET_KEYS, "scoring", "statistics.primary_panel", "statistics.confidence_level"),
+        config=config_part(*SHEET_KEYS, "scoring", "analysis_plan", "statistics.confidence_level"),
     script:
         "../scripts/paired_statistics.py"

@@ -1,9 +1,9 @@
 """Agreement of expression-based immune estimates with measured immune cells (tme.plots.immune)."""
 
 from tme.config import Design
+from tme.plan import AnalysisPlan
 from tme.plots import plot_agreement, save_figure
 from tme.plots.data import read_table
-from tme.signatures import primary_panel
 from tme.workflow import run
 
 
@@ -14,7 +14,7 @@ def main(snakemake):
         read_table(snakemake.input.immune),
         list(design.arms),
         design.pre,
-        preferred=primary_panel(),
+        preferred=[e.feature.split("|")[0] for e in AnalysisPlan.from_config(snakemake.config).endpoints],
     )
     save_figure(fig, snakemake.output.png)
 

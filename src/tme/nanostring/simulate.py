@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from tme.signatures import load_library
-from tme.signatures.library import primary_panel
 from tme.simulate import EFFECTS, PROGRAMS, gene_pool
 
 PANEL = "OZM_IO360_like"
@@ -77,6 +76,14 @@ _HALLMARKS = (
     "HALLMARK_E2F_TARGETS",
 )
 
+#: Signatures whose genes the simulated panel always measures: the IL-1 / inflammation, TAM,
+#: neutrophil, T-cell and NK readouts of the OZM-034 analysis plan (config/config.yaml).
+PANEL_SIGNATURES = (
+    "TME_IL1_AXIS_CORE", "TME_IL1_INDUCED", "HALLMARK_INFLAMMATORY_RESPONSE", "HALLMARK_TNFA_SIGNALING_VIA_NFKB",
+    "DANAHER2017_Macrophages", "DANAHER2017_Neutrophils", "CYT_ROONEY2015", "AYERS_TCELL_INFLAMED_GEP_18",
+    "DANAHER2017_NK_CD56dim_cells",
+)  # fmt: skip
+
 
 def programs() -> dict[str, tuple[str, ...]]:
     """The bulk simulator's programs, IL-1 widened to every ``TME_IL1_INDUCED`` gene (disjoint)."""
@@ -96,7 +103,7 @@ def panel_probes(n_genes: int = 750) -> pd.DataFrame:
     housekeepers = list(library["AYERS_TCELL_INFLAMED_GEP_18"].housekeeping)
     groups = [
         list(programs().values()),
-        [library[s].all_genes for s in primary_panel()],
+        [library[s].all_genes for s in PANEL_SIGNATURES],
         [s.all_genes for s in library.values() if s.collection in _COLLECTIONS],
         [library[s].all_genes for s in _HALLMARKS],
     ]

@@ -255,7 +255,7 @@ def estimate_nuisance(
     features = dict(endpoints) if isinstance(endpoints, Mapping) else {e: e for e in endpoints}
     priors = dict(priors or {})
     _check_priors(priors, list(features))
-    values, _ = validate_values(values, design)
+    values = validate_values(values, design)
     present = set(values["feature"])
     rows = []
     for endpoint, feature in features.items():

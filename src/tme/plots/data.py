@@ -125,7 +125,7 @@ def changes(values: pd.DataFrame, pre: str, post: str) -> pd.DataFrame:
 def primary_analysis(effects: pd.DataFrame, analysis: str = "ancova") -> pd.DataFrame:
     """Rows of one analysis (default the primary ANCOVA), one per feature."""
     if effects is None or effects.empty:
-        return pd.DataFrame(columns=["feature", "family", "estimate", "ci_low", "ci_high", "q", "note"])
+        return pd.DataFrame(columns=["feature", "family", "estimate", "ci_low", "ci_high", "p_adjusted", "note"])
     sub = effects[effects["analysis"].astype(str) == analysis]
     return sub.drop_duplicates("feature")
 

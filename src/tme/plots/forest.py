@@ -26,7 +26,7 @@ def forest_rows(
     sub = effects[effects["analysis"].astype(str) == analysis].copy()
     scales = scales or {}
     sub["scale"] = sub["feature"].map(lambda f: scales.get(f, "")).fillna("")
-    for column in ("estimate", "ci_low", "ci_high", "q"):
+    for column in ("estimate", "ci_low", "ci_high", "p_adjusted"):
         sub[column] = pd.to_numeric(sub.get(column), errors="coerce")
     sub["family"] = sub["family"].fillna("").astype(str).replace("", "(no family)")
     sub["_na"] = sub["estimate"].isna()
@@ -75,7 +75,7 @@ def plot_forest(
             y = np.arange(n)[::-1]
             est = sub["estimate"].to_numpy()
             ok = ~np.isnan(est)
-            sig = ok & (sub["q"].to_numpy() < 0.05)
+            sig = ok & (sub["p_adjusted"].to_numpy() < 0.05)
             ax.hlines(y[ok], sub["ci_low"].to_numpy()[ok], sub["ci_high"].to_numpy()[ok], color=NEUTRAL, lw=1.2)
             ax.scatter(
                 est[ok & ~sig], y[ok & ~sig], marker="s", s=22, color=OKABE_ITO["blue"], zorder=3, label="q ≥ 0.05"
@@ -106,7 +106,7 @@ def plot_forest(
                     )
                     text = "NA"
                 else:
-                    text = f"{format_estimate(r['estimate'], r['ci_low'], r['ci_high'])}  {format_p(r['q'])}"
+                    text = f"{format_estimate(r['estimate'], r['ci_low'], r['ci_high'])}  {format_p(r['p_adjusted'])}"
                 nr, nt = r.get("n_reference_arm"), r.get("n_treatment_arm")
                 if pd.notna(nr) and pd.notna(nt):
                     text += f"  n = {int(nr)}/{int(nt)}"

@@ -47,8 +47,14 @@ def effect_text(effect: Mapping | None, arms: Sequence[str]) -> str:
         return f"ANCOVA {contrast}: not estimable ({label(note, 70)})"
     return (
         f"ANCOVA {contrast}: {format_estimate(est, effect.get('ci_low'), effect.get('ci_high'))}, "
-        f"{format_p(effect.get('q'))}"
+        f"{format_p(effect.get('p_adjusted'), _adjusted_name(effect))}"
     )
+
+
+def _adjusted_name(row: Mapping) -> str:
+    """``adj. p (holm)``: the adjusted p-value named with its procedure."""
+    method = str(row.get("multiplicity") or "").strip()
+    return f"adj. p ({method})" if method and method != "nan" else "adj. p"
 
 
 def change_text(change: Mapping | None, label_: str = "Pooled change") -> str:
@@ -61,7 +67,7 @@ def change_text(change: Mapping | None, label_: str = "Pooled change") -> str:
         return f"{label_}: not estimable ({label(note, 70)})"
     return (
         f"{label_} (Hodges–Lehmann, signed-rank): {format_estimate(est, change.get('ci_low'), change.get('ci_high'))}, "
-        f"{format_p(change.get('q'))}"
+        f"{format_p(change.get('p_adjusted'), _adjusted_name(change))}"
     )
 
 

@@ -159,8 +159,8 @@ def escape_mathtext(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def format_p(p: float, name: str = "q") -> str:
-    """``q = 0.012``, ``q < 0.001`` or ``q = NA``."""
+def format_p(p: float, name: str = "adj. p") -> str:
+    """``adj. p = 0.012``, ``adj. p < 0.001`` or ``adj. p = NA`` (``name`` names the p-value)."""
     try:
         p = float(p)
     except (TypeError, ValueError):

@@ -1,4 +1,4 @@
-"""tme's curated signature library: loading, the OZM-034 primary panel, methods, symbol updates.
+"""tme's curated signature library: loading, methods, symbol updates.
 
 Gene lists are the TSV files next to this module, metadata is ``library.yaml``; both are
 described in ``README.md`` in this folder (sources, licences, decisions).
@@ -102,17 +102,6 @@ def load_library(collections: Iterable[str] | str | None = None) -> dict[str, Si
     for name in chosen:
         library.update(_load_collection(name))
     return library
-
-
-def primary_panel() -> list[str]:
-    """Names of the pre-specified OZM-034 primary panel (reasons in the signatures README).
-
-    IL-1 axis core and IL-1-induced genes (tme candidates), Hallmark INFLAMMATORY_RESPONSE and
-    TNFA_SIGNALING_VIA_NFKB, Danaher macrophages (TAMs) and neutrophils, CYT, the T
-    cell-inflamed GEP (TILs) and Danaher NK CD56dim cells; score each with
-    :func:`default_methods`\\ ``(signature)[0]``.
-    """
-    return list(_metadata()["primary_panel"])
 
 
 def default_methods(signature: Signature) -> list[str]:

@@ -16,58 +16,54 @@ gene level :func:`differential_expression` (:mod:`tme.stats.de`) and :func:`prer
 (:mod:`tme.stats.gsea`).
 """
 
-from tme.stats.bootstrap import bootstrap_mean_change_difference
-from tme.stats.clda import clda
-from tme.stats.de import differential_expression
-from tme.stats.design import Design
-from tme.stats.diagnostics import DIAGNOSTIC_COLUMNS, RESIDUAL_COLUMNS, residual_diagnostics
-from tme.stats.effects import READABLE_COLUMNS, readable_effects
-from tme.stats.gsea import prerank_gsea
-from tme.stats.imputation import impute_posts, multiple_imputation_ancova, rubin_pool, tipping_point
-from tme.stats.kenward_roger import kenward_roger
-from tme.stats.mixed import mixed_model_interaction
-from tme.stats.multiplicity import benjamini_hochberg
-from tme.stats.paired import (
-    BETWEEN_COLUMNS,
-    WITHIN_COLUMNS,
-    changes_within_arm,
-    effects_between_arms,
-)
-from tme.stats.parametric import ancova, ancova_hc3, paired_t, welch_t
-from tme.stats.rank_tests import rank_sum_test, signed_rank_test
-from tme.stats.result import Estimate
-from tme.stats.sensitivity import SENSITIVITY_COLUMNS, TIPPING_GRID_COLUMNS, sensitivity_analyses
+from importlib import import_module
 
-__all__ = [
-    "BETWEEN_COLUMNS",
-    "DIAGNOSTIC_COLUMNS",
-    "READABLE_COLUMNS",
-    "RESIDUAL_COLUMNS",
-    "SENSITIVITY_COLUMNS",
-    "TIPPING_GRID_COLUMNS",
-    "WITHIN_COLUMNS",
-    "Design",
-    "Estimate",
-    "ancova",
-    "ancova_hc3",
-    "benjamini_hochberg",
-    "bootstrap_mean_change_difference",
-    "changes_within_arm",
-    "clda",
-    "differential_expression",
-    "effects_between_arms",
-    "impute_posts",
-    "kenward_roger",
-    "mixed_model_interaction",
-    "multiple_imputation_ancova",
-    "paired_t",
-    "prerank_gsea",
-    "rank_sum_test",
-    "readable_effects",
-    "residual_diagnostics",
-    "rubin_pool",
-    "sensitivity_analyses",
-    "signed_rank_test",
-    "tipping_point",
-    "welch_t",
-]
+#: Public name → the module of tme.stats that defines it (imported on first use: pydeseq2 is slow to
+#: import and only the gene-level analysis needs it).
+_API = {
+    "bootstrap_mean_change_difference": "bootstrap",
+    "clda": "clda",
+    "differential_expression": "de",
+    "Design": "design",
+    "DIAGNOSTIC_COLUMNS": "diagnostics",
+    "RESIDUAL_COLUMNS": "diagnostics",
+    "residual_diagnostics": "diagnostics",
+    "READABLE_COLUMNS": "effects",
+    "readable_effects": "effects",
+    "prerank_gsea": "gsea",
+    "impute_posts": "imputation",
+    "multiple_imputation_ancova": "imputation",
+    "rubin_pool": "imputation",
+    "tipping_point": "imputation",
+    "kenward_roger": "kenward_roger",
+    "mixed_model_interaction": "mixed",
+    "benjamini_hochberg": "multiplicity",
+    "adjust": "multiplicity",
+    "BETWEEN_COLUMNS": "paired",
+    "WITHIN_COLUMNS": "paired",
+    "changes_within_arm": "paired",
+    "effects_between_arms": "paired",
+    "ancova": "parametric",
+    "ancova_hc3": "parametric",
+    "paired_t": "parametric",
+    "welch_t": "parametric",
+    "rank_sum_test": "rank_tests",
+    "signed_rank_test": "rank_tests",
+    "Estimate": "result",
+    "SENSITIVITY_COLUMNS": "sensitivity",
+    "TIPPING_GRID_COLUMNS": "sensitivity",
+    "sensitivity_analyses": "sensitivity",
+    "BETWEEN_ARM": "analyses",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(import_module(f"tme.stats.{_API[name]}"), name)
+    raise AttributeError(f"module 'tme.stats' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -29,10 +29,12 @@ from tme.stats.result import Estimate, not_estimable
 class FeatureData:
     """One feature, as the between-arm analyses see it.
 
-    ``values``: every sample with a value (``patient_id, arm, timepoint, value`` + covariates);
+    ``values``: every sample with a value (``patient_id, arm, timepoint, value``);
     ``pairs``: the paired patients (``arm, pre, post, change``, indexed by patient);
-    ``covariates``: the covariate values the models adjust for, one row per patient (indexed by
-    patient); ``options``: analysis settings (``n_bootstrap``, ``seed``).
+    ``covariates``: the baseline covariates and stratification factors every adjusted model uses,
+    one row per patient (indexed by patient; no columns = unadjusted); ``post_covariates``: the
+    post-window sample values that only ``ancova_post_covariates`` adds; ``options``: analysis
+    settings (``n_bootstrap``, ``seed``).
     """
 
     feature: str
@@ -42,6 +44,7 @@ class FeatureData:
     design: Design
     conf_level: float = 0.95
     options: Mapping[str, Any] = field(default_factory=dict)
+    post_covariates: pd.DataFrame | None = None
 
     def changes(self, arm: str) -> np.ndarray:
         return self.pairs.loc[self.pairs["arm"] == arm, "change"].to_numpy()
@@ -64,7 +67,7 @@ class BetweenArmAnalysis:
     name: str
     label: str
     description: str
-    model: Callable[[Design], str]
+    model: Callable[[str], str]
     run: Callable[[FeatureData], Estimate]
     adjusted: bool = False
     all_samples: bool = False
@@ -77,16 +80,16 @@ def rank_estimate(result: RankTestResult) -> Estimate:
     )
 
 
-def feature_covariates(frame: pd.DataFrame, design: Design) -> tuple[np.ndarray | None, str]:
-    """Covariate matrix for one feature's samples, without covariates constant among them.
+def feature_covariates(frame: pd.DataFrame) -> tuple[np.ndarray | None, str]:
+    """Covariate matrix of the patients (or samples) in ``frame``, without covariates constant among them.
 
-    A covariate constant in this feature's samples (e.g. one batch measured this marker) carries
-    no information; it is left out and the note says so.
+    A covariate constant among one feature's patients (e.g. one stratum measured this marker)
+    carries no information; it is left out and the note says so.
     """
-    varying = [c for c in design.covariates if frame[c].nunique() > 1]
-    constant = [c for c in design.covariates if c not in varying]
+    varying = [c for c in frame.columns if frame[c].nunique() > 1]
+    constant = [c for c in frame.columns if c not in varying]
     note = (
-        (f"covariate(s) {', '.join(constant)} constant among this feature's samples: not adjusted for")
+        f"covariate(s) {', '.join(constant)} constant among this feature's patients: not adjusted for"
         if constant
         else ""
     )
@@ -98,38 +101,53 @@ def _with_note(result: Estimate, note: str) -> Estimate:
     return replace(result, note="; ".join(filter(None, [result.note, note])))
 
 
-def _covariate_terms(design: Design) -> str:
-    return "".join(f" + {c}" for c in design.covariates)
+def adjusted_for(data_or_names) -> str:
+    """The model's covariate terms, e.g. `` + subtype + age``."""
+    names = data_or_names if isinstance(data_or_names, list) else list(data_or_names.columns)
+    return "".join(f" + {c}" for c in names)
 
 
-def _ancova(data: FeatureData) -> Estimate:
-    frame = data.covariates.loc[data.pairs.index]
-    covs, note = feature_covariates(frame, data.design)
+def _ancova_with(data: FeatureData, frame: pd.DataFrame) -> Estimate:
+    covs, note = feature_covariates(frame)
     pairs = data.pairs
     result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
     if result.note == "ANCOVA design is rank-deficient":
         why = confounded_covariates(
             {"baseline value": pairs["pre"].to_numpy(), "arm": data.treated},
-            covariate_matrix(frame, data.design.covariates),
-            data.design.covariates,
+            covariate_matrix(frame, list(frame.columns)),
+            list(frame.columns),
         )
         result = not_estimable(f"ANCOVA design rank-deficient: {'; '.join(why)}", result.method)
     return _with_note(result, note)
+
+
+def _ancova(data: FeatureData) -> Estimate:
+    return _ancova_with(data, data.covariates.reindex(data.pairs.index))
+
+
+def _ancova_post_covariates(data: FeatureData) -> Estimate:
+    if data.post_covariates is None or data.post_covariates.shape[1] == 0:
+        return not_estimable("no post_covariates in the analysis plan")
+    post = data.post_covariates.reindex(data.pairs.index).add_prefix("post_")
+    if post.isna().any().any():
+        return not_estimable("a post-window covariate value is missing for a paired patient")
+    return _ancova_with(data, data.covariates.reindex(data.pairs.index).join(post))
 
 
 def _mixed_model(data: FeatureData) -> Estimate:
     frame, design = data.values, data.design
     post = (frame["timepoint"] == design.post).to_numpy(float)
     treated = (frame["arm"] == design.treatment_arm).to_numpy(float)
-    covs, note = feature_covariates(frame, design)
+    per_sample = data.covariates.reindex(frame["patient_id"]).reset_index(drop=True)
+    covs, note = feature_covariates(per_sample)
     result = mixed_model_interaction(
         frame["value"].to_numpy(), post, treated, frame["patient_id"].to_numpy(), covs, data.conf_level
     )
     if result.note == "mixed-model design is rank-deficient":
         why = confounded_covariates(
             {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-            covariate_matrix(frame, design.covariates),
-            design.covariates,
+            covariate_matrix(per_sample, list(per_sample.columns)),
+            list(per_sample.columns),
         )
         result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}", result.method)
     return _with_note(result, note)
@@ -166,22 +184,31 @@ BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType(
                 "ANCOVA (post ~ pre + arm)",
                 "ANCOVA, OLS of post on pre and arm (+ covariates): the primary analysis (Vickers & Altman, BMJ "
                 "2001;323:1123)",
-                lambda d: f"post ~ pre + arm{_covariate_terms(d)}",
+                lambda terms: f"post ~ pre + arm{terms}",
                 _ancova,
+                adjusted=True,
+            ),
+            BetweenArmAnalysis(
+                "ancova_post_covariates",
+                "ANCOVA + post-window covariates",
+                "sensitivity ANCOVA that also adjusts for the plan's post_covariates at the post-window sample "
+                "(post-randomisation values: biased for the arm effect when treatment changes them; never primary)",
+                lambda terms: f"post ~ pre + arm{terms} + post-window covariates",
+                _ancova_post_covariates,
                 adjusted=True,
             ),
             BetweenArmAnalysis(
                 "mann_whitney_change",
                 "Mann–Whitney on changes (Hodges–Lehmann shift)",
                 "Mann–Whitney test on the within-patient changes, Hodges–Lehmann shift with exact (Bauer 1972) CI",
-                lambda d: "post - pre ~ arm (rank sum)",
+                lambda terms: "post - pre ~ arm (rank sum)",
                 _mann_whitney,
             ),
             BetweenArmAnalysis(
                 "welch_t_change",
                 "Welch t on changes",
                 "Welch t test on the within-patient changes",
-                lambda d: "post - pre ~ arm",
+                lambda terms: "post - pre ~ arm",
                 _welch,
             ),
             BetweenArmAnalysis(
@@ -189,7 +216,7 @@ BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType(
                 "mixed model (timepoint × arm)",
                 "linear mixed model value ~ timepoint × arm + (1 | patient), REML, Satterthwaite df; keeps unpaired "
                 "samples",
-                lambda d: f"value ~ timepoint * arm{_covariate_terms(d)} + (1 | patient_id)",
+                lambda terms: f"value ~ timepoint * arm{terms} + (1 | patient_id)",
                 _mixed_model,
                 adjusted=True,
                 all_samples=True,
@@ -198,7 +225,7 @@ BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType(
                 "bootstrap_mean_change",
                 "bootstrap difference in mean change",
                 "patient-level BCa bootstrap CI of the difference in mean change (no p-value)",
-                lambda d: "mean(post - pre | treatment) - mean(post - pre | reference)",
+                lambda terms: "mean(post - pre | treatment) - mean(post - pre | reference)",
                 _bootstrap,
             ),
         )

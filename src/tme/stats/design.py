@@ -1,15 +1,16 @@
 """The trial design, input validation and design-matrix rank checks shared by the stats modules.
 
 Input is a tidy long table ``values`` with columns ``patient_id, arm, timepoint, feature, value``
-plus optional covariate columns that are constant per sample (``patient_id`` × ``timepoint``).
+and, for adjusted analyses, a baseline covariate table with one row per patient.
 Decisions documented here (and raised as :class:`tme.errors.TmeInputError`):
 
 * an arm or timepoint label other than the four in :class:`Design` is an error;
 * a patient in both arms, or two values for one patient × timepoint × feature, is an error;
-* a covariate with missing values is an error naming the covariate and the samples (tme does not
-  silently drop patients from the primary analysis);
-* a covariate confounded with arm, timepoint, timepoint × arm, or constant (design rank check on
-  all samples) is an error naming the covariate and what it is confounded with;
+* covariates are baseline values, one row per patient (the analysis plan takes them from the
+  pre-window sample or the patients sheet); a missing value is an error naming the covariate
+  (tme does not silently drop patients from the primary analysis);
+* a covariate confounded with arm, or constant (design rank check across patients), is an error
+  naming the covariate and what it is confounded with;
 * categorical covariates (non-numeric or boolean) are treatment-coded with the first level in
   sorted order as reference; numeric covariates enter linearly.
 """
@@ -35,18 +36,18 @@ def feature_table(
 ) -> pd.DataFrame:
     """Return ``feature, feature_type, family`` for each feature, checking the declared families.
 
-    ``feature_info`` maps feature → ``(feature_type, family)`` (or is a DataFrame with those three
-    columns); ``None`` puts every feature in the family ``all_features``. ``families`` are the
-    family names declared in the config: a feature whose family is not declared, and a declared
-    family that matches no feature, are errors (a family name typo would otherwise silently change
-    what the BH correction covers).
+    ``feature_info`` maps feature → ``(feature_type, family)`` (or is a DataFrame with those
+    columns, whose row order and further columns are kept); ``None`` puts every feature in the
+    family ``all_features``. ``families`` are the family names declared: a feature whose family is
+    not declared, and a declared family that matches no feature, are errors (a family name typo
+    would otherwise silently change what the multiplicity adjustment covers).
     """
     features = list(dict.fromkeys(features))
     if feature_info is None:
         table = pd.DataFrame({"feature": features, "feature_type": "unspecified", "family": "all_features"})
     else:
-        if isinstance(feature_info, pd.DataFrame):
-            info = feature_info.set_index("feature")[["feature_type", "family"]]
+        if isinstance(feature_info, pd.DataFrame):  # its order and any extra columns are kept
+            info = feature_info.drop_duplicates("feature").set_index("feature")
         else:
             info = pd.DataFrame.from_dict(dict(feature_info), orient="index", columns=["feature_type", "family"])
         missing = [f for f in features if f not in info.index]
@@ -56,7 +57,8 @@ def feature_table(
                 column="feature",
                 fix="add them to the feature → family mapping in the config",
             )
-        table = info.loc[features].rename_axis("feature").reset_index()
+        present = set(features)
+        table = info.loc[[f for f in info.index if f in present]].rename_axis("feature").reset_index()
     if families is not None:
         declared = list(dict.fromkeys(families))
         undeclared = sorted(set(table["family"]) - set(declared))
@@ -77,27 +79,19 @@ def feature_table(
     return table
 
 
-def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Check ``values`` and return ``(values without missing values, sample table)``.
-
-    The sample table has one row per patient × timepoint with ``patient_id, arm, timepoint`` and
-    the covariates. Rows with a missing ``value`` are dropped (that sample does not count for
-    that feature).
-    """
-    absent = [c for c in (*REQUIRED_COLUMNS, *design.covariates) if c not in values.columns]
+def validate_values(values: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Check ``values`` and return it without missing values (that sample does not count for that feature)."""
+    absent = [c for c in REQUIRED_COLUMNS if c not in values.columns]
     if absent:
         raise TmeInputError(
             f"the values table lacks column(s) {absent}",
             column=absent[0],
-            fix="provide columns patient_id, arm, timepoint, feature, value and every configured covariate",
+            fix="provide columns patient_id, arm, timepoint, feature, value",
         )
     # labels as plain strings: categorical columns (e.g. from AnnData .obs) would make groupby
     # yield empty groups for unused categories
     values = values.astype({c: str for c in REQUIRED_COLUMNS if c != "value"})
-    for column, allowed in (
-        ("arm", (design.reference_arm, design.treatment_arm)),
-        ("timepoint", (design.pre, design.post)),
-    ):
+    for column, allowed in (("arm", design.arms), ("timepoint", (design.pre, design.post))):
         bad = sorted(set(values[column]) - set(allowed))
         if bad:
             raise TmeInputError(
@@ -120,28 +114,27 @@ def validate_values(values: pd.DataFrame, design: Design) -> tuple[pd.DataFrame,
             f"{first.patient_id} {first.timepoint} {first.feature}",
             fix="keep one value per patient, timepoint and feature (average replicates upstream)",
         )
-    samples = values[["patient_id", "arm", "timepoint", *design.covariates]].drop_duplicates()
-    for cov in design.covariates:
-        na = samples[samples[cov].isna()]
-        if len(na):
-            names = ", ".join(f"{p}/{t}" for p, t in zip(na.patient_id[:10], na.timepoint[:10]))
-            if len(na) > 10:
-                names += f" and {len(na) - 10} more"
-            raise TmeInputError(
-                f"covariate '{cov}' is missing for sample(s) {names}",
-                column=cov,
-                fix="fill in the covariate for these samples or remove it from the configured covariates",
-            )
-    if samples.duplicated(["patient_id", "timepoint"]).any():
-        varying = [
-            c for c in design.covariates if (samples.groupby(["patient_id", "timepoint"])[c].nunique() > 1).any()
-        ]
+    return values.dropna(subset=["value"])
+
+
+def check_patient_covariates(covariates: pd.DataFrame | None, patients: Iterable[str]) -> None:
+    """The baseline covariate table (index ``patient_id``) covers every patient, without missing values."""
+    if covariates is None or covariates.shape[1] == 0:
+        return
+    missing = sorted(set(map(str, patients)) - set(map(str, covariates.index)))
+    if missing:
         raise TmeInputError(
-            f"covariate(s) {varying} take several values within one sample",
-            column=varying[0] if varying else None,
-            fix="covariates must be constant per patient × timepoint",
+            f"no baseline covariates for patient(s) {missing[:5]}",
+            column="patient_id",
+            fix="give every patient a row in the covariate table",
         )
-    return values.dropna(subset=["value"]), samples.reset_index(drop=True)
+    empty = covariates.columns[covariates.isna().any()].tolist()
+    if empty:
+        raise TmeInputError(
+            f"covariate(s) {empty} have missing values",
+            column=empty[0],
+            fix="fill them in (tme does not drop patients from an adjusted analysis silently)",
+        )
 
 
 def covariate_matrix(frame: pd.DataFrame, covariates: Iterable[str]) -> pd.DataFrame:
@@ -197,33 +190,20 @@ def confounded_covariates(
     return problems
 
 
-def check_covariates(samples: pd.DataFrame, design: Design) -> None:
-    """Error when a covariate is confounded with the design on all samples (LMM and ANCOVA).
+def check_covariates(covariates: pd.DataFrame | None, arm: pd.Series, design: Design) -> None:
+    """Error when a baseline covariate is constant or confounded with arm across patients.
 
-    ``samples``: one row per patient × timepoint with ``arm``, ``timepoint`` and the covariates.
+    ``covariates``: one row per patient (index ``patient_id``); ``arm``: each patient's arm.
     """
-    if not design.covariates:
+    if covariates is None or covariates.shape[1] == 0:
         return
-    post = (samples["timepoint"] == design.post).to_numpy(float)
-    treated = (samples["arm"] == design.treatment_arm).to_numpy(float)
-    problems = confounded_covariates(
-        {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-        covariate_matrix(samples, design.covariates),
-        design.covariates,
-    )
-    post_samples = samples[samples["timepoint"] == design.post]
-    problems += [
-        f"{p} among the {design.post} samples (the ANCOVA outcomes)"
-        for p in confounded_covariates(
-            {"arm": (post_samples["arm"] == design.treatment_arm).to_numpy(float)},
-            covariate_matrix(post_samples, design.covariates),
-            design.covariates,
-        )
-    ]
+    names = list(covariates.columns)
+    treated = (arm.reindex(covariates.index) == design.treatment_arm).to_numpy(float)
+    problems = confounded_covariates({"arm": treated}, covariate_matrix(covariates, names), names)
     if problems:
         raise TmeInputError(
             "covariate(s) cannot be separated from the design: " + "; ".join(problems),
             column="covariates",
-            fix="remove the covariate from the configured covariates (e.g. batch processed by arm "
-            "or timepoint cannot be adjusted for)",
+            fix="remove the covariate from analysis_plan.covariates / strata (e.g. a factor that is the same for "
+            "every patient, or one processed by arm, cannot be adjusted for)",
         )

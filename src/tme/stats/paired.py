@@ -4,26 +4,32 @@ The estimand (``Design``) is the difference between arms in the within-patient c
 ``post - pre``, treatment arm minus reference arm. Within-arm changes are descriptive: the
 reference arm carries the core-biopsy → resection drift.
 
-Input: ``values``, a long table ``patient_id, arm, timepoint, feature, value`` (+ covariate
-columns constant per sample), on the analysis scale (e.g. log1p densities, scores).
+Input: ``values``, a long table ``patient_id, arm, timepoint, feature, value``, on the analysis
+scale (e.g. log1p densities, scores); for the adjusted analyses a baseline covariate table, one row
+per patient (strata and covariates of the analysis plan, values at the pre-window sample or from the
+patients sheet: post-randomisation values never enter the primary model).
 Rules (NA rows carry the reason in ``note``):
 
 * a patient is *paired* for a feature when both samples have a non-missing value; ANCOVA, the
   rank tests, t tests and bootstrap use paired patients; the mixed model uses every sample;
 * an arm with fewer than 3 pairs: its within-arm rows, and all between-arm rows, are NA;
 * a feature constant in all samples: all rows NA;
-* covariates enter ANCOVA (with the values of the *post* sample, i.e. of the outcome) and the mixed
-  model (per sample); missing covariate values or a covariate confounded with arm / timepoint /
-  timepoint × arm on all samples is an error (:mod:`tme.stats.design`); for one feature's
-  samples, a covariate constant among them is left out (noted) and one that becomes confounded
-  with arm or timepoint gives NA rows with the explanation;
-* q-values: Benjamini–Hochberg within each ``family`` × ``analysis`` (within-arm table: across
-  both arms too, as in the R reference), NaN p-values excluded.
+* baseline covariates enter the adjusted analyses (ANCOVA, mixed model); a missing value or a
+  covariate confounded with arm across patients is an error (:mod:`tme.stats.design`); for one
+  feature's patients, a covariate constant among them is left out (noted) and one that becomes
+  confounded gives NA rows with the explanation;
+* ``p_adjusted``: the family's multiplicity procedure (``multiplicity`` column; the analysis plan's
+  for its roles, Benjamini–Hochberg for every other family) within ``family`` × ``analysis`` ×
+  ``population`` (within-arm table: across both arms too, as in the R reference); a confirmatory
+  family (``primary``, ``key_secondary``) keeps its pre-specified size, exploratory ones drop NaN.
+* rows come in the order of the ``features`` table given (the plan's order for its endpoints).
 
 Table ``changes_within_arm`` — one row per feature × arm × analysis:
 
 ``feature``, ``feature_type``, ``family``
-    Feature name, its type (signature score, immune measure, gene…) and its BH family.
+    Feature name, its type (signature score, immune measure, gene…) and its multiplicity family.
+``endpoint``, ``display_name``, ``role``, ``unit``
+    The analysis-plan endpoint the feature is (empty for features outside the plan).
 ``arm``
     The arm summarised.
 ``analysis``
@@ -41,8 +47,8 @@ Table ``changes_within_arm`` — one row per feature × arm × analysis:
 ``estimate, se, ci_low, ci_high, statistic, df, p``
     Point estimate, its SE (t test only), 95 % CI (``conf_level``), test statistic, degrees of
     freedom (t test only) and two-sided p.
-``q``
-    BH q-value within family × analysis.
+``p_adjusted``, ``multiplicity``
+    Adjusted p-value and the procedure (holm, hochberg, bonferroni, hierarchical, bh, none).
 ``note``
     Why a row is NA, or a caveat; empty otherwise.
 
@@ -56,16 +62,19 @@ Table ``effects_between_arms`` — one row per feature × analysis, estimate = t
     R's W of the treatment arm), ``welch_t_change`` (difference in mean change),
     ``mixed_model`` (timepoint × arm interaction of ``value ~ timepoint * arm + covariates +
     (1 | patient_id)``, REML, Satterthwaite df), ``bootstrap_mean_change`` (difference in mean
-    change with a BCa patient-level bootstrap CI; no p-value).
+    change with a BCa patient-level bootstrap CI; no p-value), ``ancova_post_covariates``; the
+    registry is :data:`tme.stats.analyses.BETWEEN_ARM`.
 ``method``
     The estimation/inference method in words (exactness, df method, resamples and seed).
 ``model``
     The model formula or contrast.
 ``covariates``
     Covariates adjusted for (``;``-separated; only ANCOVA and mixed model use them).
+``population``
+    ``itt`` (every randomised patient) or ``per_protocol``.
 ``n_reference_arm, n_treatment_arm``
     Patients per arm used: paired patients; for ``mixed_model`` every patient with ≥ 1 sample.
-``estimate, se, ci_low, ci_high, statistic, df, p, q, note``
+``estimate, se, ci_low, ci_high, statistic, df, p, p_adjusted, multiplicity, note``
     As above; ``df`` is the residual df (ANCOVA), Welch df, or Satterthwaite df (mixed model).
 
 References: Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Hodges & Lehmann, Ann Math Stat
@@ -77,59 +86,39 @@ References: Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Hodges & Lehmann, Ann 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from tme.stats.analyses import BETWEEN_ARM, FeatureData, rank_estimate
-from tme.stats.design import Design, check_covariates, feature_table, validate_values
-from tme.stats.multiplicity import add_q_values
+from tme.stats.analyses import BETWEEN_ARM, FeatureData, adjusted_for, rank_estimate
+from tme.stats.design import (
+    Design,
+    check_covariates,
+    check_patient_covariates,
+    feature_table,
+    validate_values,
+)
+from tme.stats.multiplicity import add_adjusted_p
 from tme.stats.parametric import paired_t
 from tme.stats.rank_tests import signed_rank_test
 from tme.stats.result import not_estimable
 
 MIN_PAIRS = 3
+#: Families whose size is pre-specified: a missing p counts as 1 (tme.stats.multiplicity).
+CONFIRMATORY = ("primary", "key_secondary")
+#: Endpoint columns of the feature table (from the analysis plan; empty outside it).
+ENDPOINT_COLUMNS = ["endpoint", "display_name", "role", "unit"]
 
-RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "statistic", "df", "p", "q", "note"]
+RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "statistic", "df", "p", "p_adjusted", "multiplicity", "note"]
 WITHIN_COLUMNS = [
-    "feature",
-    "feature_type",
-    "family",
-    "arm",
-    "analysis",
-    "method",
-    "model",
-    "covariates",
-    "n_pairs",
-    "pre_mean",
-    "pre_median",
-    "pre_sd",
-    "post_mean",
-    "post_median",
-    "post_sd",
-    "change_mean",
-    "change_median",
-    "change_sd",
-    *RESULT_COLUMNS,
-]
+    "feature", "feature_type", "family", *ENDPOINT_COLUMNS, "arm", "analysis", "method", "model", "covariates",
+    "population", "n_pairs", "pre_mean", "pre_median", "pre_sd", "post_mean", "post_median", "post_sd",
+    "change_mean", "change_median", "change_sd", *RESULT_COLUMNS,
+]  # fmt: skip
 BETWEEN_COLUMNS = [
-    "feature",
-    "feature_type",
-    "family",
-    "analysis",
-    "method",
-    "model",
-    "covariates",
-    "n_reference_arm",
-    "n_treatment_arm",
-    *RESULT_COLUMNS,
-]
-
-
-def _prepare(values, design, feature_info, families):
-    values, samples = validate_values(values, design)
-    features = feature_table(values["feature"].unique(), feature_info, families)
-    return values, samples, features
+    "feature", "feature_type", "family", *ENDPOINT_COLUMNS, "analysis", "method", "model", "covariates",
+    "population", "n_reference_arm", "n_treatment_arm", *RESULT_COLUMNS,
+]  # fmt: skip
 
 
 def _paired_table(sub: pd.DataFrame, design: Design) -> pd.DataFrame:
@@ -151,71 +140,79 @@ def _summaries(pairs: pd.DataFrame) -> dict:
     return out
 
 
+def _finish(rows: list[dict], features: pd.DataFrame, columns: list[str], multiplicity: Mapping[str, str] | None):
+    """Rows in the features table's order, endpoint columns joined, adjusted p filled."""
+    table = pd.DataFrame(rows)
+    order = {f: i for i, f in enumerate(features["feature"])}
+    table = table.merge(
+        features.reindex(columns=["feature", "feature_type", "family", *ENDPOINT_COLUMNS]), on="feature", how="left"
+    )
+    table = table.iloc[table["feature"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    table[ENDPOINT_COLUMNS] = table[ENDPOINT_COLUMNS].fillna("")
+    table = add_adjusted_p(table, ["family", "analysis", "population"], dict(multiplicity or {}), CONFIRMATORY)
+    return table.reindex(columns=columns)
+
+
 def changes_within_arm(
     values: pd.DataFrame,
     design: Design,
     feature_info: Mapping[str, tuple[str, str]] | pd.DataFrame | None = None,
     families: Iterable[str] | None = None,
     conf_level: float = 0.95,
+    multiplicity: Mapping[str, str] | None = None,
+    population: str = "itt",
 ) -> pd.DataFrame:
-    """Descriptive within-arm change per feature: summaries, Wilcoxon signed-rank + HL, paired t.
+    """Within-arm change per feature: summaries, Wilcoxon signed-rank + HL, paired t.
+
+    Descriptive in a two-arm trial (the reference arm carries the biopsy-to-resection drift); the
+    inference of a single-arm study.
 
     Parameters
     ----------
     values
         Long table ``patient_id, arm, timepoint, feature, value`` (see module docstring).
     design
-        Arm and timepoint labels (covariates are not used within arm).
+        Arm and timepoint labels.
     feature_info
-        Feature → ``(feature_type, family)``; ``None`` puts all features in ``all_features``.
+        Feature → ``(feature_type, family)``, or a DataFrame ``feature, feature_type, family`` (+ the
+        endpoint columns, in the order rows should come); ``None`` puts all features in ``all_features``.
     families
-        Family names declared in the config (checked; see :func:`tme.stats.design.feature_table`).
+        Family names declared (checked; see :func:`tme.stats.design.feature_table`).
     conf_level
         Confidence level of the CIs.
+    multiplicity
+        Family → procedure (:data:`tme.stats.multiplicity.METHODS`); others ``bh``.
+    population
+        Label of the analysis population these values belong to.
 
     Returns
     -------
     DataFrame with columns ``WITHIN_COLUMNS`` (documented in the module docstring).
-
-    Examples
-    --------
-    >>> info = {"CD8": ("immune_measure", "primary")}
-    >>> changes_within_arm(values, Design(), info, families=["primary"])  # doctest: +SKIP
     """
-    values, _, features = _prepare(values, design, feature_info, families)
+    values = validate_values(values, design)
+    features = feature_table(values["feature"].unique(), feature_info, families)
     rows = []
     for feature, sub in values.groupby("feature", sort=False):
         pairs = _paired_table(sub, design)
         constant = sub["value"].nunique() == 1
-        for arm in (design.reference_arm, design.treatment_arm):
+        for arm in design.arms:
             arm_pairs = pairs[pairs["arm"] == arm]
-            n = len(arm_pairs)
             change = arm_pairs["change"].to_numpy()
             if constant:
                 reason = "feature is constant in all samples"
-            elif n < MIN_PAIRS:
-                reason = f"fewer than {MIN_PAIRS} pairs in this arm ({n})"
+            elif len(arm_pairs) < MIN_PAIRS:
+                reason = f"fewer than {MIN_PAIRS} pairs in this arm ({len(arm_pairs)})"
             else:
                 reason = ""
-            results = (
-                {
-                    "wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
-                    "paired_t": paired_t(change, conf_level),
-                }
-                if not reason
-                else dict.fromkeys(("wilcoxon_signed_rank", "paired_t"), not_estimable(reason))
-            )
-            base = {
-                "feature": feature,
-                "arm": arm,
-                "model": "post - pre",
-                "covariates": "",
-                "n_pairs": n,
-                **_summaries(arm_pairs),
-            }
+            if reason:
+                results = dict.fromkeys(("wilcoxon_signed_rank", "paired_t"), not_estimable(reason))
+            else:
+                results = {"wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
+                           "paired_t": paired_t(change, conf_level)}  # fmt: skip
+            base = {"feature": feature, "arm": arm, "model": "post - pre", "covariates": "", "population": population,
+                    "n_pairs": len(arm_pairs), **_summaries(arm_pairs)}  # fmt: skip
             rows += [base | {"analysis": a} | r.as_dict() for a, r in results.items()]
-    table = pd.DataFrame(rows).merge(features, on="feature", how="left")
-    return add_q_values(table, ["family", "analysis"]).reindex(columns=WITHIN_COLUMNS)
+    return _finish(rows, features, WITHIN_COLUMNS, multiplicity)
 
 
 def _arm_counts(frame: pd.DataFrame, design: Design) -> dict[str, int]:
@@ -246,53 +243,56 @@ def effects_between_arms(
     n_bootstrap: int = 2000,
     seed: int = 0,
     conf_level: float = 0.95,
-    analyses: Iterable[str] | None = None,
+    analyses: Sequence[str] | None = None,
+    covariates: pd.DataFrame | None = None,
+    post_covariates: pd.DataFrame | None = None,
+    multiplicity: Mapping[str, str] | None = None,
+    population: str = "itt",
 ) -> pd.DataFrame:
     """Between-arm difference in change per feature, one row per feature × analysis.
 
     Parameters
     ----------
-    values, design, feature_info, families, conf_level
-        As in :func:`changes_within_arm`; ``design.covariates`` enter the adjusted analyses.
+    values, design, feature_info, families, conf_level, multiplicity, population
+        As in :func:`changes_within_arm`.
     n_bootstrap
         Bootstrap resamples for ``bootstrap_mean_change``; 0 omits that analysis.
     seed
         Seed of ``numpy.random.default_rng`` for the bootstrap; the same seed is used for every
         feature, so results do not depend on feature order.
     analyses
-        Names from :data:`tme.stats.analyses.BETWEEN_ARM` (default: all, in registry order).
+        Names from :data:`tme.stats.analyses.BETWEEN_ARM` (default: all but ``ancova_post_covariates``,
+        in registry order).
+    covariates
+        Baseline covariates and strata, one row per patient (index ``patient_id``), numeric or
+        categorical columns; ``None``: unadjusted.
+    post_covariates
+        Post-window sample values (one row per patient) that ``ancova_post_covariates`` adds.
 
     Returns
     -------
     DataFrame with columns ``BETWEEN_COLUMNS`` (documented in the module docstring).
     """
-    values, samples, features = _prepare(values, design, feature_info, families)
-    check_covariates(samples, design)
-    chosen = [
-        BETWEEN_ARM[name]
-        for name in (analyses or BETWEEN_ARM)
-        if not (name == "bootstrap_mean_change" and n_bootstrap == 0)
-    ]
-    post_covariates = samples[samples["timepoint"] == design.post].set_index("patient_id")
+    values = validate_values(values, design)
+    features = feature_table(values["feature"].unique(), feature_info, families)
+    patients = values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+    covariates = pd.DataFrame(index=patients.index) if covariates is None else covariates
+    check_patient_covariates(covariates, patients.index)
+    check_covariates(covariates.reindex(patients.index), patients, design)
+    names = analyses or [a for a in BETWEEN_ARM if a != "ancova_post_covariates"]
+    chosen = [BETWEEN_ARM[n] for n in names if not (n == "bootstrap_mean_change" and n_bootstrap == 0)]
     options = {"n_bootstrap": n_bootstrap, "seed": seed}
+    terms = adjusted_for(covariates)
     rows = []
     for feature, sub in values.groupby("feature", sort=False):
         pairs = _paired_table(sub, design)
-        data = FeatureData(feature, sub, pairs, post_covariates, design, conf_level, options)
+        data = FeatureData(feature, sub, pairs, covariates, design, conf_level, options, post_covariates)
         n_pairs = _arm_counts(pairs, design)
         reason = _not_estimable_reason(sub, n_pairs)
         for analysis in chosen:
             result = not_estimable(reason) if reason else analysis.run(data)
             counts = _arm_counts(sub.drop_duplicates("patient_id"), design) if analysis.all_samples else n_pairs
-            rows.append(
-                {
-                    "feature": feature,
-                    "analysis": analysis.name,
-                    "model": analysis.model(design),
-                    "covariates": ";".join(design.covariates) if analysis.adjusted else "",
-                    **counts,
-                    **result.as_dict(),
-                }
-            )
-    table = pd.DataFrame(rows).merge(features, on="feature", how="left")
-    return add_q_values(table, ["family", "analysis"]).reindex(columns=BETWEEN_COLUMNS)
+            rows.append({"feature": feature, "analysis": analysis.name, "model": analysis.model(terms),
+                         "covariates": ";".join(covariates.columns) if analysis.adjusted else "",
+                         "population": population, **counts, **result.as_dict()})  # fmt: skip
+    return _finish(rows, features, BETWEEN_COLUMNS, multiplicity)
