@@ -111,7 +111,8 @@ def _sheet_covariate(samples: pd.DataFrame, column: str, pre: str) -> pd.Series:
     if at_pre.nunique() <= 1 and set(at_post.dropna()) - set(at_pre.dropna()):
         raise TmeInputError(
             f"covariate {column!r} is the same at every pre-window sample and takes other values only at the "
-            "post-window samples: it describes the post-window specimen (a post-randomisation value, which would bias the "
+            "post-window samples: it describes the post-window specimen (a post-randomisation value, which would "
+            "bias the "
             "arm effect in the primary model)",
             file=samples.attrs.get("path"),
             column=column,
