@@ -81,10 +81,24 @@ def provenance(
         "git": git_revision(workflow_dir),
         "platform": {"python": sys.version.split()[0], "system": platform.platform(), "machine": platform.machine()},
         "seeds": {"seed": config.get("seed")},
+        "analysis_plan": plan_record(config),
         "config": config,
         "inputs": input_files.to_dict(orient="records"),
         "outputs": sorted(outputs),
         "packages": package_versions(),
+    }
+
+
+def plan_record(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The analysis plan's hash, its frozen copy (if any) and an override reason, for the record."""
+    from tme.plan.freeze import plan_hash
+
+    section = config.get("analysis_plan") or {}
+    frozen = Path(section.get("frozen_plan") or "plan/analysis_plan.json")
+    return {
+        "sha256": plan_hash(config),
+        "frozen_plan": str(frozen) if frozen.exists() else None,
+        "override_frozen": section.get("override_frozen"),
     }
 
 

@@ -252,11 +252,18 @@ def methods_html(
                 dict(item="command", value=" ".join(map(str, command)) if isinstance(command, list) else command or ""),
                 dict(item="platform", value=(record.get("platform") or {}).get("system", "")),
                 dict(item="seeds", value=", ".join(f"{k} = {v}" for k, v in (record.get("seeds") or {}).items())),
+                dict(item="analysis plan (SHA-256)", value=(record.get("analysis_plan") or {}).get("sha256", "")),
+                dict(item="frozen plan", value=(record.get("analysis_plan") or {}).get("frozen_plan") or "none"),
+                dict(
+                    item="override of the frozen plan",
+                    value=(record.get("analysis_plan") or {}).get("override_frozen") or "none",
+                ),
             ]
         )
     ref, trt = design.get("reference_arm", ""), design.get("treatment_arm", "")
     pre, post = design.get("pre", "pre"), design.get("post", "post")
-    covariates = ", ".join(design.get("covariates") or []) or "none"
+    plan = config.get("analysis_plan") or {}
+    covariates = ", ".join([*plan.get("strata", []), *plan.get("covariates", [])]) or "none (the baseline value only)"
     stats = config.get("statistics", {}) or {}
     parts = [
         "<!DOCTYPE html>",
@@ -283,14 +290,15 @@ def methods_html(
         f"difference between arms in the within-patient change {escape(post)} − {escape(pre)} "
         f"({escape(trt)} − {escape(ref)}), on the analysis scale (signature scores as computed; densities log1p). "
         "Within-arm changes are descriptive: the reference arm carries the biopsy-to-resection drift. "
-        f"Covariates: {escape(covariates)}.</p>",
+        f"Baseline covariates and stratification factors: {escape(covariates)}.</p>",
         "<h2>Statistical analyses</h2>",
         "<p>Primary: ANCOVA <code>post ~ pre + arm (+ covariates)</code>; sensitivity analyses as listed. "
         f"Confidence level {escape(stats.get('confidence_level', 0.95))}; bootstrap resamples "
         f"{escape(stats.get('n_bootstrap', ''))}; GSEA permutations {escape(stats.get('gsea_permutations', ''))}. "
-        "Multiplicity: Benjamini–Hochberg within each pre-specified family and analysis (table below).</p>",
+        "Multiplicity: the analysis plan's procedure for each role (primary, key secondary, exploratory endpoints), "
+        "Benjamini–Hochberg for every other family, within family × analysis (table below).</p>",
         html_table(models_used(effects, within), ["analysis", "method", "model", "covariates", "description"]),
-        "<h2>FDR families</h2>",
+        "<h2>Multiplicity families</h2>",
         html_table(
             fdr_families(effects, within),
             ["table", "family", "multiplicity", "analysis", "features", "tested", "adjusted_p_below_0_05"],
