@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from tme.config import Design, validate_config
 from tme.errors import TmeInputError
 from tme.plan import AnalysisPlan
@@ -18,6 +17,8 @@ from tme.plan.baseline import baseline_covariates, post_covariates
 from tme.plan.freeze import check_frozen, differences, freeze, plan_hash, sap_markdown
 from tme.stats import effects_between_arms
 from tme.stats.multiplicity import adjust
+
+from conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "plan"
 

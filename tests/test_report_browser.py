@@ -130,16 +130,24 @@ def built_report(small_cohort, tmp_path_factory):
     )
     immune = cohort / "immune.tsv"  # a measure name with every character a measure may hold
     immune.write_text(immune.read_text().replace("\tCD8\t", f"\t{ODD_MEASURE}\t"))
-    # a few collections and a short primary panel (with the hostile user set in it) keep the run short
+    # a few collections and a short plan (with the hostile user set in it) keep the run short
     config = cohort_config(
         cohort,
         scoring={"gene_sets": [str(odd / "user.gmt")], "collections": ["tme_il1", "danaher2017"]},
         statistics={
             "n_bootstrap": 200,
             "gsea_permutations": 100,
-            "primary_panel": ["TME_IL1_INDUCED", "DANAHER2017_Macrophages", XSS],
             # the gene level is slow on a shared machine; test_plots.py covers its figures
             "differential_expression": os.environ.get("TME_REPORT_TEST_DE", "") == "1",
+        },
+        # the hostile user set is a primary endpoint, and hostile text is an endpoint's display name and unit
+        analysis_plan={
+            "endpoints": [
+                {"name": "il1", "feature": "TME_IL1_INDUCED|singscore", "role": "primary", "display": XSS, "unit": XSS},
+                {"name": "tam", "feature": "DANAHER2017_Macrophages|mean", "role": "primary"},
+                {"name": "user", "feature": f"{XSS}|ssgsea", "role": "key_secondary"},
+                {"name": "cd68", "feature": "CD68", "role": "primary", "display": LONG},
+            ]
         },
     )
     configfile = work / "config.yaml"
