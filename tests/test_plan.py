@@ -5,6 +5,7 @@ plan's families and order, and freezing (hash, differences, SAP text)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -182,3 +183,38 @@ def test_family_wise_error_of_the_primary_family():
     fwer = module.family_wise_errors(150, seed=20261201)
     assert fwer["holm"] <= 0.12 and fwer["hierarchical"] <= 0.12
     assert fwer["none"] > fwer["holm"]  # five unadjusted tests err more often: the adjustment does something
+
+
+@pytest.mark.workflow
+def test_changing_an_endpoint_after_freezing_stops_the_unblinded_run(small_cohort, tmp_path):
+    """`tme plan freeze`, then one endpoint changed: the run stops before any job, naming the change;
+    the recorded override lets it through."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from conftest import cohort_config, run_workflow
+
+    endpoints = [
+        {"name": "tam", "feature": "CD68", "role": "primary"},
+        {"name": "tils", "feature": "sTILs", "role": "primary"},
+    ]
+    config = cohort_config(
+        small_cohort, analysis_plan={"endpoints": endpoints, "frozen_plan": str(tmp_path / "plan" / "sap.json")}
+    )
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    tme = str(Path(sys.executable).with_name("tme"))
+    done = subprocess.run(
+        [tme, "plan", "freeze", "--config", str(tmp_path / "config.yaml")], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in (tmp_path / "plan").iterdir()} == {"sap.json", "sap.md", "sap.html"}
+    config["analysis_plan"]["endpoints"][1]["feature"] = "CD8"
+    proc = run_workflow(tmp_path / "run", config, "--dry-run")
+    text = proc.stdout + proc.stderr  # Snakemake prints errors of the dry run on stdout
+    assert proc.returncode != 0 and "differs from the frozen plan" in text, text[-2000:]
+    assert 'endpoints[1].feature: frozen "sTILs", config "CD8"' in text
+    assert not (tmp_path / "run" / "results").exists()
+    config["analysis_plan"]["override_frozen"] = "sTILs not scored in the resections: DSMB decision 2026-11-30"
+    assert run_workflow(tmp_path / "run", config, "--dry-run").returncode == 0

@@ -340,13 +340,18 @@ def _plain(value: Any) -> Any:
 FIGURES = "results/figures"
 
 
+def compares_arms(config: Mapping[str, Any]) -> bool:
+    """Whether a run compares arms: not blinded, and not a single-arm study (``design.reference_arm: null``)."""
+    return not config.get("blinded") and (config.get("design") or {}).get("reference_arm", "usual_care") is not None
+
+
 def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
     """Figures and the methods page that ``rule all`` needs for the report, by config switches.
 
-    ``gene_level``: whether the DE + GSEA interaction runs (count data and the switch on). A
-    blinded run (``blinded: true``) gets no between-arm figure (no forest plot, no gene level).
+    ``gene_level``: whether the DE + GSEA interaction runs (count data and the switch on). A run that
+    compares no arms (blinded, or single-arm) gets no between-arm figure (no forest plot, no gene level).
     """
-    blinded = bool(config.get("blinded"))
+    blinded = not compares_arms(config)
     targets = [
         f"{FIGURES}/cohort/sample_flow.png",
         f"{FIGURES}/effects/change_heatmap.png",
@@ -368,8 +373,13 @@ def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
 
 
 def statistics_table(config: Mapping[str, Any]) -> str:
-    """The per-feature statistics table the figures annotate: between-arm effects, or pooled changes when blinded."""
-    return "results/tables/changes_pooled.tsv" if config.get("blinded") else "results/tables/effects_between_arms.tsv"
+    """The per-feature statistics table the figures annotate: between-arm effects; pooled changes when
+    blinded; within-arm changes in a single-arm study."""
+    if config.get("blinded"):
+        return "results/tables/changes_pooled.tsv"
+    return (
+        "results/tables/effects_between_arms.tsv" if compares_arms(config) else "results/tables/changes_within_arm.tsv"
+    )
 
 
 def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str, str]]:
@@ -381,7 +391,8 @@ def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str,
     if config.get("blinded"):
         tables["within"] = ("results/tables/changes_pooled.tsv", "Between-arm effects", "table_pooled")
     else:
-        tables["effects"] = ("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects")
+        if compares_arms(config):
+            tables["effects"] = ("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects")
         tables["within"] = ("results/tables/changes_within_arm.tsv", "Between-arm effects", "table_within")
     if config.get("expression"):
         tables["expression_qc"] = ("results/qc/expression_qc.tsv", "Cohort & QC", "table_expression_qc")
@@ -389,7 +400,7 @@ def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str,
         tables["coverage"] = ("results/qc/signature_coverage.tsv", "Signatures", "table_coverage")
     if config.get("immune"):
         tables["immune"] = ("results/immune/immune_values.tsv", "Immune cells", "table_immune")
-    if gene_level and not config.get("blinded"):
+    if gene_level and compares_arms(config):
         tables["de"] = ("results/tables/de_interaction.tsv", "Genes & pathways", "table_de")
         tables["gsea"] = ("results/tables/gsea_interaction.tsv", "Genes & pathways", "table_gsea")
     return tables

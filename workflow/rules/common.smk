@@ -109,6 +109,7 @@ def analysis_targets():
             has_counts(config["expression"])
             and config["statistics"]["differential_expression"]
             and not config["blinded"]
+            and not DESIGN.single_arm
         ):
             targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
     if config.get("immune"):

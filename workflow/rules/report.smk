@@ -6,7 +6,9 @@
 from tme.report import caption_counts, report_table_specs, report_targets, statistics_table
 
 # The gene-level interaction (DE + GSEA) runs for count data with the switch on.
-REPORT_GENE_LEVEL = has_counts(config.get("expression")) and config["statistics"]["differential_expression"]
+REPORT_GENE_LEVEL = (
+    has_counts(config.get("expression")) and config["statistics"]["differential_expression"] and not DESIGN.single_arm
+)
 # Per arm role (reference / treatment), from the sample sheet: patients randomised, rows at pre and
 # at post, for the captions. Params hold numbers only: Snakemake's report embeds job params and
 # wildcards unescaped in a <script> block, so no user string (arm, signature, path) may go there;

@@ -2,7 +2,8 @@
 
 Signature features go to ``output.signatures``, immune measures to ``output.immune``; file names
 are sanitised feature names (the full name is in each figure's title and in the tables). In a
-blinded run the title carries the pooled change (Hodges–Lehmann) instead of the ANCOVA.
+blinded run the title carries the pooled change (Hodges–Lehmann) instead of the ANCOVA, in a single-arm
+study the within-arm change.
 """
 
 import logging
@@ -22,7 +23,8 @@ def main(snakemake):
     scores = read_table(snakemake.input.scores) if "scores" in snakemake.input.keys() else None
     immune = read_table(snakemake.input.immune) if "immune" in snakemake.input.keys() else None
     values = feature_values(scores, immune, stats["feature"])
-    analysis = "wilcoxon_signed_rank" if design.blinded else "ancova"
+    between = not (design.blinded or design.single_arm)  # otherwise the within-group change annotates
+    analysis = "ancova" if between else "wilcoxon_signed_rank"
     rows = primary_analysis(stats, analysis).set_index("feature")
     features = select_primary_features(stats, values)
     stems = file_stems(features)
@@ -32,7 +34,7 @@ def main(snakemake):
     for feature in features:
         out = snakemake.output.immune if kinds[feature] == "immune" else snakemake.output.signatures
         row = rows.loc[feature].to_dict() if feature in rows.index else None
-        annotation = change_text(row) if design.blinded else None
+        annotation = None if between else change_text(row, "Pooled change" if design.blinded else "Within-arm change")
         fig = plot_feature(values, feature, arms, design.pre, design.post, effect=row, annotation=annotation)
         save_figure(fig, Path(out) / stems[feature])
         logging.info("plotted %s as %s", feature, stems[feature])
