@@ -21,18 +21,19 @@ pytestmark = pytest.mark.workflow
 
 @pytest.fixture(scope="module")
 def example_effects(tmp_path_factory):
+    """The bundled example with its committed analysis plan (config/config.yaml), without gene level."""
+    import yaml
+
     workdir = tmp_path_factory.mktemp("example")
-    example = REPO / "config" / "example"
-    config = {
-        "samples": str(example / "samples.tsv"),
-        "expression": {"path": str(example / "salmon.merged.gene_counts.tsv.gz"), "format": "nfcore_salmon_counts"},
-        "immune": {"path": str(example / "immune.tsv")},
-        "statistics": {"differential_expression": False, "n_bootstrap": 200},
-    }
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["samples"] = str(REPO / config["samples"])
+    for section in ("expression", "immune"):
+        config[section]["path"] = str(REPO / config[section]["path"])
+    config["statistics"] = {"differential_expression": False, "n_bootstrap": 200}
     proc = run_workflow(workdir, config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     effects = pd.read_csv(workdir / "results" / "tables" / "effects_between_arms.tsv", sep="\t")
-    return effects[effects["analysis"] == "ancova"].set_index("feature")
+    return effects[(effects["analysis"] == "ancova") & (effects["population"] == "itt")].set_index("feature")
 
 
 def affected_signatures() -> set[str]:
@@ -42,21 +43,22 @@ def affected_signatures() -> set[str]:
 
 
 def test_planted_primary_effects_are_found(example_effects):
+    """The plan's primary family (Holm) finds the planted IL-1 / inflammation effect and not the null NK
+    endpoint; the key-secondary fixed sequence (IL1B expression first) rejects its first endpoint."""
     primary = example_effects[example_effects["family"] == "primary"]
-    for feature in (
-        "TME_IL1_INDUCED|singscore",
-        "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea",
-        "DANAHER2017_Macrophages|mean",
-        "DANAHER2017_Neutrophils|mean",
-    ):
+    assert set(primary["multiplicity"]) == {"holm"} and len(primary) == 5
+    for feature in ("TME_IL1_INDUCED|singscore", "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea"):
         assert primary.loc[feature, "p_adjusted"] < 0.05 and primary.loc[feature, "estimate"] < 0, feature
-    # NK and cytolytic activity were not planted between arms
-    assert primary.loc["DANAHER2017_NK_CD56dim_cells|mean", "p_adjusted"] > 0.05
-    assert primary.loc["CYT_ROONEY2015|cyt", "p_adjusted"] > 0.05
+    assert primary.loc["CD56", "p_adjusted"] > 0.05  # NK density: not planted between arms
+    key = example_effects[example_effects["family"] == "key_secondary"]
+    assert key.index[0] == "gene|IL1B" and key.loc["gene|IL1B", "p_adjusted"] < 0.05
+    assert (key["p_adjusted"].diff().dropna() >= 0).all()  # fixed sequence: adjusted p never decreases
+    # neutrophils (CD66b density, planted -0.55) are found in the exploratory family
+    assert example_effects.loc["CD66b", "p_adjusted"] < 0.05
 
 
 def test_false_discovery_proportion(example_effects):
-    signatures = example_effects[example_effects["feature_type"] == "signature"]
+    signatures = example_effects[example_effects["family"] == "exploratory_signatures"]
     significant = signatures[signatures["p_adjusted"] < 0.05]
     affected = affected_signatures()
     false = [f for f in significant.index if f.split("|")[0] not in affected]
