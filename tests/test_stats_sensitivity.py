@@ -38,18 +38,18 @@ def trial(n=30, effect=-0.8, n_missing=6, seed=4, missing_pre=0):
 
 
 def test_imputations_are_draws_from_the_bayesian_predictive_distribution():
-    """One missing post in the reference arm: its m draws must follow the posterior predictive
-    of the normal linear model with a flat prior, a Student t with n_obs - 2 df, location
-    a + b pre0 and scale s sqrt(1 + x0'(X'X)^-1 x0) (Gelman et al., BDA3 §14.2)."""
+    """One missing post (reference arm): its m draws must follow the posterior predictive of the
+    normal linear model post ~ pre + arm with a flat prior, a Student t with n_obs - 3 df, location
+    x0'b and scale s sqrt(1 + x0'(X'X)^-1 x0) (Gelman et al., BDA3 §14.2)."""
     pre, post, treated = trial(n=24, n_missing=0, seed=1)
     post[0] = np.nan  # reference arm (treated[0] == 0)
     imputations = impute_posts(pre, post, treated, n_imputations=20000, seed=3)
     draws = imputations.post[0]
-    reference = (treated == 0) & ~np.isnan(post)
-    x = np.column_stack([np.ones(reference.sum()), pre[reference]])
-    coef, rss, *_ = np.linalg.lstsq(x, post[reference], rcond=None)
-    nu = reference.sum() - 2
-    x0 = np.array([1.0, pre[0]])
+    observed = ~np.isnan(post)
+    x = np.column_stack([np.ones(observed.sum()), pre[observed], treated[observed]])
+    coef, rss, *_ = np.linalg.lstsq(x, post[observed], rcond=None)
+    nu = observed.sum() - 3
+    x0 = np.array([1.0, pre[0], 0.0])
     scale = np.sqrt(rss[0] / nu * (1 + x0 @ np.linalg.inv(x.T @ x) @ x0))
     assert stats.kstest(draws, stats.t(nu, loc=x0 @ coef, scale=scale).cdf).pvalue > 0.01
     assert imputations.n_imputed == (1, 0)

@@ -1,16 +1,21 @@
 """Missing post samples: multiple imputation under MAR, Rubin's rules, delta-adjusted tipping point.
 
-**Imputation** (within arm, missing at random given the baseline): in each arm separately, the
-post values of the patients who have a baseline value but no post sample are drawn ``m`` times
-from the Bayesian linear regression ``post ~ pre (+ baseline covariates)`` fitted to the arm's
-patients with both samples — the "norm" method of R mice (Rubin 1987, Multiple Imputation for
-Nonresponse in Surveys, p. 167; van Buuren, Flexible Imputation of Missing Data 2018, Algorithm
-3.1). With OLS ``b``, residual sum of squares ``RSS``, ``V = (X'X)^-1`` and ``nu = n_obs - p``,
-each imputation draws ``sigma*^2 = RSS / g``, ``g ~ chi^2_nu``; ``b* = b + sigma* L u``,
-``V = L L'``, ``u ~ N(0, I)``; and ``post* = x' b* + sigma* e``, ``e ~ N(0, 1)``; so the
-uncertainty of the regression parameters is propagated ("proper" imputation). Draws come from
-``numpy.random.default_rng(seed)`` (reference arm first, then the treatment arm), so the same seed
-gives the same imputations. Patients without a baseline value are not imputed and not analysed.
+**Imputation** (missing at random given the baseline and the arm): the post values of the patients
+who have a baseline value but no post sample are drawn ``m`` times from the Bayesian linear
+regression ``post ~ pre + arm (+ baseline covariates)`` fitted to the patients with both samples —
+the "norm" method of R mice (Rubin 1987, Multiple Imputation for Nonresponse in Surveys, p. 167;
+van Buuren, Flexible Imputation of Missing Data 2018, Algorithm 3.1). The arm is a predictor, so
+each arm's imputations carry that arm's own mean (imputing within arm), and the model is the
+primary ANCOVA itself, so imputation and analysis are congenial (Meng, Stat Sci 1994;9:538). With
+OLS ``b``, residual sum of squares ``RSS``, ``V = (X'X)^-1`` and ``nu = n_obs - p``, each
+imputation draws ``sigma*^2 = RSS / g``, ``g ~ chi^2_nu``; ``b* = b + sigma* L u``, ``V = L L'``,
+``u ~ N(0, I)``; and ``post* = x' b* + sigma* e``, ``e ~ N(0, 1)``; so the uncertainty of the
+regression parameters is propagated ("proper" imputation). Draws come from
+``numpy.random.default_rng(seed)``, so the same seed gives the same imputations. Patients without a
+baseline value are not imputed and not analysed. (Separate regressions per arm — different slopes
+and variances by arm — make the pooled ANCOVA test conservative: 3.3–3.9 % rejections of a true
+null at 0.05 with 24–40 patients and 20 % of posts missing, against 4.6 % for the congenial model;
+``benchmarks/calibration_missing.py``.)
 
 **Analysis and pooling**: each completed dataset is analysed by the primary ANCOVA
 ``post ~ pre + arm (+ covariates)`` (estimate ``Q_l``, variance ``U_l``, complete-data df
@@ -22,12 +27,6 @@ mice does); df by Barnard & Rubin (Biometrika 1999;86:948):
 ``nu = nu_old nu_obs / (nu_old + nu_obs)``; ``fmi = (r + 2 / (nu + 3)) / (r + 1)``. CI
 ``Qbar ± t_nu SE``, two-sided p from ``Qbar / SE`` on ``nu`` df. This equals R
 ``mice::pool`` / ``pool.scalar`` (tested ≤ 1e-10 on the same per-imputation results).
-Imputing within arm lets the slope and residual variance differ by arm while the ANCOVA assumes
-them equal; this "uncongenial" imputation model makes Rubin's variance slightly too large
-(Meng, Stat Sci 1994;9:538), so the test is conservative: 3.9 %, 3.3 % and 2.5 % rejections of
-a true null at 0.05 in simulated trials of 40, 24 and 16 patients with 20 % of posts missing at
-random (``benchmarks/calibration_missing.py``; an imputation model ``post ~ pre + arm`` shared by
-the arms gave 4.6 % at 40 patients).
 
 **Delta-adjusted tipping point** (a departure from MAR, e.g. post samples lost because the
 tumour responded): the imputed post values of the treatment arm are shifted by ``delta`` (in the
@@ -54,7 +53,7 @@ from tme.stats.parametric import ancova_design
 from tme.stats.result import Estimate, not_estimable
 
 MI_METHOD = (
-    "multiple imputation within arm (Bayesian linear regression on baseline, "
+    "multiple imputation given arm and baseline (Bayesian linear regression post ~ pre + arm + covariates, "
     "{m} imputations, seed {seed}), ANCOVA, Rubin's rules, Barnard-Rubin df"
 )
 TIPPING_COLUMNS = ["delta", "estimate", "se", "ci_low", "ci_high", "df", "p", "significant"]
@@ -115,11 +114,9 @@ def rubin_pool(estimates, variances, dfcom: float) -> RubinPooled:
     return RubinPooled(m, float(dfcom), *(float(v) for v in values))
 
 
-def _draw_arm(
-    pre_x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int, rng: np.random.Generator
-) -> np.ndarray | str:
-    """``m`` × n_missing draws of one arm's missing posts (mice "norm"), or why there are none."""
-    x_obs, y_obs, x_mis = pre_x[~missing], post[~missing], pre_x[missing]
+def _draw(x: np.ndarray, post: np.ndarray, missing: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray | str:
+    """``m`` × n_missing draws of the missing posts (mice "norm"), or why there are none."""
+    x_obs, y_obs, x_mis = x[~missing], post[~missing], x[missing]
     nu = len(y_obs) - x_obs.shape[1]
     if nu < 1 or np.linalg.matrix_rank(x_obs) < x_obs.shape[1]:
         return f"{len(y_obs)} observed post values cannot fit the imputation model"
@@ -147,7 +144,7 @@ class Imputations:
 
 
 def impute_posts(pre, post, treated, covariates=None, n_imputations: int = 50, seed: int = 0) -> Imputations | str:
-    """Impute the missing post values within arm (module docstring); a reason string on failure.
+    """Impute the missing post values given baseline and arm (module docstring); a reason string on failure.
 
     ``pre``, ``post``: per patient with NaN when missing; ``treated``: 0/1; ``covariates``:
     (n_patients, k) baseline covariates or None. Patients without ``pre`` are dropped.
@@ -159,19 +156,13 @@ def impute_posts(pre, post, treated, covariates=None, n_imputations: int = 50, s
     design = ancova_design(pre, treated, z)
     if len(pre) <= design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
         return "too few patients with a baseline value for the ANCOVA, or a rank-deficient design"
-    pre_x = np.delete(design, 2, axis=1)  # imputation model: intercept, pre, covariates
     completed = np.repeat(post[:, None], n_imputations, axis=1)
-    rng = np.random.default_rng(seed)
-    for arm in (0.0, 1.0):
-        rows = np.flatnonzero(treated == arm)
-        missing = np.isnan(post[rows])
-        if not missing.any():
-            continue
-        draws = _draw_arm(pre_x[rows], post[rows], missing, n_imputations, rng)
-        if isinstance(draws, str):
-            return f"{'treatment' if arm else 'reference'} arm: {draws}"
-        completed[rows[missing]] = draws.T
     missing = np.isnan(post)
+    if missing.any():  # imputation model = the ANCOVA design (intercept, pre, arm, covariates)
+        draws = _draw(design, post, missing, n_imputations, np.random.default_rng(seed))
+        if isinstance(draws, str):
+            return draws
+        completed[missing] = draws.T
     n_imputed = (int((missing & (treated == 0)).sum()), int((missing & (treated == 1)).sum()))
     return Imputations(completed, design, missing & (treated == 1.0), n_imputed, seed)
 
