@@ -232,3 +232,42 @@ def test_awkward_inputs_give_rows_with_reasons_not_errors():
         paired = ~np.isnan(pre) & ~np.isnan(post)
         checks, _ = residual_diagnostics("f", pre[paired], post[paired], treated[paired])
         assert len(checks) == 3
+
+
+def test_registered_sensitivity_analyses_and_readable_effects_in_the_effects_table():
+    """cLDA, MI and HC3 rows of effects_between_arms equal the library functions on the same patients;
+    the primary ANCOVA row carries the readable effects, the ratio back-transformed by the feature's
+    transform."""
+    from tme.stats import Design, effects_between_arms
+    from tme.stats.clda import clda
+
+    pre, post, treated = trial(n=40, seed=4, n_missing=6)
+    patients = [f"P{i:02d}" for i in range(len(pre))]
+    arm = np.where(treated == 1, "anakinra", "usual_care")
+    rows = [
+        {"patient_id": p, "arm": a, "timepoint": t, "feature": "CD68", "value": v}
+        for p, a, x, y in zip(patients, arm, pre, post)
+        for t, v in (("pre", x), ("post", y))
+        if not np.isnan(v)
+    ]
+    features = pd.DataFrame(
+        {"feature": ["CD68"], "feature_type": ["immune_measure"], "family": ["primary"], "transform": ["log1p"]}
+    )
+    table = effects_between_arms(
+        pd.DataFrame(rows),
+        Design(),
+        features,
+        n_bootstrap=0,
+        seed=3,
+        analyses=["ancova", "clda", "mi_mar", "ancova_hc3"],
+    ).set_index("analysis")
+    assert table.loc["clda", "estimate"] == pytest.approx(clda(pre, post, treated).estimate, abs=1e-12)
+    paired = ~np.isnan(pre) & ~np.isnan(post)
+    mi = multiple_imputation_ancova(pre[~np.isnan(pre)], post[~np.isnan(pre)], treated[~np.isnan(pre)], seed=3)
+    assert table.loc["mi_mar", "estimate"] == pytest.approx(mi.estimate, abs=1e-12)
+    hc3 = ancova_hc3(pre[paired], post[paired], treated[paired])
+    assert table.loc["ancova_hc3", "se"] == pytest.approx(hc3.se, abs=1e-12)
+    ancova_row = table.loc["ancova"]
+    assert ancova_row["ratio"] == pytest.approx(np.exp(ancova_row["estimate"]), rel=1e-12)
+    assert "1 + x" in ancova_row["ratio_meaning"] and np.isfinite(ancova_row["std_effect"])
+    assert np.isnan(table.loc["clda", "ratio"])  # readable effects belong to the primary analysis

@@ -409,6 +409,17 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     return FORMATS[settings.get("format", "counts")].read(settings, samples)
 
 
+def analysis_transform(settings: Mapping[str, Any] | None) -> str:
+    """How the analysis scale relates to the measured values (a key of
+    :data:`tme.stats.effects.BACK_TRANSFORMS`): ``log2(x+1)`` for counts and TPM (log2 CPM/TPM + 1) and
+    linear normalised values, ``log2`` for normalised values given on a log scale."""
+    if not settings:
+        return "none"
+    if settings.get("format", "counts") == "normalised" and settings.get("scale", "log2") != "linear":
+        return "log2"
+    return "log2(x+1)"
+
+
 def has_counts(settings: Mapping[str, Any] | None) -> bool:
     """Whether an ``expression`` section yields counts (so that gene-level DE can run)."""
     return bool(settings) and FORMATS[settings.get("format", "counts")].has_counts

@@ -22,26 +22,36 @@ SEPARATOR = "|"
 VALUE_COLUMNS = ["sample_id", "patient_id", "arm", "timepoint", "feature", "value"]
 #: Signature features the ESTIMATE method adds (composites of its two signatures).
 ESTIMATE_COMPOSITES = ("ESTIMATE_Score", "ESTIMATE_TumourPurity")
+#: Scoring methods whose score is a mean of the genes' analysis values (so the expression's transform
+#: applies to it: a difference in mean log2 expression back-transforms to a ratio of geometric means).
+MEAN_OF_LOG_METHODS = ("mean", "mcpcounter", "cyt")
+#: Immune transforms (tme.immune) as the back-transform names of tme.stats.effects.
+IMMUNE_TRANSFORM = {"none": "none", "log1p": "log1p", "log2": "log2(x+1)", "logit": "logit"}
 
 
-def _info(features: Iterable[str], feature_type: str, family: str) -> pd.DataFrame:
+def _info(features: Iterable[str], feature_type: str, family: str, transform="none") -> pd.DataFrame:
     features = list(dict.fromkeys(features))
-    return pd.DataFrame({"feature": features, "feature_type": feature_type, "family": family})
+    return pd.DataFrame({"feature": features, "feature_type": feature_type, "family": family, "transform": transform})
 
 
-def signature_features(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(values, feature info) from the tidy score table."""
+def signature_features(scores: pd.DataFrame, expression_transform: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, feature info) from the tidy score table; scores that are means of log expression take
+    ``expression_transform`` (:func:`tme.expression.analysis_transform`), the others none."""
     values = scores.assign(feature=scores["signature"] + SEPARATOR + scores["method"], value=scores["score"])
-    return values[VALUE_COLUMNS], _info(values["feature"], "signature", "exploratory_signatures")
+    info = values.drop_duplicates("feature")
+    transform = [expression_transform if m in MEAN_OF_LOG_METHODS else "none" for m in info["method"]]
+    return values[VALUE_COLUMNS], _info(info["feature"], "signature", "exploratory_signatures", transform)
 
 
 def immune_features(immune: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info) from the immune table on its analysis scale."""
     values = immune.assign(feature=immune["measure"], value=immune["analysis_value"])[VALUE_COLUMNS]
-    return values, _info(immune["measure"], "immune_measure", "immune_measures")
+    measures = immune.drop_duplicates("measure")
+    transform = measures["transform"].map(IMMUNE_TRANSFORM).fillna("none").tolist() if "transform" in immune else "none"
+    return values, _info(measures["measure"], "immune_measure", "immune_measures", transform)
 
 
-def gene_features(adata, genes: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def gene_features(adata, genes: Iterable[str], transform: str = "log2(x+1)") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, feature info): each gene's expression on the analysis scale (``adata.X``, log2)."""
     genes = list(genes)
     absent = [g for g in genes if g not in adata.var_names]
@@ -57,7 +67,7 @@ def gene_features(adata, genes: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFra
         obs.assign(sample_id=adata.obs_names, feature=f"gene{SEPARATOR}{g}", value=x[:, j]) for j, g in enumerate(genes)
     ]
     values = pd.concat(frames, ignore_index=True)[VALUE_COLUMNS] if frames else pd.DataFrame(columns=VALUE_COLUMNS)
-    return values, _info(values["feature"], "gene", "genes")
+    return values, _info(values["feature"], "gene", "genes", transform)
 
 
 def singlecell_features(table: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

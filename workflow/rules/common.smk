@@ -88,6 +88,10 @@ def statistics_outputs():
     outputs = {"within": "results/tables/changes_within_arm.tsv"}
     if not DESIGN.single_arm:
         outputs["between"] = "results/tables/effects_between_arms.tsv"
+        outputs["sensitivity"] = "results/tables/sensitivity.tsv"
+        outputs["tipping_grid"] = "results/tables/tipping_point_grid.tsv"
+        outputs["diagnostics"] = "results/tables/residual_diagnostics.tsv"
+        outputs["residuals"] = "results/tables/residuals.tsv"
     return outputs
 
 

@@ -18,6 +18,8 @@ rule paired_statistics:
         config=config_part(
             *SHEET_KEYS,
             "scoring",
+            "expression.format",
+            "expression.scale",
             "analysis_plan",
             "statistics.n_bootstrap",
             "statistics.confidence_level",

@@ -74,6 +74,7 @@ class AnalysisPlan:
     sensitivity: tuple[str, ...] = ()
     title: str = ""
     estimand: Mapping[str, str] | None = None
+    missing_data: Mapping[str, Any] | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], file: str | None = None) -> AnalysisPlan:
@@ -93,6 +94,7 @@ class AnalysisPlan:
             sensitivity=tuple(analyses.get("sensitivity", [])),
             title=section.get("title", ""),
             estimand=dict(section.get("estimand") or {}),
+            missing_data=dict(section.get("missing_data") or {}),
         )
         plan.check(file)
         return plan
@@ -123,6 +125,12 @@ class AnalysisPlan:
                 fix=f"use endpoint names: {', '.join(names) or 'none defined'}",
             )
         self._check_covariates(file)
+        if "ancova_post_covariates" in self.analyses and not self.post_covariates:
+            raise TmeInputError(
+                f"{_key('analyses')} names ancova_post_covariates, but post_covariates is empty",
+                file=file,
+                fix="name the post-window covariates under analysis_plan.post_covariates, or drop the analysis",
+            )
 
     def _check_covariates(self, file: str | None) -> None:
         declared = dict((self.patients or {}).get("columns") or {})
@@ -185,6 +193,11 @@ class AnalysisPlan:
         return [*self.strata, *self.covariates]
 
     @property
+    def confirmatory(self) -> list[Endpoint]:
+        """Primary then key-secondary endpoints, in testing order."""
+        return [*self.role_endpoints("primary"), *self.role_endpoints("key_secondary")]
+
+    @property
     def analyses(self) -> list[str]:
         """The primary analysis, then the sensitivity analyses."""
         return list(dict.fromkeys([self.primary_analysis, *self.sensitivity]))
@@ -207,8 +220,8 @@ class AnalysisPlan:
             for e in self.role_endpoints(role):
                 rows.append(
                     {
+                        **info.loc[e.feature].to_dict(),  # feature_type, transform …
                         "feature": e.feature,
-                        "feature_type": info.loc[e.feature, "feature_type"],
                         "family": role,
                         "endpoint": e.name,
                         "display_name": e.label,

@@ -9,6 +9,11 @@ sample sheet and returns the tables the workflow writes:
   analyses in the intention-to-treat population, adjusted for the plan's strata and baseline
   covariates, then the primary analysis again in the per-protocol population when the plan defines
   one (``population`` column); absent for a single-arm study;
+* ``sensitivity``, ``tipping_grid``, ``diagnostics``, ``residuals`` — for the plan's confirmatory
+  endpoints (primary, key secondary): the missing-post sensitivity analyses
+  (:func:`tme.stats.sensitivity_analyses`: complete-case ANCOVA, HC3, cLDA, MI under MAR and the
+  delta-adjusted tipping point with its grid) and the primary ANCOVA's residual diagnostics
+  (:func:`tme.stats.residual_diagnostics`), each with the plan's baseline covariates;
 * ``pooled`` — blinded runs: the pooled pre → post change only (nothing arm-wise).
 """
 
@@ -22,7 +27,21 @@ import pandas as pd
 from tme.config import POOLED, Design, pooled_design
 from tme.plan import AnalysisPlan
 from tme.plan.baseline import baseline_covariates, per_protocol_patients, post_covariates, read_patients
-from tme.stats import changes_within_arm, effects_between_arms
+from tme.stats import (
+    DIAGNOSTIC_COLUMNS,
+    RESIDUAL_COLUMNS,
+    SENSITIVITY_COLUMNS,
+    TIPPING_GRID_COLUMNS,
+    changes_within_arm,
+    effects_between_arms,
+    residual_diagnostics,
+    sensitivity_analyses,
+)
+from tme.stats.design import covariate_matrix
+from tme.stats.imputation import default_deltas
+
+#: Columns naming the plan endpoint in the confirmatory tables.
+ENDPOINT = ["endpoint", "display_name", "role", "unit"]
 
 
 def analyse(
@@ -53,6 +72,7 @@ def analyse(
         post_covariates=post_covariates(plan, usable, design.post),
         multiplicity=methods,
     )
+    settings["n_imputations"] = (plan.missing_data or {}).get("n_imputations", 50)
     between = [effects_between_arms(values, design, analyses=plan.analyses, **settings)]
     protocol = per_protocol_patients(plan, patients)
     if protocol is not None:
@@ -63,4 +83,51 @@ def analyse(
             )
         )
     tables["between"] = pd.concat(between, ignore_index=True)
+    tables |= confirmatory_checks(plan, design, values, settings["covariates"], config["seed"], conf_level)
     return tables
+
+
+def _endpoint_arrays(values: pd.DataFrame, feature: str, design: Design) -> pd.DataFrame:
+    """One feature's patients with at least one sample: ``pre``, ``post`` (NaN if missing), ``treated``."""
+    sub = values[values["feature"] == feature].dropna(subset=["value"])
+    wide = sub.pivot(index="patient_id", columns="timepoint", values="value").reindex(columns=[design.pre, design.post])
+    wide.columns = ["pre", "post"]
+    arms = sub.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+    return wide.assign(treated=(arms.reindex(wide.index) == design.treatment_arm).astype(float))
+
+
+def confirmatory_checks(
+    plan: AnalysisPlan, design: Design, values: pd.DataFrame, covariates: pd.DataFrame, seed: int, conf_level: float
+) -> dict[str, pd.DataFrame]:
+    """Missing-post sensitivity and residual diagnostics of the plan's confirmatory endpoints."""
+    settings = plan.missing_data or {}
+    parts = {"sensitivity": [], "tipping_grid": [], "diagnostics": [], "residuals": []}
+    for endpoint in plan.confirmatory:
+        patients = _endpoint_arrays(values, endpoint.feature, design)
+        z = covariate_matrix(covariates.reindex(patients.index), list(covariates.columns)).to_numpy()
+        z = z if z.shape[1] else None
+        deltas = default_deltas(
+            patients["pre"].dropna(),
+            patients.loc[patients["pre"].notna(), "treated"],
+            settings.get("tipping_max_sd", 2.0),
+            settings.get("tipping_step_sd", 0.1),
+        )
+        rows, grid = sensitivity_analyses(endpoint.feature, patients["pre"], patients["post"], patients["treated"], z,
+                                          n_imputations=settings.get("n_imputations", 50), seed=seed, deltas=deltas,
+                                          plausible_delta_sd=settings.get("plausible_delta_sd", 0.5),
+                                          conf_level=conf_level)  # fmt: skip
+        paired = patients.dropna(subset=["pre", "post"])
+        checks, residuals = residual_diagnostics(endpoint.feature, paired["pre"], paired["post"], paired["treated"],
+                                                 None if z is None else z[patients.index.isin(paired.index)],
+                                                 patient_ids=paired.index)  # fmt: skip
+        for name, table in (("sensitivity", rows), ("tipping_grid", grid), ("diagnostics", checks),
+                            ("residuals", residuals)):  # fmt: skip
+            parts[name].append(
+                table.assign(
+                    endpoint=endpoint.name, display_name=endpoint.label, role=endpoint.role, unit=endpoint.unit
+                )
+            )
+    columns = {"sensitivity": SENSITIVITY_COLUMNS, "tipping_grid": TIPPING_GRID_COLUMNS,
+               "diagnostics": DIAGNOSTIC_COLUMNS, "residuals": RESIDUAL_COLUMNS}  # fmt: skip
+    return {name: pd.concat(frames, ignore_index=True).reindex(columns=[*ENDPOINT, *columns[name]]) if frames
+            else pd.DataFrame(columns=[*ENDPOINT, *columns[name]]) for name, frames in parts.items()}  # fmt: skip

@@ -18,9 +18,12 @@ import numpy as np
 import pandas as pd
 
 from tme.stats.bootstrap import bootstrap_mean_change_difference
+from tme.stats.clda import clda
 from tme.stats.design import Design, confounded_covariates, covariate_matrix
+from tme.stats.effects import readable_effects
+from tme.stats.imputation import multiple_imputation_ancova
 from tme.stats.mixed import mixed_model_interaction
-from tme.stats.parametric import ancova, welch_t
+from tme.stats.parametric import ancova, ancova_hc3, welch_t
 from tme.stats.rank_tests import RankTestResult, rank_sum_test
 from tme.stats.result import Estimate, not_estimable
 
@@ -45,6 +48,7 @@ class FeatureData:
     conf_level: float = 0.95
     options: Mapping[str, Any] = field(default_factory=dict)
     post_covariates: pd.DataFrame | None = None
+    transform: str = "none"
 
     def changes(self, arm: str) -> np.ndarray:
         return self.pairs.loc[self.pairs["arm"] == arm, "change"].to_numpy()
@@ -54,6 +58,14 @@ class FeatureData:
         """1 for paired patients of the treatment arm, 0 for the reference arm."""
         return (self.pairs["arm"] == self.design.treatment_arm).to_numpy(float)
 
+    def every_patient(self) -> pd.DataFrame:
+        """Every patient with at least one sample: ``pre``, ``post`` (NaN where missing) and ``treated``."""
+        wide = self.values.pivot(index="patient_id", columns="timepoint", values="value")
+        wide = wide.reindex(columns=[self.design.pre, self.design.post])
+        wide.columns = ["pre", "post"]
+        arms = self.values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+        return wide.assign(treated=(arms.reindex(wide.index) == self.design.treatment_arm).astype(float))
+
 
 @dataclass(frozen=True)
 class BetweenArmAnalysis:
@@ -61,7 +73,8 @@ class BetweenArmAnalysis:
 
     ``model(design)`` is the model formula or contrast in words; ``adjusted``: the configured
     covariates enter the model; ``all_samples``: it uses every patient with a sample (the n columns
-    then count those), otherwise the paired patients; ``label``: a short name for figures.
+    then count those), otherwise the paired patients; ``label``: a short name for figures;
+    ``readable``: its rows carry the readable effects (:func:`readable_columns`).
     """
 
     name: str
@@ -71,6 +84,7 @@ class BetweenArmAnalysis:
     run: Callable[[FeatureData], Estimate]
     adjusted: bool = False
     all_samples: bool = False
+    readable: bool = False
 
 
 def rank_estimate(result: RankTestResult) -> Estimate:
@@ -153,6 +167,39 @@ def _mixed_model(data: FeatureData) -> Estimate:
     return _with_note(result, note)
 
 
+def _ancova_hc3(data: FeatureData) -> Estimate:
+    covs, note = feature_covariates(data.covariates.reindex(data.pairs.index))
+    pairs = data.pairs
+    return _with_note(ancova_hc3(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
+                                 data.conf_level), note)  # fmt: skip
+
+
+def _clda(data: FeatureData) -> Estimate:
+    patients = data.every_patient()
+    covs, note = feature_covariates(data.covariates.reindex(patients.index))
+    return _with_note(clda(patients["pre"], patients["post"], patients["treated"], covs, data.conf_level), note)
+
+
+def _mi_mar(data: FeatureData) -> Estimate:
+    patients = data.every_patient()
+    covs, note = feature_covariates(data.covariates.reindex(patients.index))
+    result = multiple_imputation_ancova(patients["pre"], patients["post"], patients["treated"], covs,
+                                        data.options.get("n_imputations", 50), data.options.get("seed", 0),
+                                        data.conf_level)  # fmt: skip
+    return _with_note(result, note)
+
+
+def readable_columns(data: FeatureData, result: Estimate) -> dict:
+    """LS means, the back-transformed ratio and the standardised effect of an ANCOVA result
+    (:func:`tme.stats.effects.readable_effects`); NaN when the ANCOVA was not estimable."""
+    if not np.isfinite(result.estimate):
+        return {}
+    covs, _ = feature_covariates(data.covariates.reindex(data.pairs.index))
+    pairs = data.pairs
+    return readable_effects(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
+                            data.transform, data.conf_level, result)  # fmt: skip
+
+
 def _mann_whitney(data: FeatureData) -> Estimate:
     d = data.design
     return rank_estimate(rank_sum_test(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level))
@@ -186,6 +233,37 @@ BETWEEN_ARM: Mapping[str, BetweenArmAnalysis] = MappingProxyType(
                 "2001;323:1123)",
                 lambda terms: f"post ~ pre + arm{terms}",
                 _ancova,
+                adjusted=True,
+                readable=True,
+            ),
+            BetweenArmAnalysis(
+                "clda",
+                "cLDA, every patient (all-data ANCOVA)",
+                "constrained longitudinal data analysis: common baseline mean, arm effect at post only, unstructured "
+                "2x2 covariance, REML, Kenward-Roger df, every patient with at least one sample (Liang & Zeger 2000; "
+                "Coffman 2016): the all-data counterpart of the ANCOVA, valid when posts are missing at random",
+                lambda terms: "value ~ timepoint + timepoint:arm" + (f" + timepoint:({terms[3:]})" if terms else ""),
+                _clda,
+                adjusted=True,
+                all_samples=True,
+            ),
+            BetweenArmAnalysis(
+                "mi_mar",
+                "multiple imputation (MAR)",
+                "missing posts imputed from post ~ pre + arm (+ covariates) (Bayesian regression, seeded), ANCOVA per "
+                "imputation, Rubin's rules with Barnard-Rubin df",
+                lambda terms: f"post ~ pre + arm{terms} (posts imputed)",
+                _mi_mar,
+                adjusted=True,
+                all_samples=True,
+            ),
+            BetweenArmAnalysis(
+                "ancova_hc3",
+                "ANCOVA, HC3 robust SE",
+                "the primary ANCOVA's arm coefficient with the HC3 heteroscedasticity-consistent SE (MacKinnon & White "
+                "1985; R sandwich::vcovHC type HC3)",
+                lambda terms: f"post ~ pre + arm{terms}",
+                _ancova_hc3,
                 adjusted=True,
             ),
             BetweenArmAnalysis(

@@ -90,7 +90,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from tme.stats.analyses import BETWEEN_ARM, FeatureData, adjusted_for, rank_estimate
+from tme.stats.analyses import BETWEEN_ARM, FeatureData, adjusted_for, rank_estimate, readable_columns
 from tme.stats.design import (
     Design,
     check_covariates,
@@ -98,6 +98,7 @@ from tme.stats.design import (
     feature_table,
     validate_values,
 )
+from tme.stats.effects import READABLE_COLUMNS
 from tme.stats.multiplicity import add_adjusted_p
 from tme.stats.parametric import paired_t
 from tme.stats.rank_tests import signed_rank_test
@@ -117,7 +118,7 @@ WITHIN_COLUMNS = [
 ]  # fmt: skip
 BETWEEN_COLUMNS = [
     "feature", "feature_type", "family", *ENDPOINT_COLUMNS, "analysis", "method", "model", "covariates",
-    "population", "n_reference_arm", "n_treatment_arm", *RESULT_COLUMNS,
+    "population", "n_reference_arm", "n_treatment_arm", *RESULT_COLUMNS, *READABLE_COLUMNS,
 ]  # fmt: skip
 
 
@@ -248,6 +249,7 @@ def effects_between_arms(
     post_covariates: pd.DataFrame | None = None,
     multiplicity: Mapping[str, str] | None = None,
     population: str = "itt",
+    n_imputations: int = 50,
 ) -> pd.DataFrame:
     """Between-arm difference in change per feature, one row per feature × analysis.
 
@@ -268,6 +270,12 @@ def effects_between_arms(
         categorical columns; ``None``: unadjusted.
     post_covariates
         Post-window sample values (one row per patient) that ``ancova_post_covariates`` adds.
+    n_imputations
+        Imputations of ``mi_mar`` (seeded with ``seed``).
+
+    The primary analysis's rows (``ancova``) also carry the readable effects
+    (:data:`tme.stats.effects.READABLE_COLUMNS`: LS means, the back-transformed ratio for a feature
+    whose ``transform`` column in ``feature_info`` names a log scale, the standardised effect).
 
     Returns
     -------
@@ -281,18 +289,22 @@ def effects_between_arms(
     check_covariates(covariates.reindex(patients.index), patients, design)
     names = analyses or [a for a in BETWEEN_ARM if a != "ancova_post_covariates"]
     chosen = [BETWEEN_ARM[n] for n in names if not (n == "bootstrap_mean_change" and n_bootstrap == 0)]
-    options = {"n_bootstrap": n_bootstrap, "seed": seed}
+    options = {"n_bootstrap": n_bootstrap, "seed": seed, "n_imputations": n_imputations}
     terms = adjusted_for(covariates)
+    transforms = features.set_index("feature")["transform"] if "transform" in features else pd.Series(dtype=str)
     rows = []
     for feature, sub in values.groupby("feature", sort=False):
         pairs = _paired_table(sub, design)
-        data = FeatureData(feature, sub, pairs, covariates, design, conf_level, options, post_covariates)
+        transform = transforms.get(feature, "none")
+        data = FeatureData(feature, sub, pairs, covariates, design, conf_level, options, post_covariates,
+                           transform if isinstance(transform, str) else "none")  # fmt: skip
         n_pairs = _arm_counts(pairs, design)
         reason = _not_estimable_reason(sub, n_pairs)
         for analysis in chosen:
             result = not_estimable(reason) if reason else analysis.run(data)
             counts = _arm_counts(sub.drop_duplicates("patient_id"), design) if analysis.all_samples else n_pairs
+            readable = readable_columns(data, result) if analysis.readable else {}
             rows.append({"feature": feature, "analysis": analysis.name, "model": analysis.model(terms),
                          "covariates": ";".join(covariates.columns) if analysis.adjusted else "",
-                         "population": population, **counts, **result.as_dict()})  # fmt: skip
+                         "population": population, **counts, **result.as_dict(), **readable})  # fmt: skip
     return _finish(rows, features, BETWEEN_COLUMNS, multiplicity)
