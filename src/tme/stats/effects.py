@@ -6,7 +6,9 @@ All three re-express the primary ANCOVA ``post = b0 + b1 pre + b2 arm + g'z + e`
 **Adjusted arm means (LS means)**: the model's mean post value of each arm at the mean baseline
 and the mean of every covariate column over the patients analysed,
 ``m_a = b0 + b1 mean(pre) + b2 a + g' mean(z)``, with ``SE = sqrt(s^2 c'(X'X)^-1 c)`` and a t
-interval on the residual df. For numeric covariates this is R ``emmeans(fit, "arm")``; for a
+interval on the residual df. The **adjusted mean change** of an arm is ``m_a − mean(pre)``: the
+change from the common mean baseline the model predicts for that arm (same SE and CI width, the
+baseline being conditioned on); their difference is ``b2``. For numeric covariates this is R ``emmeans(fit, "arm")``; for a
 dummy-coded factor it is the observed mix of its levels, i.e. ``emmeans(..., weights =
 "proportional")`` (emmeans' default would weight the levels equally). Their difference is ``b2``.
 
@@ -56,10 +58,15 @@ BACK_TRANSFORMS: dict[str, tuple[float, float, str] | None] = {
 LSMEAN_COLUMNS = [
     f"lsmean_{arm}{suffix}" for arm in ("reference", "treatment") for suffix in ("", "_se", "_ci_low", "_ci_high")
 ]
+#: the mean baseline the LS means are evaluated at, and each arm's adjusted mean change from it
+CHANGE_COLUMNS = [
+    "baseline_mean",
+    *(f"adjusted_change_{arm}{suffix}" for arm in ("reference", "treatment") for suffix in ("", "_ci_low", "_ci_high")),
+]
 RATIO_COLUMNS = ["ratio", "ratio_ci_low", "ratio_ci_high", "ratio_meaning"]
 STANDARDISED_COLUMNS = ["baseline_sd", "std_effect", "std_effect_ci_low", "std_effect_ci_high"]
 #: columns added to an ``effects_between_arms`` ANCOVA row by :func:`readable_effects`
-READABLE_COLUMNS = [*LSMEAN_COLUMNS, *RATIO_COLUMNS, *STANDARDISED_COLUMNS]
+READABLE_COLUMNS = [*LSMEAN_COLUMNS, *CHANGE_COLUMNS, *RATIO_COLUMNS, *STANDARDISED_COLUMNS]
 
 
 def ls_means(pre, post, treated, covariates=None, conf_level: float = 0.95) -> dict:
@@ -70,19 +77,24 @@ def ls_means(pre, post, treated, covariates=None, conf_level: float = 0.95) -> d
     x = ancova_design(pre, treated, covariates)
     fit = fit_ols(x, post)
     if isinstance(fit, str):
-        return dict.fromkeys(LSMEAN_COLUMNS, np.nan)
+        return dict.fromkeys([*LSMEAN_COLUMNS, *CHANGE_COLUMNS], np.nan)
     quantile = stats.t.ppf(0.5 + conf_level / 2, fit.df)
-    out = {}
+    baseline = float(x[:, 1].mean())
+    out = {"baseline_mean": baseline}
     for arm, indicator in (("reference", 0.0), ("treatment", 1.0)):
         at = x.mean(axis=0)
         at[2] = indicator
         mean = float(at @ fit.beta)
         se = float(np.sqrt(fit.sigma2 * at @ fit.xtx_inv @ at))
+        low, high = mean - quantile * se, mean + quantile * se
         out |= {
             f"lsmean_{arm}": mean,
             f"lsmean_{arm}_se": se,
-            f"lsmean_{arm}_ci_low": mean - quantile * se,
-            f"lsmean_{arm}_ci_high": mean + quantile * se,
+            f"lsmean_{arm}_ci_low": low,
+            f"lsmean_{arm}_ci_high": high,
+            f"adjusted_change_{arm}": mean - baseline,
+            f"adjusted_change_{arm}_ci_low": low - baseline,
+            f"adjusted_change_{arm}_ci_high": high - baseline,
         }
     return out
 
