@@ -67,7 +67,7 @@ def test_format_reaches_a_report(tmp_path, matrices, case):
     assert (work / "report.html").stat().st_size > 100_000
     effects = pd.read_csv(work / "results" / "tables" / "effects_between_arms.tsv", sep="\t")
     families = set(effects["family"])
-    assert "immune_measures" in families and (("primary" in families) == bool(name))
+    assert "immune_measures" in families and (("exploratory_signatures" in families) == bool(name))
     if name:  # no counts in these formats, so no gene level
         import anndata as ad
 
