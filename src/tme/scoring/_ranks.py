@@ -100,14 +100,18 @@ def descending_position(q: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> 
     return n - b + (q - a)
 
 
-def map_sample_chunks(func: Callable[[slice], None], n_samples: int, n_jobs: int) -> None:
-    """Call ``func(rows)`` on consecutive blocks of :data:`CHUNK` samples, on ``n_jobs`` threads.
+def map_sample_chunks(
+    func: Callable[[slice], None], n_samples: int, n_jobs: int, *, chunk: int = CHUNK
+) -> None:
+    """Call ``func(rows)`` on consecutive blocks of ``chunk`` rows (samples; genes for GSVA's
+    kernel step), on ``n_jobs`` threads.
 
     ``func`` must write its results into rows ``rows`` of a preallocated output. The blocks do
     not depend on ``n_jobs``, so the numbers are bit-identical for any thread count; numpy
-    releases the GIL while sorting, which is where the time goes.
+    releases the GIL while sorting (and tme's numba kernels release it too), which is where the
+    time goes.
     """
-    blocks = [slice(start, min(start + CHUNK, n_samples)) for start in range(0, n_samples, CHUNK)]
+    blocks = [slice(start, min(start + chunk, n_samples)) for start in range(0, n_samples, chunk)]
     if n_jobs == 1 or len(blocks) == 1:
         for rows in blocks:
             func(rows)
