@@ -138,6 +138,24 @@ def _unique(genes: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(genes))
 
 
+def _repeated(sig: Signature, directional: bool) -> list[str]:
+    """Genes listed more than once in the signature's own gene tuples, in signature order."""
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for gene in sig.all_genes if directional else sig.genes:
+        if gene in seen:
+            repeated[gene] = None
+        seen.add(gene)
+    return list(repeated)
+
+
+def _duplicated(sig: Signature, directional: bool) -> list[str]:
+    """Genes the signature lists more than once: repeats in its gene tuples and those the
+    GMT/TSV reader recorded in ``meta["duplicated_genes"]`` (it keeps one copy)."""
+    recorded = [g for g in sig.meta.get("duplicated_genes", "").split(";") if g]
+    return _unique(_repeated(sig, directional) + recorded)
+
+
 def coverage(genes_in_data: Iterable[str], signatures: Any, *, directional: bool = True) -> pd.DataFrame:
     """Per-signature gene coverage in a dataset.
 
@@ -153,16 +171,20 @@ def coverage(genes_in_data: Iterable[str], signatures: Any, *, directional: bool
     Returns
     -------
     DataFrame with one row per signature and columns ``signature``, ``n_genes_in_signature``
-    (distinct genes), ``n_genes_used`` (of those, present in the data) and ``missing_genes``
-    (``;``-joined, signature order).
+    (distinct genes), ``n_genes_used`` (of those, present in the data), ``missing_genes``
+    (``;``-joined, signature order) and ``duplicated_genes`` (genes the signature lists more
+    than once, ``;``-joined; tme counts each once, R GSVA counts repeats again).
     """
     present = set(map(str, genes_in_data))
     rows = []
     for sig in _signatures(signatures):
         genes = _unique(sig.all_genes if directional else sig.genes)
         missing = [g for g in genes if g not in present]
-        rows.append((sig.name, len(genes), len(genes) - len(missing), ";".join(missing)))
-    return pd.DataFrame(rows, columns=["signature", "n_genes_in_signature", "n_genes_used", "missing_genes"])
+        duplicated = ";".join(_duplicated(sig, directional))
+        rows.append((sig.name, len(genes), len(genes) - len(missing), ";".join(missing), duplicated))
+    return pd.DataFrame(
+        rows, columns=["signature", "n_genes_in_signature", "n_genes_used", "missing_genes", "duplicated_genes"]
+    )
 
 
 def _indexed(sig: Signature, position: Mapping[str, int], method: Method) -> IndexedSet:
@@ -207,6 +229,19 @@ def _indexed(sig: Signature, position: Mapping[str, int], method: Method) -> Ind
         weights=np.array([sig.weights[g] for g in used], dtype=np.float64),
         housekeeping_idx=housekeeping,
     )
+
+
+def _warn_repeated_genes(sig: Signature, directional: bool) -> None:
+    """Warn about genes repeated in the signature's own gene tuples (the GMT/TSV readers warn,
+    with the line, for repeats in a file)."""
+    repeated = _repeated(sig, directional)
+    if repeated:
+        warnings.warn(
+            f"signature '{sig.name}' lists {', '.join(map(repr, repeated))} more than once; tme counts each "
+            "gene once (R GSVA counts a repeated gene again, so its scores for this set differ)",
+            TmeInputWarning,
+            stacklevel=3,
+        )
 
 
 def _method(method: str, options: Mapping[str, Any]) -> Method:
@@ -257,7 +292,8 @@ def score(
         or a pandas DataFrame **genes x samples** (gene symbols as index). Values must be finite.
     signatures
         ``{name: [genes]}``, ``{name: Signature}`` or an iterable of :class:`tme.geneset.Signature`.
-        Genes absent from the data are dropped (as R GSVA does); duplicates are counted once.
+        Genes absent from the data are dropped (as R GSVA does); a gene listed twice in a
+        signature is counted once, with a warning (R GSVA counts it twice).
     method
         One of :data:`METHODS`: ``ssgsea`` (default), ``gsva``, ``zscore``, ``plage``, ``singscore``,
         ``mean``, ``weighted``, ``cyt``, ``mcpcounter``, ``estimate``. See each module for the
@@ -292,7 +328,8 @@ def score(
     -----
     TmeInputWarning
         A signature has no gene (or fewer than ``min_genes``) in the data and is skipped; a
-        rank-based method scores a set of 5 genes or fewer; down genes are ignored.
+        rank-based method scores a set of 5 genes or fewer; down genes are ignored; a signature
+        lists a gene more than once.
 
     Raises
     ------
@@ -332,6 +369,7 @@ def score(
     cover = coverage(genes, sigs, directional=spec.directional)
     indexed = []
     for sig, used in zip(sigs, cover["n_genes_used"]):
+        _warn_repeated_genes(sig, spec.directional)
         if used < max(1, min_genes):
             warnings.warn(
                 f"signature '{sig.name}' skipped: {used} of its genes are in the data "

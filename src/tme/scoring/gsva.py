@@ -94,6 +94,10 @@ def _max_deviation(position: np.ndarray, step: np.ndarray, n: int) -> np.ndarray
     minima right before one (or at the end, where it returns to 0), so only the ``k`` member
     positions are visited: after the ``m``-th member (position :math:`p_m`) the walk is
     :math:`S_m/S_k - (p_m - m)/(n-k)`, just before it :math:`S_{m-1}/S_k - (p_m - m)/(n-k)`.
+
+    A one-gene set at position :math:`n/2 + 1` has rank score 0, so :math:`S_k = 0`: GSVA's C
+    walk then becomes NaN (0/0) at that gene, its maxima ignore NaN, and the score is the fall
+    before it, :math:`-(p_1 - 1)/(n - k)`; tme returns the same.
     """
     order = np.argsort(position, axis=1)
     position = np.take_along_axis(position, order, axis=1)
@@ -102,6 +106,10 @@ def _max_deviation(position: np.ndarray, step: np.ndarray, n: int) -> np.ndarray
     total = cumulative[:, -1:]
     k = position.shape[1]
     misses = (position - np.arange(1, k + 1)) / (n - k)
-    after = cumulative / total - misses
-    before = (cumulative - step) / total - misses
-    return np.maximum(after.max(axis=1), 0.0) + np.minimum(before.min(axis=1), 0.0)
+    with np.errstate(invalid="ignore"):
+        after = cumulative / total - misses
+        before = (cumulative - step) / total - misses
+    score = np.maximum(after.max(axis=1), 0.0) + np.minimum(before.min(axis=1), 0.0)
+    zero = total[:, 0] == 0
+    score[zero] = -misses[zero, 0]
+    return score
