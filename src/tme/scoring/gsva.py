@@ -58,6 +58,9 @@ def gsva(
         ``kcdf="poisson"``.
     kcdf
         ``"gaussian"`` or ``"poisson"`` (GSVA ``kcdf="Gaussian"`` / ``"Poisson"``).
+    n_jobs
+        Threads, for the kernel step (blocks of genes) and the walks (blocks of samples); the
+        scores are bit-identical for any value.
     """
     kcdf = kcdf.lower()
     if kcdf not in ("gaussian", "poisson"):
