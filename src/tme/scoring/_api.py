@@ -92,6 +92,8 @@ def _check_matrix(X: np.ndarray, genes: pd.Index, samples: pd.Index) -> None:
             f"gene names are not unique: {list(duplicated[:5])} (and {max(0, len(duplicated) - 5)} more)",
             fix="collapse duplicated genes (e.g. keep the most expressed row) before scoring",
         )
+    if np.isfinite(X.sum()):  # NaN and inf propagate into the sum (an overflow only costs the scan below)
+        return
     for start in range(0, X.shape[0], 256):  # blockwise: no matrix-sized temporary
         bad = ~np.isfinite(X[start : start + 256])
         if bad.any():
