@@ -81,8 +81,9 @@ def rank_union_block(X: np.ndarray, union: np.ndarray):
     sparse product without transposes). When no sample of the block has ties the three are the
     same object (``a is q``), which callers may use as a shortcut.
 
-    The block is sorted by one ``argsort`` call; one compiled pass per row then inverts the
-    permutation and looks for ties, and only rows with ties go through :func:`rank_union`.
+    :data:`SORT_ROWS` rows at a time are sorted by one ``argsort`` call, then one compiled pass
+    per row inverts the permutation and looks for ties; only rows with ties go through
+    :func:`rank_union` again.
     """
     X = np.ascontiguousarray(X)
     q = np.empty((X.shape[0], union.shape[0]), dtype=np.intp)
