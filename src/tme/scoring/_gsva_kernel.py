@@ -286,13 +286,13 @@ def kernel_cdf_statistic(X: np.ndarray, kcdf: str = "gaussian", *, n_jobs: int =
     table = r_normal_table()
     saturation = float(np.argmax(table == 1.0)) + 0.5  # the table is 1.0 from there on
     bandwidth = np.empty(G.shape[0]) if poisson else r_bandwidth(G)
-    left_tail = np.empty_like(G)
+    Z = np.empty_like(G)
 
     def block(rows: slice) -> None:
         order = np.argsort(G[rows], axis=1)
-        _left_tails(G[rows], order, poisson, bandwidth[rows], table, saturation, r_poisson_grid(), left_tail[rows])
+        left_tail = np.empty_like(G[rows])
+        _left_tails(G[rows], order, poisson, bandwidth[rows], table, saturation, r_poisson_grid(), left_tail)
+        _log_odds(left_tail, _LOG, Z[rows])
 
     map_sample_chunks(block, G.shape[0], n_jobs, chunk=GENE_CHUNK)
-    Z = np.empty_like(G)
-    _log_odds(left_tail, _LOG, Z)
     return Z.T
