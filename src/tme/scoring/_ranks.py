@@ -26,14 +26,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-import numba
 import numpy as np
 
 #: Samples per work unit. Fixed (independent of ``n_jobs``) so that results are bit-identical
 #: whatever the number of threads.
 CHUNK = 64
-#: Rows sorted per ``argsort`` call inside a chunk (their values and order stay in the CPU cache).
-SORT_ROWS = 4
 
 
 def _tie_bounds(sorted_values: np.ndarray, order: np.ndarray, n: int):
@@ -79,48 +76,29 @@ def rank_union_block(X: np.ndarray, union: np.ndarray):
 
     Returns ``(q, a, b)`` of shape **union genes x rows** (gene-major, so per-set sums are one
     sparse product without transposes). When no sample of the block has ties the three are the
-    same object (``a is q``), which callers may use as a shortcut.
-
-    :data:`SORT_ROWS` rows at a time are sorted by one ``argsort`` call, then one compiled pass
-    per row inverts the permutation and looks for ties; only rows with ties go through
-    :func:`rank_union` again.
+    same object (``a is q``), which callers may use as a shortcut. Rows with ties go through
+    :func:`rank_union` again; the others cost one ``argsort``, one gather and one scatter.
     """
-    X = np.ascontiguousarray(X)
-    q = np.empty((X.shape[0], union.shape[0]), dtype=np.intp)
-    tied = np.empty(X.shape[0], dtype=bool)
-    for start in range(0, X.shape[0], SORT_ROWS):  # a few rows at a time: they stay in cache
-        rows = slice(start, start + SORT_ROWS)
-        tied[rows] = _positions_and_ties(X[rows], np.argsort(X[rows], axis=1), union, q[rows])
-    if not tied.any():
+    X = np.ascontiguousarray(X)  # a strided row would be copied by every argsort
+    rows, n = X.shape
+    positions = np.arange(n)
+    inverse = np.empty(n, dtype=np.intp)
+    q = np.empty((rows, union.shape[0]), dtype=np.intp)
+    tied = []
+    for i, x in enumerate(X):
+        order = np.argsort(x)
+        ordered = x.take(order)
+        if (ordered[1:] == ordered[:-1]).any():
+            tied.append(i)
+        inverse[order] = positions
+        q[i] = inverse.take(union)
+    if not tied:
         q = np.ascontiguousarray(q.T)
         return q, q, q
     a, b = q.copy(), q.copy()
-    for i in np.flatnonzero(tied):
+    for i in tied:
         q[i], a[i], b[i] = rank_union(X[i], union)
     return tuple(np.ascontiguousarray(v.T) for v in (q, a, b))
-
-
-@numba.njit(nogil=True, cache=True)
-def _positions_and_ties(X, order, union, q):
-    """Per row ``i``: ``q[i]`` = positions of the ``union`` genes in ``order[i]`` (ties as numpy
-    happened to order them), and whether the row has tied values at all."""
-    rows, n = X.shape
-    inverse = np.empty(n, dtype=np.intp)
-    tied = np.zeros(rows, dtype=np.bool_)
-    for i in range(rows):
-        x, o = X[i], order[i]
-        previous = x[o[0]]
-        inverse[o[0]] = 0
-        ties = False
-        for r in range(1, n):
-            inverse[o[r]] = r
-            value = x[o[r]]
-            ties |= value == previous
-            previous = value
-        tied[i] = ties
-        for k in range(union.shape[0]):
-            q[i, k] = inverse[union[k]]
-    return tied
 
 
 def descending_position(q: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:

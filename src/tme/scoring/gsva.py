@@ -38,7 +38,6 @@ import numpy as np
 
 from tme.errors import TmeInputError
 from tme.scoring._base import IndexedSet
-from tme.scoring._gsva_kernel import kernel_cdf_statistic
 from tme.scoring._ranks import descending_position, map_sample_chunks, rank_union_block
 
 
@@ -73,6 +72,8 @@ def gsva(
             "kcdf='poisson' needs non-negative integer counts, but the matrix has other values",
             fix="pass raw counts, or use kcdf='gaussian' on log-scale data",
         )
+    from tme.scoring._gsva_kernel import kernel_cdf_statistic  # numba loads only when GSVA runs
+
     Z = kernel_cdf_statistic(X, kcdf, n_jobs=n_jobs)
     n_samples, n = Z.shape
     union = np.unique(np.concatenate([s.idx for s in sets]))
