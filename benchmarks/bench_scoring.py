@@ -23,13 +23,16 @@ divided by their global range (1e-8); tme GSVA vs R GSVA (1e-6). The machine's l
 printed per section: on a shared machine a load above the number of cores makes wall-clock
 ratios noisy (alternation keeps them paired, not exact).
 
-Usage (full size, ~10 min on 2 cores; add ``--poisson`` for the Poisson kernel, ~+8 min)::
+Usage (full size, ~10 min on 2 cores; add ``--poisson`` for the Poisson kernel, ~+20 min: R needs
+about 2 min per Poisson run, and its kernel step is timed separately)::
 
     .venv/bin/python benchmarks/bench_scoring.py
     .venv/bin/python benchmarks/bench_scoring.py --genes 5000 --samples 200 --gsva-samples 50 --runs 3
 
-The last line is ``RESULT key=value ...``: speed-ups (anchor time / tme time), floor ratios
-(tme time / floor time) and the largest parity differences.
+The last line is ``RESULT key=value ...``: speed-ups ``<method>_{call,process,kernel}_vs_<anchor>``
+(anchor time / tme time), floor ratios ``ssgsea_floor_ratio`` (call, 1 thread),
+``ssgsea_process_floor_ratio`` and ``ssgsea_floor_ratio_2threads`` (tme time / floor time), the
+largest parity differences ``*_diff_*`` and ``ssgsea_threads_identical`` (1 = bit-identical).
 """
 
 from __future__ import annotations
@@ -252,8 +255,9 @@ def ssgsea_section(inputs: Inputs, runs: int, with_r: bool, result: dict) -> Non
     print(f"  {load()} (end)", flush=True)
     report(t, "ssgsea", ("gseapy", "R") if with_r else ("gseapy",), result)
     result["ssgsea_floor_ratio"] = t["tme call"]["wall"] / t["floor call"]["wall"]
+    result["ssgsea_process_floor_ratio"] = t["tme process"]["wall"] / t["floor process"]["wall"]
     print(f"  tme call / floor call: {result['ssgsea_floor_ratio']:.2f}; whole process, tme / floor: "
-          f"{t['tme process']['wall'] / t['floor process']['wall']:.2f} (imports included)", flush=True)
+          f"{result['ssgsea_process_floor_ratio']:.2f} (imports included)", flush=True)
     gseapy = last["gseapy"]
     normalised = tme_score(inputs.data, sets, "ssgsea", "", normalize=True)
     result["ssgsea_diff_gseapy"] = float(np.abs(gseapy / (gseapy.max() - gseapy.min()) - normalised).max())

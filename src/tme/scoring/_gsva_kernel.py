@@ -38,8 +38,8 @@ table value lies in [0.5, 1]); the table index is found with one multiplication 
 divisions, and a row is redone R's way when an index lands within 1e-9 of an integer (the two
 differ by at most about 5e-12); the loops are compiled with numba (cached on disk after the first
 call); ``n_jobs`` threads take blocks of :data:`GENE_CHUNK` genes. 20,000 genes x 200 samples, one
-thread: about 0.8 s (Gaussian) and 1 s (Poisson, NB counts) against R's 3 s and 110 s
-(``benchmarks/bench_scoring.py``).
+thread, 2 shared cores: 0.7-1.2 s (Gaussian) and 0.9-1.4 s (Poisson, NB counts) against R's
+3-4 s and 110-140 s (``benchmarks/bench_scoring.py``).
 
 Poisson terms above the grid: for :math:`\lambda = x + 0.5`, the counts :math:`k` with
 :math:`|k - \lambda| > t = E/3 + \sqrt{E^2/9 + 2E\lambda}`, :math:`E = 40`, carry less than
@@ -182,7 +182,14 @@ def _gaussian_terms(values, h, table, saturation, T, index):
 
 
 @numba.njit(nogil=True, cache=True)
-def _poisson_terms(values, grid, T, weights):
+def _poisson_window(lam):
+    """Counts ``lo..hi`` outside which each tail of Pois(``lam``) holds less than exp(-40)."""
+    half_width = TAIL_EXPONENT / 3.0 + math.sqrt(TAIL_EXPONENT**2 / 9.0 + 2.0 * TAIL_EXPONENT * lam)
+    return max(0, int(lam - half_width)), int(lam + half_width) + 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _poisson_terms(values, grid, T):
     """``T[b, a]`` = :math:`P(\\mathrm{Pois}(v_b + 0.5) \\le v_a)`: R's grid when every count is
     at most :data:`POISSON_GRID_MAX`, else the normalised pmf recurrence of the module docstring
     (0 below its window, 1 above)."""
@@ -192,11 +199,10 @@ def _poisson_terms(values, grid, T, weights):
             for a in range(d):
                 T[b, a] = grid[int(values[a]), int(values[b])]
         return
+    weights = np.empty(_poisson_window(values[d - 1] + 0.5)[1] + 2)
     for b in range(d):
         lam = values[b] + 0.5
-        half_width = TAIL_EXPONENT / 3.0 + math.sqrt(TAIL_EXPONENT**2 / 9.0 + 2.0 * TAIL_EXPONENT * lam)
-        lo = max(0, int(lam - half_width))
-        hi = int(lam + half_width) + 1
+        lo, hi = _poisson_window(lam)
         mode = int(lam)
         weights[mode - lo] = 1.0
         for k in range(mode, hi):
@@ -240,17 +246,12 @@ def _left_tails(G, order, poisson, bandwidth, normal_table, saturation, poisson_
     values = np.empty(m)
     position = np.empty(m, dtype=np.intp)
     index = np.empty(m, dtype=np.int32)
-    weights = np.empty(1)
     for g in range(n):
         d = _distinct(G[g], order[g], values, position)
-        if not poisson:
-            _gaussian_terms(values[:d], bandwidth[g], normal_table, saturation, T, index)
+        if poisson:
+            _poisson_terms(values[:d], poisson_grid, T)
         else:
-            top = values[d - 1] + 0.5
-            size = int(top + TAIL_EXPONENT / 3.0 + math.sqrt(TAIL_EXPONENT**2 / 9.0 + 2.0 * TAIL_EXPONENT * top)) + 3
-            if weights.shape[0] < size:
-                weights = np.empty(size)
-            _poisson_terms(values[:d], poisson_grid, T, weights)
+            _gaussian_terms(values[:d], bandwidth[g], normal_table, saturation, T, index)
         S[:d] = 0.0
         for i in range(m):
             row = T[position[i]]
@@ -285,13 +286,14 @@ def kernel_cdf_statistic(X: np.ndarray, kcdf: str = "gaussian", *, n_jobs: int =
     poisson = kcdf == "poisson"
     table = r_normal_table()
     saturation = float(np.argmax(table == 1.0)) + 0.5  # the table is 1.0 from there on
+    grid = r_poisson_grid()
     bandwidth = np.empty(G.shape[0]) if poisson else r_bandwidth(G)
     Z = np.empty_like(G)
 
     def block(rows: slice) -> None:
         order = np.argsort(G[rows], axis=1)
         left_tail = np.empty_like(G[rows])
-        _left_tails(G[rows], order, poisson, bandwidth[rows], table, saturation, r_poisson_grid(), left_tail)
+        _left_tails(G[rows], order, poisson, bandwidth[rows], table, saturation, grid, left_tail)
         _log_odds(left_tail, _LOG, Z[rows])
 
     map_sample_chunks(block, G.shape[0], n_jobs, chunk=GENE_CHUNK)
