@@ -111,6 +111,19 @@ def test_absent_signature_skipped_with_warning_and_in_coverage(expr):
     assert cov.loc["A", "n_genes_in_signature"] == 12 and cov.loc["A", "missing_genes"] == ""
 
 
+def test_gene_listed_twice_counted_once_with_warning_and_in_coverage(expr):
+    """R GSVA counts a repeated gene twice; tme counts it once, warns and lists it."""
+    sets = {"A": SETS["A"] + [GENES[3], GENES[3], GENES[5]], "B": SETS["B"]}
+    with pytest.warns(TmeInputWarning, match=r"signature 'A' lists 'G003', 'G005' more than once"):
+        got = score(expr, sets)
+    pd.testing.assert_frame_equal(got, score(expr, {"A": SETS["A"], "B": SETS["B"]}))
+    cov = coverage(expr.index, sets).set_index("signature")
+    assert cov.loc["A", "duplicated_genes"] == "G003;G005" and cov.loc["B", "duplicated_genes"] == ""
+    assert cov.loc["A", "n_genes_in_signature"] == 12
+    read = Signature(name="R", genes=tuple(SETS["B"]), meta={"duplicated_genes": "G021"})  # as a reader records it
+    assert coverage(expr.index, [read]).loc[0, "duplicated_genes"] == "G021"
+
+
 def test_min_genes_skips_small_sets(expr):
     with pytest.warns(TmeInputWarning, match="'C' skipped"):
         got = score(expr, SETS, "mean", min_genes=10)

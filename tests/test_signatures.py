@@ -256,10 +256,12 @@ def test_trailing_spaces_are_stripped_with_a_warning(tmp_path):
 def test_duplicated_gene_is_used_once_with_a_warning(tmp_path):
     gmt = _write(tmp_path, "s.gmt", "S\td\tIL1B\tCXCL8\tIL1B\n")
     with pytest.warns(TmeInputWarning, match="'IL1B' is listed twice"):
-        assert read_gmt(gmt)["S"].genes == ("IL1B", "CXCL8")
+        sig = read_gmt(gmt)["S"]
+    assert sig.genes == ("IL1B", "CXCL8") and sig.meta["duplicated_genes"] == "IL1B"
     table = _write(tmp_path, "s.tsv", "signature\tgene\tweight\nS\tIL1B\t1\nS\tCXCL8\t2\nS\tIL1B\t1\n")
     with pytest.warns(TmeInputWarning, match="line 4"):
-        assert read_signature_table(table)["S"].genes == ("IL1B", "CXCL8")
+        sig = read_signature_table(table)["S"]
+    assert sig.genes == ("IL1B", "CXCL8") and sig.meta["duplicated_genes"] == "IL1B"
 
 
 # --- readers: every bad input names file and line ----------------------------------------------

@@ -155,5 +155,5 @@ def score_signatures(
     order = {name: i for i, name in enumerate(signatures)}
     tidy["_order"] = tidy["signature"].map(lambda s: order.get(derived.get(s, s), len(order)))
     tidy = tidy.sort_values(["_order", "signature", "method", "sample_id"], kind="stable").drop(columns="_order")
-    cover = cover[["signature", "method", "n_genes_in_signature", "n_genes_used", "missing_genes"]]
+    cover = cover[["signature", "method", "n_genes_in_signature", "n_genes_used", "missing_genes", "duplicated_genes"]]
     return tidy[SCORE_COLUMNS].reset_index(drop=True), cover

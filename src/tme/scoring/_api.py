@@ -103,6 +103,8 @@ def _check_matrix(X: np.ndarray, genes: pd.Index, samples: pd.Index) -> None:
             f"gene names are not unique: {list(duplicated[:5])} (and {max(0, len(duplicated) - 5)} more)",
             fix="collapse duplicated genes (e.g. keep the most expressed row) before scoring",
         )
+    if np.isfinite(X.sum()):  # NaN and inf propagate into the sum (an overflow only costs the scan below)
+        return
     for start in range(0, X.shape[0], 256):  # blockwise: no matrix-sized temporary
         bad = ~np.isfinite(X[start : start + 256])
         if bad.any():
@@ -149,6 +151,24 @@ def _unique(genes: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(genes))
 
 
+def _repeated(sig: Signature, directional: bool) -> list[str]:
+    """Genes listed more than once in the signature's own gene tuples, in signature order."""
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for gene in sig.all_genes if directional else sig.genes:
+        if gene in seen:
+            repeated[gene] = None
+        seen.add(gene)
+    return list(repeated)
+
+
+def _duplicated(sig: Signature, directional: bool) -> list[str]:
+    """Genes the signature lists more than once: repeats in its gene tuples and those the
+    GMT/TSV reader recorded in ``meta["duplicated_genes"]`` (it keeps one copy)."""
+    recorded = [g for g in sig.meta.get("duplicated_genes", "").split(";") if g]
+    return _unique(_repeated(sig, directional) + recorded)
+
+
 def coverage(genes_in_data: Iterable[str], signatures: Any, *, directional: bool = True) -> pd.DataFrame:
     """Per-signature gene coverage in a dataset.
 
@@ -164,16 +184,20 @@ def coverage(genes_in_data: Iterable[str], signatures: Any, *, directional: bool
     Returns
     -------
     DataFrame with one row per signature and columns ``signature``, ``n_genes_in_signature``
-    (distinct genes), ``n_genes_used`` (of those, present in the data) and ``missing_genes``
-    (``;``-joined, signature order).
+    (distinct genes), ``n_genes_used`` (of those, present in the data), ``missing_genes``
+    (``;``-joined, signature order) and ``duplicated_genes`` (genes the signature lists more
+    than once, ``;``-joined; tme counts each once, R GSVA counts repeats again).
     """
     present = set(map(str, genes_in_data))
     rows = []
     for sig in _signatures(signatures):
         genes = _unique(sig.all_genes if directional else sig.genes)
         missing = [g for g in genes if g not in present]
-        rows.append((sig.name, len(genes), len(genes) - len(missing), ";".join(missing)))
-    return pd.DataFrame(rows, columns=["signature", "n_genes_in_signature", "n_genes_used", "missing_genes"])
+        duplicated = ";".join(_duplicated(sig, directional))
+        rows.append((sig.name, len(genes), len(genes) - len(missing), ";".join(missing), duplicated))
+    return pd.DataFrame(
+        rows, columns=["signature", "n_genes_in_signature", "n_genes_used", "missing_genes", "duplicated_genes"]
+    )
 
 
 def _indexed(sig: Signature, position: Mapping[str, int], method: Method) -> IndexedSet:
@@ -220,6 +244,19 @@ def _indexed(sig: Signature, position: Mapping[str, int], method: Method) -> Ind
     )
 
 
+def _warn_repeated_genes(sig: Signature, directional: bool) -> None:
+    """Warn about genes repeated in the signature's own gene tuples (the GMT/TSV readers warn,
+    with the line, for repeats in a file)."""
+    repeated = _repeated(sig, directional)
+    if repeated:
+        warnings.warn(
+            f"signature '{sig.name}' lists {', '.join(map(repr, repeated))} more than once; tme counts each "
+            "gene once (R GSVA counts a repeated gene again, so its scores for this set differ)",
+            TmeInputWarning,
+            stacklevel=3,
+        )
+
+
 def _method(method: str, options: Mapping[str, Any]) -> Method:
     if method not in METHODS:
         raise TmeInputError(f"unknown scoring method '{method}'", fix=f"use one of: {', '.join(METHODS)}")
@@ -264,7 +301,8 @@ def score(
         or a pandas DataFrame **genes x samples** (gene symbols as index). Values must be finite.
     signatures
         ``{name: [genes]}``, ``{name: Signature}`` or an iterable of :class:`tme.geneset.Signature`.
-        Genes absent from the data are dropped (as R GSVA does); duplicates are counted once.
+        Genes absent from the data are dropped (as R GSVA does); a gene listed twice in a
+        signature is counted once, with a warning (R GSVA counts it twice).
     method
         One of :data:`METHODS`: ``ssgsea`` (default), ``gsva``, ``zscore``, ``plage``, ``singscore``,
         ``mean``, ``weighted``, ``cyt``, ``mcpcounter``, ``estimate``. See each module for the
@@ -299,7 +337,8 @@ def score(
     -----
     TmeInputWarning
         A signature has no gene (or fewer than ``min_genes``) in the data and is skipped; a
-        rank-based method scores a set of 5 genes or fewer; down genes are ignored.
+        rank-based method scores a set of 5 genes or fewer; down genes are ignored; a signature
+        lists a gene more than once.
 
     Raises
     ------
@@ -339,6 +378,7 @@ def score(
     cover = coverage(genes, sigs, directional=spec.directional)
     indexed = []
     for sig, used in zip(sigs, cover["n_genes_used"]):
+        _warn_repeated_genes(sig, spec.directional)
         if used < max(1, min_genes):
             warnings.warn(
                 f"signature '{sig.name}' skipped: {used} of its genes are in the data "

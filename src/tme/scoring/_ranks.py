@@ -76,21 +76,29 @@ def rank_union_block(X: np.ndarray, union: np.ndarray):
 
     Returns ``(q, a, b)`` of shape **union genes x rows** (gene-major, so per-set sums are one
     sparse product without transposes). When no sample of the block has ties the three are the
-    same object (``a is q``), which callers may use as a shortcut.
+    same object (``a is q``), which callers may use as a shortcut. Rows with ties go through
+    :func:`rank_union` again; the others cost one ``argsort``, one gather and one scatter.
     """
-    q = np.empty((union.shape[0], X.shape[0]), dtype=np.intp)
-    tied_rows = {}
-    for i in range(X.shape[0]):
-        q_i, a_i, b_i = rank_union(X[i], union)
-        q[:, i] = q_i
-        if a_i is not q_i:
-            tied_rows[i] = (a_i, b_i)
-    if not tied_rows:
+    X = np.ascontiguousarray(X)  # a strided row would be copied by every argsort
+    rows, n = X.shape
+    positions = np.arange(n)
+    inverse = np.empty(n, dtype=np.intp)
+    q = np.empty((rows, union.shape[0]), dtype=np.intp)
+    tied = []
+    for i, x in enumerate(X):
+        order = np.argsort(x)
+        ordered = x.take(order)
+        if (ordered[1:] == ordered[:-1]).any():
+            tied.append(i)
+        inverse[order] = positions
+        q[i] = inverse.take(union)
+    if not tied:
+        q = np.ascontiguousarray(q.T)
         return q, q, q
     a, b = q.copy(), q.copy()
-    for i, (a_i, b_i) in tied_rows.items():
-        a[:, i], b[:, i] = a_i, b_i
-    return q, a, b
+    for i in tied:
+        q[i], a[i], b[i] = rank_union(X[i], union)
+    return tuple(np.ascontiguousarray(v.T) for v in (q, a, b))
 
 
 def descending_position(q: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
@@ -100,14 +108,16 @@ def descending_position(q: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> 
     return n - b + (q - a)
 
 
-def map_sample_chunks(func: Callable[[slice], None], n_samples: int, n_jobs: int) -> None:
-    """Call ``func(rows)`` on consecutive blocks of :data:`CHUNK` samples, on ``n_jobs`` threads.
+def map_sample_chunks(func: Callable[[slice], None], n_samples: int, n_jobs: int, *, chunk: int = CHUNK) -> None:
+    """Call ``func(rows)`` on consecutive blocks of ``chunk`` rows (samples; genes for GSVA's
+    kernel step), on ``n_jobs`` threads.
 
     ``func`` must write its results into rows ``rows`` of a preallocated output. The blocks do
     not depend on ``n_jobs``, so the numbers are bit-identical for any thread count; numpy
-    releases the GIL while sorting, which is where the time goes.
+    releases the GIL while sorting (and tme's numba kernels release it too), which is where the
+    time goes.
     """
-    blocks = [slice(start, min(start + CHUNK, n_samples)) for start in range(0, n_samples, CHUNK)]
+    blocks = [slice(start, min(start + chunk, n_samples)) for start in range(0, n_samples, chunk)]
     if n_jobs == 1 or len(blocks) == 1:
         for rows in blocks:
             func(rows)

@@ -15,7 +15,9 @@ Definition (:math:`m` samples, :math:`n` genes)
      [0, 10] (index truncated, :math:`\Phi = 0/1` beyond :math:`\pm 10`);
    * ``kcdf="poisson"`` (integer counts): :math:`K = P(\mathrm{Pois}(x_{gi} + 0.5) \le x_{gj})`.
 
-   The statistic is :math:`z_{gj} = -\log((1 - F_{gj}) / F_{gj})`.
+   The statistic is :math:`z_{gj} = -\log((1 - F_{gj}) / F_{gj})`, computed with R's own
+   arithmetic so that genes tied in exact arithmetic are ordered as R orders them (see
+   :mod:`tme.scoring._gsva_kernel`).
 2. Per sample, genes are ordered by decreasing :math:`z` (ties in input order); the gene at
    1-based position :math:`p` gets the symmetric rank score :math:`|n - p + 1 - n/2|`.
 3. Random walk over that order: a set gene adds its rank score / (sum of the set's rank scores),
@@ -24,6 +26,8 @@ Definition (:math:`m` samples, :math:`n` genes)
 
 Scores are cohort-dependent: step 1 uses all samples scored together. Genes constant across
 samples are removed beforehand, as GSVA does. The kernel step costs :math:`O(n m^2)`.
+A gene listed twice in a set counts once here (R GSVA counts it twice; ``tme.scoring.score``
+warns).
 """
 
 from __future__ import annotations
@@ -31,47 +35,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtr, pdtr
 
 from tme.errors import TmeInputError
 from tme.scoring._base import IndexedSet
 from tme.scoring._ranks import descending_position, map_sample_chunks, rank_union_block
-
-_TABLE_RESOLUTION = 10_000
-_TABLE_MAX = 10.0
-#: GSVA's precomputed standard normal CDF on [0, 10].
-_NORMAL_TABLE = ndtr(_TABLE_MAX * np.arange(_TABLE_RESOLUTION + 1) / float(_TABLE_RESOLUTION))
-
-
-def _table_normal_cdf(v: np.ndarray) -> np.ndarray:
-    """Standard normal CDF by GSVA's table lookup (index truncated towards zero)."""
-    inside = np.abs(v) <= _TABLE_MAX
-    index = (np.minimum(np.abs(v), _TABLE_MAX) / _TABLE_MAX * _TABLE_RESOLUTION).astype(np.intp)
-    cdf = _NORMAL_TABLE[index]
-    cdf = np.where(v < 0, 1.0 - cdf, cdf)
-    return np.where(inside, cdf, (v > 0).astype(np.float64))
-
-
-def kernel_cdf_statistic(X: np.ndarray, kcdf: str = "gaussian") -> np.ndarray:
-    """Step 1: :math:`z_{gj} = -\\log((1-F_{gj})/F_{gj})` for ``X`` samples x genes (same shape).
-
-    The kernel terms are accumulated sample by sample in input order, as GSVA's C code does,
-    so that ties between genes come out the same.
-    """
-    G = np.ascontiguousarray(X.T, dtype=np.float64)  # genes x samples
-    n_samples = G.shape[1]
-    acc = np.zeros_like(G)
-    if kcdf == "gaussian":
-        bandwidth = G.std(axis=1, ddof=1)[:, None] / 4.0
-        for i in range(n_samples):
-            acc += _table_normal_cdf((G - G[:, i : i + 1]) / bandwidth)
-    else:
-        counts = np.floor(G + 1e-7)
-        for i in range(n_samples):
-            acc += pdtr(counts, G[:, i : i + 1] + 0.5)
-    left_tail = acc / n_samples
-    with np.errstate(divide="ignore"):
-        return (-np.log((1.0 - left_tail) / left_tail)).T
 
 
 def gsva(
@@ -90,6 +57,9 @@ def gsva(
         ``kcdf="poisson"``.
     kcdf
         ``"gaussian"`` or ``"poisson"`` (GSVA ``kcdf="Gaussian"`` / ``"Poisson"``).
+    n_jobs
+        Threads, for the kernel step (blocks of genes) and the walks (blocks of samples); the
+        scores are bit-identical for any value.
     """
     kcdf = kcdf.lower()
     if kcdf not in ("gaussian", "poisson"):
@@ -102,7 +72,9 @@ def gsva(
             "kcdf='poisson' needs non-negative integer counts, but the matrix has other values",
             fix="pass raw counts, or use kcdf='gaussian' on log-scale data",
         )
-    Z = kernel_cdf_statistic(X, kcdf)
+    from tme.scoring._gsva_kernel import kernel_cdf_statistic  # numba loads only when GSVA runs
+
+    Z = kernel_cdf_statistic(X, kcdf, n_jobs=n_jobs)
     n_samples, n = Z.shape
     union = np.unique(np.concatenate([s.idx for s in sets]))
     members = [np.searchsorted(union, s.idx) for s in sets]
@@ -126,6 +98,10 @@ def _max_deviation(position: np.ndarray, step: np.ndarray, n: int) -> np.ndarray
     minima right before one (or at the end, where it returns to 0), so only the ``k`` member
     positions are visited: after the ``m``-th member (position :math:`p_m`) the walk is
     :math:`S_m/S_k - (p_m - m)/(n-k)`, just before it :math:`S_{m-1}/S_k - (p_m - m)/(n-k)`.
+
+    A one-gene set at position :math:`n/2 + 1` has rank score 0, so :math:`S_k = 0`: GSVA's C
+    walk then becomes NaN (0/0) at that gene, its maxima ignore NaN, and the score is the fall
+    before it, :math:`-(p_1 - 1)/(n - k)`; tme returns the same.
     """
     order = np.argsort(position, axis=1)
     position = np.take_along_axis(position, order, axis=1)
@@ -134,6 +110,10 @@ def _max_deviation(position: np.ndarray, step: np.ndarray, n: int) -> np.ndarray
     total = cumulative[:, -1:]
     k = position.shape[1]
     misses = (position - np.arange(1, k + 1)) / (n - k)
-    after = cumulative / total - misses
-    before = (cumulative - step) / total - misses
-    return np.maximum(after.max(axis=1), 0.0) + np.minimum(before.min(axis=1), 0.0)
+    with np.errstate(invalid="ignore"):
+        after = cumulative / total - misses
+        before = (cumulative - step) / total - misses
+    score = np.maximum(after.max(axis=1), 0.0) + np.minimum(before.min(axis=1), 0.0)
+    zero = total[:, 0] == 0
+    score[zero] = -misses[zero, 0]
+    return score

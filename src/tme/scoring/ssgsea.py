@@ -74,7 +74,7 @@ def walk_sum_scores(X: np.ndarray, sets: Sequence[IndexedSet], weight_fn: Weight
         terms = np.empty((union.size, 3 * c))
         w, steps, weighted_steps = terms[:, :c], terms[:, c : 2 * c], terms[:, 2 * c :]
         w[:] = weight_fn(q, a, b, n)
-        steps[:] = n + 1 - descending_position(q, a, b, n)  # n - p + 1
+        np.subtract(n + 1, descending_position(q, a, b, n), out=steps)  # n - p + 1
         np.multiply(w, steps, out=weighted_steps)
         sums = membership @ terms  # sets x 3c
         sum_w, sum_steps, sum_weighted = sums[:, :c], sums[:, c : 2 * c], sums[:, 2 * c :]
@@ -86,11 +86,13 @@ def walk_sum_scores(X: np.ndarray, sets: Sequence[IndexedSet], weight_fn: Weight
 
 def _gsva146_weights(alpha: float) -> WeightFn:
     """``|r|^alpha`` with ``r`` the average rank truncated to an integer (GSVA 1.46)."""
+    tables: dict[int, np.ndarray] = {}
 
     def weights(q, a, b, n):
-        table = np.arange(1, n + 1, dtype=np.float64) ** alpha
+        if n not in tables:
+            tables[n] = np.arange(1, n + 1, dtype=np.float64) ** alpha
         # 0-based index of the truncated average rank (a + b) / 2 + 1; just q without ties
-        return table[q if a is q else (a + b) // 2]
+        return tables[n][q if a is q else (a + b) // 2]
 
     return weights
 

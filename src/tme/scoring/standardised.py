@@ -40,6 +40,9 @@ def plage(X: np.ndarray, sets: Sequence[IndexedSet], *, n_jobs: int = 1) -> np.n
     as R GSVA 1.46 ``method="plage"`` returns it). The sign of a singular vector is arbitrary;
     here it is oriented so that the score correlates positively with the mean z-score of the
     set genes, i.e. higher = more expressed (GSVA leaves it to LAPACK).
+
+    A set with one gene in the data scores that gene's z-scores divided by their norm; R GSVA
+    1.46 returns 1 for every sample there (its one-row matrix drops to a vector before the SVD).
     """
     scores = []
     for s in sets:

@@ -9,9 +9,11 @@ input                                      result
 UTF-8 BOM, CRLF line ends, blank lines     accepted
 empty fields in a GMT line (padding tabs)  ignored
 leading/trailing spaces in a gene name     stripped, with a :class:`TmeInputWarning`
-the same gene twice in one set             kept once, with a :class:`TmeInputWarning`;
-                                           an error if the copies disagree on weight,
-                                           direction or role (the score would be ambiguous)
+the same gene twice in one set             kept once, with a :class:`TmeInputWarning`, and
+                                           recorded in ``meta["duplicated_genes"]`` (the
+                                           coverage table lists it); an error if the copies
+                                           disagree on weight, direction or role (the score
+                                           would be ambiguous)
 empty signature name or gene               :class:`TmeInputError`
 signature name used twice (GMT), or names  :class:`TmeInputError` (two names that differ only
 equal up to case / spaces (both formats)   by case would collide in output columns)
@@ -61,6 +63,7 @@ class _Draft:
     first_line: int
     rows: dict[str, _Row] = field(default_factory=dict)
     published: dict[str, str] = field(default_factory=dict)  # gene -> symbol as published
+    duplicated: dict[str, None] = field(default_factory=dict)  # genes listed more than once
 
     def add(self, gene: str, row: _Row, file: str | Path) -> None:
         """Add one gene; a repeat is dropped with a warning, or refused if it disagrees."""
@@ -76,9 +79,10 @@ class _Draft:
                 line=row.line,
                 fix="keep one row per gene and signature",
             )
+        self.duplicated[gene] = None
         warnings.warn(
             f"{file}, line {row.line}: gene '{gene}' is listed twice in signature "
-            f"'{self.name}' (also line {old.line}); it is used once",
+            f"'{self.name}' (also line {old.line}); it is used once (R GSVA would count it twice)",
             TmeInputWarning,
             stacklevel=4,
         )
@@ -118,6 +122,8 @@ class _Draft:
         renamed = [f"{p}->{g}" for g, p in self.published.items() if p != g]
         if renamed:
             meta["published_genes"] = ";".join(renamed)
+        if self.duplicated:
+            meta["duplicated_genes"] = ";".join(self.duplicated)
         return Signature(
             name=self.name,
             genes=[g for g, r in members.items() if r.direction == "up"],

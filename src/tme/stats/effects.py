@@ -8,8 +8,8 @@ and the mean of every covariate column over the patients analysed,
 ``m_a = b0 + b1 mean(pre) + b2 a + g' mean(z)``, with ``SE = sqrt(s^2 c'(X'X)^-1 c)`` and a t
 interval on the residual df. The **adjusted mean change** of an arm is ``m_a − mean(pre)``: the
 change from the common mean baseline the model predicts for that arm (same SE and CI width, the
-baseline being conditioned on); their difference is ``b2``. For numeric covariates this is R ``emmeans(fit, "arm")``; for a
-dummy-coded factor it is the observed mix of its levels, i.e. ``emmeans(..., weights =
+baseline being conditioned on); their difference is ``b2``. For numeric covariates this is R
+``emmeans(fit, "arm")``; for a dummy-coded factor it is the observed mix of its levels, i.e. ``emmeans(..., weights =
 "proportional")`` (emmeans' default would weight the levels equally). Their difference is ``b2``.
 
 **Ratio (log-scale features)**: if the analysis value is ``log_B(x + k)``, ``b2`` is the adjusted
