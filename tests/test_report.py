@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 from test_plots import HOSTILE, effects_table, flow_table, scores_table  # synthetic tables (not tests)
 
-from tme.report import escape, fdr_families, flow_summary, html_table, methods_html, software_versions  # noqa: E402
+from tme.report.html import escape, html_table
+from tme.report.methods import fdr_families, flow_summary, methods_html, software_versions  # noqa: E402
 
 LONG = "X" * 500
 
@@ -102,7 +103,7 @@ def test_summaries():
 
 
 def test_report_targets_follow_the_config_switches():
-    from tme.report import report_table_specs, report_targets, statistics_table
+    from tme.report.targets import report_table_specs, report_targets, statistics_table
 
     full = {"expression": {"format": "nfcore_salmon_counts"}, "immune": {"path": "x"}}
     targets = report_targets(full, gene_level=True)
@@ -120,7 +121,7 @@ def test_report_targets_follow_the_config_switches():
 
 
 def test_caption_counts_are_numbers_keyed_by_role():
-    from tme.report import caption_counts
+    from tme.report.targets import caption_counts
 
     sheet = pd.DataFrame(
         {"patient_id": ["a", "a", "b", "c"], "arm": ["x", "x", "y", "y"], "timepoint": ["pre", "post", "pre", "pre"]}

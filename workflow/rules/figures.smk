@@ -1,6 +1,6 @@
 # Figures (PNG for the report, PDF + SVG for papers): each rule runs a thin script calling one
 # tme.plots function; captions in workflow/report/*.rst are Jinja templates reading the config.
-from tme.report import caption_counts, statistics_table
+from tme.report.targets import caption_counts, statistics_table
 
 # Per arm role (reference / treatment), from the sample sheet: patients randomised, rows at pre and
 # at post, for the captions. Params hold numbers only: Snakemake's report embeds job params and

@@ -1,6 +1,6 @@
 # The inputs of `snakemake --report`: result tables and the methods page. Include after every other
 # stage (it reads their rules, e.g. provenance, and the figures of figures.smk).
-from tme.report import report_table_specs, report_targets
+from tme.report.targets import report_table_specs, report_targets
 
 # The gene-level interaction (DE + GSEA) runs for count data with the switch on.
 REPORT_GENE_LEVEL = (

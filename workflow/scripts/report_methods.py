@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tme.io import atomic_path
 from tme.plots.data import read_table
-from tme.report import git_revision, methods_html, signature_provenance, software_versions
+from tme.report.methods import git_revision, methods_html, signature_provenance, software_versions
 from tme.workflow import run
 
 

@@ -1,22 +1,17 @@
-"""The report's methods and provenance page, generated from the run; HTML-escaping helpers.
+"""The report's methods and provenance page, generated from the run.
 
-Everything shown in the HTML report that a user typed (sample, patient, signature, gene-set names,
-notes, paths, config values) passes through :func:`escape` / :func:`html_table`. The methods page
-also carries a Content-Security-Policy that forbids scripts, so even an escaping mistake could not
-run code. Long names wrap (``overflow-wrap: anywhere``) instead of widening the page.
-
-:func:`methods_html` writes one self-contained page (no external resources): software versions,
-the validated config, the design and estimand, the sample flow, the input files' checksums, the
-signatures and scoring methods used (with citations), the statistical models, the FDR families and
-the seeds.
+:func:`methods_html` writes one self-contained page (no external resources) that carries a
+Content-Security-Policy forbidding scripts, so even an escaping mistake could not run code:
+software versions, the validated config, the design and estimand, the sample flow, the input
+files' checksums, the signatures and scoring methods used (with citations), the statistical models,
+the multiplicity families and the seeds.
 """
 
 from __future__ import annotations
 
-import html
 import platform
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from tme.report.html import CSS, escape, html_table
 from tme.stats.analyses import BETWEEN_ARM
 
 PACKAGES = (
@@ -53,52 +49,6 @@ WITHIN_ANALYSES = {
 def describe_analysis(name: str) -> str:
     """One sentence on an analysis, from the between-arm registry or :data:`WITHIN_ANALYSES`."""
     return BETWEEN_ARM[name].description if name in BETWEEN_ARM else WITHIN_ANALYSES.get(name, "")
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;font-size:14px;line-height:1.45;margin:1.2em;
-     max-width:1100px;color:#222}
-h1{font-size:1.5em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;table-layout:fixed;width:100%;margin:.5em 0 1em}
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere;
-      word-break:break-word;font-size:12.5px}
-th{background:#f3f3f3}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f7f7;padding:.6em;font-size:12px}
-.note{color:#555}
-"""
-
-
-def escape(value: Any) -> str:
-    """HTML-escape any value (``<``, ``>``, ``&``, both quotes); NaN/None → empty string."""
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return html.escape(str(value), quote=True)
-
-
-def html_table(
-    frame: pd.DataFrame, columns: Sequence[str] | None = None, max_rows: int = 500, float_format: str = "{:.4g}"
-) -> str:
-    """An escaped HTML table of ``frame`` (first ``max_rows`` rows; a note says how many were left out)."""
-    if frame is None or frame.empty:
-        return '<p class="note">(none)</p>'
-    columns = [c for c in (columns or frame.columns) if c in frame.columns]
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    rows = []
-    for _, row in frame.head(max_rows).iterrows():
-        cells = []
-        for c in columns:
-            v = row[c]
-            if isinstance(v, float) and not pd.isna(v):
-                v = float_format.format(v)
-            cells.append(f"<td>{escape(v)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f'<p class="note">… {len(frame) - max_rows} more rows in the TSV.</p>' if len(frame) > max_rows else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
 def software_versions(packages: Iterable[str] = PACKAGES) -> pd.DataFrame:
@@ -335,96 +285,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
-FIGURES = "results/figures"
-
-
-def compares_arms(config: Mapping[str, Any]) -> bool:
-    """Whether a run compares arms: not blinded, and not a single-arm study (``design.reference_arm: null``)."""
-    return not config.get("blinded") and (config.get("design") or {}).get("reference_arm", "usual_care") is not None
-
-
-def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
-    """Figures and the methods page that ``rule all`` needs for the report, by config switches.
-
-    ``gene_level``: whether the DE + GSEA interaction runs (count data and the switch on). A run that
-    compares no arms (blinded, or single-arm) gets no between-arm figure (no forest plot, no gene level).
-    """
-    blinded = not compares_arms(config)
-    targets = [
-        f"{FIGURES}/cohort/sample_flow.png",
-        f"{FIGURES}/effects/change_heatmap.png",
-        f"{FIGURES}/paired/signatures",
-        f"{FIGURES}/paired/immune",
-        "results/report/methods.html",
-    ]
-    if not blinded:
-        targets.append(f"{FIGURES}/effects/forest_ancova.png")
-    if config.get("expression"):
-        targets += [f"{FIGURES}/cohort/expression_qc.png", f"{FIGURES}/cohort/expression_pca.png"]
-        if gene_level and not blinded:
-            targets += [f"{FIGURES}/genes/volcano_interaction.png", f"{FIGURES}/genes/gsea_interaction.png"]
-    if config.get("immune"):
-        targets.append(f"{FIGURES}/immune/immune_values.png")
-        if config.get("expression"):
-            targets.append(f"{FIGURES}/immune/agreement.png")
-    return targets
-
-
-def statistics_table(config: Mapping[str, Any]) -> str:
-    """The per-feature statistics table the figures annotate: between-arm effects; pooled changes when
-    blinded; within-arm changes in a single-arm study."""
-    if config.get("blinded"):
-        return "results/tables/changes_pooled.tsv"
-    return (
-        "results/tables/effects_between_arms.tsv" if compares_arms(config) else "results/tables/changes_within_arm.tsv"
-    )
-
-
-def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str, str]]:
-    """Result tables attached to the report: key → (path, report category, caption name)."""
-    tables = {
-        "flow": ("results/tables/sample_flow.tsv", "Cohort & QC", "table_sample_flow"),
-        "inputs": ("results/qc/input_files.tsv", "Methods", "table_input_files"),
-    }
-    if config.get("blinded"):
-        tables["within"] = ("results/tables/changes_pooled.tsv", "Between-arm effects", "table_pooled")
-    else:
-        if compares_arms(config):
-            tables["effects"] = ("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects")
-        tables["within"] = ("results/tables/changes_within_arm.tsv", "Between-arm effects", "table_within")
-    if config.get("expression"):
-        tables["expression_qc"] = ("results/qc/expression_qc.tsv", "Cohort & QC", "table_expression_qc")
-        tables["scores"] = ("results/tables/signature_scores.tsv", "Signatures", "table_scores")
-        tables["coverage"] = ("results/qc/signature_coverage.tsv", "Signatures", "table_coverage")
-    if config.get("immune"):
-        tables["immune"] = ("results/immune/immune_values.tsv", "Immune cells", "table_immune")
-    if gene_level and compares_arms(config):
-        tables["de"] = ("results/tables/de_interaction.tsv", "Genes & pathways", "table_de")
-        tables["gsea"] = ("results/tables/gsea_interaction.tsv", "Genes & pathways", "table_gsea")
-    return tables
-
-
-def caption_counts(
-    samples: pd.DataFrame, reference_arm: str, treatment_arm: str, pre: str, post: str
-) -> dict[str, dict[str, int]]:
-    """Per arm role (``reference``, ``treatment``, and ``pooled`` = all), from the sample sheet:
-    patients, rows at pre and at post.
-
-    Known when Snakemake reads the workflow (so captions can quote them without rerunning jobs);
-    the usable and paired counts after QC are printed in each figure. Keyed by role, not arm name,
-    and numbers only: Snakemake's report embeds rule params unescaped in a ``<script>`` block.
-    """
-    out = {}
-    for role, s in (
-        ("reference", samples[samples["arm"] == reference_arm]),
-        ("treatment", samples[samples["arm"] == treatment_arm]),
-        ("pooled", samples),
-    ):
-        out[role] = {
-            "patients": int(s["patient_id"].nunique()),
-            "pre": int((s["timepoint"] == pre).sum()),
-            "post": int((s["timepoint"] == post).sum()),
-        }
-    return out

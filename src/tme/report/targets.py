@@ -1,0 +1,101 @@
+"""What the report shows, by config: figure targets, the statistics table figures annotate, result
+tables and their report categories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+FIGURES = "results/figures"
+
+
+def compares_arms(config: Mapping[str, Any]) -> bool:
+    """Whether a run compares arms: not blinded, and not a single-arm study (``design.reference_arm: null``)."""
+    return not config.get("blinded") and (config.get("design") or {}).get("reference_arm", "usual_care") is not None
+
+
+def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
+    """Figures and the methods page that ``rule all`` needs for the report, by config switches.
+
+    ``gene_level``: whether the DE + GSEA interaction runs (count data and the switch on). A run that
+    compares no arms (blinded, or single-arm) gets no between-arm figure (no forest plot, no gene level).
+    """
+    blinded = not compares_arms(config)
+    targets = [
+        f"{FIGURES}/cohort/sample_flow.png",
+        f"{FIGURES}/effects/change_heatmap.png",
+        f"{FIGURES}/paired/signatures",
+        f"{FIGURES}/paired/immune",
+        "results/report/methods.html",
+    ]
+    if not blinded:
+        targets.append(f"{FIGURES}/effects/forest_ancova.png")
+    if config.get("expression"):
+        targets += [f"{FIGURES}/cohort/expression_qc.png", f"{FIGURES}/cohort/expression_pca.png"]
+        if gene_level and not blinded:
+            targets += [f"{FIGURES}/genes/volcano_interaction.png", f"{FIGURES}/genes/gsea_interaction.png"]
+    if config.get("immune"):
+        targets.append(f"{FIGURES}/immune/immune_values.png")
+        if config.get("expression"):
+            targets.append(f"{FIGURES}/immune/agreement.png")
+    return targets
+
+
+def statistics_table(config: Mapping[str, Any]) -> str:
+    """The per-feature statistics table the figures annotate: between-arm effects; pooled changes when
+    blinded; within-arm changes in a single-arm study."""
+    if config.get("blinded"):
+        return "results/tables/changes_pooled.tsv"
+    return (
+        "results/tables/effects_between_arms.tsv" if compares_arms(config) else "results/tables/changes_within_arm.tsv"
+    )
+
+
+def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str, str]]:
+    """Result tables attached to the report: key → (path, report category, caption name)."""
+    tables = {
+        "flow": ("results/tables/sample_flow.tsv", "Cohort & QC", "table_sample_flow"),
+        "inputs": ("results/qc/input_files.tsv", "Methods", "table_input_files"),
+    }
+    if config.get("blinded"):
+        tables["within"] = ("results/tables/changes_pooled.tsv", "Between-arm effects", "table_pooled")
+    else:
+        if compares_arms(config):
+            tables["effects"] = ("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects")
+        tables["within"] = ("results/tables/changes_within_arm.tsv", "Between-arm effects", "table_within")
+    if config.get("expression"):
+        tables["expression_qc"] = ("results/qc/expression_qc.tsv", "Cohort & QC", "table_expression_qc")
+        tables["scores"] = ("results/tables/signature_scores.tsv", "Signatures", "table_scores")
+        tables["coverage"] = ("results/qc/signature_coverage.tsv", "Signatures", "table_coverage")
+    if config.get("immune"):
+        tables["immune"] = ("results/immune/immune_values.tsv", "Immune cells", "table_immune")
+    if gene_level and compares_arms(config):
+        tables["de"] = ("results/tables/de_interaction.tsv", "Genes & pathways", "table_de")
+        tables["gsea"] = ("results/tables/gsea_interaction.tsv", "Genes & pathways", "table_gsea")
+    return tables
+
+
+def caption_counts(
+    samples: pd.DataFrame, reference_arm: str, treatment_arm: str, pre: str, post: str
+) -> dict[str, dict[str, int]]:
+    """Per arm role (``reference``, ``treatment``, and ``pooled`` = all), from the sample sheet:
+    patients, rows at pre and at post.
+
+    Known when Snakemake reads the workflow (so captions can quote them without rerunning jobs);
+    the usable and paired counts after QC are printed in each figure. Keyed by role, not arm name,
+    and numbers only: Snakemake's report embeds rule params unescaped in a ``<script>`` block.
+    """
+    out = {}
+    for role, s in (
+        ("reference", samples[samples["arm"] == reference_arm]),
+        ("treatment", samples[samples["arm"] == treatment_arm]),
+        ("pooled", samples),
+    ):
+        out[role] = {
+            "patients": int(s["patient_id"].nunique()),
+            "pre": int((s["timepoint"] == pre).sum()),
+            "post": int((s["timepoint"] == post).sum()),
+        }
+    return out
