@@ -218,3 +218,34 @@ def test_changing_an_endpoint_after_freezing_stops_the_unblinded_run(small_cohor
     assert not (tmp_path / "run" / "results").exists()
     config["analysis_plan"]["override_frozen"] = "sTILs not scored in the resections: DSMB decision 2026-11-30"
     assert run_workflow(tmp_path / "run", config, "--dry-run").returncode == 0
+
+
+def test_endpoint_flow_counts_patients_per_measure_and_matches_the_analysis():
+    """A stain missing in one usable post biopsy and one pre biopsy: the measure's own counts drop,
+    the other measures' do not, and the analysed n equals the ANCOVA's n."""
+    from tme.features import immune_features
+    from tme.immune import read_immune
+    from tme.plan.apply import analyse
+    from tme.samplesheet import read_samplesheet
+
+    config = validate_config(_config(endpoints=[{"name": "tam", "feature": "CD68", "role": "primary"}]))
+    samples = read_samplesheet(REPO / "config/example/samples.tsv", Design())
+    immune, _ = read_immune(config["immune"], samples)
+    values, info = immune_features(immune)
+    lost = values.index[(values["feature"] == "CD68") & values["sample_id"].isin(["OZM-002-CB", "OZM-003-BX"])]
+    values.loc[lost, "value"] = np.nan
+    tables = analyse(config, values, info, samples)
+    flow = tables["endpoint_flow"].set_index(["feature", "arm"])
+    between = tables["between"]
+    ancova = between[(between["analysis"] == "ancova")].set_index("feature")
+    arm_of = samples.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+    for feature, row in ancova.iterrows():
+        assert flow.loc[(feature, "usual_care"), "analysed"] == row["n_reference_arm"]
+        assert flow.loc[(feature, "anakinra"), "analysed"] == row["n_treatment_arm"]
+    cd8, cd68 = flow.xs("CD8"), flow.xs("CD68")
+    for patient, timepoint in (("OZM-002", "with_post"), ("OZM-003", "with_pre")):
+        arm = arm_of[patient]
+        assert cd68.loc[arm, timepoint] == cd8.loc[arm, timepoint] - 1
+        assert cd68.loc[arm, "paired"] == cd8.loc[arm, "paired"] - (1 if arm_of["OZM-002"] != arm_of["OZM-003"] else 2)
+    assert (flow["randomised"] == 22).all() and (flow["paired"] >= flow["analysed"]).all()
+    assert list(tables["endpoint_flow"]["feature"].iloc[:2]) == ["CD68", "CD68"]  # plan endpoints first

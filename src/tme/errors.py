@@ -69,3 +69,11 @@ class TmeInputError(ValueError):
 
 class TmeInputWarning(UserWarning):
     """Usable but suspicious input (e.g. a signature with no gene present, skipped)."""
+
+
+class TmeAnalysisWarning(UserWarning):
+    """The analysis changed what it analysed: patients dropped from a model, a fallback estimator."""
+
+
+#: Warnings that change what was analysed: collected per rule into ``results/qc/warnings.tsv``.
+REPORTED_WARNINGS = (TmeInputWarning, TmeAnalysisWarning)

@@ -112,3 +112,93 @@ def require_pairs(flow: pd.DataFrame, modality: str, samples: pd.DataFrame, data
             if len(from_data)
             else "check the sample_id and timepoint labels and the exclude_reason column of the sample sheet",
         )
+
+
+#: Columns of ``endpoint_flow.tsv``.
+ENDPOINT_FLOW_COLUMNS = [
+    "feature",
+    "endpoint",
+    "display_name",
+    "role",
+    "family",
+    "arm",
+    "randomised",
+    "with_pre",
+    "with_post",
+    "paired",
+    "analysed",
+    "analysis",
+]
+
+
+def endpoint_flow(
+    values: pd.DataFrame, samples: pd.DataFrame, design: Design, features: pd.DataFrame, analysed: pd.DataFrame
+) -> pd.DataFrame:
+    """Patients per feature × arm: randomised, with a value at pre, at post, with both, and analysed.
+
+    The sample flow counts biopsies per modality; a measure can still be missing in a usable biopsy
+    (a stain that failed, a score not estimable), so every figure and table quotes these counts.
+
+    Parameters
+    ----------
+    values
+        ``sample_id, patient_id, arm, timepoint, feature, value`` (:mod:`tme.features`); a NaN value
+        is a missing measurement.
+    samples
+        The validated sample sheet (randomised patients per arm).
+    design
+        The run's design; in a blinded run the pooled design (one group).
+    features
+        The plan's feature table (``feature, family, endpoint, display_name, role``), in table order.
+    analysed
+        ``feature, arm, analysis, analysed``: patients in the primary analysis of each feature and
+        arm (:func:`analysed_counts`).
+    """
+    measured = values.dropna(subset=["value"])
+    randomised = samples.groupby("arm")["patient_id"].nunique()
+    rows = []
+    for (feature, arm), sub in measured.groupby(["feature", "arm"], sort=False):
+        pre = set(sub.loc[sub["timepoint"] == design.pre, "patient_id"])
+        post = set(sub.loc[sub["timepoint"] == design.post, "patient_id"])
+        rows.append(
+            dict(
+                feature=feature,
+                arm=arm,
+                with_pre=len(pre),
+                with_post=len(post),
+                paired=len(pre & post),
+                randomised=int(randomised.get(arm, samples["patient_id"].nunique())),
+            )  # fmt: skip
+        )
+    counts = pd.DataFrame(rows, columns=["feature", "arm", "with_pre", "with_post", "paired", "randomised"])
+    info = features.reindex(columns=["feature", "endpoint", "display_name", "role", "family"])
+    table = info.merge(counts, on="feature", how="inner").merge(analysed, on=["feature", "arm"], how="left")
+    arm_order = {arm: i for i, arm in enumerate(design.arms)}
+    table = table.sort_values("arm", key=lambda s: s.map(arm_order).fillna(len(arm_order)), kind="stable")
+    table = table.sort_values("feature", key=lambda s: s.map(_order(info["feature"])), kind="stable")
+    out = table.reindex(columns=ENDPOINT_FLOW_COLUMNS).reset_index(drop=True)
+    return out.astype({c: "Int64" for c in ("randomised", "with_pre", "with_post", "paired", "analysed")})
+
+
+def _order(features: pd.Series) -> dict[str, int]:
+    return {f: i for i, f in enumerate(dict.fromkeys(features))}
+
+
+def analysed_counts(tables: Mapping[str, pd.DataFrame], design: Design) -> pd.DataFrame:
+    """``feature, arm, analysis, analysed`` of each feature's primary analysis in the primary
+    population: the between-arm table's first analysis (the plan's primary, intention to treat) when
+    arms are compared, else the within-arm (or pooled) changes' ``n_pairs``."""
+    columns = ["feature", "arm", "analysis", "analysed"]
+    between = tables.get("between")
+    if between is not None and not between.empty:
+        primary = between[(between["analysis"] == between["analysis"].iloc[0]) & (between["population"] == "itt")]
+        parts = [
+            primary.assign(arm=arm, analysed=primary[column])
+            for arm, column in ((design.reference_arm, "n_reference_arm"), (design.treatment_arm, "n_treatment_arm"))
+        ]
+        return pd.concat(parts, ignore_index=True).reindex(columns=columns)
+    within = tables.get("within", tables.get("pooled"))
+    if within is None or within.empty:
+        return pd.DataFrame(columns=columns)
+    first = within[within["analysis"] == within["analysis"].iloc[0]]
+    return first.assign(analysed=first["n_pairs"]).reindex(columns=columns)

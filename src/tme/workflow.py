@@ -16,14 +16,16 @@ import logging
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 
 from tme.config import Design, validate_config
 from tme.configfile import read_yaml_config
-from tme.errors import TmeInputError
+from tme.errors import REPORTED_WARNINGS, TmeInputError
+from tme.io import write_tsv
 from tme.plan.freeze import check_frozen
 from tme.samplesheet import read_samplesheet
 
@@ -34,15 +36,20 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
     A :class:`TmeInputError` ends the job with exit code 1 after writing its one-line message to
     the log and to the terminal; Snakemake then removes the job's outputs, so nothing partial stays.
     Any other exception writes its traceback to the log and a one-line summary to the terminal.
+    Warnings that change what was analysed (:data:`tme.errors.REPORTED_WARNINGS`) are also written,
+    once each, to the rule's ``warnings`` output when it has one (``rule, warning``), for
+    ``results/qc/warnings.tsv`` and the report.
     """
     terminal = sys.stderr
-    with open(snakemake.log[0], "w") as log:
+    reported: dict[str, None] = {}  # insertion-ordered set: the same warning once
+    with open(snakemake.log[0], "w") as log, _recording(reported):
         sys.stderr = log
         logging.basicConfig(stream=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
-        logging.captureWarnings(True)
-        warnings.simplefilter("default")
         try:
             main(snakemake)
+            if "warnings" in snakemake.output.keys():  # noqa: SIM118 (a Namedlist: `in` looks at values)
+                table = pd.DataFrame({"rule": snakemake.rule, "warning": list(reported)}, columns=["rule", "warning"])
+                write_tsv(table, snakemake.output.warnings)
         except TmeInputError as exc:
             print(f"ERROR: {exc}", file=log)
             print(f"tme: {exc}", file=terminal)
@@ -53,6 +60,25 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
             sys.exit(1)
         finally:
             sys.stderr = terminal
+
+
+@contextmanager
+def _recording(reported: dict[str, None]) -> Iterator[None]:
+    """Log every warning (once per place, as Python's default) and keep the text of those that change
+    what was analysed (every occurrence, so two signatures' low coverage are two entries)."""
+    logger = logging.getLogger("py.warnings")
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, REPORTED_WARNINGS):
+            reported[" ".join(str(message).split())] = None
+        logger.warning("%s", warnings.formatwarning(message, category, filename, lineno, line).rstrip())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        for category in REPORTED_WARNINGS:
+            warnings.simplefilter("always", category)
+        warnings.showwarning = show
+        yield
 
 
 def check_workflow_config(config: dict, configfiles: Sequence[str]) -> tuple[dict, Design, pd.DataFrame]:

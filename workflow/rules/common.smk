@@ -83,9 +83,16 @@ def statistics_inputs(wildcards):
     return inputs
 
 
+#: Per-rule tables of the warnings that change what was analysed (tme.workflow.run), gathered into
+#: results/qc/warnings.tsv by rule collect_warnings.
+WARNINGS = "results/qc/warnings"
+#: Patients per feature and arm from randomised to analysed (tme.flow.endpoint_flow).
+ENDPOINT_FLOW = "results/tables/endpoint_flow.tsv"
+
+
 def statistics_outputs():
     """The paired statistics' tables: within-arm changes, and between-arm effects unless single-arm."""
-    outputs = {"within": "results/tables/changes_within_arm.tsv"}
+    outputs = {"within": "results/tables/changes_within_arm.tsv", "endpoint_flow": ENDPOINT_FLOW}
     if not DESIGN.single_arm:
         outputs["between"] = "results/tables/effects_between_arms.tsv"
         outputs["sensitivity"] = "results/tables/sensitivity.tsv"
@@ -99,7 +106,7 @@ def analysis_targets():
     """Every analysis output the config switches on."""
     targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv"]
     if config["blinded"]:  # nothing arm-wise: pooled changes only
-        targets += ["results/tables/changes_pooled.tsv"]
+        targets += ["results/tables/changes_pooled.tsv", ENDPOINT_FLOW]
     else:
         targets += list(statistics_outputs().values())
     if config.get("expression"):
@@ -121,6 +128,16 @@ def analysis_targets():
     if config.get("single_cell"):
         targets += ["results/tables/singlecell_features.tsv", "results/singlecell/pseudobulk_counts.tsv.gz"]
     return targets
+
+
+def warning_tables(wildcards=None):
+    """The warnings tables of the rules this run executes: those with an output among the targets."""
+    needed = set(analysis_targets())
+    return sorted(
+        job.output.warnings
+        for job in workflow.rules
+        if "warnings" in job.output.keys() and needed & set(map(str, job.output))
+    )
 
 
 def all_targets():

@@ -43,3 +43,26 @@ rule report_methods:
         runtime=lambda wc, attempt: 10 * attempt,
     script:
         "../scripts/report_methods.py"
+
+
+rule collect_warnings:
+    input:
+        rules=warning_tables,
+        flow="results/tables/sample_flow.tsv",
+        endpoint_flow=ENDPOINT_FLOW,
+    output:
+        warnings="results/qc/warnings.tsv",
+    log:
+        "logs/report/collect_warnings.log",
+    localrule: True
+    conda:
+        "../../envs/tme.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        blinded=DESIGN.blinded,
+        single_arm=DESIGN.single_arm,
+        pseudonymised=bool(config["pseudonymise_ids"]),
+    script:
+        "../scripts/collect_warnings.py"

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from tme.config import POOLED, Design, pooled_design
+from tme.flow import analysed_counts, endpoint_flow
 from tme.plan import AnalysisPlan
 from tme.plan.baseline import baseline_covariates, per_protocol_patients, post_covariates, read_patients
 from tme.stats import (
@@ -48,10 +49,26 @@ def analyse(
     config: Mapping[str, Any], values: pd.DataFrame, info: pd.DataFrame, samples: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
     """The plan's tables (module docstring) from ``values`` (``sample_id, patient_id, arm, timepoint,
-    feature, value``), ``info`` (``feature, feature_type, family``) and the validated sample sheet."""
+    feature, value``), ``info`` (``feature, feature_type, family``) and the validated sample sheet,
+    with ``endpoint_flow``: patients per feature and arm from randomised to analysed
+    (:func:`tme.flow.endpoint_flow`)."""
     design, plan = Design.from_config(config), AnalysisPlan.from_config(config)
-    stats = config["statistics"]
     features = plan.feature_table(info)
+    tables = _statistics(config, design, plan, features, values, samples)
+    counted = pooled_design(design) if design.blinded else design
+    tables["endpoint_flow"] = endpoint_flow(values, samples, counted, features, analysed_counts(tables, counted))
+    return tables
+
+
+def _statistics(
+    config: Mapping[str, Any],
+    design: Design,
+    plan: AnalysisPlan,
+    features: pd.DataFrame,
+    values: pd.DataFrame,
+    samples: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    stats = config["statistics"]
     conf_level, methods = stats["confidence_level"], plan.multiplicity_map()
     if design.blinded:
         pooled = changes_within_arm(
