@@ -18,6 +18,7 @@ from tme.singlecell import (
     pseudobulk,
     pseudobulk_per_cell_type,
     score_genes,
+    score_h5ad,
     score_signatures,
     simulate_singlecell,
     summary_table,
@@ -37,22 +38,12 @@ def synthetic() -> ad.AnnData:
     """2,000 cells × 1,500 genes, ~10 % non-zero, log1p-normalised, CSR float32 (seeded)."""
     rng = np.random.default_rng(11)
     n_cells, n_genes = 2000, 1500
-    counts = sp.random(
-        n_cells,
-        n_genes,
-        density=0.1,
-        format="csr",
-        random_state=rng,
-        data_rvs=lambda n: rng.poisson(3.0, n) + 1.0,
-        dtype=np.float32,
-    )
+    counts = sp.random(n_cells, n_genes, density=0.1, format="csr", random_state=rng,
+                       data_rvs=lambda n: rng.poisson(3.0, n) + 1.0, dtype=np.float32)
     counts = sp.csr_matrix(counts.multiply(rng.gamma(2.0, 0.5, n_genes)[None, :]), dtype=np.float32)
     counts.data = np.round(counts.data) + 1
-    adata = ad.AnnData(
-        counts,
-        obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]),
-        var=pd.DataFrame(index=[f"G{i}" for i in range(n_genes)]),
-    )
+    adata = ad.AnnData(counts, obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]),
+                       var=pd.DataFrame(index=[f"G{i}" for i in range(n_genes)]))
     adata.layers["counts"] = adata.X.copy()
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
@@ -73,7 +64,6 @@ def _scanpy_scores(adata: ad.AnnData, sets: dict, **kwargs) -> pd.DataFrame:
 
 
 # --- scanpy parity ---------------------------------------------------------------------------------
-
 
 @pytest.mark.parametrize("use_raw", [True, False])  # raw: sparse log-normalised; X: dense scaled (negatives)
 @pytest.mark.parametrize("seed", [0, 7])
@@ -103,17 +93,40 @@ def test_fast_path_equals_scanpy_on_synthetic_sparse(synthetic):
     assert adata.uns["signature_scores"]["coverage"]["n_controls"].gt(0).all()
 
 
-def test_gene_means_are_rounded_as_scanpy_rounds_them():
-    """Bins come from float32 sums under scanpy 1.11 (scipy); chunked means must match them bit for bit."""
-    score_genes_module = pytest.importorskip("scanpy.tools._score_genes")
-    rng = np.random.default_rng(1)
-    X = sp.random(120_000, 1000, density=0.05, format="csr", random_state=rng, dtype=np.float32)
-    X.data = np.log1p(X.data * 30).astype(np.float32)
-    adata = ad.AnnData(X)
-    expected = score_genes_module._nan_means(X, axis=0)
-    assert np.array_equal(gene_means(adata, chunk_size=25_000).to_numpy(), expected)
-    dense = ad.AnnData(X[:5000].toarray())
-    assert np.array_equal(gene_means(dense, chunk_size=700).to_numpy(), score_genes_module._nan_means(dense.X, axis=0))
+@pytest.fixture(scope="module")
+def rounding_probe() -> ad.AnnData:
+    """60,000 cells x 400 genes in 200 pairs, each pair the same values in another cell order.
+
+    Summed in float64 (exact here) a pair ties; summed cell after cell in float32 (scipy, scanpy
+    <= 1.12.1) it does not. Ties take the lowest rank, so the two roundings put genes in different
+    expression bins and draw different controls: only the rounding scanpy uses reproduces it.
+    """
+    rng = np.random.default_rng(5)
+    first = sp.random(60_000, 200, density=0.2, format="csc", random_state=rng, dtype=np.float32)
+    first.data = np.log1p(first.data * 30).astype(np.float32)
+    second = first[rng.permutation(60_000)]
+    X = sp.hstack([first, second], format="csr", dtype=np.float32)
+    return ad.AnnData(X, var=pd.DataFrame(index=[f"G{i}" for i in range(400)]))
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_scores_equal_scanpy_where_the_rounding_of_means_matters(rounding_probe, dense, monkeypatch):
+    """tme's means round as the installed scanpy's (public ``score_genes``), sparse and dense."""
+    adata = rounding_probe[:15_000].copy() if dense else rounding_probe.copy()
+    if dense:
+        adata.X = adata.X.toarray()
+    sets = _gene_sets(adata.var_names, (60, 80), 9)
+    expected = _scanpy_scores(adata, sets, random_state=0)
+    # same controls: differences are scanpy's float32 row sums (~1e-7); other controls: > 1e-3
+    assert np.abs(score_signatures(adata, sets, chunk_size=7_000, key_added=None).to_numpy()
+                  - expected.to_numpy()).max() <= TOL
+    if not dense:  # the probe discriminates: the other rounding draws other controls
+        import tme.singlecell.score as score_module
+
+        installed = score_module._scanpy_sums_sparse_in_float64()
+        monkeypatch.setattr(score_module, "_scanpy_sums_sparse_in_float64", lambda: not installed)
+        other = score_signatures(adata, sets, chunk_size=7_000, key_added=None)
+        assert np.abs(other.to_numpy() - expected.to_numpy()).max() > 1e-3
 
 
 def test_control_genes_do_not_touch_global_random_state(synthetic):
@@ -140,6 +153,24 @@ def test_backed_and_counts_paths_match_in_memory(synthetic, tmp_path):
     assert np.abs(from_counts.to_numpy() - expected.to_numpy()).max() <= TOL
 
 
+def test_score_h5ad_reads_the_matrix_scanpy_would_score(synthetic, tmp_path):
+    """From a file: raw/X when present (as scanpy), a layer on request; one pass or chunked."""
+    sets = _gene_sets(synthetic.var_names, (10, 50), 6)
+    adata = synthetic.copy()
+    adata.raw = adata
+    adata.X = adata.X * 2  # not what scanpy scores when raw is present
+    adata.obsm["X_umap"] = np.zeros((adata.n_obs, 2))
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    expected = score_signatures(synthetic.copy(), sets, key_added=None)
+    for chunk_size in (50_000, 333):
+        scores, coverage = score_h5ad(path, sets, chunk_size=chunk_size)
+        assert scores.index.equals(synthetic.obs_names) and list(coverage.index) == list(sets)
+        assert np.abs(scores.to_numpy() - expected.to_numpy()).max() <= TOL
+    from_counts, _ = score_h5ad(path, sets, layer="counts", use_raw=False, target_sum=1e4)
+    assert np.abs(from_counts.to_numpy() - expected.to_numpy()).max() <= TOL
+
+
 def test_sets_without_genes_are_reported_not_scored(synthetic):
     sets = {"ok": list(synthetic.var_names[:10]), "absent": ["NOPE1", "NOPE2"]}
     scores = score_signatures(synthetic, sets, key_added="s")
@@ -155,9 +186,8 @@ def test_aucell_equals_decoupler_without_ties(tmp_path):
     n_cells, n_genes = 300, 400  # 60 % non-zero: the top 5 % (20 genes) never reaches the tied zeros
     X = rng.lognormal(0, 1, (n_cells, n_genes)) * (rng.random((n_cells, n_genes)) < 0.6)
     genes = [f"G{i}" for i in range(n_genes)]
-    adata = ad.AnnData(
-        sp.csr_matrix(X), obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]), var=pd.DataFrame(index=genes)
-    )
+    adata = ad.AnnData(sp.csr_matrix(X), obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]),
+                       var=pd.DataFrame(index=genes))
     sets = {f"S{k}": list(rng.choice(genes, size=size, replace=False)) for k, size in enumerate((5, 12, 30, 60))}
     net = pd.DataFrame([(s, g) for s, members in sets.items() for g in members], columns=["source", "target"])
     dc.mt.aucell(adata, net, tmin=1)
@@ -171,7 +201,6 @@ def test_aucell_equals_decoupler_without_ties(tmp_path):
 
 
 # --- simulator, summaries, pseudobulk --------------------------------------------------------------
-
 
 @pytest.fixture(scope="module")
 def sim() -> dict:
@@ -204,7 +233,6 @@ def test_planted_changes_are_recovered(sim):
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
     from tme.signatures import load_library
-
     lib = load_library()
     sigs = {name: lib[name].genes for name in truth["feature"].str.split("|").str[1].unique() if name in lib}
     scores = score_signatures(adata, sigs)
@@ -239,16 +267,13 @@ def test_pseudobulk_sums_counts_exactly(sim):
     assert np.array_equal(per_sample.sum(axis=1).to_numpy(), column_sums)
     sid = per_sample.columns[0]
     cells = adata.obs["sample_id"].to_numpy() == sid
-    assert np.array_equal(
-        per_sample[sid].to_numpy(), np.asarray(adata.X[cells].sum(axis=0, dtype=np.float64)).ravel().astype(np.int64)
-    )
+    assert np.array_equal(per_sample[sid].to_numpy(),
+                          np.asarray(adata.X[cells].sum(axis=0, dtype=np.float64)).ravel().astype(np.int64))
     by_sample = per_type.T.groupby(per_type.columns.str.split("|").str[0]).sum().T
     assert by_sample.equals(per_sample[by_sample.columns])
     assert per_type.attrs["n_cells"][f"{sid}|T cell"] == int((cells & (adata.obs["cell_type"] == "T cell")).sum())
     macrophages = pseudobulk_per_cell_type(adata, layer=None, min_cells=1)["Macrophage"]
-    assert macrophages.equals(
-        per_type[[f"{s}|Macrophage" for s in macrophages.columns]].set_axis(macrophages.columns, axis=1)
-    )
+    assert macrophages.equals(per_type[[f"{s}|Macrophage" for s in macrophages.columns]].set_axis(macrophages.columns, axis=1))
     assert set(macrophages.columns) <= set(sim["samples"]["sample_id"])
 
 
