@@ -38,12 +38,22 @@ def synthetic() -> ad.AnnData:
     """2,000 cells × 1,500 genes, ~10 % non-zero, log1p-normalised, CSR float32 (seeded)."""
     rng = np.random.default_rng(11)
     n_cells, n_genes = 2000, 1500
-    counts = sp.random(n_cells, n_genes, density=0.1, format="csr", random_state=rng,
-                       data_rvs=lambda n: rng.poisson(3.0, n) + 1.0, dtype=np.float32)
+    counts = sp.random(
+        n_cells,
+        n_genes,
+        density=0.1,
+        format="csr",
+        random_state=rng,
+        data_rvs=lambda n: rng.poisson(3.0, n) + 1.0,
+        dtype=np.float32,
+    )
     counts = sp.csr_matrix(counts.multiply(rng.gamma(2.0, 0.5, n_genes)[None, :]), dtype=np.float32)
     counts.data = np.round(counts.data) + 1
-    adata = ad.AnnData(counts, obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]),
-                       var=pd.DataFrame(index=[f"G{i}" for i in range(n_genes)]))
+    adata = ad.AnnData(
+        counts,
+        obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]),
+        var=pd.DataFrame(index=[f"G{i}" for i in range(n_genes)]),
+    )
     adata.layers["counts"] = adata.X.copy()
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
@@ -64,6 +74,7 @@ def _scanpy_scores(adata: ad.AnnData, sets: dict, **kwargs) -> pd.DataFrame:
 
 
 # --- scanpy parity ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("use_raw", [True, False])  # raw: sparse log-normalised; X: dense scaled (negatives)
 @pytest.mark.parametrize("seed", [0, 7])
@@ -118,8 +129,10 @@ def test_scores_equal_scanpy_where_the_rounding_of_means_matters(rounding_probe,
     sets = _gene_sets(adata.var_names, (60, 80), 9)
     expected = _scanpy_scores(adata, sets, random_state=0)
     # same controls: differences are scanpy's float32 row sums (~1e-7); other controls: > 1e-3
-    assert np.abs(score_signatures(adata, sets, chunk_size=7_000, key_added=None).to_numpy()
-                  - expected.to_numpy()).max() <= TOL
+    assert (
+        np.abs(score_signatures(adata, sets, chunk_size=7_000, key_added=None).to_numpy() - expected.to_numpy()).max()
+        <= TOL
+    )
     if not dense:  # the probe discriminates: the other rounding draws other controls
         import tme.singlecell.score as score_module
 
@@ -186,8 +199,9 @@ def test_aucell_equals_decoupler_without_ties(tmp_path):
     n_cells, n_genes = 300, 400  # 60 % non-zero: the top 5 % (20 genes) never reaches the tied zeros
     X = rng.lognormal(0, 1, (n_cells, n_genes)) * (rng.random((n_cells, n_genes)) < 0.6)
     genes = [f"G{i}" for i in range(n_genes)]
-    adata = ad.AnnData(sp.csr_matrix(X), obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]),
-                       var=pd.DataFrame(index=genes))
+    adata = ad.AnnData(
+        sp.csr_matrix(X), obs=pd.DataFrame(index=[f"c{i}" for i in range(n_cells)]), var=pd.DataFrame(index=genes)
+    )
     sets = {f"S{k}": list(rng.choice(genes, size=size, replace=False)) for k, size in enumerate((5, 12, 30, 60))}
     net = pd.DataFrame([(s, g) for s, members in sets.items() for g in members], columns=["source", "target"])
     dc.mt.aucell(adata, net, tmin=1)
@@ -201,6 +215,7 @@ def test_aucell_equals_decoupler_without_ties(tmp_path):
 
 
 # --- simulator, summaries, pseudobulk --------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sim() -> dict:
@@ -233,6 +248,7 @@ def test_planted_changes_are_recovered(sim):
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
     from tme.signatures import load_library
+
     lib = load_library()
     sigs = {name: lib[name].genes for name in truth["feature"].str.split("|").str[1].unique() if name in lib}
     scores = score_signatures(adata, sigs)
@@ -267,13 +283,16 @@ def test_pseudobulk_sums_counts_exactly(sim):
     assert np.array_equal(per_sample.sum(axis=1).to_numpy(), column_sums)
     sid = per_sample.columns[0]
     cells = adata.obs["sample_id"].to_numpy() == sid
-    assert np.array_equal(per_sample[sid].to_numpy(),
-                          np.asarray(adata.X[cells].sum(axis=0, dtype=np.float64)).ravel().astype(np.int64))
+    assert np.array_equal(
+        per_sample[sid].to_numpy(), np.asarray(adata.X[cells].sum(axis=0, dtype=np.float64)).ravel().astype(np.int64)
+    )
     by_sample = per_type.T.groupby(per_type.columns.str.split("|").str[0]).sum().T
     assert by_sample.equals(per_sample[by_sample.columns])
     assert per_type.attrs["n_cells"][f"{sid}|T cell"] == int((cells & (adata.obs["cell_type"] == "T cell")).sum())
     macrophages = pseudobulk_per_cell_type(adata, layer=None, min_cells=1)["Macrophage"]
-    assert macrophages.equals(per_type[[f"{s}|Macrophage" for s in macrophages.columns]].set_axis(macrophages.columns, axis=1))
+    assert macrophages.equals(
+        per_type[[f"{s}|Macrophage" for s in macrophages.columns]].set_axis(macrophages.columns, axis=1)
+    )
     assert set(macrophages.columns) <= set(sim["samples"]["sample_id"])
 
 

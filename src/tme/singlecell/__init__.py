@@ -33,8 +33,25 @@ _SUBMODULE = {
     "summary_table": "summarise",
 }
 
-__all__ = sorted([*_SUBMODULE, "aucell", "control_genes", "gene_means", "score_genes", "score_h5ad",
-                  "score_signatures", "signature_weights"])
+__all__ = [
+    "MARKER_PANEL",
+    "annotate_cell_types",
+    "aucell",
+    "cell_type_proportions",
+    "control_genes",
+    "gene_means",
+    "mean_scores",
+    "pseudobulk",
+    "pseudobulk_per_cell_type",
+    "read_h5ads",
+    "score_genes",
+    "score_h5ad",
+    "score_signatures",
+    "signature_weights",
+    "simulate_singlecell",
+    "summary_table",
+    "write_singlecell_example",
+]
 
 
 def __getattr__(name: str):

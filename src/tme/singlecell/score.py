@@ -60,8 +60,11 @@ def _obs_rep(adata: AnnData, use_raw: bool | None, layer: str | None) -> tuple[A
     else:
         X, var_names = (adata.layers[layer] if layer is not None else adata.X), adata.var_names
     if not var_names.is_unique:
-        raise TmeInputError(f"gene {var_names[var_names.duplicated()][0]!r} appears more than once in var_names",
-                            column="var", fix="make gene names unique (sum or drop duplicated genes) before scoring")
+        raise TmeInputError(
+            f"gene {var_names[var_names.duplicated()][0]!r} appears more than once in var_names",
+            column="var",
+            fix="make gene names unique (sum or drop duplicated genes) before scoring",
+        )
     return X, var_names
 
 
@@ -75,7 +78,7 @@ def _row_chunks(X: Any, chunk_size: int) -> Iterator[tuple[int, int, np.ndarray 
             # slices of a much larger array (scipy's _prune_array) — a whole chunk per chunk.
             lo, hi = X.indptr[start], X.indptr[stop]
             rows = sp.csr_matrix((stop - start, X.shape[1]), dtype=X.dtype)
-            rows.data, rows.indices, rows.indptr = X.data[lo:hi], X.indices[lo:hi], X.indptr[start:stop + 1] - lo
+            rows.data, rows.indices, rows.indptr = X.data[lo:hi], X.indices[lo:hi], X.indptr[start : stop + 1] - lo
         else:
             rows = X[start:stop]
             rows = sp.csr_matrix(rows) if sp.issparse(rows) else np.asarray(rows)
@@ -104,8 +107,10 @@ def _add_column_sums(rows: np.ndarray | sp.csr_matrix, total: np.ndarray) -> Non
     """
     values = rows.data if sp.issparse(rows) else np.ascontiguousarray(rows)
     if not np.isfinite(values).all():
-        raise TmeInputError("the expression matrix holds NaN or infinite values",
-                            fix="remove or impute them before scoring (scanpy's score_genes skips genes with NaN means)")
+        raise TmeInputError(
+            "the expression matrix holds NaN or infinite values",
+            fix="remove or impute them before scoring (scanpy's score_genes skips genes with NaN means)",
+        )
     if sp.issparse(rows):
         np.add.at(total, rows.indices, values.astype(total.dtype, copy=False))
     else:
@@ -113,8 +118,15 @@ def _add_column_sums(rows: np.ndarray | sp.csr_matrix, total: np.ndarray) -> Non
 
 
 @numba.njit(cache=True)
-def _csr_times_sparse(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, w_ptr: np.ndarray,
-                      w_col: np.ndarray, w_val: np.ndarray, out: np.ndarray) -> None:
+def _csr_times_sparse(
+    data: np.ndarray,
+    indices: np.ndarray,
+    indptr: np.ndarray,
+    w_ptr: np.ndarray,
+    w_col: np.ndarray,
+    w_val: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """``out += X @ W`` for CSR ``X`` and CSR ``W`` (genes × sets), accumulated in float64.
 
     The work is ``nnz(X)`` × (sets per gene, ~3 for 50 Hallmark sets), not ``nnz(X)`` × sets.
@@ -137,7 +149,9 @@ def _expression_bins(means: np.ndarray, n_bins: int) -> np.ndarray:
     return bins
 
 
-def _controls(bins: np.ndarray, set_idx: np.ndarray, ctrl_size: int, random_state: int | np.random.RandomState) -> np.ndarray:
+def _controls(
+    bins: np.ndarray, set_idx: np.ndarray, ctrl_size: int, random_state: int | np.random.RandomState
+) -> np.ndarray:
     """Control gene positions for one set, drawing from ``RandomState`` in scanpy's order."""
     rs = random_state if isinstance(random_state, np.random.RandomState) else np.random.RandomState(random_state)
     chosen = []
@@ -150,8 +164,14 @@ def _controls(bins: np.ndarray, set_idx: np.ndarray, ctrl_size: int, random_stat
     return np.setdiff1d(ctrl, set_idx)
 
 
-def control_genes(gene_means: pd.Series, gene_list: Sequence[str], *, ctrl_size: int = 50, n_bins: int = 25,
-                  random_state: int | np.random.RandomState = 0) -> pd.Index:
+def control_genes(
+    gene_means: pd.Series,
+    gene_list: Sequence[str],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int | np.random.RandomState = 0,
+) -> pd.Index:
     """The control genes :func:`scanpy.tl.score_genes` uses for ``gene_list``.
 
     Parameters
@@ -204,9 +224,18 @@ def _nan_means(X: np.ndarray | sp.spmatrix, axis: int) -> np.ndarray:
     return np.asarray(X.sum(axis, dtype=np.float64)).ravel() / n
 
 
-def score_genes(adata: AnnData, gene_list: Sequence[str], *, ctrl_size: int = 50, n_bins: int = 25,
-                random_state: int | np.random.RandomState = 0, score_name: str = "score",
-                use_raw: bool | None = None, layer: str | None = None, copy: bool = False) -> AnnData | None:
+def score_genes(
+    adata: AnnData,
+    gene_list: Sequence[str],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int | np.random.RandomState = 0,
+    score_name: str = "score",
+    use_raw: bool | None = None,
+    layer: str | None = None,
+    copy: bool = False,
+) -> AnnData | None:
     """Score one gene set per cell exactly as :func:`scanpy.tl.score_genes` does (Tirosh 2016).
 
     ``score = mean(x[gene_list]) - mean(x[controls])`` per cell, the controls drawn by
@@ -244,8 +273,9 @@ def score_genes(adata: AnnData, gene_list: Sequence[str], *, ctrl_size: int = 50
     controls = control_genes(means, genes, ctrl_size=ctrl_size, n_bins=n_bins, random_state=random_state)
     if len(controls) == 0:
         raise ValueError("no control genes found in any bin: the data hold too few genes")
-    score = (_nan_means(X[:, var_names.get_indexer(genes)], axis=1)
-             - _nan_means(X[:, var_names.get_indexer(controls)], axis=1))
+    score = _nan_means(X[:, var_names.get_indexer(genes)], axis=1) - _nan_means(
+        X[:, var_names.get_indexer(controls)], axis=1
+    )
     adata.obs[score_name] = pd.Series(np.asarray(score, dtype=np.float64).ravel(), index=adata.obs_names)
     return adata if copy else None
 
@@ -256,8 +286,14 @@ def _gene_sets(signatures: Mapping[str, Sequence[str]] | Sequence[Signature]) ->
     return {sig.name: sig.genes for sig in signatures}
 
 
-def gene_means(adata: AnnData, *, use_raw: bool | None = None, layer: str | None = None,
-               target_sum: float | None = None, chunk_size: int = 50_000) -> pd.Series:
+def gene_means(
+    adata: AnnData,
+    *,
+    use_raw: bool | None = None,
+    layer: str | None = None,
+    target_sum: float | None = None,
+    chunk_size: int = 50_000,
+) -> pd.Series:
     """Mean expression of every gene over all cells, in row chunks, rounded as scanpy rounds it.
 
     The means decide the expression bins, so they are summed the way the installed
@@ -286,9 +322,15 @@ def _matrix_means(X: Any, target_sum: float | None, chunk_size: int) -> np.ndarr
     return means.astype(total.dtype) if dense else means  # numpy's nanmean keeps float32
 
 
-def signature_weights(means: pd.Series, signatures: Mapping[str, Sequence[str]] | Sequence[Signature], *,
-                      ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0, min_genes: int = 1
-                      ) -> tuple[np.ndarray, pd.DataFrame]:
+def signature_weights(
+    means: pd.Series,
+    signatures: Mapping[str, Sequence[str]] | Sequence[Signature],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int = 0,
+    min_genes: int = 1,
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Genes × sets weights folding each set's mean and its control mean into one column.
 
     ``W[g, s] = 1/|S|`` for set genes, ``-1/|C|`` for the controls :func:`control_genes` draws
@@ -319,10 +361,20 @@ def signature_weights(means: pd.Series, signatures: Mapping[str, Sequence[str]] 
     return W, pd.DataFrame(rows).set_index("signature")
 
 
-def score_signatures(adata: AnnData, signatures: Mapping[str, Sequence[str]] | Sequence[Signature], *,
-                     ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0, use_raw: bool | None = None,
-                     layer: str | None = None, target_sum: float | None = None, chunk_size: int = 50_000,
-                     min_genes: int = 1, key_added: str | None = "signature_scores") -> pd.DataFrame:
+def score_signatures(
+    adata: AnnData,
+    signatures: Mapping[str, Sequence[str]] | Sequence[Signature],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int = 0,
+    use_raw: bool | None = None,
+    layer: str | None = None,
+    target_sum: float | None = None,
+    chunk_size: int = 50_000,
+    min_genes: int = 1,
+    key_added: str | None = "signature_scores",
+) -> pd.DataFrame:
     """Score every gene set per cell in one sparse product per chunk (scanpy ``score_genes`` values).
 
     For each set the score is Tirosh's (2016) set mean minus control mean with the controls of
@@ -362,19 +414,36 @@ def score_signatures(adata: AnnData, signatures: Mapping[str, Sequence[str]] | S
     of :func:`signature_weights`, stored in ``adata.uns[key_added]['coverage']``).
     """
     X, var_names = _obs_rep(adata, use_raw, layer)
-    values, coverage = _score(X, var_names, signatures, target_sum, chunk_size, ctrl_size=ctrl_size,
-                              n_bins=n_bins, random_state=random_state, min_genes=min_genes)
+    values, coverage = _score(
+        X,
+        var_names,
+        signatures,
+        target_sum,
+        chunk_size,
+        ctrl_size=ctrl_size,
+        n_bins=n_bins,
+        random_state=random_state,
+        min_genes=min_genes,
+    )
     scores = pd.DataFrame(values, index=adata.obs_names, columns=coverage.index[coverage["scored"]])
     if key_added is not None:
         adata.obsm[key_added] = scores
-        adata.uns[key_added] = {"coverage": coverage.reset_index(),
-                                "params": dict(method="score_genes", ctrl_size=ctrl_size, n_bins=n_bins,
-                                               random_state=random_state, reference=SCORE_GENES_REFERENCE)}
+        adata.uns[key_added] = {
+            "coverage": coverage.reset_index(),
+            "params": dict(
+                method="score_genes",
+                ctrl_size=ctrl_size,
+                n_bins=n_bins,
+                random_state=random_state,
+                reference=SCORE_GENES_REFERENCE,
+            ),
+        }
     return scores
 
 
-def _score(X: Any, var_names: pd.Index, signatures, target_sum: float | None, chunk_size: int,
-           **weight_kwargs) -> tuple[np.ndarray, pd.DataFrame]:
+def _score(
+    X: Any, var_names: pd.Index, signatures, target_sum: float | None, chunk_size: int, **weight_kwargs
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Scores (cells × scored sets) and coverage: gene means, weights, then ``X @ W``.
 
     A backed matrix of at most ``chunk_size`` cells is read once and used by both passes.
@@ -393,17 +462,27 @@ def _weighted_sums(X: Any, W: np.ndarray, target_sum: float | None, chunk_size: 
     for start, stop, rows in _row_chunks(X, chunk_size):
         rows = _normalise(rows, target_sum)
         if sp.issparse(rows):
-            _csr_times_sparse(rows.data, rows.indices, rows.indptr, W_csr.indptr, W_csr.indices, W_csr.data,
-                              out[start:stop])
+            _csr_times_sparse(
+                rows.data, rows.indices, rows.indptr, W_csr.indptr, W_csr.indices, W_csr.data, out[start:stop]
+            )
         else:
             out[start:stop] = rows @ W
     return out
 
 
-def score_h5ad(path: str | os.PathLike, signatures: Mapping[str, Sequence[str]] | Sequence[Signature], *,
-               ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0, use_raw: bool | None = None,
-               layer: str | None = None, target_sum: float | None = None, chunk_size: int = 50_000,
-               min_genes: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_h5ad(
+    path: str | os.PathLike,
+    signatures: Mapping[str, Sequence[str]] | Sequence[Signature],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int = 0,
+    use_raw: bool | None = None,
+    layer: str | None = None,
+    target_sum: float | None = None,
+    chunk_size: int = 50_000,
+    min_genes: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`score_signatures` on an ``.h5ad`` file, reading only what the scores need.
 
     Reads the cell barcodes, the gene names and one matrix (``raw/X`` when the file has ``raw``
@@ -429,8 +508,21 @@ def score_h5ad(path: str | os.PathLike, signatures: Mapping[str, Sequence[str]] 
         var_names = pd.Index(read_elem(group["var"][group["var"].attrs["_index"]]))
         obs_names = pd.Index(read_elem(handle["obs"][handle["obs"].attrs["_index"]]))
         if not var_names.is_unique:
-            raise TmeInputError(f"gene {var_names[var_names.duplicated()][0]!r} appears more than once",
-                                file=path, column="var", fix="make gene names unique before scoring")
-        scores, coverage = _score(X, var_names, signatures, target_sum, chunk_size, ctrl_size=ctrl_size,
-                                  n_bins=n_bins, random_state=random_state, min_genes=min_genes)
+            raise TmeInputError(
+                f"gene {var_names[var_names.duplicated()][0]!r} appears more than once",
+                file=path,
+                column="var",
+                fix="make gene names unique before scoring",
+            )
+        scores, coverage = _score(
+            X,
+            var_names,
+            signatures,
+            target_sum,
+            chunk_size,
+            ctrl_size=ctrl_size,
+            n_bins=n_bins,
+            random_state=random_state,
+            min_genes=min_genes,
+        )
     return pd.DataFrame(scores, index=obs_names, columns=coverage.index[coverage["scored"]]), coverage
