@@ -42,8 +42,11 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 R_SCRIPT = ROOT / "tests" / "fixtures" / "de" / "deseq2_paired.R"
-TABLES = {"de_interaction": "interaction", "de_within_anakinra": "within_anakinra",
-          "de_within_usual_care": "within_usual_care"}
+TABLES = {
+    "de_interaction": "interaction",
+    "de_within_anakinra": "within_anakinra",
+    "de_within_usual_care": "within_usual_care",
+}
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(R_SCRIPT.parent))
 
@@ -86,8 +89,11 @@ def r_available() -> str:
     """'' when R DESeq2 can run, else why not."""
     if shutil.which("Rscript") is None:
         return "Rscript not on PATH"
-    check = subprocess.run(["Rscript", "-e", "quit(status = !requireNamespace('DESeq2', quietly = TRUE))"],
-                           capture_output=True, check=False)
+    check = subprocess.run(
+        ["Rscript", "-e", "quit(status = !requireNamespace('DESeq2', quietly = TRUE))"],
+        capture_output=True,
+        check=False,
+    )
     return "" if check.returncode == 0 else "the R package DESeq2 is not installed"
 
 
@@ -101,8 +107,11 @@ def parity(tme_dir: Path, r_dir: Path) -> dict[str, float]:
         pearson.append(np.corrcoef(ref_lfc[tested], ours.loc[tested, "log2FoldChange"])[0, 1])
         set_diff.append(len(set(wide.index[ref_padj < 0.05]) ^ set(ours.index[ours["padj"] < 0.05])))
         max_diff.append(float(np.abs(ref_lfc - ours["log2FoldChange"]).max()))
-    return {"lfc_pearson_min": min(pearson), "padj05_set_difference_max": max(set_diff),
-            "lfc_max_abs_difference": max(max_diff)}
+    return {
+        "lfc_pearson_min": min(pearson),
+        "padj05_set_difference_max": max(set_diff),
+        "lfc_max_abs_difference": max(max_diff),
+    }
 
 
 def main() -> None:
@@ -121,19 +130,24 @@ def main() -> None:
     env = thread_env(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="bench_de_"))
     try:
-        code = ("import sys; sys.path.insert(0, sys.argv[1]); from bench_de import write_input; "
-                "write_input(__import__('pathlib').Path(sys.argv[2]), int(sys.argv[3]) or None)")
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from bench_de import write_input; "
+            "write_input(__import__('pathlib').Path(sys.argv[2]), int(sys.argv[3]) or None)"
+        )
         run([sys.executable, "-c", code, str(HERE), str(tmp), str(args.genes or 0)], env)  # keeps this process small
         counts, samples = tmp / "counts.tsv.gz", tmp / "samples.tsv"
-        n_genes = sum(1 for _ in gzip.open(counts, "rt")) - 1
-        n_samples = sum(1 for _ in open(samples)) - 1
+        with gzip.open(counts, "rt") as lines:
+            n_genes = sum(1 for _ in lines) - 1
+        n_samples = len(samples.read_text().splitlines()) - 1
         print(f"input: {n_genes:,} genes x {n_samples:,} samples; threads {args.threads}; load {load()}", flush=True)
         (tmp / "tme").mkdir()
         core: dict[str, list[float]] = {"tme": [], "DESeq2": []}
 
         def tme_run():
-            result = run([sys.executable, __file__, "--worker", str(counts), str(samples), str(tmp / "tme"),
-                          str(args.threads)], env)
+            result = run(
+                [sys.executable, __file__, "--worker", str(counts), str(samples), str(tmp / "tme"), str(args.threads)],
+                env,
+            )
             core["tme"].append(json.loads(result.stdout.strip().splitlines()[-1])["core"])
             return result
 
@@ -147,25 +161,31 @@ def main() -> None:
         runs = alternate(methods, args.rounds, args.warmup, log=lambda line: print(line, flush=True))
         whole = {name: median([r.seconds for r in results]) for name, results in runs.items()}
         peak = {name: median([r.peak_mib for r in results]) for name, results in runs.items()}
-        calls = {name: median(values[args.warmup:]) for name, values in core.items() if values}
+        calls = {name: median(values[args.warmup :]) for name, values in core.items() if values}
         for name in runs:
-            print(f"{name:7s} whole process {whole[name]:7.2f} s (median of {args.rounds}), core call "
-                  f"{calls[name]:7.2f} s, peak RSS {peak[name]:6.0f} MiB")
+            print(
+                f"{name:7s} whole process {whole[name]:7.2f} s (median of {args.rounds}), core call "
+                f"{calls[name]:7.2f} s, peak RSS {peak[name]:6.0f} MiB"
+            )
         if no_r:
             print(f"R DESeq2: {no_r}; no ratios")
-            print(f"RESULT tme_whole_s={whole['tme']:.2f} tme_core_s={calls['tme']:.2f} tme_peak_mib={peak['tme']:.0f} "
-                  f"deseq2=skipped")
+            print(
+                f"RESULT tme_whole_s={whole['tme']:.2f} tme_core_s={calls['tme']:.2f} tme_peak_mib={peak['tme']:.0f} "
+                f"deseq2=skipped"
+            )
             return
         agree = parity(tmp / "tme", tmp / "r")
         print("parity with R DESeq2 (last runs): " + ", ".join(f"{k} {v:.6g}" for k, v in agree.items()))
-        print(f"RESULT whole_speedup_vs_deseq2={whole['DESeq2'] / whole['tme']:.1f} "
-              f"core_speedup_vs_deseq2={calls['DESeq2'] / calls['tme']:.1f} "
-              f"tme_whole_s={whole['tme']:.2f} deseq2_whole_s={whole['DESeq2']:.2f} "
-              f"tme_core_s={calls['tme']:.2f} deseq2_core_s={calls['DESeq2']:.2f} "
-              f"tme_peak_mib={peak['tme']:.0f} deseq2_peak_mib={peak['DESeq2']:.0f} "
-              f"lfc_pearson_min={agree['lfc_pearson_min']:.6f} "
-              f"padj05_set_difference_max={agree['padj05_set_difference_max']} "
-              f"lfc_max_abs_difference={agree['lfc_max_abs_difference']:.2e} genes={n_genes} threads={args.threads}")
+        print(
+            f"RESULT whole_speedup_vs_deseq2={whole['DESeq2'] / whole['tme']:.1f} "
+            f"core_speedup_vs_deseq2={calls['DESeq2'] / calls['tme']:.1f} "
+            f"tme_whole_s={whole['tme']:.2f} deseq2_whole_s={whole['DESeq2']:.2f} "
+            f"tme_core_s={calls['tme']:.2f} deseq2_core_s={calls['DESeq2']:.2f} "
+            f"tme_peak_mib={peak['tme']:.0f} deseq2_peak_mib={peak['DESeq2']:.0f} "
+            f"lfc_pearson_min={agree['lfc_pearson_min']:.6f} "
+            f"padj05_set_difference_max={agree['padj05_set_difference_max']} "
+            f"lfc_max_abs_difference={agree['lfc_max_abs_difference']:.2e} genes={n_genes} threads={args.threads}"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

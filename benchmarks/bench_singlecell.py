@@ -102,14 +102,17 @@ def write_synthetic(path: str | Path, n_cells: int, genes: list[str], nnz: int, 
 def _write_in_subprocess(path: Path, n_cells: int, genes: list[str], nnz: int, seed: int, chunk: int) -> int:
     """:func:`write_synthetic` in a child process: this process stays small, and on Linux a child's
     peak RSS (``ru_maxrss``) starts from its parent's at fork, so the methods' peaks are their own."""
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from bench_singlecell import write_synthetic; "
-            "print(write_synthetic(**json.load(open(sys.argv[2]))))")
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from bench_singlecell import write_synthetic; "
+        "print(write_synthetic(**json.load(open(sys.argv[2]))))"
+    )
     spec = Path(path).with_suffix(".json")
     spec.write_text(json.dumps(dict(path=str(path), n_cells=n_cells, genes=genes, nnz=nnz, seed=seed, chunk=chunk)))
     return int(run([sys.executable, "-c", code, str(HERE), str(spec)], thread_env(1)).stdout.split()[-1])
 
 
 # --- workers: one per process ---------------------------------------------------------------------
+
 
 def _score(method: str, adata, sets: dict[str, list[str]]) -> np.ndarray:
     """All sets by ``method`` on an in-memory AnnData (cells × sets)."""
@@ -164,7 +167,9 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--skip-ulm", action="store_true")
-    p.add_argument("--backed-cells", type=int, default=0, help="cells of a file scored in chunks for peak memory (0: skip)")
+    p.add_argument(
+        "--backed-cells", type=int, default=0, help="cells of a file scored in chunks for peak memory (0: skip)"
+    )
     p.add_argument("--chunk-size", type=int, default=50_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tmpdir", type=Path, default=None)
@@ -176,8 +181,11 @@ def main() -> None:
 
     env = thread_env(args.threads)
     methods = ["tme", "score_genes"]
-    no_ulm = "skipped (--skip-ulm)" if args.skip_ulm else (
-        "" if importlib.util.find_spec("decoupler") else "decoupler is not installed")
+    no_ulm = (
+        "skipped (--skip-ulm)"
+        if args.skip_ulm
+        else ("" if importlib.util.find_spec("decoupler") else "decoupler is not installed")
+    )
     if not no_ulm:
         methods.append("ulm")
     sets = dict(list(read_gmt(args.gmt).items())[: args.n_sets])
@@ -188,19 +196,38 @@ def main() -> None:
         sets_json = tmp / "sets.json"
         sets_json.write_text(json.dumps(sets))
         path = tmp / "cells.h5ad"
-        nnz = _write_in_subprocess(path, args.cells, genes, int(round(args.density * args.genes)), args.seed, args.chunk_size)
-        print(f"{args.cells:,} cells x {args.genes:,} genes, {nnz / args.cells:.0f} non-zeros per cell, "
-              f"{len(sets)} Hallmark sets, {path.stat().st_size / 1024**2:.0f} MiB on disk; threads {args.threads}; "
-              f"load {load()}", flush=True)
+        nnz = _write_in_subprocess(
+            path, args.cells, genes, int(round(args.density * args.genes)), args.seed, args.chunk_size
+        )
+        print(
+            f"{args.cells:,} cells x {args.genes:,} genes, {nnz / args.cells:.0f} non-zeros per cell, "
+            f"{len(sets)} Hallmark sets, {path.stat().st_size / 1024**2:.0f} MiB on disk; threads {args.threads}; "
+            f"load {load()}",
+            flush=True,
+        )
         core: dict[str, list[float]] = {m: [] for m in methods}
 
         def runner(figure: str, method: str):
             def go():
-                result = run([sys.executable, __file__, "--chunk-size", str(args.chunk_size), "--worker", figure,
-                              method, str(path), str(sets_json), str(tmp / f"{method}.npy")], env)
+                result = run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--chunk-size",
+                        str(args.chunk_size),
+                        "--worker",
+                        figure,
+                        method,
+                        str(path),
+                        str(sets_json),
+                        str(tmp / f"{method}.npy"),
+                    ],
+                    env,
+                )
                 if figure == "core":
                     core[method].append(json.loads(result.stdout.strip().splitlines()[-1])["core"])
                 return result
+
             return go
 
         log = lambda line: print(line, flush=True)  # noqa: E731
@@ -209,29 +236,48 @@ def main() -> None:
         alternate({f"core {m}": runner("core", m) for m in methods}, args.rounds, args.warmup, log)
         whole = {m: median([r.seconds for r in whole_runs[f"whole {m}"]]) for m in methods}
         peak = {m: median([r.peak_mib for r in whole_runs[f"whole {m}"]]) for m in methods}
-        calls = {m: median(core[m][args.warmup:]) for m in methods}
+        calls = {m: median(core[m][args.warmup :]) for m in methods}
         for m in methods:
-            print(f"{m:12s} whole process {whole[m]:7.2f} s, core call {calls[m]:7.2f} s (medians of {args.rounds}), "
-                  f"peak RSS {peak[m]:6.0f} MiB")
+            print(
+                f"{m:12s} whole process {whole[m]:7.2f} s, core call {calls[m]:7.2f} s (medians of {args.rounds}), "
+                f"peak RSS {peak[m]:6.0f} MiB"
+            )
         print(f"max |tme - score_genes| over all {len(sets)} sets and cells: {diff:.2e}")
         backed = float("nan")
         if args.backed_cells:
             big = tmp / "backed.h5ad"
             _write_in_subprocess(big, args.backed_cells, genes, 1_000, args.seed + 1, args.chunk_size)
-            result = run([sys.executable, __file__, "--chunk-size", str(args.chunk_size), "--worker", "whole", "tme",
-                          str(big), str(sets_json), ""], env)
+            result = run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--chunk-size",
+                    str(args.chunk_size),
+                    "--worker",
+                    "whole",
+                    "tme",
+                    str(big),
+                    str(sets_json),
+                    "",
+                ],
+                env,
+            )
             backed = result.peak_mib / 1024
-            print(f"backed: {args.backed_cells:,} cells scored by score_h5ad in chunks of {args.chunk_size:,}: "
-                  f"{result.seconds:.1f} s, peak RSS {backed:.2f} GiB")
+            print(
+                f"backed: {args.backed_cells:,} cells scored by score_h5ad in chunks of {args.chunk_size:,}: "
+                f"{result.seconds:.1f} s, peak RSS {backed:.2f} GiB"
+            )
         if no_ulm:
             print(f"decoupler ulm: {no_ulm}")
         ulm = {k: (v["ulm"] / v["tme"] if "ulm" in v else float("nan")) for k, v in (("whole", whole), ("core", calls))}
-        print(f"RESULT whole_speedup_vs_score_genes={whole['score_genes'] / whole['tme']:.1f} "
-              f"core_speedup_vs_score_genes={calls['score_genes'] / calls['tme']:.1f} "
-              f"whole_speedup_vs_ulm={ulm['whole']:.1f} core_speedup_vs_ulm={ulm['core']:.1f} "
-              f"tme_whole_s={whole['tme']:.2f} tme_core_s={calls['tme']:.2f} "
-              f"score_genes_whole_s={whole['score_genes']:.2f} max_abs_diff={diff:.1e} "
-              f"peak_gib_backed={backed:.2f} cells={args.cells} threads={args.threads}")
+        print(
+            f"RESULT whole_speedup_vs_score_genes={whole['score_genes'] / whole['tme']:.1f} "
+            f"core_speedup_vs_score_genes={calls['score_genes'] / calls['tme']:.1f} "
+            f"whole_speedup_vs_ulm={ulm['whole']:.1f} core_speedup_vs_ulm={ulm['core']:.1f} "
+            f"tme_whole_s={whole['tme']:.2f} tme_core_s={calls['tme']:.2f} "
+            f"score_genes_whole_s={whole['score_genes']:.2f} max_abs_diff={diff:.1e} "
+            f"peak_gib_backed={backed:.2f} cells={args.cells} threads={args.threads}"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

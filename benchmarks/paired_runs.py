@@ -2,9 +2,10 @@
 
 Every method runs as its own process (``run``): its wall-clock time from the parent and its peak
 resident memory (``os.wait4`` rusage of that child alone; on Linux a child's peak starts from its
-parent's RSS at fork, so keep the parent small: build large inputs in a child process). ``alternate`` runs warm-up rounds (not
-counted: page cache, imports compiled to bytecode, numba caches) then counted rounds, reversing the
-order of the methods every round so that neither always runs first after the other. All methods
+parent's RSS at fork, so keep the parent small: build large inputs in a child process).
+``alternate`` runs warm-up rounds (not counted: page cache, imports compiled to bytecode, numba
+caches) then counted rounds, reversing the order of the methods every round so that neither
+always runs first after the other. All methods
 get the same thread limits (``thread_env``). Report medians over the counted rounds and the machine
 load (``load``) next to them: the machine may be shared.
 """
@@ -19,8 +20,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 @dataclass
@@ -50,8 +57,9 @@ def run(cmd: Sequence[str], env: Mapping[str, str]) -> Run:
         return Run(seconds, usage.ru_maxrss / 1024, out.read())
 
 
-def alternate(methods: Mapping[str, Callable[[], Run]], rounds: int, warmup: int,
-              log: Callable[[str], None] = print) -> dict[str, list[Run]]:
+def alternate(
+    methods: Mapping[str, Callable[[], Run]], rounds: int, warmup: int, log: Callable[[str], None] = print
+) -> dict[str, list[Run]]:
     """``warmup`` uncounted then ``rounds`` counted rounds of every method, order reversed each round."""
     names = list(methods)
     counted: dict[str, list[Run]] = {name: [] for name in names}
