@@ -195,8 +195,10 @@ def fit_beta(counts: np.ndarray, sf: np.ndarray, alpha: np.ndarray, layout: Pair
         if not active.size:
             break
     refit = np.flatnonzero(~done | failed | ~np.isfinite(eta).all(axis=1))
-    for g in refit:
-        eta[g] = _fit_beta_optim(counts[g], sf, alpha[g], eta[g], layout)
+    if refit.size:
+        with threadpool_limits(limits=1, user_api="blas"):  # L-BFGS-B's tiny BLAS calls: no thread pool
+            for g in refit:
+                eta[g] = _fit_beta_optim(counts[g], sf, alpha[g], eta[g], layout)
     return eta
 
 
