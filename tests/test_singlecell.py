@@ -18,6 +18,7 @@ from tme.singlecell import (
     pseudobulk,
     pseudobulk_per_cell_type,
     score_genes,
+    score_h5ad,
     score_signatures,
     simulate_singlecell,
     summary_table,
@@ -103,17 +104,42 @@ def test_fast_path_equals_scanpy_on_synthetic_sparse(synthetic):
     assert adata.uns["signature_scores"]["coverage"]["n_controls"].gt(0).all()
 
 
-def test_gene_means_are_rounded_as_scanpy_rounds_them():
-    """Bins come from float32 sums under scanpy 1.11 (scipy); chunked means must match them bit for bit."""
-    score_genes_module = pytest.importorskip("scanpy.tools._score_genes")
-    rng = np.random.default_rng(1)
-    X = sp.random(120_000, 1000, density=0.05, format="csr", random_state=rng, dtype=np.float32)
-    X.data = np.log1p(X.data * 30).astype(np.float32)
-    adata = ad.AnnData(X)
-    expected = score_genes_module._nan_means(X, axis=0)
-    assert np.array_equal(gene_means(adata, chunk_size=25_000).to_numpy(), expected)
-    dense = ad.AnnData(X[:5000].toarray())
-    assert np.array_equal(gene_means(dense, chunk_size=700).to_numpy(), score_genes_module._nan_means(dense.X, axis=0))
+@pytest.fixture(scope="module")
+def rounding_probe() -> ad.AnnData:
+    """60,000 cells x 400 genes in 200 pairs, each pair the same values in another cell order.
+
+    Summed in float64 (exact here) a pair ties; summed cell after cell in float32 (scipy, scanpy
+    <= 1.12.1) it does not. Ties take the lowest rank, so the two roundings put genes in different
+    expression bins and draw different controls: only the rounding scanpy uses reproduces it.
+    """
+    rng = np.random.default_rng(5)
+    first = sp.random(60_000, 200, density=0.2, format="csc", random_state=rng, dtype=np.float32)
+    first.data = np.log1p(first.data * 30).astype(np.float32)
+    second = first[rng.permutation(60_000)]
+    X = sp.hstack([first, second], format="csr", dtype=np.float32)
+    return ad.AnnData(X, var=pd.DataFrame(index=[f"G{i}" for i in range(400)]))
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_scores_equal_scanpy_where_the_rounding_of_means_matters(rounding_probe, dense, monkeypatch):
+    """tme's means round as the installed scanpy's (public ``score_genes``), sparse and dense."""
+    adata = rounding_probe[:15_000].copy() if dense else rounding_probe.copy()
+    if dense:
+        adata.X = adata.X.toarray()
+    sets = _gene_sets(adata.var_names, (60, 80), 9)
+    expected = _scanpy_scores(adata, sets, random_state=0)
+    # same controls: differences are scanpy's float32 row sums (~1e-7); other controls: > 1e-3
+    assert (
+        np.abs(score_signatures(adata, sets, chunk_size=7_000, key_added=None).to_numpy() - expected.to_numpy()).max()
+        <= TOL
+    )
+    if not dense:  # the probe discriminates: the other rounding draws other controls
+        import tme.singlecell.score as score_module
+
+        installed = score_module._scanpy_sums_sparse_in_float64()
+        monkeypatch.setattr(score_module, "_scanpy_sums_sparse_in_float64", lambda: not installed)
+        other = score_signatures(adata, sets, chunk_size=7_000, key_added=None)
+        assert np.abs(other.to_numpy() - expected.to_numpy()).max() > 1e-3
 
 
 def test_control_genes_do_not_touch_global_random_state(synthetic):
@@ -137,6 +163,24 @@ def test_backed_and_counts_paths_match_in_memory(synthetic, tmp_path):
     assert np.abs(got.to_numpy() - expected.to_numpy()).max() <= TOL
     counts = ad.AnnData(synthetic.layers["counts"], obs=synthetic.obs, var=synthetic.var)
     from_counts = score_signatures(counts, sets, target_sum=1e4, chunk_size=512, key_added=None)
+    assert np.abs(from_counts.to_numpy() - expected.to_numpy()).max() <= TOL
+
+
+def test_score_h5ad_reads_the_matrix_scanpy_would_score(synthetic, tmp_path):
+    """From a file: raw/X when present (as scanpy), a layer on request; one pass or chunked."""
+    sets = _gene_sets(synthetic.var_names, (10, 50), 6)
+    adata = synthetic.copy()
+    adata.raw = adata
+    adata.X = adata.X * 2  # not what scanpy scores when raw is present
+    adata.obsm["X_umap"] = np.zeros((adata.n_obs, 2))
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    expected = score_signatures(synthetic.copy(), sets, key_added=None)
+    for chunk_size in (50_000, 333):
+        scores, coverage = score_h5ad(path, sets, chunk_size=chunk_size)
+        assert scores.index.equals(synthetic.obs_names) and list(coverage.index) == list(sets)
+        assert np.abs(scores.to_numpy() - expected.to_numpy()).max() <= TOL
+    from_counts, _ = score_h5ad(path, sets, layer="counts", use_raw=False, target_sum=1e4)
     assert np.abs(from_counts.to_numpy() - expected.to_numpy()).max() <= TOL
 
 

@@ -28,8 +28,11 @@ the installed one, see :func:`_scanpy_sums_sparse_in_float64`).
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
+from importlib import metadata
 from typing import Any
 
 import numba
@@ -37,7 +40,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
-from scipy.stats import rankdata
 
 from tme.errors import TmeInputError
 from tme.geneset import Signature
@@ -96,35 +98,23 @@ def _normalise(rows: np.ndarray | sp.csr_matrix, target_sum: float | None) -> np
     return np.log1p(rows * scale[:, None]).astype(np.float32)
 
 
-@numba.njit(cache=True)
-def _add_column_sums(data: np.ndarray, indices: np.ndarray, total: np.ndarray) -> int:
-    """Add a CSR chunk's values to the per-gene ``total`` in cell order, in ``total``'s dtype.
+def _add_column_sums(rows: np.ndarray | sp.csr_matrix, total: np.ndarray) -> None:
+    """Add a chunk's values to the per-gene ``total`` cell after cell, in ``total``'s dtype.
 
-    Returns the number of non-finite values (left out). Sequential addition in the accumulator's
-    dtype is what scipy's ``csr.sum(axis=0)`` does (float32 data: float32 sums), chunk after chunk.
+    Sequential addition in the accumulator's dtype is what scipy's ``csr.sum(axis=0)`` does
+    (float32 data: float32 sums; ``np.add.at`` adds in index order) and what numpy's axis-0 sum
+    of a C-ordered array does (row after row), chunk after chunk. Non-finite values are an error.
     """
-    bad = 0
-    for p in range(data.size):
-        value = data[p]
-        if np.isfinite(value):
-            total[indices[p]] += value
-        else:
-            bad += 1
-    return bad
-
-
-@numba.njit(cache=True)
-def _add_dense_column_sums(rows: np.ndarray, total: np.ndarray) -> int:
-    """Dense counterpart of :func:`_add_column_sums` (numpy sums axis 0 row after row, the same way)."""
-    bad = 0
-    for i in range(rows.shape[0]):
-        for j in range(rows.shape[1]):
-            value = rows[i, j]
-            if np.isfinite(value):
-                total[j] += value
-            else:
-                bad += 1
-    return bad
+    values = rows.data if sp.issparse(rows) else np.ascontiguousarray(rows)
+    if not np.isfinite(values).all():
+        raise TmeInputError(
+            "the expression matrix holds NaN or infinite values",
+            fix="remove or impute them before scoring (scanpy's score_genes skips genes with NaN means)",
+        )
+    if sp.issparse(rows):
+        np.add.at(total, rows.indices, values.astype(total.dtype, copy=False))
+    else:
+        total[:] = np.add.reduce(np.concatenate([total[None], values.astype(total.dtype, copy=False)]), axis=0)
 
 
 @numba.njit(cache=True)
@@ -154,7 +144,8 @@ def _expression_bins(means: np.ndarray, n_bins: int) -> np.ndarray:
     finite = np.isfinite(means)
     n_items = int(np.round(finite.sum() / (n_bins - 1)))
     bins = np.full(means.shape, -1, dtype=np.int64)
-    bins[finite] = rankdata(means[finite], method="min") // n_items
+    ordered = np.sort(means[finite])
+    bins[finite] = (np.searchsorted(ordered, means[finite], side="left") + 1) // n_items  # rank, ties: lowest
     return bins
 
 
@@ -206,21 +197,20 @@ def control_genes(
 
 @cache
 def _scanpy_sums_sparse_in_float64() -> bool:
-    """Whether the installed scanpy accumulates sparse means in float64.
+    """Whether the installed scanpy accumulates sparse gene means in float64.
 
-    scanpy 1.11 sums a sparse matrix with scipy, which accumulates in the data's dtype (float32)
-    and casts the sum to float64; later releases (numba ``_sparse_nanmean``, scverse/scanpy#4141)
-    accumulate in float64. The control-gene draws are the same in both; only the rounding of the
-    means differs (< 1e-6 on log data). Rather than trusting a version number, ask scanpy: on a
-    probe column where float32 accumulation drifts, see which of the two sums it returns.
+    scanpy up to 1.12.1 sums a sparse matrix with scipy, which accumulates in the data's dtype
+    (float32) and casts the sum to float64; from 1.12.2 a numba ``_sparse_nanmean``
+    (scverse/scanpy#4141) accumulates in float64. The control-gene draws are the same in both;
+    only the rounding of the means differs (< 1e-6 on log data), which can move a gene across a
+    bin edge. Read from the installed version (no scanpy import); tests/test_singlecell.py checks
+    the choice against scanpy's public ``score_genes`` on data where the two roundings differ.
     """
     try:
-        from scanpy.tools._score_genes import _nan_means
-    except ImportError:
-        return False
-    probe = sp.csr_matrix(np.full((100_000, 1), 0.1, dtype=np.float32))
-    in_float64 = probe.astype(np.float64).sum(axis=0).A1 / probe.shape[0]
-    return bool(np.array_equal(np.asarray(_nan_means(probe, axis=0)).ravel(), in_float64))
+        version = metadata.version("scanpy")
+    except metadata.PackageNotFoundError:
+        return True
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3]) >= (1, 12, 2)
 
 
 def _nan_means(X: np.ndarray | sp.spmatrix, axis: int) -> np.ndarray:
@@ -316,6 +306,10 @@ def gene_means(
     log1p-transformed, as ``sc.pp.normalize_total(target_sum=...)`` then ``sc.pp.log1p``.
     """
     X, var_names = _obs_rep(adata, use_raw, layer)
+    return pd.Series(_matrix_means(X, target_sum, chunk_size), index=var_names)
+
+
+def _matrix_means(X: Any, target_sum: float | None, chunk_size: int) -> np.ndarray:
     total, dense = None, False
     for _, _, rows in _row_chunks(X, chunk_size):
         rows = _normalise(rows, target_sum)
@@ -323,14 +317,9 @@ def gene_means(
         if total is None:
             float64 = rows.dtype == np.float64 or (not dense and _scanpy_sums_sparse_in_float64())
             total = np.zeros(X.shape[1], dtype=np.float64 if float64 else np.float32)
-        bad = _add_dense_column_sums(rows, total) if dense else _add_column_sums(rows.data, rows.indices, total)
-        if bad:
-            raise TmeInputError(
-                "the expression matrix holds NaN or infinite values",
-                fix="remove or impute them before scoring (scanpy's score_genes skips genes with NaN means)",
-            )
+        _add_column_sums(rows, total)
     means = total.astype(np.float64) / X.shape[0]
-    return pd.Series(means.astype(total.dtype) if dense else means, index=var_names)  # numpy's nanmean keeps float32
+    return means.astype(total.dtype) if dense else means  # numpy's nanmean keeps float32
 
 
 def signature_weights(
@@ -424,22 +413,19 @@ def score_signatures(
     Cells × sets DataFrame of scores (index ``obs_names``; sets left out are in the coverage table
     of :func:`signature_weights`, stored in ``adata.uns[key_added]['coverage']``).
     """
-    means = gene_means(adata, use_raw=use_raw, layer=layer, target_sum=target_sum, chunk_size=chunk_size)
-    W, coverage = signature_weights(
-        means, signatures, ctrl_size=ctrl_size, n_bins=n_bins, random_state=random_state, min_genes=min_genes
+    X, var_names = _obs_rep(adata, use_raw, layer)
+    values, coverage = _score(
+        X,
+        var_names,
+        signatures,
+        target_sum,
+        chunk_size,
+        ctrl_size=ctrl_size,
+        n_bins=n_bins,
+        random_state=random_state,
+        min_genes=min_genes,
     )
-    W_csr = sp.csr_matrix(W)
-    X, _ = _obs_rep(adata, use_raw, layer)
-    out = np.zeros((X.shape[0], W.shape[1]))
-    for start, stop, rows in _row_chunks(X, chunk_size):
-        rows = _normalise(rows, target_sum)
-        if sp.issparse(rows):
-            _csr_times_sparse(
-                rows.data, rows.indices, rows.indptr, W_csr.indptr, W_csr.indices, W_csr.data, out[start:stop]
-            )
-        else:
-            out[start:stop] = rows @ W
-    scores = pd.DataFrame(out, index=adata.obs_names, columns=coverage.index[coverage["scored"]])
+    scores = pd.DataFrame(values, index=adata.obs_names, columns=coverage.index[coverage["scored"]])
     if key_added is not None:
         adata.obsm[key_added] = scores
         adata.uns[key_added] = {
@@ -453,3 +439,90 @@ def score_signatures(
             ),
         }
     return scores
+
+
+def _score(
+    X: Any, var_names: pd.Index, signatures, target_sum: float | None, chunk_size: int, **weight_kwargs
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Scores (cells × scored sets) and coverage: gene means, weights, then ``X @ W``.
+
+    A backed matrix of at most ``chunk_size`` cells is read once and used by both passes.
+    """
+    if X.shape[0] <= chunk_size and not isinstance(X, (np.ndarray, sp.spmatrix, sp.sparray)):
+        X = X[:]
+    means = pd.Series(_matrix_means(X, target_sum, chunk_size), index=var_names)
+    W, coverage = signature_weights(means, signatures, **weight_kwargs)
+    return _weighted_sums(X, W, target_sum, chunk_size), coverage
+
+
+def _weighted_sums(X: Any, W: np.ndarray, target_sum: float | None, chunk_size: int) -> np.ndarray:
+    """``X @ W`` chunk by chunk (normalised first when ``target_sum``), accumulated in float64."""
+    W_csr = sp.csr_matrix(W)
+    out = np.zeros((X.shape[0], W.shape[1]))
+    for start, stop, rows in _row_chunks(X, chunk_size):
+        rows = _normalise(rows, target_sum)
+        if sp.issparse(rows):
+            _csr_times_sparse(
+                rows.data, rows.indices, rows.indptr, W_csr.indptr, W_csr.indices, W_csr.data, out[start:stop]
+            )
+        else:
+            out[start:stop] = rows @ W
+    return out
+
+
+def score_h5ad(
+    path: str | os.PathLike,
+    signatures: Mapping[str, Sequence[str]] | Sequence[Signature],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int = 0,
+    use_raw: bool | None = None,
+    layer: str | None = None,
+    target_sum: float | None = None,
+    chunk_size: int = 50_000,
+    min_genes: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`score_signatures` on an ``.h5ad`` file, reading only what the scores need.
+
+    Reads the cell barcodes, the gene names and one matrix (``raw/X`` when the file has ``raw``
+    and no ``layer`` is given, as scanpy chooses; else ``layers/<layer>`` or ``X``), in chunks of
+    ``chunk_size`` cells — not the other ``obs`` columns, ``obsm``, ``uns`` or other layers. Every
+    gene is read: the expression bins that pick the controls rank all genes by their mean. A file
+    of at most ``chunk_size`` cells is read once; a larger one twice (means, then scores), holding
+    one chunk in memory at a time. Parameters as in :func:`score_signatures`.
+
+    Returns
+    -------
+    ``(scores, coverage)``: cells × scored sets, and the coverage table of :func:`signature_weights`.
+    """
+    import h5py
+    from anndata.io import read_elem, sparse_dataset
+
+    with h5py.File(path, "r") as handle:
+        if use_raw is None:
+            use_raw = layer is None and "raw" in handle
+        group = handle["raw"] if use_raw else handle
+        key = f"layers/{layer}" if layer is not None else "X"
+        X = group[key] if isinstance(group[key], h5py.Dataset) else sparse_dataset(group[key])
+        var_names = pd.Index(read_elem(group["var"][group["var"].attrs["_index"]]))
+        obs_names = pd.Index(read_elem(handle["obs"][handle["obs"].attrs["_index"]]))
+        if not var_names.is_unique:
+            raise TmeInputError(
+                f"gene {var_names[var_names.duplicated()][0]!r} appears more than once",
+                file=path,
+                column="var",
+                fix="make gene names unique before scoring",
+            )
+        scores, coverage = _score(
+            X,
+            var_names,
+            signatures,
+            target_sum,
+            chunk_size,
+            ctrl_size=ctrl_size,
+            n_bins=n_bins,
+            random_state=random_state,
+            min_genes=min_genes,
+        )
+    return pd.DataFrame(scores, index=obs_names, columns=coverage.index[coverage["scored"]]), coverage

@@ -18,8 +18,8 @@ gene level :func:`differential_expression` (:mod:`tme.stats.de`) and :func:`prer
 
 from importlib import import_module
 
-#: Public name → the module of tme.stats that defines it (imported on first use: pydeseq2 is slow to
-#: import and only the gene-level analysis needs it).
+#: Public name → the module of tme.stats that defines it (imported on first use: statsmodels and
+#: scipy.stats are slow to import and a job needs only its own analysis).
 _API = {
     "bootstrap_mean_change_difference": "bootstrap",
     "clda": "clda",

@@ -1,4 +1,4 @@
-"""Gene-level differential expression for paired two-arm biopsies with pydeseq2.
+"""Gene-level differential expression for paired two-arm biopsies: DESeq2's nested paired design.
 
 Between arms (the estimand): the DESeq2 nested design for patients within groups (Love, Huber &
 Anders, Genome Biol 2014;15:550; DESeq2 vignette, "group-specific condition effects, individuals
@@ -25,8 +25,11 @@ Decisions:
   dispersion estimates (their residuals are zero);
 * the model matrix rank is checked *before* fitting; a rank-deficient or saturated design raises
   :class:`tme.errors.TmeInputError` explaining in words which columns (arms, patients) cause it;
-* pydeseq2 defaults otherwise (Wald test, Cooks outlier refit, independent filtering,
-  ``alpha = 0.05``), ``n_cpus = 1`` so results are deterministic and the machine is shared.
+* the fit is DESeq2's (size factors, dispersion trend and shrinkage, Wald test, independent
+  filtering at ``alpha = 0.05``), computed by :mod:`tme.stats.deseq2` in closed forms for this
+  design; it agrees with R DESeq2 1.38 (``DESeq(dds, full = model_matrix)``) to its convergence
+  tolerances (tests/test_de.py). No Cook's outlier step applies to this design (every sample has
+  its own model-matrix row).
 
 Output columns: ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj`` (DESeq2's
 ``results()`` columns; ``padj`` is BH over the genes kept by independent filtering, NaN otherwise).
@@ -40,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from tme.errors import TmeInputError, TmeInputWarning
+from tme.stats.deseq2 import PairedLayout, fit_paired, wald_test
 from tme.stats.design import Design
 
 RESULT_COLUMNS = ["gene", "baseMean", "log2FoldChange", "lfcSE", "stat", "pvalue", "padj"]
@@ -134,31 +138,6 @@ def check_design_rank(matrix: pd.DataFrame, samples: pd.DataFrame, what: str) ->
         )
 
 
-def _fit_deseq(counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame, n_cpus: int):
-    # imported here: pydeseq2 (anndata, sklearn) takes seconds to import, needed only for genes
-    from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.default_inference import DefaultInference
-
-    dds = DeseqDataSet(
-        counts=counts.loc[:, matrix.index].T,
-        metadata=samples,
-        design=matrix,
-        inference=DefaultInference(n_cpus=n_cpus),
-        quiet=True,
-    )
-    dds.deseq2()
-    return dds
-
-
-def _wald(dds, contrast: np.ndarray, n_cpus: int, alpha: float) -> pd.DataFrame:
-    from pydeseq2.default_inference import DefaultInference
-    from pydeseq2.ds import DeseqStats
-
-    stats = DeseqStats(dds, contrast=contrast, alpha=alpha, inference=DefaultInference(n_cpus=n_cpus), quiet=True)
-    stats.summary()
-    return stats.results_df.rename_axis("gene").reset_index()[RESULT_COLUMNS]
-
-
 def _check_counts(counts: pd.DataFrame, samples: pd.DataFrame) -> None:
     absent = [s for s in samples.index if s not in counts.columns]
     if absent:
@@ -192,9 +171,10 @@ def differential_expression(
         Arm and timepoint labels (covariates are not used: patient terms absorb patient-level
         covariates).
     n_cpus
-        pydeseq2 worker processes (1: deterministic, polite on shared machines).
+        Threads for the per-gene fitting (the results do not depend on it).
     alpha
-        pydeseq2's independent-filtering target FDR.
+        Target FDR of DESeq2's independent filtering (``results(alpha = ...)``; R's default is
+        0.1, tme's 0.05).
     min_count
         Pre-filter threshold (reads), see above.
 
@@ -210,18 +190,15 @@ def differential_expression(
     if min_count > 0:
         smallest = int(paired.groupby(["arm", "timepoint"], observed=True).size().min())
         counts = counts.loc[(counts[paired.index] >= min_count).sum(axis=1) >= smallest]
-    post_column = {
-        arm: matrix.columns.get_loc(f"arm_{arm}:timepoint_{design.post}")
-        for arm in (design.reference_arm, design.treatment_arm)
+    layout = PairedLayout((paired["arm"] == design.treatment_arm).to_numpy()[0::2], matrix.to_numpy())
+    fit = fit_paired(counts[paired.index].to_numpy(dtype=float), layout, n_threads=n_cpus)
+    # post effects are ordered (reference, treatment)
+    contrasts = {
+        "de_interaction": [-1.0, 1.0],
+        f"de_within_{design.reference_arm}": [1.0, 0.0],
+        f"de_within_{design.treatment_arm}": [0.0, 1.0],
     }
-    dds = _fit_deseq(counts, paired, matrix, n_cpus)
-    contrasts = {"de_interaction": {design.treatment_arm: 1.0, design.reference_arm: -1.0}}
-    for arm in (design.reference_arm, design.treatment_arm):
-        contrasts[f"de_within_{arm}"] = {arm: 1.0}
-    results = {}
-    for name, weights in contrasts.items():
-        vector = np.zeros(matrix.shape[1])
-        for arm, weight in weights.items():
-            vector[post_column[arm]] = weight
-        results[name] = _wald(dds, vector, n_cpus, alpha)
-    return results
+    return {
+        name: pd.DataFrame({"gene": counts.index, **wald_test(fit, np.array(weights), alpha)})[RESULT_COLUMNS]
+        for name, weights in contrasts.items()
+    }
