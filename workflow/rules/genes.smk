@@ -1,4 +1,4 @@
-# Gene level: pydeseq2 between-arm interaction and within-arm paired designs, then pre-ranked GSEA
+# Gene level: tme's DESeq2 (tme.stats.de) between-arm interaction and within-arm paired designs, then pre-ranked GSEA
 # of the interaction statistic over the signature library (Hallmarks included).
 
 
@@ -13,10 +13,10 @@ rule differential_expression:
         "logs/genes/differential_expression.log",
     conda:
         "../../envs/tme.yaml"
-    threads: 2
+    threads: 1  # a second thread saves 0.5 s and would stall the scoring → statistics → figures chain
     resources:
-        mem_mb=lambda wc, input, attempt: (3000 + 20 * int(input.size_mb)) * attempt,
-        runtime=lambda wc, attempt: 60 * attempt,
+        mem_mb=lambda wc, input, attempt: (1000 + 10 * int(input.size_mb)) * attempt,
+        runtime=lambda wc, attempt: 15 * attempt,
     params:
         design=design_params(),
     script:

@@ -1,4 +1,4 @@
-"""pydeseq2: between-arm difference in change (nested design) and within-arm paired tests."""
+"""tme's DESeq2 (tme.stats.de): between-arm difference in change (nested design) and within-arm paired tests."""
 
 import anndata as ad
 import pandas as pd

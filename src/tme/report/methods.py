@@ -32,7 +32,7 @@ PACKAGES = (
     "matplotlib",
     "anndata",
     "scanpy",
-    "pydeseq2",
+    "threadpoolctl",
     "gseapy",
     "jsonschema",
     "pyyaml",

@@ -58,7 +58,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, ndtr, polygamma
 from threadpoolctl import threadpool_limits
 
-from tme.errors import TmeInputError, TmeInputWarning
+from tme.errors import TmeAnalysisWarning, TmeInputError
 from tme.stats.multiplicity import benjamini_hochberg
 
 MIN_DISP = 1e-8
@@ -486,7 +486,7 @@ def dispersion_trend(base_mean: np.ndarray, disp_gene: np.ndarray) -> tuple[np.n
         warnings.warn(
             f"the parametric dispersion trend a0 + a1/mean {failure}; a local regression "
             "trend is used instead (as DESeq2 does)",
-            TmeInputWarning,
+            TmeAnalysisWarning,
             stacklevel=3,
         )
         return local_trend(base_mean[use], disp_gene[use], base_mean), "local"
@@ -506,7 +506,7 @@ def prior_variance(disp_gene: np.ndarray, disp_fit: np.ndarray, residual_df: int
             f"only {residual_df} residual degrees of freedom (5 or fewer paired patients): "
             "the dispersion prior variance uses the asymptotic formula where DESeq2 "
             "simulates, so results may differ from R DESeq2's",
-            TmeInputWarning,
+            TmeAnalysisWarning,
             stacklevel=3,
         )
     return max(var_log - float(polygamma(1, residual_df / 2)), 0.25), var_log
