@@ -30,6 +30,9 @@ def test_type1_error_near_nominal(calibration):
         "welch_t_change",
         "mixed_model",
         "bootstrap_mean_change",
+        "ancova_hc3",
+        "clda",
+        "mi_mar",
     }
     for analysis, rate in rates["type1"].items():
         assert 0.01 <= rate <= 0.10, f"{analysis}: type I error {rate:.3f} outside [0.01, 0.10]"

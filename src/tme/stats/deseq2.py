@@ -70,6 +70,7 @@ BETA_TOL = 1e-8
 DISP_TOL = 1e-6
 RIDGE_LOG2 = 1e-6  # DESeq2's lambda on log2 coefficients, used only by the L-BFGS-B fallback
 GENE_BLOCK = 1024  # genes fitted together (vectorised); blocks are spread over threads
+FILTER_MAX_QUANTILE = 0.95  # independent filtering: highest baseMean quantile tried (DESeq2 results())
 
 
 class PairedLayout:
@@ -602,7 +603,7 @@ def _fit_paired(counts: np.ndarray, layout: PairedLayout, n_threads: int) -> Pai
 def independent_filtering(base_mean: np.ndarray, pvalue: np.ndarray, alpha: float) -> np.ndarray:
     """BH-adjusted p-values after DESeq2's independent filtering on ``baseMean`` (``pvalueAdjustment``).
 
-    For 50 quantiles ``theta`` of ``baseMean`` from the fraction of zeros to 0.95, BH over the
+    For 50 quantiles ``theta`` of ``baseMean`` from the fraction of zeros to ``FILTER_MAX_QUANTILE``, BH over the
     genes at or above the quantile; count rejections at ``alpha``, smooth them with
     ``lowess(f = 1/5)`` and take the first ``theta`` whose count exceeds the smooth's maximum
     minus the root mean square of its residuals (the first ``theta`` when at most 10 rejections).
@@ -611,7 +612,7 @@ def independent_filtering(base_mean: np.ndarray, pvalue: np.ndarray, alpha: floa
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
     lower = float(np.mean(base_mean == 0))
-    theta = np.linspace(lower, 0.95 if lower < 0.95 else 1.0, 50)
+    theta = np.linspace(lower, FILTER_MAX_QUANTILE if lower < FILTER_MAX_QUANTILE else 1.0, 50)
     cutoffs = np.quantile(base_mean, theta)
     adjusted = np.full((len(base_mean), len(theta)), np.nan)
     for j, cutoff in enumerate(cutoffs):
