@@ -1,6 +1,7 @@
 # tme's workflow lives in workflow/Snakefile (the Snakemake catalog layout). This file runs it from
 # the repository root exactly as a deployment does (snakedeploy deploy-workflow): as a module.
 from snakemake.utils import min_version
+from tme.report.caveats import print_warnings_line
 
 min_version("9.0")
 
@@ -20,3 +21,8 @@ module tme:
 
 
 use rule * from tme
+
+
+# A module's onsuccess handler is not run by the workflow that uses it: one console line here.
+onsuccess:
+    print_warnings_line()

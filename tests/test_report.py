@@ -115,7 +115,10 @@ def test_report_targets_follow_the_config_switches():
     assert not any("forest" in t or "genes/" in t for t in blinded)  # nothing between arms while blinded
     assert statistics_table({"blinded": True}).endswith("changes_pooled.tsv")
     specs = report_table_specs({**full, "blinded": True}, gene_level=True)
-    assert "effects" not in specs and "de" not in specs and specs["within"][0].endswith("changes_pooled.tsv")
+    assert "effects" not in specs and "de" not in specs and "within" not in specs
+    assert specs["pooled"][0].endswith("changes_pooled.tsv")
+    single_arm = report_table_specs({**full, "design": {"reference_arm": None}}, gene_level=True)
+    assert "within" in single_arm and "effects" not in single_arm and "de" not in single_arm
     immune_only = report_targets({"immune": {"path": "x"}}, gene_level=False)
     assert not any("expression" in t or "agreement" in t for t in immune_only)
 

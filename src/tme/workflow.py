@@ -37,7 +37,7 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
     the log and to the terminal; Snakemake then removes the job's outputs, so nothing partial stays.
     Any other exception writes its traceback to the log and a one-line summary to the terminal.
     Warnings that change what was analysed (:data:`tme.errors.REPORTED_WARNINGS`) are also written,
-    once each, to the rule's ``warnings`` output when it has one (``rule, warning``), for
+    once each, to the rule's ``rule_warnings`` output when it has one (``rule, warning``), for
     ``results/qc/warnings.tsv`` and the report.
     """
     terminal = sys.stderr
@@ -47,9 +47,9 @@ def run(snakemake: Any, main: Callable[[Any], None]) -> None:
         logging.basicConfig(stream=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
         try:
             main(snakemake)
-            if "warnings" in snakemake.output.keys():  # noqa: SIM118 (a Namedlist: `in` looks at values)
+            if "rule_warnings" in snakemake.output.keys():  # noqa: SIM118 (a Namedlist: `in` looks at values)
                 table = pd.DataFrame({"rule": snakemake.rule, "warning": list(reported)}, columns=["rule", "warning"])
-                write_tsv(table, snakemake.output.warnings)
+                write_tsv(table, snakemake.output.rule_warnings)
         except TmeInputError as exc:
             print(f"ERROR: {exc}", file=log)
             print(f"tme: {exc}", file=terminal)

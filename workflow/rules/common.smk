@@ -134,9 +134,9 @@ def warning_tables(wildcards=None):
     """The warnings tables of the rules this run executes: those with an output among the targets."""
     needed = set(analysis_targets())
     return sorted(
-        job.output.warnings
+        job.output.rule_warnings
         for job in workflow.rules
-        if "warnings" in job.output.keys() and needed & set(map(str, job.output))
+        if "rule_warnings" in job.output.keys() and needed & set(map(str, job.output))
     )
 
 

@@ -8,7 +8,7 @@ rule differential_expression:
     output:
         interaction="results/tables/de_interaction.tsv",
         within=expand("results/tables/de_within_{arm}.tsv", arm=DESIGN.arms),
-        warnings=f"{WARNINGS}/differential_expression.tsv",
+        rule_warnings=f"{WARNINGS}/differential_expression.tsv",
     log:
         "logs/genes/differential_expression.log",
     conda:
@@ -29,7 +29,7 @@ rule gsea_interaction:
         gene_sets=config["scoring"]["gene_sets"],
     output:
         gsea="results/tables/gsea_interaction.tsv",
-        warnings=f"{WARNINGS}/gsea_interaction.tsv",
+        rule_warnings=f"{WARNINGS}/gsea_interaction.tsv",
     log:
         "logs/genes/gsea_interaction.log",
     conda:

@@ -8,7 +8,7 @@ rule sample_flow:
     output:
         flow="results/tables/sample_flow.tsv",
         files="results/qc/input_files.tsv",
-        warnings=f"{WARNINGS}/sample_flow.tsv",
+        rule_warnings=f"{WARNINGS}/sample_flow.tsv",
     log:
         "logs/ingest/sample_flow.log",
     conda:
@@ -30,7 +30,7 @@ rule ingest_expression:
         adata="results/expression/expression.h5ad",
         unmapped="results/qc/unmapped_genes.tsv",
         qc="results/qc/expression_qc.tsv",
-        warnings=f"{WARNINGS}/ingest_expression.tsv",
+        rule_warnings=f"{WARNINGS}/ingest_expression.tsv",
     log:
         "logs/ingest/expression.log",
     conda:
@@ -51,7 +51,7 @@ rule ingest_immune:
     output:
         values="results/immune/immune_values.tsv",
         measures="results/qc/immune_measures.tsv",
-        warnings=f"{WARNINGS}/ingest_immune.tsv",
+        rule_warnings=f"{WARNINGS}/ingest_immune.tsv",
     log:
         "logs/ingest/immune.log",
     localrule: True

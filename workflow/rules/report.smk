@@ -1,23 +1,35 @@
 # The inputs of `snakemake --report`: result tables and the methods page. Include after every other
 # stage (it reads their rules, e.g. provenance, and the figures of figures.smk).
-from tme.report.targets import report_table_specs, report_targets
+from tme.report.caveats import print_warnings_line
+from tme.report.tables import category_slug, report_tables
+from tme.report.targets import compares_arms, report_table_specs, report_targets
 
 # The gene-level interaction (DE + GSEA) runs for count data with the switch on.
 REPORT_GENE_LEVEL = (
     has_counts(config.get("expression")) and config["statistics"]["differential_expression"] and not DESIGN.single_arm
 )
+# The compact forest of the key results (a between-arm figure: none when blinded or single-arm).
+KEY_FOREST = (
+    {
+        "forest": "results/figures/key_results/forest.png",
+        "forest_other": multiext("results/figures/key_results/forest", ".pdf", ".svg"),
+    }
+    if compares_arms(config)
+    else {}
+)
 # Figures and the methods page for rule all: all_targets() in common.smk adds these.
 REPORT_TARGETS = report_targets(config, REPORT_GENE_LEVEL)
-# Every result table, flagged for the report as a downloadable TSV in its category.
+# Every result table as a TSV download in its category (tme.report.tables.TABLES); the rendered,
+# sortable pages come from rule report_tables.
 REPORT_TABLES = {
     key: report(
         path,
-        caption=f"../report/{caption}.rst",
+        caption="../report/table_download.rst",
         category=category,
         subcategory="Tables",
-        labels={"table": os.path.basename(path)},
+        labels={"table": f"{os.path.basename(path)} (download)"},
     )
-    for key, (path, category, caption) in report_table_specs(config, REPORT_GENE_LEVEL).items()
+    for key, (path, category) in report_table_specs(config, REPORT_GENE_LEVEL).items()
 }
 REPORT_TABLES["provenance"] = "results/provenance.json"  # run times, command, git and package versions
 
@@ -66,3 +78,71 @@ rule collect_warnings:
         pseudonymised=bool(config["pseudonymise_ids"]),
     script:
         "../scripts/collect_warnings.py"
+
+
+# The first screen: workflow.rst includes results/report/key_results.html (tme.report.key_results).
+rule key_results:
+    input:
+        stats=REPORT_STATISTICS,
+        flow="results/tables/sample_flow.tsv",
+        warnings="results/qc/warnings.tsv",
+    output:
+        **KEY_FOREST,
+        landing="results/report/key_results.html",
+        page=report(
+            "results/report/key_results_page.html",
+            caption="../report/key_results.rst",
+            category="Key results",
+            subcategory="Key results",
+            labels={"page": "key results"},
+        ),
+        pdf=report(
+            "results/key_results.pdf",
+            caption="../report/key_results_pdf.rst",
+            category="Key results",
+            subcategory="Key results",
+            labels={"page": "key results (PDF)"},
+        ),
+    log:
+        "logs/report/key_results.log",
+    localrule: True
+    conda:
+        "../../envs/tme.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    script:
+        "../scripts/key_results.py"
+
+
+# Every result table as a sortable, searchable page, one page per report category.
+rule report_tables:
+    input:
+        **{t.key: t.path for t in report_tables(config, REPORT_GENE_LEVEL)},
+    output:
+        **{
+            category_slug(category): report(
+                f"results/report/tables/{category_slug(category)}.html",
+                caption="../report/table_page.rst",
+                category=category,
+                subcategory="Tables",
+                labels={"table": "all tables of this section (sortable)"},
+            )
+            for category in dict.fromkeys(t.category for t in report_tables(config, REPORT_GENE_LEVEL))
+        },
+    log:
+        "logs/report/report_tables.log",
+    localrule: True
+    conda:
+        "../../envs/tme.yaml"
+    resources:
+        mem_mb=lambda wc, input, attempt: (1000 + 5 * int(input.size_mb)) * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        gene_level=REPORT_GENE_LEVEL,
+    script:
+        "../scripts/report_tables.py"
+
+
+# rule all: the first screen, the PDF, the table pages and the warnings, besides the figures.
+REPORT_TARGETS += [*rules.key_results.output, *rules.report_tables.output, *rules.collect_warnings.output]

@@ -8,7 +8,7 @@ rule score_signatures:
     output:
         scores="results/tables/signature_scores.tsv",
         coverage="results/qc/signature_coverage.tsv",
-        warnings=f"{WARNINGS}/score_signatures.tsv",
+        rule_warnings=f"{WARNINGS}/score_signatures.tsv",
     log:
         "logs/scoring/score_signatures.log",
     conda:

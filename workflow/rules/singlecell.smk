@@ -11,7 +11,7 @@ rule singlecell_features:
         qc="results/qc/singlecell_qc.tsv",
         coverage="results/qc/singlecell_signature_coverage.tsv",
         pseudobulk="results/singlecell/pseudobulk_counts.tsv.gz",
-        warnings=f"{WARNINGS}/singlecell_features.tsv",
+        rule_warnings=f"{WARNINGS}/singlecell_features.tsv",
     log:
         "logs/singlecell/singlecell_features.log",
     conda:

@@ -11,7 +11,7 @@ if config["blinded"]:
         output:
             pooled="results/tables/changes_pooled.tsv",
             endpoint_flow=ENDPOINT_FLOW,
-            warnings=f"{WARNINGS}/pooled_changes.tsv",
+            rule_warnings=f"{WARNINGS}/pooled_changes.tsv",
         log:
             "logs/statistics/pooled_changes.log",
         conda:
@@ -32,7 +32,7 @@ else:
             samples=config["samples"],
         output:
             **statistics_outputs(),
-            warnings=f"{WARNINGS}/paired_statistics.tsv",
+            rule_warnings=f"{WARNINGS}/paired_statistics.tsv",
         log:
             "logs/statistics/paired_statistics.log",
         conda:

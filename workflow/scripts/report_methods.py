@@ -19,7 +19,7 @@ def main(snakemake):
         flow=table("flow"),
         inputs=table("inputs"),
         effects=table("effects"),
-        within=table("within"),
+        within=table("within") if "within" in inp.keys() else table("pooled"),
         scores=table("scores"),
         coverage=table("coverage"),
         provenance=signature_provenance(config.get("scoring") or {}) if "scores" in inp.keys() else None,

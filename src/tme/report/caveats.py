@@ -89,3 +89,9 @@ def console_line(table: pd.DataFrame, path: str = "results/qc/warnings.tsv", wid
     tally = ", ".join(f"{n} from {source}" for source, n in sources.items())
     line = f"tme: {len(table)} warning{'s' * (len(table) > 1)} changed what was analysed ({tally}): see {path}"
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def print_warnings_line(path: str = "results/qc/warnings.tsv") -> None:
+    """Print :func:`console_line` for a finished run's warnings table (nothing if the run wrote none)."""
+    if Path(path).exists():
+        print(console_line(pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False), path))

@@ -20,7 +20,10 @@ standalone page and ``results/key_results.pdf`` (:mod:`tme.report.key_results_pd
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -52,6 +55,26 @@ class Trial:
     frozen: bool = False
     blinded: bool = False
     adjustment: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Trial:
+        """The trial as a validated config describes it (plan hash of :func:`tme.plan.freeze.plan_hash`)."""
+        from tme.plan.freeze import plan_hash
+
+        design, plan = config["design"], config.get("analysis_plan") or {}
+        frozen = Path(plan.get("frozen_plan") or "plan/analysis_plan.json").exists() and not plan.get("override_frozen")
+        return cls(
+            reference_arm=design.get("reference_arm"),
+            treatment_arm=design["treatment_arm"],
+            pre=design["pre"],
+            post=design["post"],
+            conf_level=config["statistics"]["confidence_level"],
+            title=plan.get("title", ""),
+            plan_hash=plan_hash(config),
+            frozen=frozen,
+            blinded=bool(config.get("blinded")),
+            adjustment=[*plan.get("strata", []), *plan.get("covariates", [])],
+        )
 
     @property
     def alpha(self) -> float:
@@ -268,4 +291,14 @@ def _warnings_html(warnings: pd.DataFrame | None, shown: int = 8) -> str:
     return (
         f"<h2>Warnings ({len(warnings)})</h2><p>Things that changed what was analysed{more}; all in "
         f"results/qc/warnings.tsv:</p><ul>{items}</ul>"
+    )
+
+
+def key_results_page(block: str) -> str:
+    """The key-results block as a standalone, script-free page (the report's "Key results" entry)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        'img-src data:"><title>Key results</title><style>body{font-family:system-ui,sans-serif;margin:1.2em}</style>'
+        f"</head><body>{block}</body></html>\n"
     )

@@ -21,9 +21,11 @@ import base64
 import gzip
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,18 +37,163 @@ P_COLUMN = re.compile(r"^(p|pvalue|padj|p_adjusted|fdr|q|q_value|.*_p|p_.*)$", r
 PAGE_LENGTH = 25
 
 
+def _always(config: Mapping[str, Any], gene_level: bool) -> bool:
+    return True
+
+
+def _compares_arms(config: Mapping[str, Any], gene_level: bool) -> bool:
+    return not config.get("blinded") and (config.get("design") or {}).get("reference_arm", "") is not None
+
+
 @dataclass(frozen=True)
 class ReportTable:
-    """A result table of the report: file, category and one sentence on what a row is."""
+    """A result table of the report: its file, report category, what a row is, and when a run has it
+    (``shown(config, gene_level)``)."""
 
+    key: str
     path: str
     category: str
-    caption: str
-    description: str = ""
+    description: str
+    shown: Callable[[Mapping[str, Any], bool], bool] = _always
 
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+
+#: Every result table the report shows, in page order within each category.
+TABLES = (
+    ReportTable(
+        "flow",
+        "results/tables/sample_flow.tsv",
+        "Cohort & QC",
+        "Sample flow per modality and arm: patients randomised, with a usable pre and post sample, paired; "
+        "one row per excluded sample or missing biopsy with the reason.",
+    ),
+    ReportTable(
+        "endpoint_flow",
+        "results/tables/endpoint_flow.tsv",
+        "Cohort & QC",
+        "Patients per feature and arm: randomised, with a value before and after treatment, with both "
+        "(paired), and in the primary analysis (analysed); every n in the figures and tables comes from here.",
+    ),
+    ReportTable(
+        "expression_qc",
+        "results/qc/expression_qc.tsv",
+        "Cohort & QC",
+        "Expression QC per sample: library size, detected genes, median log2 expression, exclusion reason.",
+        lambda c, g: bool(c.get("expression")),
+    ),
+    ReportTable(
+        "effects",
+        "results/tables/effects_between_arms.tsv",
+        "Between-arm effects",
+        "Between-arm difference in within-patient change per feature, analysis and population (treatment − "
+        "reference): estimate, CI, p, adjusted p with the plan's procedure, readable effects on the primary "
+        "analysis rows; note explains NA rows.",
+        _compares_arms,
+    ),
+    ReportTable(
+        "sensitivity",
+        "results/tables/sensitivity.tsv",
+        "Between-arm effects",
+        "Missing-data sensitivity analyses of the confirmatory endpoints: complete-case ANCOVA, HC3, cLDA, "
+        "multiple imputation under MAR and the delta-adjusted tipping point.",
+        _compares_arms,
+    ),
+    ReportTable(
+        "tipping_grid",
+        "results/tables/tipping_point_grid.tsv",
+        "Between-arm effects",
+        "Tipping-point grid: the between-arm effect when imputed post values of the treatment arm are "
+        "shifted by delta.",
+        _compares_arms,
+    ),
+    ReportTable(
+        "diagnostics",
+        "results/tables/residual_diagnostics.tsv",
+        "Between-arm effects",
+        "Residual diagnostics of the primary ANCOVA of each confirmatory endpoint: normality, equal "
+        "variance, influential patients.",
+        _compares_arms,
+    ),
+    ReportTable(
+        "within",
+        "results/tables/changes_within_arm.tsv",
+        "Between-arm effects",
+        "Within-arm changes per feature, arm and analysis (Wilcoxon signed-rank with the Hodges–Lehmann "
+        "median change; paired t) with pre, post and change summaries (descriptive in a two-arm trial).",
+        lambda c, g: not c.get("blinded"),
+    ),
+    ReportTable(
+        "pooled",
+        "results/tables/changes_pooled.tsv",
+        "Between-arm effects",
+        "Pooled within-patient changes of a blinded run (arm labels not read) per feature and analysis.",
+        lambda c, g: bool(c.get("blinded")),
+    ),
+    ReportTable(
+        "scores",
+        "results/tables/signature_scores.tsv",
+        "Signatures",
+        "Signature scores per sample, signature and method, with the genes used and in the signature.",
+        lambda c, g: bool(c.get("expression")),
+    ),
+    ReportTable(
+        "coverage",
+        "results/qc/signature_coverage.tsv",
+        "Signatures",
+        "Gene coverage per signature and method: genes in the signature, found in the data, missing.",
+        lambda c, g: bool(c.get("expression")),
+    ),
+    ReportTable(
+        "immune",
+        "results/immune/immune_values.tsv",
+        "Immune cells",
+        "Immune measurements per sample: raw value with unit, and the analysis value (transform applied).",
+        lambda c, g: bool(c.get("immune")),
+    ),
+    ReportTable(
+        "de",
+        "results/tables/de_interaction.tsv",
+        "Genes & pathways",
+        "Gene-level arm × timepoint interaction (DESeq2's method, tme.stats.de): baseMean, log2 fold "
+        "change, SE, Wald statistic, p, padj (Benjamini–Hochberg over genes).",
+        lambda c, g: g and _compares_arms(c, g),
+    ),
+    ReportTable(
+        "gsea",
+        "results/tables/gsea_interaction.tsv",
+        "Genes & pathways",
+        "Pre-ranked GSEA of the interaction statistic: ES, NES, permutation p, q (Benjamini–Hochberg over "
+        "gene sets), leading-edge genes.",
+        lambda c, g: g and _compares_arms(c, g),
+    ),
+    ReportTable(
+        "warnings",
+        "results/qc/warnings.tsv",
+        "Warnings",
+        "Every warning that changed what was analysed: the run's mode, excluded samples and missing "
+        "biopsies, endpoints that lost patients, and what each rule reported (low signature coverage, "
+        "patients dropped from a model, fallbacks).",
+    ),
+    ReportTable(
+        "inputs",
+        "results/qc/input_files.tsv",
+        "Methods",
+        "Input files with SHA-256 checksums, sizes and a one-line summary of each.",
+    ),
+)
+
+
+def report_tables(config: Mapping[str, Any], gene_level: bool) -> list[ReportTable]:
+    """The tables a run with ``config`` writes (``gene_level``: whether the DE + GSEA interaction runs)."""
+    return [t for t in TABLES if t.shown(config, gene_level)]
+
+
+def category_slug(category: str) -> str:
+    """A file name for a category's table page: ``Cohort & QC`` → ``cohort_qc``."""
+    return re.sub(r"[^a-z0-9]+", "_", category.lower()).strip("_")
 
 
 def _number(x: float, digits: int) -> str:
@@ -86,8 +233,8 @@ def _section(table_id: str, table: ReportTable, frame: pd.DataFrame) -> str:
     described = f"<p>{escape(table.description)}</p>" if table.description else ""
     return (
         f'<section><h2 id="{table_id}-title">{escape(table.name)}</h2>{described}'
-        f'<p class="note">{len(frame):,} rows × {frame.shape[1]} columns · results/…/{escape(table.name)} '
-        f"(full precision in the TSV, next to this page in the report)</p>"
+        f'<p class="note">{len(frame):,} rows × {frame.shape[1]} columns · {escape(table.path)} (full precision in '
+        "the TSV download next to this page)</p>"
         f'<table id="{table_id}" class="display compact" style="width:100%"><thead><tr>{head}</tr></thead></table>'
         f'<script type="text/plain" id="{table_id}-data">{packed(_json(display_values(frame)))}</script>'
         "</section>"
@@ -98,6 +245,7 @@ def _json(rows: list[list[str]]) -> bytes:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@cache
 def _bundle() -> tuple[str, str]:
     """DataTables' JavaScript module and stylesheet as shipped by itables, packed."""
     folder = resources.files("itables") / "html"

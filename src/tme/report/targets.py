@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from tme.report.tables import report_tables
+
 FIGURES = "results/figures"
 
 
@@ -53,28 +55,9 @@ def statistics_table(config: Mapping[str, Any]) -> str:
     )
 
 
-def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str, str]]:
-    """Result tables attached to the report: key → (path, report category, caption name)."""
-    tables = {
-        "flow": ("results/tables/sample_flow.tsv", "Cohort & QC", "table_sample_flow"),
-        "inputs": ("results/qc/input_files.tsv", "Methods", "table_input_files"),
-    }
-    if config.get("blinded"):
-        tables["within"] = ("results/tables/changes_pooled.tsv", "Between-arm effects", "table_pooled")
-    else:
-        if compares_arms(config):
-            tables["effects"] = ("results/tables/effects_between_arms.tsv", "Between-arm effects", "table_effects")
-        tables["within"] = ("results/tables/changes_within_arm.tsv", "Between-arm effects", "table_within")
-    if config.get("expression"):
-        tables["expression_qc"] = ("results/qc/expression_qc.tsv", "Cohort & QC", "table_expression_qc")
-        tables["scores"] = ("results/tables/signature_scores.tsv", "Signatures", "table_scores")
-        tables["coverage"] = ("results/qc/signature_coverage.tsv", "Signatures", "table_coverage")
-    if config.get("immune"):
-        tables["immune"] = ("results/immune/immune_values.tsv", "Immune cells", "table_immune")
-    if gene_level and compares_arms(config):
-        tables["de"] = ("results/tables/de_interaction.tsv", "Genes & pathways", "table_de")
-        tables["gsea"] = ("results/tables/gsea_interaction.tsv", "Genes & pathways", "table_gsea")
-    return tables
+def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str]]:
+    """Result tables attached to the report as TSV downloads: key → (path, report category)."""
+    return {t.key: (t.path, t.category) for t in report_tables(config, gene_level)}
 
 
 def caption_counts(
