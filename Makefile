@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad)
 	$(BIN)/tme run --config $(CONFIG) --cores $(CORES) --report results/report.html
-	@echo "Report: results/report.html"
+	@echo "Report: results/report.html (key results also in results/key_results.pdf)"
 
 config/example_sc/cells.h5ad: $(STAMP)
 	$(BIN)/tme simulate --single-cell --seed 34 --out config/example_sc

@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -337,3 +338,99 @@ def test_report_has_no_live_link_or_host_file(built_report):
     assert not hostname or hostname not in captions
     stems = json.dumps("CD8_PD-1_T_cells")[1:-1]  # the odd measure's paired plot is in the report
     assert stems in page
+
+
+def _dom_text(text: str) -> str:
+    """``text`` as Chromium serialises a text node (``&``, ``<``, ``>`` escaped; quotes not)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\u00a0", "&nbsp;")
+
+
+def _run_config(work: Path) -> dict:
+    """The built run's validated config (defaults filled in) as its rules saw it."""
+    from tme.config import load_config
+
+    return load_config(work / "config.yaml")
+
+
+def test_first_screen_answers_the_trial_question(built_report, tmp_path):
+    """The landing view, before any click, holds every confirmatory endpoint with its effect,
+    adjusted p and direction, and the forest of those endpoints; hostile names stay text."""
+    from tme.plots.data import read_table
+    from tme.report.key_results import Trial, key_results_table
+    from tme.report.targets import statistics_table
+
+    chromium = _chromium()
+    work, report = built_report
+    dom = _run_chromium(chromium, report.as_uri(), tmp_path, "--dump-dom")
+    assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
+    app = _app(dom.stdout)
+    start = app.find('id="tme-key-results"')
+    assert start >= 0, "the key results are not on the landing view"
+    landing = app[start:]
+    config = _run_config(work)
+    stats = read_table(work / statistics_table(config))
+    expected = key_results_table(stats, Trial.from_config(config))
+    plan = [e for e in config["analysis_plan"]["endpoints"] if e["role"] in ("primary", "key_secondary")]
+    assert len(expected) == len(plan) >= 3
+    for _, row in expected.iterrows():
+        for value in row:
+            assert _dom_text(value) in landing, (row["Endpoint"], value)
+    assert _dom_text(XSS) in landing and "<script>console.error" not in landing
+    assert re.search(r'<img alt="Standardised effects[^>]+src="data:image/png;base64,', landing)
+    shot = SCREENS / "report_first_screen.png"
+    done = _run_chromium(chromium, report.as_uri(), tmp_path, f"--screenshot={shot}")
+    assert done.returncode == 0 and not _console_errors(done.stderr), done.stderr[-3000:]
+    _assert_not_blank(shot)
+
+
+def _expected_rows(work: Path) -> dict[str, list[int]]:
+    """Rows of each table page's tables, in page order, counted from the TSVs the pages were made from."""
+    from tme.report.tables import category_slug, report_tables
+
+    config = _run_config(work)
+    pages: dict[str, list[int]] = {}
+    for table in report_tables(config, gene_level=bool(config["statistics"]["differential_expression"])):
+        rows = len(pd.read_csv(work / table.path, sep="\t", dtype=str, keep_default_na=False))
+        pages.setdefault(category_slug(table.category), []).append(rows)
+    return pages
+
+
+def test_table_pages_show_every_row_sortable(built_report, tmp_path):
+    chromium = _chromium()
+    work, _ = built_report
+    expected = _expected_rows(work)
+    for slug, rows in expected.items():
+        page = work / "results" / "report" / "tables" / f"{slug}.html"
+        dom = _run_chromium(chromium, page.as_uri(), tmp_path, "--dump-dom")
+        assert not _console_errors(dom.stderr), (slug, _console_errors(dom.stderr))
+        seen = re.search(r'data-tme-tables="([^"]*)"', dom.stdout)
+        assert seen, f"{slug}: DataTables did not draw the tables"
+        counts = json.loads(seen.group(1).replace("&quot;", '"'))
+        assert [counts[f"table-{i + 1}"] for i in range(len(rows))] == rows, slug
+        assert "<script>console.error" not in dom.stdout and "dt-paging" in dom.stdout
+
+
+# Records the row counts a table page posts to the report (it is shown in a frame).
+LISTEN = """<script>
+window.addEventListener('message', e => {
+  if (e.data && e.data.tme_tables) document.body.setAttribute('data-tme-seen', JSON.stringify(e.data.tme_tables));
+});
+</script>"""
+
+
+def test_table_page_renders_inside_the_report(built_report, tmp_path):
+    chromium = _chromium()
+    work, report = built_report
+    rows = _expected_rows(work)["cohort_qc"]
+    listening = tmp_path / "listening.html"
+    listening.write_text(report.read_text(encoding="utf-8").replace("</head>", LISTEN + "</head>", 1), encoding="utf-8")
+    copy = _navigating_copy(
+        listening, ["Cohort & QC", "Tables", "all tables of this section (sortable)"], tmp_path / "nav.html"
+    )
+    dom = _run_chromium(chromium, copy.as_uri(), tmp_path, "--dump-dom")
+    assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
+    assert 'data-tme-nav="done"' in dom.stdout, re.findall(r'data-tme-nav="[^"]*"', dom.stdout)
+    seen = re.search(r'data-tme-seen="([^"]*)"', dom.stdout)
+    assert seen, "the table page did not report its tables from inside the report"
+    counts = json.loads(seen.group(1).replace("&quot;", '"'))
+    assert [counts[f"table-{i + 1}"] for i in range(len(rows))] == rows

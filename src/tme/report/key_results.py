@@ -105,7 +105,7 @@ def decimals_for(x: float, significant: int = 3) -> int:
 
 
 def with_ci(estimate: float, low: float, high: float, decimals: int | None = None) -> str:
-    """``−0.0889 (−0.118 to −0.0600)``: estimate and CI with the estimate's precision."""
+    """``−0.0889 (−0.1178 to −0.0600)``: estimate and CI to the decimals that give the estimate 3 significant digits."""
     d = decimals_for(estimate) if decimals is None else decimals
     return f"{number(estimate, d)} ({number(low, d)} to {number(high, d)})"
 
