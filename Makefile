@@ -31,7 +31,7 @@ config/example_sc/cells.h5ad: $(STAMP)
 # Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers (tests sharing a
 # workflow run stay on one worker: see tests/conftest.py)
 test: lint
-	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup
+	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
