@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -58,6 +59,7 @@ class FeatureData:
         """1 for paired patients of the treatment arm, 0 for the reference arm."""
         return (self.pairs["arm"] == self.design.treatment_arm).to_numpy(float)
 
+    @cached_property
     def every_patient(self) -> pd.DataFrame:
         """Every patient with at least one sample: ``pre``, ``post`` (NaN where missing) and ``treated``."""
         wide = self.values.pivot(index="patient_id", columns="timepoint", values="value")
@@ -65,6 +67,17 @@ class FeatureData:
         wide.columns = ["pre", "post"]
         arms = self.values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
         return wide.assign(treated=(arms.reindex(wide.index) == self.design.treatment_arm).astype(float))
+
+    # The covariate matrices, built once per feature (several analyses use each).
+    @cached_property
+    def paired_covariates(self) -> tuple[np.ndarray | None, str]:
+        """:func:`feature_covariates` of the paired patients."""
+        return feature_covariates(self.covariates.reindex(self.pairs.index))
+
+    @cached_property
+    def patient_covariates(self) -> tuple[np.ndarray | None, str]:
+        """:func:`feature_covariates` of every patient with a sample (:attr:`every_patient`)."""
+        return feature_covariates(self.covariates.reindex(self.every_patient.index))
 
 
 @dataclass(frozen=True)
@@ -121,8 +134,9 @@ def adjusted_for(data_or_names) -> str:
     return "".join(f" + {c}" for c in names)
 
 
-def _ancova_with(data: FeatureData, frame: pd.DataFrame) -> Estimate:
-    covs, note = feature_covariates(frame)
+def _ancova_with(data: FeatureData, frame: pd.DataFrame, prepared: tuple | None = None) -> Estimate:
+    """ANCOVA adjusted for the covariates in ``frame`` (``prepared``: their :func:`feature_covariates`)."""
+    covs, note = prepared or feature_covariates(frame)
     pairs = data.pairs
     result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
     if result.note == "ANCOVA design is rank-deficient":
@@ -136,7 +150,7 @@ def _ancova_with(data: FeatureData, frame: pd.DataFrame) -> Estimate:
 
 
 def _ancova(data: FeatureData) -> Estimate:
-    return _ancova_with(data, data.covariates.reindex(data.pairs.index))
+    return _ancova_with(data, data.covariates.reindex(data.pairs.index), data.paired_covariates)
 
 
 def _ancova_post_covariates(data: FeatureData) -> Estimate:
@@ -168,21 +182,21 @@ def _mixed_model(data: FeatureData) -> Estimate:
 
 
 def _ancova_hc3(data: FeatureData) -> Estimate:
-    covs, note = feature_covariates(data.covariates.reindex(data.pairs.index))
+    covs, note = data.paired_covariates
     pairs = data.pairs
     return _with_note(ancova_hc3(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
                                  data.conf_level), note)  # fmt: skip
 
 
 def _clda(data: FeatureData) -> Estimate:
-    patients = data.every_patient()
-    covs, note = feature_covariates(data.covariates.reindex(patients.index))
+    patients = data.every_patient
+    covs, note = data.patient_covariates
     return _with_note(clda(patients["pre"], patients["post"], patients["treated"], covs, data.conf_level), note)
 
 
 def _mi_mar(data: FeatureData) -> Estimate:
-    patients = data.every_patient()
-    covs, note = feature_covariates(data.covariates.reindex(patients.index))
+    patients = data.every_patient
+    covs, note = data.patient_covariates
     result = multiple_imputation_ancova(patients["pre"], patients["post"], patients["treated"], covs,
                                         data.options.get("n_imputations", 50), data.options.get("seed", 0),
                                         data.conf_level)  # fmt: skip
@@ -194,7 +208,7 @@ def readable_columns(data: FeatureData, result: Estimate) -> dict:
     (:func:`tme.stats.effects.readable_effects`); NaN when the ANCOVA was not estimable."""
     if not np.isfinite(result.estimate):
         return {}
-    covs, _ = feature_covariates(data.covariates.reindex(data.pairs.index))
+    covs, _ = data.paired_covariates
     pairs = data.pairs
     return readable_effects(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
                             data.transform, data.conf_level, result)  # fmt: skip
