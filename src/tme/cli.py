@@ -128,7 +128,11 @@ def _power(args: argparse.Namespace) -> int:
         )
     _check_blinding(args.blinded, design.blinded, args.config)
     values = read_values(args.values, design) if args.values else run_values(config, args.results, read_sheet(config))
-    computed = compute_planning(settings, values, design)  # every check passes before anything is written
+    try:  # every check passes before anything is written
+        computed = compute_planning(settings, values, design)
+    except TmeInputError as error:  # about the values: name where they came from
+        error.file = error.file or str(args.values or args.results)
+        raise
     out = args.out or args.results
     paths = planning_outputs(design.blinded, out)
     written = write_outputs(computed, paths)

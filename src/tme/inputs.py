@@ -27,7 +27,7 @@ from tme.immune import read_immune
 from tme.io import write_tsv
 from tme.plan import AnalysisPlan
 from tme.plan.baseline import baseline_covariates, per_protocol_patients, read_patients
-from tme.planning.settings import PlanningSettings, check_planned_pairs
+from tme.planning.settings import check_planned_pairs
 from tme.pseudonym import Pseudonymiser, mapping_table
 from tme.samplesheet import read_samplesheet
 from tme.signature_scores import run_signatures, scoring_plan
@@ -199,6 +199,7 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
     design = Design.from_config(config)
     ids = pseudonymiser(config, create_key=True)
     samples = read_sheet(config, ids)
+    check_planned_pairs(config, samples)  # as when Snakemake reads the workflow (tme.workflow)
     modalities, files, produced = _modalities(config, samples)
     if config.get("expression") or config.get("single_cell"):
         signatures = run_signatures(config.get("scoring", {}))
@@ -217,9 +218,6 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
         flow = sample_flow(samples, design, modality, reason, per_protocol)
         require_pairs(flow, modality, samples, data_file, design.post)
         flows.append(flow)
-    planning = PlanningSettings.from_config(config)
-    if planning is not None:
-        check_planned_pairs(planning, design, pd.concat(flows), pd.concat(produced))
     files = [
         ("samples", config["samples"], f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")
     ] + files

@@ -8,7 +8,7 @@ family's procedure, ``seed: null`` the run's seed, and the confidence level of t
 validated (``tme validate``, Snakemake reading the workflow, ``tme power``), with the message naming
 the config key: a target of zero or a fold change of 1, power not above alpha, a target or prior
 naming an endpoint outside the primary family, prior values out of range, a single-arm design.
-:func:`check_planned_pairs` adds the one check that needs the sample flow: enough patients with both
+:func:`check_planned_pairs` adds the one check that needs the sample sheet: enough patients with both
 samples to estimate each endpoint's pre–post correlation (or a prior value for it).
 """
 
@@ -31,9 +31,6 @@ from tme.planning.plan import Planning, plan_next_trial
 from tme.planning.reestimation import MIN_PILOT_PAIRS, blinded_reestimation_table
 from tme.planning.targets import Target, nearest
 from tme.stats.paired import MIN_PAIRS
-
-#: The sample-flow modality each feature type is measured by (types of :mod:`tme.features`).
-MODALITY = {"signature": "expression", "gene": "expression", "immune_measure": "immune", "single_cell": "single_cell"}
 
 
 @contextlib.contextmanager
@@ -197,35 +194,41 @@ def _targets(
     return targets
 
 
-def check_planned_pairs(settings: PlanningSettings, design: Design, flow: pd.DataFrame, features: pd.DataFrame) -> None:
-    """Enough patients with both samples for each planned endpoint, by its modality's sample flow.
+def check_planned_pairs(config: Mapping[str, Any], samples: pd.DataFrame) -> None:
+    """Enough patients with both samples usable in the sample sheet for each planned endpoint.
 
     Unblinded: at least ``MIN_PAIRS`` per arm for the pre–post correlation, unless ``planning.priors``
     gives it; blinded: ``MIN_PILOT_PAIRS`` pooled for the blinded variance
-    (:func:`tme.planning.blinded_reestimate`). ``features``: ``feature,
-    feature_type`` of every feature the run produces. (A feature missing in some samples can have
-    fewer pairs than its modality; the planning itself checks that.)
+    (:func:`tme.planning.blinded_reestimate`). Runs on the validated sheet before any data file is
+    read (``tme validate``, Snakemake reading the workflow); an endpoint whose own values have fewer
+    pairs (a failed library, a missing measure) is refused by the planning itself.
     """
-    types = features.drop_duplicates("feature").set_index("feature")["feature_type"]
-    paired = flow[flow["step"] == "paired"]
-    for endpoint, feature in settings.endpoints.items():
-        modality = MODALITY.get(types.get(feature))
-        counts = paired[paired["modality"] == modality].set_index("arm")["n_patients"].astype(int)
-        if counts.empty:
-            continue
-        if design.blinded:
-            if counts.sum() < MIN_PILOT_PAIRS:
-                raise TmeInputError(
-                    f"config key 'planning': endpoint {endpoint!r} ({feature}) has {counts.sum()} patients with both "
-                    f"samples; the blinded variance of the re-estimation needs at least {MIN_PILOT_PAIRS}",
-                    fix="re-estimate later in the trial, when more pairs are complete, or remove planning",
-                )
-        elif "rho" not in settings.priors.get(endpoint, {}) and counts.min() < MIN_PAIRS:
-            n_ref, n_trt = (int(counts.get(arm, 0)) for arm in (design.reference_arm, design.treatment_arm))
+    settings = PlanningSettings.from_config(config)
+    if settings is None:
+        return
+    design = Design.from_config(config)
+    usable = samples[samples["exclude_reason"] == ""]
+    both = usable.groupby(["arm", "patient_id"])["timepoint"].nunique() == 2
+    pairs = both.groupby(level="arm").sum()
+    first, feature = next(iter(settings.endpoints.items()))
+    where = f"config key 'planning': endpoint {first!r} ({feature})"
+    if design.blinded:
+        if pairs.sum() < MIN_PILOT_PAIRS:
             raise TmeInputError(
-                f"config key 'planning': endpoint {endpoint!r} ({feature}) has {n_ref} (reference arm) and {n_trt} "
-                f"(treatment arm) patients with both samples, too few to estimate its pre-post correlation (at least "
-                f"{MIN_PAIRS} per arm, as for the paired statistics: from fewer the estimate can reach -1 or 1, "
-                "making the residual SD 0, or is undefined)",
+                f"{where}: the sample sheet has {pairs.sum()} patients with both samples; the blinded variance "
+                f"of the re-estimation needs at least {MIN_PILOT_PAIRS}",
+                file=samples.attrs.get("path"),
+                fix="re-estimate later in the trial, when more pairs are complete, or remove planning",
+            )
+        return
+    n_ref, n_trt = (int(pairs.get(arm, 0)) for arm in (design.reference_arm, design.treatment_arm))
+    for endpoint, feature in settings.endpoints.items():
+        if "rho" not in settings.priors.get(endpoint, {}) and min(n_ref, n_trt) < MIN_PAIRS:
+            raise TmeInputError(
+                f"config key 'planning': endpoint {endpoint!r} ({feature}): the sample sheet has {n_ref} (reference "
+                f"arm) and {n_trt} (treatment arm) patients with both samples, too few to estimate the pre-post "
+                f"correlation (at least {MIN_PAIRS} per arm, as for the paired statistics: from fewer the estimate "
+                "can reach -1 or 1, making the residual SD 0, or is undefined)",
+                file=samples.attrs.get("path"),
                 fix=f"give a correlation from earlier studies, e.g. planning.priors: {{{endpoint}: {{rho: 0.5}}}}",
             )
