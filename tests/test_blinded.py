@@ -1,4 +1,5 @@
-"""Blinded mode: the arm column is never read; permuting arm labels changes no output byte."""
+"""Blinded mode: the arm column is never read; permuting arm labels changes no output byte, the blinded
+sample-size re-estimation (planning_blinded.tsv) included."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hashlib
 
 import pandas as pd
 import pytest
+
+from tme.planning.reestimation import REESTIMATE_COLUMNS
 
 from conftest import run_workflow
 
@@ -16,6 +19,12 @@ def _outputs(results):
     # provenance.json holds the timestamps, which the report's methods page shows
     files = [p for p in sorted(results.rglob("*")) if p.is_file() and p.name not in {"provenance.json", "methods.html"}]
     return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+PRIMARY = [
+    {"name": "tam", "feature": "CD68", "role": "primary"},
+    {"name": "il1", "feature": "TME_IL1_INDUCED|singscore", "role": "primary"},
+]
 
 
 def test_blinded_outputs_invariant_under_arm_permutation(small_cohort, tmp_path):
@@ -38,6 +47,8 @@ def test_blinded_outputs_invariant_under_arm_permutation(small_cohort, tmp_path)
             "blinded": True,
             "expression": {"path": "inputs/salmon.merged.gene_counts.tsv.gz", "format": "nfcore_salmon_counts"},
             "immune": {"path": "inputs/immune.tsv"},
+            "analysis_plan": {"endpoints": PRIMARY},
+            "planning": {"targets": {"tam": {"effect": 0.67, "scale": "ln"}, "il1": {"effect": -0.1}}},
         }
         proc = run_workflow(workdir, config)
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -51,3 +62,8 @@ def test_blinded_outputs_invariant_under_arm_permutation(small_cohort, tmp_path)
     assert not (results / "tables" / "effects_between_arms.tsv").exists()
     pooled = pd.read_csv(results / "tables" / "changes_pooled.tsv", sep="\t")
     assert set(pooled["arm"]) == {"pooled"} and pooled["estimate"].notna().any()
+    # the blinded re-estimation only: pooled quantities, none of the unblinded planning's arm-wise outputs
+    planning = pd.read_csv(results / "tables" / "planning_blinded.tsv", sep="\t")
+    assert list(planning.columns) == REESTIMATE_COLUMNS and list(planning["endpoint"]) == ["tam", "il1"]
+    assert (planning["n_per_arm"] >= planning["n_pairs_pilot"] / 2).all()
+    assert sorted(p.name for p in results.rglob("planning*")) == ["planning_blinded.tsv"]

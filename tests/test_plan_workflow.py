@@ -1,10 +1,13 @@
 """The analysis plan through the workflow: a patients sheet, baseline covariates and strata, a
-per-protocol population and plan endpoints; and a single-arm window study, to a report."""
+per-protocol population and plan endpoints, with the next trial planned from its primary family (rule
+planning); and a single-arm window study, to a report."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+
+from tme.planning import TABLE_COLUMNS
 
 from conftest import cohort_config, run_workflow
 
@@ -36,8 +39,10 @@ def test_plan_with_patients_sheet_strata_and_per_protocol(small_cohort, tmp_path
             "patients": {"path": str(tmp_path / "patients.tsv"),
                          "columns": {"age": "number", "doses_received": "number"}},
             "per_protocol": {"column": "doses_received", "min": 12}}  # fmt: skip
+    planning = {"targets": {"il1": {"effect": -0.1}, "tam": {"effect": 0.67, "scale": "ln"}},
+                "n_trials": 200, "n_bootstrap": 200}  # fmt: skip
     work = tmp_path / "run"
-    done = run_workflow(work, cohort_config(small_cohort, analysis_plan=plan, **SMALL))
+    done = run_workflow(work, cohort_config(small_cohort, analysis_plan=plan, planning=planning, **SMALL))
     assert done.returncode == 0, done.stderr[-3000:]
     effects = pd.read_csv(work / "results/tables/effects_between_arms.tsv", sep="\t", keep_default_na=False)
     head = effects.drop_duplicates("feature").head(4)
@@ -54,6 +59,13 @@ def test_plan_with_patients_sheet_strata_and_per_protocol(small_cohort, tmp_path
     assert (counts == len(per_protocol)).all()
     within = pd.read_csv(work / "results/tables/changes_within_arm.tsv", sep="\t", keep_default_na=False)
     assert {"endpoint", "display_name", "p_adjusted", "multiplicity"} <= set(within.columns)
+    # the next trial: one row per primary endpoint, in plan order, with the documented columns, and the power curves
+    planning = pd.read_csv(work / "results/tables/planning.tsv", sep="\t")
+    assert list(planning.columns) == TABLE_COLUMNS and list(planning["endpoint"]) == ["il1", "tam"]
+    assert set(planning["multiplicity"]) == {"holm"} and (planning["family_size"] == 2).all()
+    pairs = planning["n_pairs_reference"] + planning["n_pairs_treatment"]
+    assert (pairs <= planning["n_patients"]).all() and (planning["n_patients"] <= 16).all()
+    assert (work / "results/figures/planning/power_curves.png").stat().st_size > 10_000
 
 
 def test_single_arm_window_study_reaches_a_report(small_cohort, tmp_path):

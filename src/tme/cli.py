@@ -1,4 +1,4 @@
-"""The ``tme`` command line: simulate the example cohort, validate inputs before a run.
+"""The ``tme`` command line: simulate the example cohort, validate inputs before a run, plan the next trial.
 
 The analysis itself runs through Snakemake (``snakemake --cores N``, see the README); ``tme``
 covers what a user does around it.
@@ -91,6 +91,63 @@ def _plan_freeze(args: argparse.Namespace) -> int:
     for path in freeze(config):
         print(path)
     print(f"plan sha256 {plan_hash(config)}")
+    return 0
+
+
+def _check_blinding(asked: bool, blinded: bool, config: Path) -> None:
+    """``tme power --blinded`` exactly when the config is blinded."""
+    if asked and not blinded:
+        raise TmeInputError(
+            "config key 'blinded' is false, but --blinded asks for a blinded sample-size re-estimation",
+            file=config,
+            fix="run it with blinded: true while the trial is blind, or drop --blinded to plan from the unblinded run",
+        )
+    if blinded and not asked:
+        raise TmeInputError(
+            "config key 'blinded': the config is blinded, and planning from the trial's effects needs the arm labels",
+            file=config,
+            fix="add --blinded for the blinded sample-size re-estimation (pooled data, no arm labels)",
+        )
+
+
+def _power(args: argparse.Namespace) -> int:
+    """Plan the next trial from a finished run (or a values table), as rule ``planning`` does."""
+    from tme.config import Design, load_config
+    from tme.inputs import read_sheet
+    from tme.planning.run import FIGURE, compute_planning, planning_outputs, read_values, run_values, write_outputs
+    from tme.planning.settings import PlanningSettings
+
+    config = load_config(args.config)
+    settings = PlanningSettings.from_config(config, str(args.config))
+    design = Design.from_config(config)
+    if settings is None:
+        raise TmeInputError(
+            "config key 'planning' is not set",
+            file=args.config,
+            fix="add a planning section with a target effect per primary endpoint (README: Planning the next trial)",
+        )
+    _check_blinding(args.blinded, design.blinded, args.config)
+    values = read_values(args.values, design) if args.values else run_values(config, args.results, read_sheet(config))
+    try:  # every check passes before anything is written
+        computed = compute_planning(settings, values, design)
+    except TmeInputError as error:  # about the values: name where they came from
+        error.file = error.file or str(args.values or args.results)
+        raise
+    out = args.out or args.results
+    paths = planning_outputs(design.blinded, out)
+    written = write_outputs(computed, paths)
+    if not design.blinded:  # from the tables as written, as rule plot_planning draws it
+        from tme.plots import save_figure
+        from tme.plots.data import read_table
+        from tme.plots.planning import plot_power_curves
+
+        figure = plot_power_curves(read_table(paths["grid"]), read_table(paths["table"]))
+        written += save_figure(figure, Path(out, FIGURE))
+    sizes = computed["blinded" if design.blinded else "table"]
+    for endpoint, randomised, pairs in zip(sizes["endpoint"], sizes["n_per_arm"], sizes["n_pairs_per_arm"]):
+        print(f"{endpoint}: randomise {int(randomised)} per arm ({int(pairs)} with both samples)")
+    for path in written:
+        print(path)
     return 0
 
 
@@ -187,6 +244,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
     )
     frz.set_defaults(func=_plan_freeze)
+
+    power = sub.add_parser(
+        "power",
+        help="plan the next trial from this one: sample sizes, detectable effects, power curves",
+        description=(
+            "Per primary endpoint of the analysis plan, with the config's planning section: the nuisance parameters "
+            "of a finished run (or of --values) with bootstrap CIs, the sample size and minimum detectable effect of "
+            "the primary ANCOVA under the family's multiplicity, simulated power curves and the assumptions as "
+            "citable text; with --blinded (blinded: true), the blinded sample-size re-estimation from pooled data. "
+            "Writes what the workflow's planning rule writes (README: Planning the next trial)."
+        ),
+    )
+    power.add_argument(
+        "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
+    )
+    power.add_argument(
+        "--results", type=Path, default=Path("results"), help="the finished run's results folder (default results)"
+    )
+    power.add_argument(
+        "--values",
+        type=Path,
+        help="instead of a run: a long TSV patient_id, arm, timepoint, feature, value (analysis scale)",
+    )
+    power.add_argument("--out", type=Path, help="write under this folder instead of --results")
+    power.add_argument("--blinded", action="store_true", help="blinded sample-size re-estimation (needs blinded: true)")
+    power.set_defaults(func=_power)
 
     prep = sub.add_parser(
         "prepare",

@@ -175,6 +175,9 @@ def validate_config(
     from tme.plan import AnalysisPlan  # the plan's own checks that need no data
 
     AnalysisPlan.from_config(config, file)
+    from tme.planning.settings import PlanningSettings  # the planning section's checks that need no data
+
+    PlanningSettings.from_config(config, file)
     for key in ("frozen_plan",):
         check_path_characters(f"analysis_plan.{key}", config["analysis_plan"][key], file)
     for key, value in _input_paths(config):

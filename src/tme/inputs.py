@@ -1,7 +1,7 @@
 """Read and check every input a config names, before any analysis: the sample flow and checksums.
 
-Gene-set files, covariates and the primary panel are checked here too. This is what
-``tme validate`` prints and what the workflow's first rule writes
+Gene-set files, covariates, the primary panel and the pairs the planning needs are checked here
+too. This is what ``tme validate`` prints and what the workflow's first rule writes
 (``results/tables/sample_flow.tsv``, ``results/qc/input_files.tsv``); every later rule depends on
 it, so bad input stops the run before anything is written. :func:`check_inputs` writes nothing at
 all — not even a new pseudonymisation key or the ID mapping; :func:`write_checked_inputs` writes
@@ -27,6 +27,7 @@ from tme.immune import read_immune
 from tme.io import write_tsv
 from tme.plan import AnalysisPlan
 from tme.plan.baseline import baseline_covariates, per_protocol_patients, read_patients
+from tme.planning.settings import check_planned_pairs
 from tme.pseudonym import Pseudonymiser, mapping_table
 from tme.samplesheet import read_samplesheet
 from tme.signature_scores import run_signatures, scoring_plan
@@ -198,6 +199,7 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
     design = Design.from_config(config)
     ids = pseudonymiser(config, create_key=True)
     samples = read_sheet(config, ids)
+    check_planned_pairs(config, samples)  # as when Snakemake reads the workflow (tme.workflow)
     modalities, files, produced = _modalities(config, samples)
     if config.get("expression") or config.get("single_cell"):
         signatures = run_signatures(config.get("scoring", {}))

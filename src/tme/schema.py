@@ -64,6 +64,10 @@ def _value(value: Any) -> str:
     return shorten(repr(value), 120)
 
 
+#: Range keywords of the schema, as a message states them.
+BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
 def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
     """(key path, problem, fix) for one schema violation (for "one of": the alternative it came closest to)."""
     if error.validator in ("oneOf", "anyOf") and error.context:  # "not null" is the least helpful alternative
@@ -96,11 +100,13 @@ def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
                 "(labels and IDs reach file names and the HTML report, where other characters could act as markup)"
             ),
         )
-    if error.validator in {"minimum", "maximum"}:
+    if error.validator in BOUNDS:
+        bound = f"{BOUNDS[error.validator]} {error.validator_value}"
+        name = error.validator.removeprefix("exclusive").lower()
         return (
             key,
-            f"value {_value(error.instance)} is out of range ({error.validator} {error.validator_value})",
-            (f"give a value with {error.validator} {error.validator_value}"),
+            f"value {_value(error.instance)} is out of range ({name} {error.validator_value}: it must be {bound})",
+            f"give a value {bound}",
         )
     return key, shorten(error.message, 300), "see the schema's description of this key"
 

@@ -27,6 +27,7 @@ from tme.configfile import read_yaml_config
 from tme.errors import REPORTED_WARNINGS, TmeInputError
 from tme.io import write_tsv
 from tme.plan.freeze import check_frozen
+from tme.planning.settings import check_planned_pairs
 from tme.samplesheet import read_samplesheet
 
 
@@ -87,7 +88,8 @@ def check_workflow_config(config: dict, configfiles: Sequence[str]) -> tuple[dic
     Snakemake has already parsed ``configfiles`` into ``config`` with its own reader, which keeps
     duplicate keys and aliases silently: each file is read again strictly
     (:func:`tme.configfile.read_yaml_config`); then the config is validated and the sample sheet
-    read; an unblinded run is held to a frozen analysis plan (:func:`tme.plan.freeze.check_frozen`).
+    read; an unblinded run is held to a frozen analysis plan (:func:`tme.plan.freeze.check_frozen`), and a
+    planning section to enough pairs in the sheet (:func:`tme.planning.settings.check_planned_pairs`).
     Returns the validated config (defaults filled), the design and the sheet. The first rule
     runs :func:`tme.inputs.check_inputs`; ``tme validate`` runs the same two steps.
     """
@@ -97,4 +99,6 @@ def check_workflow_config(config: dict, configfiles: Sequence[str]) -> tuple[dic
     config = validate_config(config, file=file)
     check_frozen(config, file)
     design = Design.from_config(config)
-    return config, design, read_samplesheet(config["samples"], design)
+    samples = read_samplesheet(config["samples"], design)
+    check_planned_pairs(config, samples)
+    return config, design, samples

@@ -282,6 +282,26 @@ def _unmapped(root, config):
     (root / "counts.tsv").write_text("\n".join(out) + "\n")
 
 
+PLANNED_ENDPOINTS = [
+    {"name": "tam", "feature": "CD68", "role": "primary"},
+    {"name": "tils", "feature": "sTILs", "role": "primary"},
+    {"name": "il1b", "feature": "gene|IL1B", "role": "key_secondary"},
+]
+PLANNING_TARGETS = {"tam": {"effect": 0.67, "scale": "ln"}, "tils": {"effect": 10}}
+
+
+def _planning(targets=None, plan=True, **settings):
+    """A plan with two primary endpoints (CD68, sTILs) and a key-secondary one, and a planning section
+    (``targets`` replace the valid ones; ``settings`` are further planning keys)."""
+
+    def apply(root, config):
+        if plan:
+            config["analysis_plan"] = {"endpoints": PLANNED_ENDPOINTS}
+        config["planning"] = {"targets": PLANNING_TARGETS if targets is None else targets, **settings}
+
+    return apply
+
+
 HOSTILE_LABELS = {
     "RST raw directive": ".. raw:: html\n\n   <script>alert(1)</script>",
     "RST include directive": ".. include:: /etc/hostname",
@@ -623,6 +643,51 @@ CASES: dict[str, Case] = {
     ),
     "path: odd but harmless characters (usable)": Case(
         _hostile_path("dir with spaces (v2) $HOME #1 %20 é"), usable=True
+    ),
+    # --- planning the next trial (config key planning) ---
+    "planning: target effect of zero": Case(
+        _planning({"tam": {"effect": 0}, "tils": {"effect": 10}}), ["planning.targets.tam", "difference of 0"]
+    ),
+    "planning: target fold change of 1": Case(
+        _planning({"tam": {"effect": 1, "scale": "ln"}, "tils": {"effect": 10}}),
+        ["planning.targets.tam", "fold change of 1"],
+    ),
+    "planning: negative fold change": Case(
+        _planning({"tam": {"effect": -0.5, "scale": "ln"}, "tils": {"effect": 10}}),
+        ["planning.targets.tam", "not a positive fold change"],
+    ),
+    "planning: unknown target scale": Case(
+        _planning({"tam": {"effect": 0.67, "scale": "log10"}, "tils": {"effect": 10}}),
+        ["planning.targets.tam.scale", "difference, log2, ln"],
+    ),
+    "planning: power not above alpha": Case(_planning(power=0.04), ["planning.power", "alpha (0.05)", "0.8"]),
+    "planning: alpha of 1": Case(_planning(alpha=1), ["planning.alpha", "it must be < 1"]),
+    "planning: target names an endpoint not in the plan": Case(
+        _planning({**PLANNING_TARGETS, "tams": {"effect": 0.5, "scale": "ln"}}),
+        ["planning.targets", "'tams'", "did you mean 'tam'"],
+    ),
+    "planning: target for a key-secondary endpoint": Case(
+        _planning({**PLANNING_TARGETS, "il1b": {"effect": 0.5, "scale": "log2"}}),
+        ["planning.targets", "'il1b'", "key_secondary", "tam, tils"],
+    ),
+    "planning: a primary endpoint without a target": Case(
+        _planning({"tam": {"effect": 0.67, "scale": "ln"}}), ["planning.targets", "no target effect", "tils"]
+    ),
+    "planning: no primary endpoint in the plan": Case(_planning(plan=False), ["'planning'", "no primary endpoint"]),
+    "planning: single-arm study": Case(
+        both(_planning(), setting("design", "reference_arm", None)), ["'planning'", "two arms"]
+    ),
+    "planning: prior correlation of 1": Case(
+        _planning(priors={"tam": {"rho": 1}}), ["planning.priors.tam.rho", "it must be < 1"]
+    ),
+    "planning: prior for an endpoint not in the plan": Case(
+        _planning(priors={"tim": {"rho": 0.5}}), ["planning.priors", "'tim'", "did you mean"]
+    ),
+    "planning: too few pairs to estimate the correlation": Case(
+        _planning(), ["'planning'", "'tam'", "2 (reference arm) and 2 (treatment arm)", "planning.priors", "rho"]
+    ),
+    "planning: prior correlations for too few pairs (usable)": Case(
+        _planning(priors={"tam": {"rho": 0.5}, "tils": {"rho": 0.3}}), usable=True
     ),
     # --- expression: plain counts ---
     "counts: sample missing from matrix": Case(

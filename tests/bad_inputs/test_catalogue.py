@@ -139,6 +139,7 @@ SNAKEMAKE = [
     "gmt: line with no genes",
     "gmt: truncated .gmt.gz",
     "tsv gene set: non-numeric weight",
+    "planning: too few pairs to estimate the correlation",
 ]
 
 

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
 from tme.expression import has_counts
+from tme.planning.run import FIGURE, planning_outputs
 from tme.provenance import remember_run
 from tme.workflow import check_workflow_config
 
@@ -127,6 +128,8 @@ def analysis_targets():
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
     if config.get("single_cell"):
         targets += ["results/tables/singlecell_features.tsv", "results/singlecell/pseudobulk_counts.tsv.gz"]
+    if config.get("planning"):  # the next trial (blinded: the blinded sample-size re-estimation only)
+        targets += list(planning_outputs(config["blinded"]).values())
     return targets
 
 
@@ -140,6 +143,13 @@ def warning_tables(wildcards=None):
     )
 
 
+def planning_figures():
+    """The power curves of an unblinded run's planning (rule plot_planning)."""
+    if not config.get("planning") or config["blinded"]:
+        return []
+    return [f"results/{FIGURE}{ext}" for ext in (".png", ".pdf", ".svg")]
+
+
 def all_targets():
-    """The analysis outputs, the run's provenance record and the report's figures and pages."""
-    return analysis_targets() + ["results/provenance.json"] + REPORT_TARGETS
+    """The analysis outputs, the planning's figure, the run's provenance record and the report's figures and pages."""
+    return analysis_targets() + planning_figures() + ["results/provenance.json"] + REPORT_TARGETS

@@ -121,7 +121,8 @@ _PRIOR_RANGES = {
 }
 
 
-def _check_priors(priors: Mapping[str, Mapping[str, float]], endpoints: Sequence[str]) -> None:
+def check_priors(priors: Mapping[str, Mapping[str, float]], endpoints: Sequence[str]) -> None:
+    """Every prior names a plan endpoint and a known parameter, with a value in its range (``_PRIOR_RANGES``)."""
     for endpoint, values in priors.items():
         if endpoint not in endpoints:
             raise TmeInputError(
@@ -254,7 +255,7 @@ def estimate_nuisance(
     """
     features = dict(endpoints) if isinstance(endpoints, Mapping) else {e: e for e in endpoints}
     priors = dict(priors or {})
-    _check_priors(priors, list(features))
+    check_priors(priors, list(features))
     values = validate_values(values, design)
     present = set(values["feature"])
     rows = []

@@ -11,7 +11,8 @@ Each simulated trial (Wittes & Brittain 1990; Kieser & Friede 2003):
    assumed effect).
 3. Re-estimate: the smallest whole number of pairs per arm whose exact ANCOVA power at the
    blinded SD reaches the target, inflated by the pilot's pooled missing share, at least the
-   pilot and at most ``n_max`` randomised per arm.
+   pilot and at most ``n_max`` randomised per arm (a pilot with fewer than ``MIN_PILOT_PAIRS``
+   pairs, whose blinded variance cannot be estimated, keeps the planned size).
 4. Final analysis: the ANCOVA (or ``analysis``) on every randomised patient, at ``alpha``.
 
 Everything is vectorised over trials: patients are simulated up to ``n_max`` per arm in
@@ -32,7 +33,7 @@ import pandas as pd
 
 from tme.errors import TmeInputError
 from tme.planning.analytic import ancova_sample_size, inflate_for_missing, minimum_detectable_effect
-from tme.planning.reestimation import adjusted_variance, lumped_variance
+from tme.planning.reestimation import MIN_PILOT_PAIRS, adjusted_variance, lumped_variance
 from tme.planning.trials import Analysis, TrialModel, Trials, ancova_analysis, simulate_trials
 
 
@@ -116,10 +117,13 @@ def internal_pilot(
     trials = simulate_trials(model, max(n_max, n_pilot), true_difference, n_trials, np.random.default_rng(seed))
     pilot = _enrolled(trials, np.full(n_trials, n_pilot))
     s2, n_pairs = lumped_variance(pilot.pre, pilot.post, estimator)
-    variance = adjusted_variance(s2, n_pairs, assumed_difference) if adjust else s2
+    estimable = n_pairs >= MIN_PILOT_PAIRS  # otherwise the trial keeps its planned size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = np.where(estimable, adjusted_variance(s2, n_pairs, assumed_difference) if adjust else s2, np.nan)
     needed = _pairs_needed(np.sqrt(variance), assumed_difference, alpha, power, k, n_max)
     missing = 1 - n_pairs / np.isfinite(pilot.pre).sum(axis=1)  # every pilot patient has a baseline
-    final = np.clip(inflate_for_missing(needed, np.minimum(missing, 0.9)), n_pilot, n_max)
+    resized = np.clip(inflate_for_missing(needed, np.minimum(missing, 0.9)), n_pilot, n_max)
+    final = np.where(estimable, resized, max(planned, n_pilot))
     p = np.asarray(analysis(_enrolled(trials, final)), float)
     return PilotResult(planned, n_pilot, final, np.nan_to_num(p, nan=1.0) <= alpha)
 

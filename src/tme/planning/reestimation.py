@@ -53,6 +53,8 @@ from tme.planning.moments import within_arm_sums
 from tme.planning.targets import Target, nearest, resolve_targets
 
 ESTIMATORS = ("ancova", "change")
+#: Fewest pooled patients with both samples for a blinded variance (2 residual df of the pooled regression).
+MIN_PILOT_PAIRS = 4
 #: The only columns the blinded re-estimation accepts.
 BLINDED_COLUMNS = ("patient_id", "timepoint", "value")
 
@@ -172,9 +174,9 @@ def blinded_reestimate(
     pre, post = _blinded_arrays(values, design)
     s2, n = lumped_variance(pre, post, estimator)
     n = int(n)
-    if n < 4 or not np.isfinite(s2):
+    if n < MIN_PILOT_PAIRS or not np.isfinite(s2):
         raise TmeInputError(
-            f"the pilot has {n} patients with both samples; the blinded variance needs at least 4",
+            f"the pilot has {n} patients with both samples; the blinded variance needs at least {MIN_PILOT_PAIRS}",
             column="value",
             fix="re-estimate later in the pilot, when more pairs are complete",
         )

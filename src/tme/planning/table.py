@@ -8,7 +8,7 @@ One row per plan endpoint. Columns:
     Patients of this trial with a value, and with both samples per arm.
 ``baseline_sd, post_sd, rho, residual_sd, drift_reference, drift_treatment, missing_post``
     Nuisance parameters (:mod:`tme.planning.nuisance`), each followed by ``<name>_ci_low``,
-    ``<name>_ci_high`` (patient-level bootstrap percentile CI; NA for a prior value).
+    ``<name>_ci_high`` (patient-level BCa bootstrap CI; NA for a prior value).
 ``source``
     ``estimated``, or which parameters are prior values.
 ``target_effect, target_scale, target_difference, standardised_effect``
