@@ -170,6 +170,36 @@ TABLES = (
         lambda c, g: g and _compares_arms(c, g),
     ),
     ReportTable(
+        "planning",
+        "results/tables/planning.tsv",
+        "Planning the next trial",
+        "Per plan endpoint: nuisance parameters with bootstrap CIs (baseline SD, pre–post correlation, drift, "
+        "missing-post rate), ANCOVA sample size per arm for the target effect, minimum detectable effect, "
+        "simulated power with its Monte Carlo SE.",
+        lambda c, g: bool(c.get("planning")) and not c.get("blinded"),
+    ),
+    ReportTable(
+        "planning_grid",
+        "results/tables/planning_power_grid.tsv",
+        "Planning the next trial",
+        "Power over the grid of patients per arm and effect sizes (analytic and simulated, Monte Carlo SE).",
+        lambda c, g: bool(c.get("planning")) and not c.get("blinded"),
+    ),
+    ReportTable(
+        "planning_pilot",
+        "results/tables/planning_internal_pilot.tsv",
+        "Planning the next trial",
+        "Blinded sample-size re-estimation at an internal pilot: simulated type I error and power.",
+        lambda c, g: bool(c.get("planning")) and not c.get("blinded"),
+    ),
+    ReportTable(
+        "planning_blinded",
+        "results/tables/planning_blinded.tsv",
+        "Planning the next trial",
+        "Blinded sample-size re-estimation from the pooled (arm-blind) variance of each endpoint.",
+        lambda c, g: bool(c.get("planning")) and bool(c.get("blinded")),
+    ),
+    ReportTable(
         "warnings",
         "results/qc/warnings.tsv",
         "Warnings",
