@@ -20,7 +20,7 @@ import pandas as pd
 
 from tme.config import Design, single_cell_paths
 from tme.errors import TmeInputError
-from tme.expression import read_expression
+from tme.expression import expression_paths, read_expression
 from tme.features import immune_features, planned_signature_features
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
@@ -89,24 +89,13 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
     if config.get("expression"):
         settings = config["expression"]
         result = read_expression(settings, samples)
-        minimum = settings.get("min_library_size", 0)
-        qc = {
-            s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
-            for s, n in result.low_library.items()
-        }
-        modalities.append(("expression", exclusions(samples, set(result.adata.obs_names), qc), settings["path"]))
+        shown = settings["path"] if isinstance(settings["path"], str) else ", ".join(settings["path"])
+        reason = exclusions(samples, set(result.adata.obs_names), result.qc_exclusions)
+        modalities.append(("expression", reason, shown))
         produced.append(
             pd.DataFrame({"feature": "gene|" + result.adata.var_names, "feature_type": "gene", "family": "genes"})
         )
-        files.append(
-            (
-                "expression",
-                settings["path"],
-                f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers "
-                f"unmapped; {len(result.extra_samples)} matrix columns not in the sheet; {len(qc)} below "
-                "min_library_size",
-            )
-        )
+        files.append(("expression", shown, _expression_summary(result), expression_paths(settings)))
     if config.get("immune"):
         values, measures = read_immune(config["immune"], samples)
         reason = exclusions(samples, set(values["sample_id"]), absent_reason="no immune-cell measurement")
@@ -135,6 +124,36 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
                 ("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC")
             )
     return modalities, files, produced
+
+
+def _expression_summary(result) -> str:
+    """One line on what the expression reader found (and, for RCC files, the matching and nCounter QC)."""
+    text = f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers unmapped; "
+    files = result.tables.get("nanostring_files")
+    if files is None:
+        return text + (
+            f"{len(result.extra_samples)} matrix columns not in the sheet; {len(result.qc_exclusions)} below "
+            "min_library_size"
+        )
+    qc = result.tables["nanostring_qc"]
+    return text + (
+        f"{len(files)} RCC files matched to the sheet by {files['match_by'].iat[0]} ({len(result.extra_samples)} not "
+        f"in the sheet); nCounter QC: {int((qc['qc_action'] == 'exclude').sum())} excluded, "
+        f"{int((qc['qc_action'] == 'flag').sum())} flagged; checksum of the sha256sum manifest of every file read"
+    )
+
+
+def _file_row(name: str, shown: str, summary: str, paths: list[str] | None = None) -> dict:
+    """A row of the input files table; several files (a folder of RCC files) get the SHA-256 of their
+    ``sha256sum``-style manifest (one ``<sha256>  <file name>`` line per file, sorted by path) and their
+    total size."""
+    paths = [shown] if paths is None else paths
+    if len(paths) == 1:
+        digest, size = sha256(paths[0]), Path(paths[0]).stat().st_size
+    else:
+        manifest = "".join(f"{sha256(p)}  {Path(p).name}\n" for p in sorted(paths))
+        digest, size = hashlib.sha256(manifest.encode()).hexdigest(), sum(Path(p).stat().st_size for p in paths)
+    return dict(input=name, path=str(shown), sha256=digest, bytes=size, summary=summary)
 
 
 def _singlecell_feature_names(config: Mapping[str, Any], cells) -> pd.DataFrame:
@@ -219,12 +238,7 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
     files = [
         ("samples", config["samples"], f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")
     ] + files
-    table = pd.DataFrame(
-        [
-            dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size, summary=summary)
-            for name, path, summary in files
-        ]
-    )
+    table = pd.DataFrame([_file_row(*entry) for entry in files])
     if design.blinded:  # the sheet's own checksum would reveal a relabelling of arms
         table["bytes"] = table["bytes"].astype("Int64")  # the sheet's size is not shown either (written NA)
         table.loc[0, "sha256"] = hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest()

@@ -7,7 +7,7 @@ import tme
 from snakemake.exceptions import WorkflowError
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
-from tme.expression import has_counts
+from tme.expression import expression_paths, format_tables, has_counts
 from tme.provenance import remember_run
 from tme.workflow import check_workflow_config
 
@@ -58,12 +58,18 @@ def design_params():
 def input_files(wildcards):
     """The user's input files, named, so that a changed input reruns what depends on it."""
     files = {"samples": config["samples"]}
-    for section in ("expression", "immune"):
-        if config.get(section):
-            files[section] = config[section]["path"]
+    if config.get("expression"):
+        files["expression"] = expression_paths(config["expression"])  # a matrix, or every RCC file
+    if config.get("immune"):
+        files["immune"] = config["immune"]["path"]
     if config.get("single_cell"):
         files["single_cell"] = single_cell_paths(config)
     return files
+
+
+def expression_tables():
+    """The expression format's own QC tables (e.g. the nCounter QC of RCC files), by name."""
+    return {name: f"results/qc/{name}.tsv" for name in format_tables(config.get("expression"))}
 
 
 def statistics_inputs(wildcards):
@@ -108,6 +114,7 @@ def analysis_targets():
             "results/qc/unmapped_genes.tsv",
             "results/tables/signature_scores.tsv",
             "results/qc/signature_coverage.tsv",
+            *expression_tables().values(),
         ]
         if (
             has_counts(config["expression"])
@@ -125,4 +132,4 @@ def analysis_targets():
 
 def all_targets():
     """The analysis outputs, the run's provenance record and the report's figures and pages."""
-    return analysis_targets() + ["results/provenance.json"] + REPORT_TARGETS
+    return analysis_targets() + ["results/provenance.json"] + REPORT_TARGETS + NANOSTRING_FIGURES
