@@ -26,7 +26,11 @@ Decisions:
 * the model matrix rank is checked *before* fitting; a rank-deficient or saturated design raises
   :class:`tme.errors.TmeInputError` explaining in words which columns (arms, patients) cause it;
 * pydeseq2 defaults otherwise (Wald test, Cooks outlier refit, independent filtering,
-  ``alpha = 0.05``), ``n_cpus = 1`` so results are deterministic and the machine is shared.
+  ``alpha = 0.05``), ``n_cpus = 1`` so results are deterministic and the machine is shared;
+* targeted panels (NanoString nCounter): size factors from the panel's housekeepers only
+  (``control_genes``, DESeq2's ``estimateSizeFactors(controlGenes=)``): the median of ratios over
+  all genes assumes most genes do not change, which a 750-gene immune panel designed around the
+  biology under study does not grant, while its housekeepers are the designed reference.
 
 Output columns: ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj`` (DESeq2's
 ``results()`` columns; ``padj`` is BH over the genes kept by independent filtering, NaN otherwise).
@@ -134,7 +138,9 @@ def check_design_rank(matrix: pd.DataFrame, samples: pd.DataFrame, what: str) ->
         )
 
 
-def _fit_deseq(counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame, n_cpus: int):
+def _fit_deseq(
+    counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame, n_cpus: int, control_genes: list[str] | None
+):
     # imported here: pydeseq2 (anndata, sklearn) takes seconds to import, needed only for genes
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.default_inference import DefaultInference
@@ -143,6 +149,7 @@ def _fit_deseq(counts: pd.DataFrame, samples: pd.DataFrame, matrix: pd.DataFrame
         counts=counts.loc[:, matrix.index].T,
         metadata=samples,
         design=matrix,
+        control_genes=control_genes,
         inference=DefaultInference(n_cpus=n_cpus),
         quiet=True,
     )
@@ -175,6 +182,7 @@ def differential_expression(
     n_cpus: int = 1,
     alpha: float = 0.05,
     min_count: int = 10,
+    control_genes: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Fit the nested paired design once; Wald tests of the interaction and each arm's change.
 
@@ -197,6 +205,9 @@ def differential_expression(
         pydeseq2's independent-filtering target FDR.
     min_count
         Pre-filter threshold (reads), see above.
+    control_genes
+        Genes whose median of ratios gives the size factors (a panel's housekeepers); ``None``: all
+        genes (DESeq2's default). They must pass the pre-filter.
 
     Returns
     -------
@@ -210,11 +221,19 @@ def differential_expression(
     if min_count > 0:
         smallest = int(paired.groupby(["arm", "timepoint"], observed=True).size().min())
         counts = counts.loc[(counts[paired.index] >= min_count).sum(axis=1) >= smallest]
+    if control_genes is not None:
+        kept = [g for g in control_genes if g in counts.index]
+        if not kept:
+            raise TmeInputError(
+                f"none of the {len(control_genes)} control (housekeeping) genes passes the count filter",
+                fix="check the panel's housekeepers (expression.nanostring.housekeepers)",
+            )
+        control_genes = kept
     post_column = {
         arm: matrix.columns.get_loc(f"arm_{arm}:timepoint_{design.post}")
         for arm in (design.reference_arm, design.treatment_arm)
     }
-    dds = _fit_deseq(counts, paired, matrix, n_cpus)
+    dds = _fit_deseq(counts, paired, matrix, n_cpus, control_genes)
     contrasts = {"de_interaction": {design.treatment_arm: 1.0, design.reference_arm: -1.0}}
     for arm in (design.reference_arm, design.treatment_arm):
         contrasts[f"de_within_{arm}"] = {arm: 1.0}
