@@ -53,10 +53,28 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"config {args.config}: ok")
     for _, row in checked.files.iterrows():
         print(f"{row['input']} {row['path']}: {row['summary']}")
+    if checked.coverage is not None:
+        panel = config["expression"]["format"] == "nanostring_rcc"
+        _print_coverage(checked.coverage, config["scoring"], full=args.coverage or panel)
     paired = checked.flow[checked.flow["step"] == "paired"]
     for _, row in paired.iterrows():
         print(f"{row['modality']}: {row['n_patients']} paired patients in arm {row['arm']}")
     return 0
+
+
+def _print_coverage(coverage, scoring: dict, full: bool) -> None:
+    """The coverage rule's verdict: every signature × method when ``full`` (panels), else those below it."""
+    below = coverage[~coverage["scored"]]
+    print(
+        f"signatures: {len(coverage) - len(below)} of {len(coverage)} signature x method pairs meet the coverage "
+        f"rule (scoring.min_genes {scoring['min_genes']}, scoring.min_fraction {scoring['min_fraction']:g}); "
+        f"{len(below)} not scored"
+    )
+    rows = coverage if full else below
+    names = rows["signature"] + "|" + rows["method"]
+    width, cover_width = max(map(len, names), default=0), max(map(len, rows["coverage"]), default=0)
+    for name, cover, reason in zip(names, rows["coverage"], rows["reason"]):
+        print(f"  {name:<{width}}  {cover:<{cover_width}}  {reason or 'scored'}")
 
 
 def _snakemake_command() -> list[str]:
@@ -147,10 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser(
         "validate",
         help="check a config and every input it names, without running the workflow",
-        description="Validate the config, the sample sheet, the expression matrix and the immune table.",
+        description=(
+            "Validate the config, the sample sheet, the expression data and the immune table; print what was "
+            "found and the signatures below the coverage rule (every signature's coverage for panels)."
+        ),
     )
     val.add_argument(
         "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
+    )
+    val.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print every signature's gene coverage (always printed for nanostring_rcc panels)",
     )
     val.set_defaults(func=_validate)
 

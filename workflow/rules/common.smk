@@ -77,6 +77,7 @@ def statistics_inputs(wildcards):
     inputs = {}
     if config.get("expression"):
         inputs["scores"] = "results/tables/signature_scores.tsv"
+        inputs["coverage"] = "results/qc/signature_coverage.tsv"
     if config.get("immune"):
         inputs["immune"] = "results/immune/immune_values.tsv"
     if config.get("single_cell"):

@@ -8,10 +8,12 @@ import pandas as pd
 
 from tme.expression import analysis_transform
 from tme.features import gene_features, immune_features, signature_features, singlecell_features
+from tme.immune import rank_based_measures
 from tme.inputs import read_sheet
 from tme.io import write_tsv
 from tme.plan import AnalysisPlan, gene_endpoints
 from tme.plan.apply import analyse
+from tme.signature_scores import feature_coverage
 from tme.workflow import run
 
 
@@ -21,11 +23,15 @@ def main(snakemake):
     inputs = snakemake.input
     parts = []
     if "scores" in inputs.keys():
-        parts.append(
-            signature_features(pd.read_csv(inputs.scores, sep="\t"), analysis_transform(config.get("expression")))
+        values, info = signature_features(
+            pd.read_csv(inputs.scores, sep="\t"), analysis_transform(config.get("expression"))
         )
+        coverage = feature_coverage(pd.read_csv(inputs.coverage, sep="\t", keep_default_na=False))
+        parts.append((values, info.assign(coverage=info["feature"].map(coverage))))
     if "immune" in inputs.keys():
-        parts.append(immune_features(pd.read_csv(inputs.immune, sep="\t")))
+        immune = pd.read_csv(inputs.immune, sep="\t")
+        values, info = immune_features(immune)
+        parts.append((values, info.assign(rank_based=info["feature"].isin(rank_based_measures(immune)))))
     if "single_cell" in inputs.keys():
         parts.append(singlecell_features(pd.read_csv(inputs.single_cell, sep="\t"), samples))
     if "expression" in inputs.keys():
