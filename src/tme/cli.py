@@ -16,7 +16,19 @@ from tme.errors import TmeInputError, TmeInputWarning
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    if args.single_cell:
+    if args.single_cell and args.nanostring:
+        raise TmeInputError(
+            "--single-cell and --nanostring both given", fix="simulate one kind of cohort per output directory"
+        )
+    if args.nanostring:
+        from tme.nanostring.simulate import write_rcc_cohort
+
+        if args.patients is not None and (args.patients < 4 or args.patients % 4):
+            raise TmeInputError(
+                f"--patients {args.patients}", fix="give a positive multiple of 4 (permuted blocks of 4)"
+            )
+        paths = write_rcc_cohort(args.out, seed=args.seed, n_patients=args.patients or 44, n_genes=args.genes or 750)
+    elif args.single_cell:
         from tme.singlecell import write_singlecell_example
 
         paths = write_singlecell_example(
@@ -149,14 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--seed", type=int, default=34, help="random seed (default 34, the bundled example)")
     sim.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
-    sim.add_argument("--patients", type=int, help="patients, a multiple of 4 (default 44 bulk, 12 single-cell)")
-    sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell)")
+    sim.add_argument(
+        "--patients", type=int, help="patients, a multiple of 4 (default 44 bulk and NanoString, 12 single-cell)"
+    )
+    sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell, 750 NanoString panel)")
     sim.add_argument(
         "--single-cell",
         action="store_true",
         help=(
             "write a single-cell cohort instead: cells.h5ad (counts, sample_id, cell_type), samples.tsv, "
             "truth.tsv (fewer IL1B+ macrophages and a lower IL-1 program in macrophages after anakinra)"
+        ),
+    )
+    sim.add_argument(
+        "--nanostring",
+        action="store_true",
+        help=(
+            "write a NanoString panel cohort instead: rcc/*.RCC (one instrument file per biopsy, three failing "
+            "the nCounter QC on purpose), the panel's RLF, samples.tsv, immune.tsv (IHC H-score, intensity, "
+            "percent positive, densities, sTILs), truth.tsv, qc_truth.tsv and config.yaml (the panel example)"
         ),
     )
     sim.add_argument("--cells", type=int, default=300, help="single-cell: cells per biopsy (default 300)")

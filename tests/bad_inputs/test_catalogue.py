@@ -139,6 +139,10 @@ SNAKEMAKE = [
     "gmt: line with no genes",
     "gmt: truncated .gmt.gz",
     "tsv gene set: non-numeric weight",
+    "rcc: file cut mid-section",
+    "rcc: mixed panels in one folder",
+    "immune: intensity 2++",
+    "plan: endpoint below the coverage rule",
 ]
 
 
