@@ -406,17 +406,19 @@ def format_rlf(probes: pd.DataFrame) -> str:
     return "\n".join(header + [""] + content + records) + "\n"
 
 
-#: The panel example's plan endpoints: (name, feature, role, display, unit). Primary: the IL-1 / inflammation
-#: readouts anakinra should lower (two signatures the panel covers fully, the IL-1β H-score, rank-based).
+#: The panel example's plan endpoints: (name, feature, role, display, unit). Primary: the IL-1 readouts
+#: anakinra should lower (the IL-1-induced genes, which the panel covers fully, and the IL-1β H-score,
+#: rank-based); key secondary in a fixed sequence, the coarse NLRP3 grade last (a 4-level grade rarely
+#: moves by a whole grade, and a fixed sequence stops at its first non-significant endpoint).
 EXAMPLE_ENDPOINTS = (
     ("il1_induced", "TME_IL1_INDUCED|singscore", "primary", "IL-1-induced genes (singscore)", "singscore"),
-    ("inflammatory_response", "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea", "primary",
-     "Hallmark inflammatory response (ssGSEA)", "ssGSEA"),
     ("il1b_hscore", "IL1B_IHC", "primary", "IL-1beta IHC H-score", "H-score"),
-    ("nlrp3_intensity", "NLRP3_IHC", "key_secondary", "NLRP3 IHC intensity", "grade"),
     ("macrophage_genes", "DANAHER2017_Macrophages|mean", "key_secondary", "Macrophage genes (Danaher)",
      "log2 expression"),
     ("cd68_positive", "CD68", "key_secondary", "CD68+ cells", "% positive"),
+    ("nlrp3_intensity", "NLRP3_IHC", "key_secondary", "NLRP3 IHC intensity", "grade"),
+    ("inflammatory_response", "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea", "exploratory",
+     "Hallmark inflammatory response (ssGSEA)", "ssGSEA"),
     ("neutrophil_genes", "DANAHER2017_Neutrophils|mean", "exploratory", "Neutrophil genes (Danaher)",
      "log2 expression"),
     ("tcell_gep", "AYERS_TCELL_INFLAMED_GEP_18|weighted", "exploratory", "T cell-inflamed GEP", "GEP score"),
