@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tme-installed
 CORES ?= 2
-# `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one
+# `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one,
+# `make demo CONFIG=config/nanostring.yaml` the NanoString and IHC panel example
 CONFIG ?= config/config.yaml
 
 .PHONY: demo test lint check-report clean
@@ -21,12 +22,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad)
+demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad) \
+	$(if $(findstring nanostring,$(CONFIG)),config/example_ns/samples.tsv)
 	$(BIN)/tme run --config $(CONFIG) --cores $(CORES) --report results/report.html
 	@echo "Report: results/report.html (key results also in results/key_results.pdf)"
 
 config/example_sc/cells.h5ad: $(STAMP)
 	$(BIN)/tme simulate --single-cell --seed 34 --out config/example_sc
+
+config/example_ns/samples.tsv: $(STAMP)
+	$(BIN)/tme simulate --nanostring --seed 34 --out config/example_ns
 
 # Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers (tests sharing a
 # workflow run stay on one worker: see tests/conftest.py)

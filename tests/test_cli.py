@@ -22,6 +22,8 @@ BAD = {
     "patients not in blocks of 4": ["simulate", "--out", "{tmp}/x", "--patients", "6"],
     "too few genes": ["simulate", "--out", "{tmp}/x", "--genes", "3000"],
     "single cell: patients not in blocks of 4": ["simulate", "--single-cell", "--out", "{tmp}/x", "--patients", "5"],
+    "nanostring: patients not in blocks of 4": ["simulate", "--nanostring", "--out", "{tmp}/x", "--patients", "6"],
+    "nanostring and single cell together": ["simulate", "--nanostring", "--single-cell", "--out", "{tmp}/x"],
     "missing required option": ["prepare", "riaz2017"],
     "config that does not exist": ["validate", "--config", "{tmp}/none.yaml"],
     "run with a config that does not exist": ["run", "--config", "{tmp}/none.yaml"],
@@ -125,3 +127,29 @@ def test_power_bad_input_writes_nothing(tmp_path, small_cohort, capsys, case):
     assert code == 1 and err.count("\n") == 1 and err.startswith("tme: error: ") and "Fix:" in err, err
     assert fragment in err, err
     assert sorted(tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_simulate_nanostring_writes_a_runnable_panel_example(tmp_path):
+    done = subprocess.run(
+        [TME, "simulate", "--nanostring", "--patients", "8", "--out", str(tmp_path / "ns")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    written = {Path(line).relative_to(tmp_path / "ns").parts[0] for line in done.stdout.splitlines()}
+    assert written == {
+        "rcc",
+        "OZM_IO360_like.rlf",
+        "samples.tsv",
+        "immune.tsv",
+        "truth.tsv",
+        "qc_truth.tsv",
+        "config.yaml",
+    }
+    checked = subprocess.run(
+        [TME, "validate", "--config", str(tmp_path / "ns" / "config.yaml")], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "matched to the sheet by file_name" in checked.stdout and "nCounter QC: 3 excluded" in checked.stdout
+    assert "not scored: " in checked.stdout  # the coverage table, before the run

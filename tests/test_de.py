@@ -224,3 +224,22 @@ def test_prefilter_drops_genes_without_reads(r_inputs):
     counts.loc["GENE0001", counts.columns[:6]] = 50  # 6 samples = smallest arm x timepoint group
     genes = set(differential_expression(counts, samples, Design())["de_interaction"]["gene"])
     assert "GENE0000" not in genes and "GENE0001" in genes
+
+
+def test_housekeepers_as_control_genes_give_the_size_factors():
+    """A panel where every endpoint gene doubles after treatment and five housekeepers stay put: with the
+    housekeepers as control genes (DESeq2 ``controlGenes``) the interaction log2FC is the planted +1 and the
+    housekeepers' 0; the all-genes median of ratios absorbs the shift and reads it as a housekeeper change."""
+    rng = np.random.default_rng(3)
+    samples = _samples(patients_per_arm=4)
+    genes = [f"G{i}" for i in range(40)] + [f"HK{i}" for i in range(5)]
+    base = rng.uniform(200, 2000, size=len(genes))
+    treated_post = ((samples["arm"] == "anakinra") & (samples["timepoint"] == "post")).to_numpy()
+    mean = np.outer(base, np.where(treated_post, 2.0, 1.0))
+    mean[-5:] = base[-5:, None]  # housekeepers unchanged
+    counts = pd.DataFrame(rng.poisson(mean * rng.uniform(0.7, 1.4, size=len(samples))), genes, samples.index)
+    with_hk = differential_expression(counts, samples, Design(), control_genes=genes[-5:])["de_interaction"]
+    lfc = with_hk.set_index("gene")["log2FoldChange"]
+    assert abs(lfc[genes[:40]].median() - 1.0) < 0.1 and abs(lfc[genes[-5:]].median()) < 0.1
+    default = differential_expression(counts, samples, Design())["de_interaction"].set_index("gene")["log2FoldChange"]
+    assert abs(default[genes[:40]].median()) < 0.1 and default[genes[-5:]].median() < -0.8

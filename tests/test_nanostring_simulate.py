@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,8 +43,10 @@ def test_same_seed_same_bytes(tmp_path):
     write_rcc_cohort(tmp_path / "a", seed=5, n_patients=8, n_genes=40)
     write_rcc_cohort(tmp_path / "b", seed=5, n_patients=8, n_genes=40)
     write_rcc_cohort(tmp_path / "c", seed=6, n_patients=8, n_genes=40)
-    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
+    a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
+    assert a.pop("config.yaml") != b.pop("config.yaml")  # it names its own folder
+    assert a == b
+    assert a != _digest(tmp_path / "c")
     write_rcc_cohort(tmp_path / "z", seed=5, n_patients=8, n_genes=40, compress=True)
     for path in (tmp_path / "a" / "rcc").iterdir():
         assert gzip.decompress((tmp_path / "z" / "rcc" / (path.name + ".gz")).read_bytes()) == path.read_bytes()
@@ -109,7 +112,7 @@ def test_planted_effects_are_recovered(cohort):
     root, _, result = cohort
     truth = pd.read_csv(root / "truth.tsv", sep="\t")
     assert set(truth["program"]) == set(programs())
-    progs = truth.groupby("program")["feature"].apply(list)
+    progs = truth[truth["feature_type"] == "gene"].groupby("program")["feature"].apply(list)
     il1 = _change_by_arm(result, progs["il1_inflammation"])
     assert il1["anakinra"] - il1["usual_care"] < -0.4  # planted -1.0 (background thresholding attenuates)
     t_cell = _change_by_arm(result, progs["t_cell"])
@@ -129,3 +132,36 @@ def test_qc_figure_is_deterministic_and_labels_the_failures(cohort, tmp_path):
     first = save_figure(fig, tmp_path / "a", formats=("png", "svg"))
     second = save_figure(plot_nanostring_qc(result.qc), tmp_path / "b", formats=("png", "svg"))
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_ihc_table_passes_the_unit_checks_and_carries_the_planted_il1_effect(cohort):
+    from tme.immune import read_immune
+
+    root, samples, _ = cohort
+    values, measures = read_immune({"path": str(root / "immune.tsv"), "format": "long"}, samples)
+    units = dict(zip(measures["measure"], measures["unit"]))
+    assert units == {
+        "CD163": "cells/mm2",
+        "CD56": "cells/mm2",
+        "CD68": "percent_positive",
+        "IL1B_IHC": "hscore",
+        "NLRP3_IHC": "intensity",
+        "sTILs": "%",
+    }
+    assert set(measures.loc[measures["rank_based"], "measure"]) >= {"IL1B_IHC", "NLRP3_IHC"}
+    tils = values.loc[values["measure"] == "sTILs", "value"]
+    assert ((tils < 10) | (tils % 5 == 0)).all() and (tils == tils.round()).all()  # as pathologists report
+    hscore = values[values["measure"] == "IL1B_IHC"]
+    wide = hscore.pivot_table(index=["patient_id", "arm"], columns="timepoint", values="value").dropna()
+    change = (np.log2(wide["post"]) - np.log2(wide["pre"])).groupby(level="arm").mean()
+    assert change["anakinra"] - change["usual_care"] < -0.5  # planted -1.0 log2 H-score
+
+
+def test_bundled_config_is_the_simulated_example(tmp_path):
+    """config/nanostring.yaml (commented) must not drift from what `tme simulate --nanostring` writes."""
+    import yaml
+
+    from tme.nanostring.simulate import example_config
+
+    bundled = yaml.safe_load((Path(__file__).parents[1] / "config" / "nanostring.yaml").read_text())
+    assert bundled == example_config("config/example_ns")

@@ -16,7 +16,19 @@ from tme.errors import TmeInputError, TmeInputWarning
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    if args.single_cell:
+    if args.single_cell and args.nanostring:
+        raise TmeInputError(
+            "--single-cell and --nanostring both given", fix="simulate one kind of cohort per output directory"
+        )
+    if args.nanostring:
+        from tme.nanostring.simulate import write_rcc_cohort
+
+        if args.patients is not None and (args.patients < 4 or args.patients % 4):
+            raise TmeInputError(
+                f"--patients {args.patients}", fix="give a positive multiple of 4 (permuted blocks of 4)"
+            )
+        paths = write_rcc_cohort(args.out, seed=args.seed, n_patients=args.patients or 44, n_genes=args.genes or 750)
+    elif args.single_cell:
         from tme.singlecell import write_singlecell_example
 
         paths = write_singlecell_example(
@@ -53,10 +65,28 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"config {args.config}: ok")
     for _, row in checked.files.iterrows():
         print(f"{row['input']} {row['path']}: {row['summary']}")
+    if checked.coverage is not None:
+        panel = config["expression"]["format"] == "nanostring_rcc"
+        _print_coverage(checked.coverage, config["scoring"], full=args.coverage or panel)
     paired = checked.flow[checked.flow["step"] == "paired"]
     for _, row in paired.iterrows():
         print(f"{row['modality']}: {row['n_patients']} paired patients in arm {row['arm']}")
     return 0
+
+
+def _print_coverage(coverage, scoring: dict, full: bool) -> None:
+    """The coverage rule's verdict: every signature × method when ``full`` (panels), else those below it."""
+    below = coverage[~coverage["scored"]]
+    print(
+        f"signatures: {len(coverage) - len(below)} of {len(coverage)} signature x method pairs meet the coverage "
+        f"rule (scoring.min_genes {scoring['min_genes']}, scoring.min_fraction {scoring['min_fraction']:g}); "
+        f"{len(below)} not scored"
+    )
+    rows = coverage if full else below
+    names = rows["signature"] + "|" + rows["method"]
+    width, cover_width = max(map(len, names), default=0), max(map(len, rows["coverage"]), default=0)
+    for name, cover, reason in zip(names, rows["coverage"], rows["reason"]):
+        print(f"  {name:<{width}}  {cover:<{cover_width}}  {reason or 'scored'}")
 
 
 def _snakemake_command() -> list[str]:
@@ -188,8 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--seed", type=int, default=34, help="random seed (default 34, the bundled example)")
     sim.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
-    sim.add_argument("--patients", type=int, help="patients, a multiple of 4 (default 44 bulk, 12 single-cell)")
-    sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell)")
+    sim.add_argument(
+        "--patients", type=int, help="patients, a multiple of 4 (default 44 bulk and NanoString, 12 single-cell)"
+    )
+    sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell, 750 NanoString panel)")
     sim.add_argument(
         "--single-cell",
         action="store_true",
@@ -198,16 +230,33 @@ def build_parser() -> argparse.ArgumentParser:
             "truth.tsv (fewer IL1B+ macrophages and a lower IL-1 program in macrophages after anakinra)"
         ),
     )
+    sim.add_argument(
+        "--nanostring",
+        action="store_true",
+        help=(
+            "write a NanoString panel cohort instead: rcc/*.RCC (one instrument file per biopsy, three failing "
+            "the nCounter QC on purpose), the panel's RLF, samples.tsv, immune.tsv (IHC H-score, intensity, "
+            "percent positive, densities, sTILs), truth.tsv, qc_truth.tsv and config.yaml (the panel example)"
+        ),
+    )
     sim.add_argument("--cells", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
     sim.set_defaults(func=_simulate)
 
     val = sub.add_parser(
         "validate",
         help="check a config and every input it names, without running the workflow",
-        description="Validate the config, the sample sheet, the expression matrix and the immune table.",
+        description=(
+            "Validate the config, the sample sheet, the expression data and the immune table; print what was "
+            "found and the signatures below the coverage rule (every signature's coverage for panels)."
+        ),
     )
     val.add_argument(
         "--config", type=Path, default=Path("config/config.yaml"), help="config file (default config/config.yaml)"
+    )
+    val.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print every signature's gene coverage (always printed for nanostring_rcc panels)",
     )
     val.set_defaults(func=_validate)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from tme.configfile import check_config_data, read_yaml_config
 from tme.errors import TmeInputError
+from tme.expression import expression_paths
 from tme.schema import validate
 
 #: The one "arm" of a blinded analysis: every patient, arms pooled.
@@ -108,9 +109,13 @@ def check_path_characters(key: str, value: str, file: str | None = None) -> None
 def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(config key, path) of every input file the config names."""
     out = [("samples", config["samples"])]
-    for section in ("expression", "immune"):
-        if config.get(section):
-            out.append((f"{section}.path", config[section]["path"]))
+    rlf = ((config.get("expression") or {}).get("nanostring") or {}).get("rlf")
+    out += [
+        ("expression.nanostring.rlf" if p == rlf else "expression.path", p)
+        for p in expression_paths(config.get("expression"))
+    ]
+    if config.get("immune"):
+        out.append(("immune.path", config["immune"]["path"]))
     if config.get("single_cell"):
         out += [(f"single_cell.path[{i}]", p) for i, p in enumerate(single_cell_paths(config))]
     out += [(f"scoring.gene_sets[{i}]", p) for i, p in enumerate(config.get("scoring", {}).get("gene_sets", []))]
@@ -188,7 +193,12 @@ def validate_config(
                 raise TmeInputError(
                     f"config key '{key}' names a directory, not a file: {value}",
                     file=file,
-                    fix="point the key at the file itself",
+                    fix="point the key at the file itself"
+                    + (
+                        " (a folder of .RCC files needs expression.format: nanostring_rcc)"
+                        if key == "expression.path"
+                        else ""
+                    ),
                 )
             path.stat()
         except OSError as exc:

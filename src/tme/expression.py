@@ -14,10 +14,15 @@ collapse rule, analysis scale):
     integers for count models, as nf-core's own DESeq2 step does.
 ``normalised``
     genes × samples normalised expression (NanoString, arrays) on the declared ``scale``.
+``nanostring_rcc``
+    a folder, glob or list of NanoString nCounter ``.RCC`` files: read, matched to the sheet, QC'd
+    and normalised as nSolver does by :func:`tme.nanostring.read_nanostring`; samples failing the
+    nCounter QC (policy ``exclude``) are excluded with the reason.
 
 Analysis scale (``adata.X``): log2(CPM + 1) for counts (CPM on the sample's total counts),
 log2(TPM + 1) for TPM, the given values for log2 data (log10 multiplied by log2(10), linear as
-log2(x + 1)). Raw integer counts go to ``adata.layers["counts"]``.
+log2(x + 1)), log2 nCounter-normalised counts for RCC files. Raw integer counts go to
+``adata.layers["counts"]``.
 
 Gene identifiers are mapped to current HGNC symbols with :class:`tme.genes.GeneMap`; identifiers
 that do not map are dropped and listed (``unmapped_genes``). Several identifiers mapping to one
@@ -29,7 +34,7 @@ PAR_Y copies of Ensembl IDs); normalised log values keep the **row with the high
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -46,12 +51,18 @@ from tme.io import MISSING_TOKENS, read_matrix_text
 
 @dataclass
 class ExpressionInput:
-    """The harmonised expression data and what the reader found on the way."""
+    """The harmonised expression data and what the reader found on the way.
+
+    ``qc_exclusions``: sample → reason, for samples the format's QC excludes (library size below
+    ``min_library_size``, a failed nCounter QC); ``tables``: the format's own QC tables by name,
+    written as ``results/qc/<name>.tsv`` (:func:`format_tables` lists the names a config yields).
+    """
 
     adata: ad.AnnData
     unmapped: pd.DataFrame  # input_id, id_type, status: identifiers dropped
-    extra_samples: list[str]  # matrix columns not in the sheet (ignored when allowed)
-    low_library: pd.Series  # sample_id -> library size, for samples under the minimum
+    extra_samples: list[str]  # matrix columns (or files) not in the sheet (ignored when allowed)
+    qc_exclusions: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -304,11 +315,16 @@ def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.Dat
     n_ids = pd.Series(mapped.loc[ok, "symbol"]).value_counts().reindex(symbols).to_numpy()
 
     keep = list(source.values())
-    counts, low = None, pd.Series(dtype=float)
+    counts, low = None, {}
     if spec.scale is None:
         counts = values.astype(np.int64)
         library = counts.sum(axis=0)
-        low = pd.Series(library, index=keep)[library < settings.get("min_library_size", 0)]
+        minimum = settings.get("min_library_size", 0)
+        low = {
+            s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
+            for s, n in zip(keep, library)
+            if n < minimum
+        }
         with np.errstate(divide="ignore", invalid="ignore"):
             x, label = np.log2(counts / np.where(library > 0, library, 1) * 1e6 + 1), "log2(CPM + 1)"
     else:
@@ -324,7 +340,7 @@ def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.Dat
         "analysis_scale": label,
         "collapse_rule": spec.collapse,
     }
-    return ExpressionInput(adata, unmapped, extra, low)
+    return ExpressionInput(adata, unmapped, extra, qc_exclusions=low)
 
 
 def _match_samples(
@@ -358,18 +374,66 @@ def _match_samples(
     return source, extra
 
 
+def _one_file(settings: Mapping[str, Any]) -> list[str]:
+    """The matrix file of a text-matrix format (one file, never a list)."""
+    path = settings["path"]
+    if not isinstance(path, str):
+        raise TmeInputError(
+            f"config key 'expression.path' lists {len(path)} files, but format {settings.get('format', 'counts')} "
+            "reads one matrix",
+            fix="give one matrix file (only format nanostring_rcc reads a folder, a glob or a list of files)",
+        )
+    return [path]
+
+
+def _no_tables(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class ExpressionFormat:
-    """A registered ``expression.format``: its reader and whether it yields counts for gene-level DE."""
+    """A registered ``expression.format``: its reader, whether it yields counts for gene-level DE, the
+    files it reads (``paths(settings)``: checked, checksummed and tracked by Snakemake) and the names of
+    its own QC tables (``tables(settings)``)."""
 
     name: str
     description: str
     read: Callable[[Mapping[str, Any], pd.DataFrame], ExpressionInput]
     has_counts: bool
+    paths: Callable[[Mapping[str, Any]], list[str]] = _one_file
+    tables: Callable[[Mapping[str, Any]], tuple[str, ...]] = _no_tables
 
 
 def _matrix_format(name: str, description: str, spec: MatrixFormat) -> ExpressionFormat:
     return ExpressionFormat(name, description, partial(read_matrix, spec), has_counts=spec.scale is None)
+
+
+def _read_rcc(settings: Mapping[str, Any], samples: pd.DataFrame) -> ExpressionInput:
+    """``nanostring_rcc``: :func:`tme.nanostring.read_nanostring`, its QC and file tables kept by name."""
+    from tme.nanostring import read_nanostring
+
+    result = read_nanostring(settings, samples)
+    files = result.files[result.files["status"] == "used"].set_index("sample_id")
+    qc = result.qc.copy()
+    qc.insert(2, "match_by", files["match_by"].reindex(qc["sample_id"]).to_numpy())
+    qc.insert(3, "matched_on", files["matched_on"].reindex(qc["sample_id"]).to_numpy())
+    tables = {"nanostring_qc": qc, "nanostring_files": result.files}
+    if result.genorm is not None:
+        tables["nanostring_genorm"] = result.genorm
+    return ExpressionInput(result.adata, result.unmapped, result.extra_samples, dict(result.qc_exclusions), tables)
+
+
+def _rcc_paths(settings: Mapping[str, Any]) -> list[str]:
+    """Every RCC file the folder, glob or list names, and the RLF when one is given."""
+    from tme.nanostring import rcc_paths
+
+    rlf = (settings.get("nanostring") or {}).get("rlf")
+    return [str(p) for p in rcc_paths(settings["path"])] + ([str(rlf)] if rlf else [])
+
+
+def _rcc_tables(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    genorm = bool((settings.get("nanostring") or {}).get("genorm"))
+    return ("nanostring_qc", "nanostring_files") + (("nanostring_genorm",) if genorm else ())
 
 
 _NFCORE = ("gene_id", "gene_name")
@@ -399,6 +463,14 @@ FORMATS: Mapping[str, ExpressionFormat] = MappingProxyType(
                 "genes x samples normalised expression (NanoString, arrays) on the declared scale",
                 MatrixFormat((), _normalised, "maxmean", _declared_scale),
             ),
+            ExpressionFormat(
+                "nanostring_rcc",
+                "a folder, glob or list of NanoString nCounter .RCC files (nCounter QC, nSolver normalisation)",
+                _read_rcc,
+                has_counts=True,
+                paths=_rcc_paths,
+                tables=_rcc_tables,
+            ),
         )
     }
 )
@@ -409,13 +481,25 @@ def read_expression(settings: Mapping[str, Any], samples: pd.DataFrame) -> Expre
     return FORMATS[settings.get("format", "counts")].read(settings, samples)
 
 
+def expression_paths(settings: Mapping[str, Any] | None) -> list[str]:
+    """Every file the ``expression`` section makes tme read (a matrix, or RCC files and the RLF)."""
+    return FORMATS[settings.get("format", "counts")].paths(settings) if settings else []
+
+
+def format_tables(settings: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Names of the format's own QC tables (``results/qc/<name>.tsv``), e.g. ``nanostring_qc``."""
+    return FORMATS[settings.get("format", "counts")].tables(settings) if settings else ()
+
+
 def analysis_transform(settings: Mapping[str, Any] | None) -> str:
     """How the analysis scale relates to the measured values (a key of
     :data:`tme.stats.effects.BACK_TRANSFORMS`): ``log2(x+1)`` for counts and TPM (log2 CPM/TPM + 1) and
-    linear normalised values, ``log2`` for normalised values given on a log scale."""
+    linear normalised values, ``log2`` for normalised values given on a log scale and for nCounter
+    counts (normalised, floored at 1 and logged without a pseudocount)."""
     if not settings:
         return "none"
-    if settings.get("format", "counts") == "normalised" and settings.get("scale", "log2") != "linear":
+    fmt = settings.get("format", "counts")
+    if fmt == "nanostring_rcc" or (fmt == "normalised" and settings.get("scale", "log2") != "linear"):
         return "log2"
     return "log2(x+1)"
 

@@ -1,18 +1,48 @@
-"""Immune-cell measurements: multiplex IF / IHC densities, stromal TILs, cell fractions.
+"""Immune-cell measurements and pathology scores: multiplex IF / IHC densities, IHC scores, stromal TILs,
+cell fractions.
 
 Long format (``sample_id, measure, value, unit``; see ``immune.schema.yaml``) or wide format
 (``sample_id`` then one column per measure, units given in ``immune.units`` of the config).
-Each measure has one unit, which fixes its scale and default analysis transform:
+Each measure has one unit, which fixes its scale, its range check and its default analysis:
 
-========== ========= =====================================================================
-unit       scale     default transform (``immune.transforms`` overrides per measure)
-========== ========= =====================================================================
-cells/mm2  density   log1p — densities are right-skewed with zeros (log(1 + x))
-%          percent   none  — e.g. sTILs on the 0-100 scale of the TIL working group
-fraction   fraction  none  — e.g. deconvolution fractions on 0-1
-========== ========= =====================================================================
+================  =========  ========  =======================================================
+unit              scale      range     default transform (``immune.transforms`` overrides)
+================  =========  ========  =======================================================
+cells/mm2         density    ≥ 0       log1p — densities are right-skewed with zeros (log(1 + x))
+%                 percent    0-100     none — e.g. sTILs (below)
+percent_positive  percent    0-100     none — % of tumour (or immune) cells stained by an IHC
+fraction          fraction   0-1       none — e.g. deconvolution fractions
+hscore            hscore     0-300     none — H-score, 1 × % weak + 2 × % moderate + 3 × % strong
+allred            allred     0, 2-8    none — Allred score, proportion (0-5) + intensity (0-3)
+                                       score, whole numbers (1 cannot occur; Harvey 1999)
+intensity         intensity  0-3       none — IHC intensity grade 0, 1+, 2+, 3+ (written so or 0-3)
+================  =========  ========  =======================================================
 
-``logit`` (for percent/fraction) uses p clipped to [0.001, 0.999] so that 0 and 100 % stay finite.
+``logit`` (percent and fraction only) uses p clipped to [0.001, 0.999] so that 0 and 100 % stay finite.
+
+**Ordinal and bounded scores** (``hscore``, ``allred``, ``intensity``: :data:`RANK_BASED_SCALES`)
+get rank-based analyses by default: within arm the Wilcoxon signed-rank test with the
+Hodges–Lehmann median change (tme's within-arm analysis for every feature), between arms the plan's
+analysis of these measures defaults to ``mann_whitney_change`` (Mann–Whitney on the within-patient
+changes, Hodges–Lehmann shift with its exact CI) instead of the ANCOVA; an analysis-plan endpoint
+can name another (``analysis: ancova``). Why: an ANCOVA on an H-score estimates the difference in
+mean post-window H-score at equal baseline, treating the score as an interval scale (a move from 0
+to 100 counts as much as one from 200 to 300, and 1 × 100 % weak equals 3 × 33 % strong), assuming a
+straight-line baseline relation and normal residuals of constant spread — for a score bounded at 0
+and 300, heaped at 0 and at multiples of 5 or 10 and read from a few intensity classes, the mean and
+its model are hard to defend and can predict impossible values; for an intensity grade (4 levels)
+or an Allred score a mean is not meaningful at all. The rank analyses use only the order of the
+changes, are exact with ties, and their Hodges–Lehmann shift is on the score's own scale.
+
+**Stromal TILs** (sTILs) are reported as the International TILs Working Group defines them: the
+percentage of the *stromal area* within the tumour border occupied by mononuclear inflammatory cells
+(not a percentage of cells), unit ``%``, 0–100 (Salgado et al., Ann Oncol 2015;26:259-271,
+recommendations 1 and 9). The Working Group asks for a continuous score, "in as much detail as the
+pathologist feels comfortable with", and notes that pathologists usually round to the nearest
+5–10 % (13.5 % reported as 15 %); studies often score in 1 % or 5 % steps below 10 %. tme analyses
+the values as given: it neither rounds them nor warns about unrounded values (a continuous score is
+what the Working Group prefers; rounding would only add ties), and analyses sTILs like any percent
+(ANCOVA on the 0–100 scale; a ``logit`` or ``log1p`` transform can be declared).
 """
 
 from __future__ import annotations
@@ -29,9 +59,30 @@ from tme.errors import TmeInputError, TmeInputWarning, shorten
 from tme.io import MISSING_TOKENS, read_small_table
 from tme.schema import validate
 
-SCALES = {"cells/mm2": "density", "%": "percent", "fraction": "fraction"}
-DEFAULT_TRANSFORM = {"density": "log1p", "percent": "none", "fraction": "none"}
-UPPER = {"percent": 100.0, "fraction": 1.0}
+SCALES = {
+    "cells/mm2": "density",
+    "%": "percent",
+    "percent_positive": "percent",
+    "fraction": "fraction",
+    "hscore": "hscore",
+    "allred": "allred",
+    "intensity": "intensity",
+}
+DEFAULT_TRANSFORM = {scale: "none" for scale in SCALES.values()} | {"density": "log1p"}
+UPPER = {"percent": 100.0, "fraction": 1.0, "hscore": 300.0, "allred": 8.0, "intensity": 3.0}
+#: Scales of ordinal and bounded scores: rank-based analyses by default (module docstring).
+RANK_BASED_SCALES = ("hscore", "allred", "intensity")
+#: The between-arm analysis those scales default to (a name of tme.stats.analyses.BETWEEN_ARM).
+RANK_BASED_ANALYSIS = "mann_whitney_change"
+#: What each bounded scale is, for range messages.
+_MEANING = {
+    "percent": "a percentage (0-100)",
+    "fraction": "a fraction (0-1)",
+    "hscore": "an H-score (1 x % weak + 2 x % moderate + 3 x % strong cells, 0-300)",
+    "allred": "an Allred score (proportion score 0-5 + intensity score 0-3, 0-8)",
+    "intensity": "an IHC intensity grade (0, 1+, 2+, 3+)",
+}
+_INTENSITY = {"0": 0.0, "1+": 1.0, "2+": 2.0, "3+": 3.0}
 
 
 def transform(values: np.ndarray, how: str, scale: str) -> np.ndarray:
@@ -47,9 +98,60 @@ def transform(values: np.ndarray, how: str, scale: str) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _intensity(raw: str, path: Path, line: int) -> str:
+    """An IHC intensity grade as a number ('0', '1+', '2+', '3+' or 0-3); anything else is an error."""
+    text = raw.strip()
+    if text in _INTENSITY:
+        return str(_INTENSITY[text])
+    try:
+        value = float(text)
+    except ValueError:
+        value = np.nan
+    if value in (0.0, 1.0, 2.0, 3.0):
+        return str(value)
+    raise TmeInputError(
+        f"{shorten(repr(raw), 40)} is not an IHC intensity grade",
+        file=path,
+        line=line,
+        column="value",
+        fix="write 0, 1+, 2+ or 3+ (or 0-3); score a mixed stain by its predominant grade, or give an H-score "
+        "(unit hscore) instead",
+    )
+
+
+def _check_range(frame: pd.DataFrame, path: Path) -> None:
+    """Values above their scale's maximum, and Allred scores or intensity grades that are not whole numbers
+    (or an Allred score of 1), are errors naming the line."""
+    upper = frame["scale"].map(UPPER).fillna(np.inf)
+    whole = frame["scale"].isin(["allred", "intensity"])
+    checks = (
+        (frame["value"] > upper, lambda r: f"{r['value']:g} is above the maximum of {_MEANING[r['scale']]}"),
+        (whole & (frame["value"] != np.round(frame["value"])), lambda r: f"{r['value']:g} is not a whole number"),
+        (
+            frame["scale"].eq("allred") & frame["value"].eq(1),
+            lambda r: (
+                "an Allred score of 1 cannot occur (any stained cell scores proportion >= 1 and intensity "
+                ">= 1; Harvey 1999)"
+            ),
+        ),
+    )
+    for bad, problem in checks:
+        if bad.any():
+            row = frame[bad].iloc[0]
+            raise TmeInputError(
+                problem(row),
+                file=path,
+                line=int(row["_line"]),
+                column="value",
+                fix=f"correct the value, or the unit if it is not {_MEANING[row['scale']].split(' (')[0]} "
+                "(units: cells/mm2, % and percent_positive 0-100, fraction 0-1, hscore 0-300, allred 0-8, "
+                "intensity 0-3)",
+            )
+
+
 def _check_plausible(frame: pd.DataFrame, path: Path) -> None:
     """A transform the unit cannot take is an error; percentages that all lie in [0, 1] are warned about."""
-    bounded = frame[frame["transform"].eq("logit") & ~frame["scale"].isin(list(UPPER))]
+    bounded = frame[frame["transform"].eq("logit") & ~frame["scale"].isin(["percent", "fraction"])]
     if len(bounded):
         row = bounded.iloc[0]
         raise TmeInputError(
@@ -102,7 +204,8 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
         Long table ``sample_id, patient_id, arm, timepoint, measure, unit, scale, transform, value,
         analysis_value`` for usable samples (sorted by measure then sample).
     measures
-        One row per measure: ``measure, unit, scale, transform, n_samples``.
+        One row per measure: ``measure, unit, scale, transform, n_samples, rank_based`` (an ordinal or
+        bounded score, analysed with rank-based tests by default).
     """
     path = Path(settings["path"])
     frame = read_small_table(path, "immune-cell table")
@@ -117,10 +220,12 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
                 line=1,
                 fix="a long immune table has sample_id, measure, value, unit (or set immune.format: wide)",
             )
-    for _, row in frame.iterrows():
+    for index, row in frame.iterrows():
         record = {k: row[k] for k in ("sample_id", "measure", "value", "unit")}
         if record["value"].strip().lower() in MISSING_TOKENS:
             record["value"] = "nan"
+        elif record["unit"] == "intensity":
+            record["value"] = frame.at[index, "value"] = _intensity(record["value"], path, int(row["_line"]))
         try:
             record["value"] = float(record["value"])
         except ValueError:
@@ -177,16 +282,7 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
         )
 
     frame["scale"] = frame["unit"].map(SCALES)
-    over = frame["value"] > frame["scale"].map(UPPER).fillna(np.inf)
-    if over.any():
-        row = frame[over].iloc[0]
-        raise TmeInputError(
-            f"{row['value']:g} is above the maximum of a {row['scale']} ({UPPER[row['scale']]:g})",
-            file=path,
-            line=int(row["_line"]),
-            column="value",
-            fix="percentages are 0-100 and fractions 0-1; correct the value or its unit",
-        )
+    _check_range(frame, path)
     overrides = settings.get("transforms", {})
     unknown_measure = sorted(set(overrides) - set(frame["measure"]))
     if unknown_measure:
@@ -225,4 +321,10 @@ def read_immune(settings: Mapping[str, Any], samples: pd.DataFrame) -> tuple[pd.
         .reset_index(drop=True)
     )
     measures = values.groupby(["measure", "unit", "scale", "transform"]).size().rename("n_samples").reset_index()
+    measures["rank_based"] = measures["scale"].isin(RANK_BASED_SCALES)
     return values, measures
+
+
+def rank_based_measures(values: pd.DataFrame) -> set[str]:
+    """Measures of the immune table (:func:`read_immune`'s ``values``) on an ordinal or bounded-score scale."""
+    return set(values.loc[values["scale"].isin(RANK_BASED_SCALES), "measure"])

@@ -20,8 +20,8 @@ import pandas as pd
 
 from tme.config import Design, single_cell_paths
 from tme.errors import TmeInputError
-from tme.expression import read_expression
-from tme.features import immune_features, planned_signature_features
+from tme.expression import expression_paths, read_expression
+from tme.features import ESTIMATE_COMPOSITES, immune_features, planned_signature_features
 from tme.flow import exclusions, require_pairs, sample_flow
 from tme.immune import read_immune
 from tme.io import write_tsv
@@ -30,7 +30,7 @@ from tme.plan.baseline import baseline_covariates, per_protocol_patients, read_p
 from tme.planning.settings import check_planned_pairs
 from tme.pseudonym import Pseudonymiser, mapping_table
 from tme.samplesheet import read_samplesheet
-from tme.signature_scores import run_signatures, scoring_plan
+from tme.signature_scores import run_signatures, scoring_plan, signature_coverage
 from tme.stats.design import check_covariates
 
 
@@ -82,32 +82,24 @@ class CheckedInputs:
     files: pd.DataFrame
     samples: pd.DataFrame
     ids: Pseudonymiser | None
+    coverage: pd.DataFrame | None = None  # signature × method coverage on the expression data (the rule applied)
 
 
-def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[tuple], list[tuple]]:
-    """Per data modality: (modality, exclusion reasons, data file) and rows of the input files table."""
-    modalities, files, produced = [], [], []
+def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list, list, list, pd.Index | None]:
+    """Per data modality: (modality, exclusion reasons, data file); rows of the input files table; the
+    features produced; the genes of the expression data (None without expression)."""
+    modalities, files, produced, genes = [], [], [], None
     if config.get("expression"):
         settings = config["expression"]
         result = read_expression(settings, samples)
-        minimum = settings.get("min_library_size", 0)
-        qc = {
-            s: f"library size {n:,.0f} < {minimum:,} (expression.min_library_size)"
-            for s, n in result.low_library.items()
-        }
-        modalities.append(("expression", exclusions(samples, set(result.adata.obs_names), qc), settings["path"]))
+        shown = settings["path"] if isinstance(settings["path"], str) else ", ".join(settings["path"])
+        reason = exclusions(samples, set(result.adata.obs_names), result.qc_exclusions)
+        modalities.append(("expression", reason, shown))
         produced.append(
             pd.DataFrame({"feature": "gene|" + result.adata.var_names, "feature_type": "gene", "family": "genes"})
         )
-        files.append(
-            (
-                "expression",
-                settings["path"],
-                f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers "
-                f"unmapped; {len(result.extra_samples)} matrix columns not in the sheet; {len(qc)} below "
-                "min_library_size",
-            )
-        )
+        files.append(("expression", shown, _expression_summary(result), expression_paths(settings)))
+        genes = result.adata.var_names
     if config.get("immune"):
         values, measures = read_immune(config["immune"], samples)
         reason = exclusions(samples, set(values["sample_id"]), absent_reason="no immune-cell measurement")
@@ -135,7 +127,37 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list[
             files.append(
                 ("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC")
             )
-    return modalities, files, produced
+    return modalities, files, produced, genes
+
+
+def _expression_summary(result) -> str:
+    """One line on what the expression reader found (and, for RCC files, the matching and nCounter QC)."""
+    text = f"{result.adata.n_obs} samples x {result.adata.n_vars} genes; {len(result.unmapped)} identifiers unmapped; "
+    files = result.tables.get("nanostring_files")
+    if files is None:
+        return text + (
+            f"{len(result.extra_samples)} matrix columns not in the sheet; {len(result.qc_exclusions)} below "
+            "min_library_size"
+        )
+    qc = result.tables["nanostring_qc"]
+    return text + (
+        f"{len(files)} RCC files matched to the sheet by {files['match_by'].iat[0]} ({len(result.extra_samples)} not "
+        f"in the sheet); nCounter QC: {int((qc['qc_action'] == 'exclude').sum())} excluded, "
+        f"{int((qc['qc_action'] == 'flag').sum())} flagged; checksum of the sha256sum manifest of every file read"
+    )
+
+
+def _file_row(name: str, shown: str, summary: str, paths: list[str] | None = None) -> dict:
+    """A row of the input files table; several files (a folder of RCC files) get the SHA-256 of their
+    ``sha256sum``-style manifest (one ``<sha256>  <file name>`` line per file, sorted by path) and their
+    total size."""
+    paths = [shown] if paths is None else paths
+    if len(paths) == 1:
+        digest, size = sha256(paths[0]), Path(paths[0]).stat().st_size
+    else:
+        manifest = "".join(f"{sha256(p)}  {Path(p).name}\n" for p in sorted(paths))
+        digest, size = hashlib.sha256(manifest.encode()).hexdigest(), sum(Path(p).stat().st_size for p in paths)
+    return dict(input=name, path=str(shown), sha256=digest, bytes=size, summary=summary)
 
 
 def _singlecell_feature_names(config: Mapping[str, Any], cells) -> pd.DataFrame:
@@ -150,11 +172,47 @@ def _singlecell_feature_names(config: Mapping[str, Any], cells) -> pd.DataFrame:
     return pd.DataFrame({"feature": names, "feature_type": "single_cell", "family": "single_cell"})
 
 
-def _signature_feature_names(config: Mapping[str, Any], signatures) -> pd.DataFrame:
-    plan = scoring_plan(signatures, config.get("scoring", {}).get("methods", "authors"))
-    return pd.DataFrame(
+def _signature_features(
+    config: Mapping[str, Any], signatures, genes: pd.Index | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The signature features a run produces (the pairs meeting the coverage rule on the expression data)
+    and the coverage table (None without expression data)."""
+    scoring = config.get("scoring", {})
+    plan = scoring_plan(signatures, scoring.get("methods", "authors"))
+    coverage = None
+    if genes is not None:
+        rule = {k: scoring[k] for k in ("min_genes", "min_fraction") if k in scoring}
+        coverage = signature_coverage(genes, signatures, plan, **rule)
+        plan = [(s, m) for s, m, ok in zip(coverage["signature"], coverage["method"], coverage["scored"]) if ok]
+    features = pd.DataFrame(
         {"feature": planned_signature_features(plan), "feature_type": "signature", "family": "exploratory_signatures"}
     )
+    return features, coverage
+
+
+def check_endpoint_coverage(config: Mapping[str, Any], coverage: pd.DataFrame) -> None:
+    """A pre-specified endpoint cannot silently vanish: an analysis-plan endpoint naming a signature ×
+    method below the coverage rule is an error naming the endpoint, its coverage and the fix."""
+    below = coverage[~coverage["scored"]]
+    reasons = {
+        f"{s}|{m}": (c, r)
+        for s, m, c, r in zip(below["signature"], below["method"], below["coverage"], below["reason"])
+    }
+    for composite in ESTIMATE_COMPOSITES:  # made of the two ESTIMATE signatures
+        parts = [reasons.get(f"{s}|estimate") for s in ("ESTIMATE_StromalSignature", "ESTIMATE_ImmuneSignature")]
+        if any(parts):
+            reasons[f"{composite}|estimate"] = next(p for p in parts if p)
+    for endpoint in (config.get("analysis_plan") or {}).get("endpoints", []):
+        if endpoint["feature"] in reasons:
+            cover, reason = reasons[endpoint["feature"]]
+            raise TmeInputError(
+                f"config key 'analysis_plan.endpoints': endpoint {endpoint['name']!r} ({endpoint['feature']}, "
+                f"{endpoint['role']}) covers {cover} on this expression data, so it would not be scored "
+                f"({reason.removeprefix('not scored: ')}); a pre-specified endpoint cannot silently vanish",
+                fix="name an endpoint the data measure (tme validate prints each signature's coverage), or, "
+                "before freezing the plan, lower scoring.min_genes / scoring.min_fraction and give the reason in "
+                "the SAP",
+            )
 
 
 def check_plan(
@@ -200,10 +258,14 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
     ids = pseudonymiser(config, create_key=True)
     samples = read_sheet(config, ids)
     check_planned_pairs(config, samples)  # as when Snakemake reads the workflow (tme.workflow)
-    modalities, files, produced = _modalities(config, samples)
+    modalities, files, produced, genes = _modalities(config, samples)
+    coverage = None
     if config.get("expression") or config.get("single_cell"):
         signatures = run_signatures(config.get("scoring", {}))
-        produced.append(_signature_feature_names(config, signatures))
+        features, coverage = _signature_features(config, signatures, genes)
+        produced.append(features)
+        if coverage is not None:
+            check_endpoint_coverage(config, coverage)
         for i, path in enumerate(config.get("scoring", {}).get("gene_sets", [])):
             files.append(
                 (
@@ -221,18 +283,13 @@ def check_inputs(config: Mapping[str, Any]) -> CheckedInputs:
     files = [
         ("samples", config["samples"], f"{len(samples)} samples, {samples['patient_id'].nunique()} patients")
     ] + files
-    table = pd.DataFrame(
-        [
-            dict(input=name, path=str(path), sha256=sha256(path), bytes=Path(path).stat().st_size, summary=summary)
-            for name, path, summary in files
-        ]
-    )
+    table = pd.DataFrame([_file_row(*entry) for entry in files])
     if design.blinded:  # the sheet's own checksum would reveal a relabelling of arms
         table["bytes"] = table["bytes"].astype("Int64")  # the sheet's size is not shown either (written NA)
         table.loc[0, "sha256"] = hashlib.sha256(samples.drop(columns="_line").to_csv(sep="\t").encode()).hexdigest()
         table.loc[0, "bytes"] = pd.NA
         table.loc[0, "summary"] += " (blinded: checksum of the sheet as read, without its arm column)"
-    return CheckedInputs(pd.concat(flows, ignore_index=True), table, samples, ids)
+    return CheckedInputs(pd.concat(flows, ignore_index=True), table, samples, ids, coverage)
 
 
 def write_checked_inputs(

@@ -19,11 +19,14 @@ import pandas as pd
 from tme.errors import TmeInputError
 from tme.expression import analysis_transform
 from tme.features import gene_features, immune_features, signature_features, singlecell_features
+from tme.immune import rank_based_measures
 from tme.plan import AnalysisPlan, gene_endpoints
+from tme.signature_scores import feature_coverage
 
 #: The run's tables the features come from, relative to its results directory.
 RUN_TABLES = {
     "scores": "tables/signature_scores.tsv",
+    "coverage": "qc/signature_coverage.tsv",
     "immune": "immune/immune_values.tsv",
     "single_cell": "tables/singlecell_features.tsv",
     "expression": "expression/expression.h5ad",
@@ -33,7 +36,7 @@ RUN_TABLES = {
 def feature_tables(config: Mapping[str, Any], results: str | Path = "results") -> dict[str, Path]:
     """The tables of a run under ``results`` that hold the config's features (name → path), as
     ``workflow/rules/common.smk`` gives them to the paired statistics."""
-    sections = {"scores": "expression", "immune": "immune", "single_cell": "single_cell"}
+    sections = {"scores": "expression", "coverage": "expression", "immune": "immune", "single_cell": "single_cell"}
     names = [name for name, section in sections.items() if config.get(section)]
     if gene_endpoints(AnalysisPlan.from_config(config)):
         names.append("expression")
@@ -60,9 +63,15 @@ def assemble_features(
     transform = analysis_transform(config.get("expression"))
     parts = []
     if "scores" in tables:
-        parts.append(signature_features(pd.read_csv(tables["scores"], sep="\t"), transform))
+        values, info = signature_features(pd.read_csv(tables["scores"], sep="\t"), transform)
+        if "coverage" in tables:  # genes found / in the signature, shown next to each result
+            coverage = feature_coverage(pd.read_csv(tables["coverage"], sep="\t", keep_default_na=False))
+            info = info.assign(coverage=info["feature"].map(coverage))
+        parts.append((values, info))
     if "immune" in tables:
-        parts.append(immune_features(pd.read_csv(tables["immune"], sep="\t")))
+        immune = pd.read_csv(tables["immune"], sep="\t")
+        values, info = immune_features(immune)
+        parts.append((values, info.assign(rank_based=info["feature"].isin(rank_based_measures(immune)))))
     if "single_cell" in tables:
         parts.append(singlecell_features(pd.read_csv(tables["single_cell"], sep="\t"), samples))
     if "expression" in tables:

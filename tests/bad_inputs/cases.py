@@ -16,6 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from nanostring_helpers import GENES as PANEL_GENES
+from nanostring_helpers import rcc_text
+
 GENES = ["IL1B", "CXCL8", "CD68", "CD163", "GZMA", "PRF1", "MKI67", "ACTB"]
 PATIENTS = [("P1", "anakinra"), ("P2", "anakinra"), ("P3", "usual_care"), ("P4", "usual_care")]
 SAMPLES = [f"{p}-{t}" for p, _ in PATIENTS for t in ("pre", "post")]
@@ -300,6 +303,57 @@ def _planning(targets=None, plan=True, **settings):
         config["planning"] = {"targets": PLANNING_TARGETS if targets is None else targets, **settings}
 
     return apply
+
+
+def rcc(then=None, **options):
+    """The tiny cohort's expression as a folder of RCC files (one per sample, ``<sample_id>.RCC``, the
+    6-gene test panel of tests/nanostring_helpers.py), with ``expression.nanostring`` ``options``; then ``then``."""
+
+    def apply(root, config):
+        (root / "rcc").mkdir()
+        for s, sample in enumerate(SAMPLES):
+            (root / "rcc" / f"{sample}.RCC").write_text(rcc_text(sample, {"IL1B": 400 + 37 * s}))
+        config["expression"] = {"path": str(root / "rcc"), "format": "nanostring_rcc", "nanostring": dict(options)}
+        if then:
+            then(root, config)
+
+    return apply
+
+
+def _rcc_edit(sample: str, edit):
+    def apply(root, config):
+        path = root / "rcc" / f"{sample}.RCC"
+        path.write_text(edit(path.read_text()))
+
+    return apply
+
+
+def _rcc_every_file(edit):
+    def apply(root, config):
+        for sample in SAMPLES:
+            _rcc_edit(sample, edit)(root, config)
+
+    return apply
+
+
+def _cut_code_summary(text):
+    return "\n".join(text.split("\n")[:30])
+
+
+def _drop_code_summary(text):
+    start, end = text.index("<Code_Summary>"), text.index("</Code_Summary>") + len("</Code_Summary>")
+    return text[:start] + text[end:]
+
+
+def _other_panel(root, config):
+    probes = PANEL_GENES[:2] + [("Endogenous", "CD163", "NM_004244.4")] + PANEL_GENES[3:]
+    (root / "rcc" / "P3-pre.RCC").write_text(rcc_text("P3-pre", probes=probes, gene_rlf="OTHER_PANEL"))
+
+
+def _endpoint_below_coverage(root, config):
+    config["analysis_plan"] = {
+        "endpoints": [{"name": "gep", "feature": "AYERS_TCELL_INFLAMED_GEP_18|weighted", "role": "primary"}]
+    }
 
 
 HOSTILE_LABELS = {
@@ -804,7 +858,75 @@ CASES: dict[str, Case] = {
         both(setting("expression", "format", "normalised"), setting("expression", "scale", "log10")),
         ["counts.tsv", "log10 scale"],
     ),
+    # --- expression: NanoString RCC files ---
+    "rcc: folder of RCC files (usable)": Case(rcc(), usable=True),
+    "rcc: CRLF and gzip files (usable)": Case(
+        rcc(
+            lambda r, c: (
+                (r / "rcc" / "P1-pre.RCC").write_bytes((r / "rcc" / "P1-pre.RCC").read_bytes().replace(b"\n", b"\r\n")),
+                (r / "rcc" / "P2-pre.RCC.gz").write_bytes(gzip.compress((r / "rcc" / "P2-pre.RCC").read_bytes())),
+                (r / "rcc" / "P2-pre.RCC").unlink(),
+            )
+        ),
+        usable=True,
+    ),
+    "rcc: file cut mid-section": Case(
+        rcc(_rcc_edit("P1-post", _cut_code_summary)),
+        ["P1-post.RCC", "line 30", "ends inside <Code_Summary>", "copy the RCC file"],
+    ),
+    "rcc: missing <Code_Summary>": Case(
+        rcc(_rcc_edit("P2-pre", _drop_code_summary)), ["P2-pre.RCC", "line", "section <Code_Summary> is missing"]
+    ),
+    "rcc: two files for one sample": Case(
+        rcc(_rcc_edit("P2-post", lambda t: t.replace("ID,P2-post", "ID,P2-pre")), match_by="sample_attribute_id"),
+        ["P2-pre.RCC", "line 7", "two files for sample 'P2-pre'", "P2-post.RCC", "match by file_name"],
+    ),
+    "rcc: file not in the sheet (extra_samples error)": Case(
+        rcc(lambda r, c: (r / "rcc" / "P9-pre.RCC").write_text(rcc_text("P9-pre"))),
+        ["P9-pre.RCC", "sample 'P9-pre'", "not in the sample sheet", "extra_samples: ignore"],
+        whole_file=True,  # matched by file name: the name is the field, there is no line
+    ),
+    "rcc: sample in the sheet without a file": Case(
+        rcc(lambda r, c: (r / "rcc" / "P4-post.RCC").unlink()),
+        ["samples.tsv", "line 9", "no RCC file", "P4-post", "exclude_reason"],
+    ),
+    "rcc: panel without housekeepers": Case(
+        rcc(_rcc_every_file(lambda t: t.replace("Housekeeping,", "Endogenous,"))),
+        ["P1-pre.RCC", "line 26", "no Housekeeping probes", "expression.nanostring.housekeepers"],
+    ),
+    "rcc: panel without positive controls": Case(
+        rcc(_rcc_every_file(lambda t: "\n".join(x for x in t.split("\n") if not x.startswith("Positive,")))),
+        ["P1-pre.RCC", "line 26", "no Positive probes"],
+    ),
+    "rcc: mixed panels in one folder": Case(
+        rcc(_other_panel),
+        ["P3-pre.RCC", "line 30", "probe 'CD163' (Endogenous) is not on the panel", "one CodeSet per run"],
+    ),
+    "rcc: a matrix format pointed at the folder": Case(
+        rcc(setting("expression", "format", "normalised")), ["'expression.path'", "directory", "nanostring_rcc"]
+    ),
+    "plan: endpoint below the coverage rule": Case(
+        _endpoint_below_coverage,
+        ["analysis_plan.endpoints", "'gep'", "covers 0/18; housekeepers 0/11", "cannot silently vanish"],
+    ),
     # --- immune ---
+    "immune: H-score above 300": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "CD68\t100\tcells/mm2", "IL1B\t310\thscore"),
+        ["immune.tsv", "line 2", "column 'value'", "310 is above the maximum of an H-score"],
+    ),
+    "immune: intensity 2++": Case(
+        lambda r, c: edit_line(r / "immune.tsv", 2, "CD68\t100\tcells/mm2", "NLRP3\t2++\tintensity"),
+        ["immune.tsv", "line 2", "column 'value'", "'2++' is not an IHC intensity grade", "0, 1+, 2+ or 3+"],
+    ),
+    "immune: IHC scores (usable)": Case(
+        lambda r, c: append(
+            r / "immune.tsv",
+            "".join(
+                f"{s}\tIL1B\t{60 + 9 * i}\thscore\n{s}\tNLRP3\t{i % 4}+\tintensity\n" for i, s in enumerate(SAMPLES)
+            ).replace("0+", "0"),
+        ),
+        usable=True,
+    ),
     "immune: two units": Case(
         lambda r, c: edit_line(r / "immune.tsv", 3, "5\t%", "0.05\tfraction"),
         ["immune.tsv", "more than one unit", "'unit'"],

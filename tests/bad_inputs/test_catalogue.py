@@ -140,6 +140,10 @@ SNAKEMAKE = [
     "gmt: truncated .gmt.gz",
     "tsv gene set: non-numeric weight",
     "planning: too few pairs to estimate the correlation",
+    "rcc: file cut mid-section",
+    "rcc: mixed panels in one folder",
+    "immune: intensity 2++",
+    "plan: endpoint below the coverage rule",
 ]
 
 

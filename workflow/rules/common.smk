@@ -7,9 +7,10 @@ import tme
 from snakemake.exceptions import WorkflowError
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
-from tme.expression import has_counts
+from tme.expression import expression_paths, format_tables, has_counts
 from tme.planning.run import FIGURE, planning_outputs
 from tme.provenance import remember_run
+from tme.run_features import feature_tables
 from tme.workflow import check_workflow_config
 
 # tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
@@ -59,26 +60,24 @@ def design_params():
 def input_files(wildcards):
     """The user's input files, named, so that a changed input reruns what depends on it."""
     files = {"samples": config["samples"]}
-    for section in ("expression", "immune"):
-        if config.get(section):
-            files[section] = config[section]["path"]
+    if config.get("expression"):
+        files["expression"] = expression_paths(config["expression"])  # a matrix, or every RCC file
+    if config.get("immune"):
+        files["immune"] = config["immune"]["path"]
     if config.get("single_cell"):
         files["single_cell"] = single_cell_paths(config)
     return files
 
 
+def expression_tables():
+    """The expression format's own QC tables (e.g. the nCounter QC of RCC files), by name."""
+    return {name: f"results/qc/{name}.tsv" for name in format_tables(config.get("expression"))}
+
+
 def statistics_inputs(wildcards):
-    """Feature tables the paired statistics analyse."""
-    inputs = {}
-    if config.get("expression"):
-        inputs["scores"] = "results/tables/signature_scores.tsv"
-    if config.get("immune"):
-        inputs["immune"] = "results/immune/immune_values.tsv"
-    if config.get("single_cell"):
-        inputs["single_cell"] = "results/tables/singlecell_features.tsv"
+    """Feature tables the paired statistics analyse (tme.run_features), and the plan's patients sheet."""
+    inputs = {name: str(path) for name, path in feature_tables(config).items()}
     plan = config["analysis_plan"]
-    if any(e["feature"].startswith("gene|") for e in plan["endpoints"]):
-        inputs["expression"] = "results/expression/expression.h5ad"
     if plan["patients"]:
         inputs["patients"] = plan["patients"]["path"]
     return inputs
@@ -116,6 +115,7 @@ def analysis_targets():
             "results/qc/unmapped_genes.tsv",
             "results/tables/signature_scores.tsv",
             "results/qc/signature_coverage.tsv",
+            *expression_tables().values(),
         ]
         if (
             has_counts(config["expression"])
@@ -152,4 +152,4 @@ def planning_figures():
 
 def all_targets():
     """The analysis outputs, the planning's figure, the run's provenance record and the report's figures and pages."""
-    return analysis_targets() + planning_figures() + ["results/provenance.json"] + REPORT_TARGETS
+    return analysis_targets() + planning_figures() + ["results/provenance.json"] + REPORT_TARGETS + NANOSTRING_FIGURES

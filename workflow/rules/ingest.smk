@@ -27,6 +27,7 @@ rule ingest_expression:
         unpack(input_files),
         flow="results/tables/sample_flow.tsv",
     output:
+        **expression_tables(),
         adata="results/expression/expression.h5ad",
         unmapped="results/qc/unmapped_genes.tsv",
         qc="results/qc/expression_qc.tsv",

@@ -13,7 +13,9 @@ def main(snakemake):
     design = Design(**snakemake.params.design)
     adata = ad.read_h5ad(snakemake.input.adata)
     counts = pd.DataFrame(adata.layers["counts"].T, index=adata.var_names, columns=adata.obs_names)
-    tables = differential_expression(counts, adata.obs, design, n_cpus=snakemake.threads)
+    # a panel's housekeepers (NanoString) give the size factors; otherwise all genes (DESeq2's default)
+    control = list(adata.var_names[adata.var["housekeeper_used"]]) if "housekeeper_used" in adata.var else None
+    tables = differential_expression(counts, adata.obs, design, n_cpus=snakemake.threads, control_genes=control)
     write_tsv(tables["de_interaction"], snakemake.output.interaction)
     for arm, path in zip(design.arms, snakemake.output.within):
         write_tsv(tables[f"de_within_{arm}"], path)

@@ -1,4 +1,5 @@
-"""Expression matrix → harmonised AnnData (results/expression/expression.h5ad) and its QC tables."""
+"""Expression data → harmonised AnnData (results/expression/expression.h5ad), its QC tables and the
+format's own QC tables (e.g. results/qc/nanostring_qc.tsv)."""
 
 import logging
 
@@ -13,22 +14,18 @@ def main(snakemake):
     result = read_expression(snakemake.params.config["expression"], samples)
     if result.extra_samples:
         logging.warning(
-            "ignored %d matrix column(s) not in the sample sheet: %s",
+            "ignored %d matrix column(s) or file(s) not in the sample sheet: %s",
             len(result.extra_samples),
             ", ".join(result.extra_samples),
         )
     qc = expression_qc(result.adata)
-    minimum = snakemake.params.config["expression"].get("min_library_size", 0)
-    qc["exclude_reason"] = [
-        f"library size {result.low_library[s]:,.0f} < {minimum:,} (expression.min_library_size)"
-        if s in result.low_library.index
-        else ""
-        for s in qc["sample_id"]
-    ]
-    adata = result.adata[~result.adata.obs_names.isin(result.low_library.index)].copy()
+    qc["exclude_reason"] = qc["sample_id"].map(result.qc_exclusions).fillna("")
+    adata = result.adata[~result.adata.obs_names.isin(list(result.qc_exclusions))].copy()
     logging.info("%d samples x %d genes; %d identifiers unmapped", adata.n_obs, adata.n_vars, len(result.unmapped))
     write_tsv(result.unmapped, snakemake.output.unmapped)
     write_tsv(qc, snakemake.output.qc)
+    for name, table in result.tables.items():
+        write_tsv(table, snakemake.output[name])
     with atomic_path(snakemake.output.adata) as tmp:
         adata.write_h5ad(tmp)
 

@@ -16,8 +16,16 @@ def main(snakemake):
     plan = scoring_plan(signatures, settings["methods"])
     logging.info("scoring %d signature x method pairs on %d samples", len(plan), adata.n_obs)
     scores, coverage = score_signatures(
-        adata, signatures, plan, ssgsea_normalize=settings["ssgsea_normalize"], n_jobs=snakemake.threads
+        adata,
+        signatures,
+        plan,
+        ssgsea_normalize=settings["ssgsea_normalize"],
+        n_jobs=snakemake.threads,
+        min_genes=settings["min_genes"],
+        min_fraction=settings["min_fraction"],
     )
+    for row in coverage[~coverage["scored"]].itertuples():
+        logging.warning("%s|%s (%s) %s", row.signature, row.method, row.coverage, row.reason)
     write_tsv(coverage, snakemake.output.coverage)
     write_tsv(scores, snakemake.output.scores)
 

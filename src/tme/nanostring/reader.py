@@ -119,6 +119,7 @@ def nanostring_options(settings: Mapping[str, Any]) -> tuple[NormalisationOption
     for key in ("binding_density", "positive_factor", "housekeeping_factor"):
         if key in qc and qc[key] is not None:
             qc[key] = tuple(float(v) for v in qc[key])
+    qc.setdefault("background_sd", norm.background_sd)  # the limit of detection uses the same background
     return norm, QcThresholds(**{k: v for k, v in qc.items() if v is not None})
 
 

@@ -28,8 +28,19 @@ Cohort (one ``numpy.random.default_rng(seed)``, draws in a fixed order; same see
   one ID has a typo, so files must be matched by file name
   (``<date>_<cartridge>_<sample_id>_<lane>.RCC``, pattern :data:`tme.nanostring.match.NCOUNTER_FILE_PATTERN`).
 
+* IHC and pathology scores of every run sample (``immune.tsv``, drawn after everything else so that
+  the RCC files do not depend on them), following the same programs: IL-1β H-score (``IL1B_IHC``,
+  unit ``hscore``: 90 × 2^(IL-1 program + noise SD 0.35), whole numbers, 0–300), NLRP3 intensity
+  grade (``NLRP3_IHC``, ``intensity``: 1.4 + 0.9 × IL-1 program + noise SD 0.5, rounded to 0, 1+,
+  2+, 3+), CD68 percent positive (``CD68``, ``percent_positive``: 12 × 2^(TAM + noise SD 0.3)),
+  CD163 and CD56 densities (``cells/mm2``: TAM and NK programs, as in :mod:`tme.simulate`) and
+  sTILs (``%``: the T-cell program plus the resection increment of :mod:`tme.simulate`, rounded as
+  pathologists report — to 1 % below 10 %, to 5 % above).
+
 Outputs of :func:`write_rcc_cohort`: ``rcc/*.RCC``, ``<PANEL>.rlf``, ``samples.tsv``,
-``truth.tsv`` (planted log2 changes of the panel's program genes) and ``qc_truth.tsv``.
+``immune.tsv``, ``truth.tsv`` (planted changes of the panel's program genes and of the IHC measures),
+``qc_truth.tsv`` and ``config.yaml`` (:func:`example_config`: the panel example's run, as
+``config/nanostring.yaml``).
 """
 
 from __future__ import annotations
@@ -40,9 +51,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from tme.nanostring.match import NCOUNTER_FILE_PATTERN
 from tme.signatures import load_library
-from tme.simulate import EFFECTS, PROGRAMS, gene_pool
+from tme.simulate import EFFECTS, PROGRAMS, STILS_BASE, STILS_RESECTION_LOG2, gene_pool
 
 PANEL = "OZM_IO360_like"
 POSITIVE = {
@@ -212,19 +225,22 @@ def _lanes(rng: np.random.Generator, sheet: pd.DataFrame, input_log2: np.ndarray
 
 
 def _counts(
-    rng: np.random.Generator, probes: pd.DataFrame, sheet: pd.DataFrame, lanes: pd.DataFrame, input_log2: np.ndarray
+    rng: np.random.Generator,
+    probes: pd.DataFrame,
+    lanes: pd.DataFrame,
+    input_log2: np.ndarray,
+    program: np.ndarray,
+    patient: np.ndarray,
 ) -> np.ndarray:
-    """Probes × samples counts (see the module docstring for the model)."""
-    n_probe, n = len(probes), len(sheet)
+    """Probes × samples counts (see the module docstring for the model); ``program``: programs × samples."""
+    n_probe, n = len(probes), len(patient)
     cls = probes["code_class"].to_numpy()
     progs = programs()
     names = list(progs)
-    program = _program_values(rng, sheet, names)
     member = probes["name"].map({g: i for i, p in enumerate(names) for g in progs[p]})
     level = np.where(
         cls == "Housekeeping", rng.normal(10.0, 0.6, n_probe), np.clip(rng.normal(6.5, 2.2, n_probe), 1, 14)
     )
-    patient = pd.factorize(sheet["patient_id"])[0]
     log2_mu = level[:, None] + rng.normal(0, 0.2, size=(n_probe, patient.max() + 1))[:, patient]
     log2_mu[cls == "Housekeeping"] = level[cls == "Housekeeping", None] + rng.normal(
         0, 0.08, size=((cls == "Housekeeping").sum(), n)
@@ -248,9 +264,69 @@ def _counts(
     return signal + rng.poisson(bias[:, None] * lanes["background"].to_numpy()[None, :])
 
 
+def _round_tils(tils: np.ndarray) -> np.ndarray:
+    """sTILs as pathologists report them: to 1 % below 10 %, to 5 % above (at least 1 %)."""
+    return np.where(tils < 10, np.maximum(np.round(tils), 1), 5 * np.round(tils / 5))
+
+
+def _ihc(rng: np.random.Generator, run: pd.DataFrame, program: np.ndarray) -> pd.DataFrame:
+    """IHC and pathology scores of the run samples (module docstring), long format."""
+    names = list(programs())
+    il1, tam, nk, tcell = (program[names.index(p)] for p in ("il1_inflammation", "tam", "nk", "t_cell"))
+    n = len(run)
+    resection = (run["sample_type"] == "resection").to_numpy()
+    grade = np.clip(np.round(1.4 + 0.9 * il1 + rng.normal(0, 0.5, n)), 0, 3).astype(int)
+    tils = STILS_BASE * 2.0 ** (tcell + STILS_RESECTION_LOG2 * resection + rng.normal(0, 0.3, n))
+    measures = {
+        ("IL1B_IHC", "hscore"): np.clip(np.round(90 * 2.0 ** (il1 + rng.normal(0, 0.35, n))), 0, 300),
+        ("NLRP3_IHC", "intensity"): np.array(["0", "1+", "2+", "3+"])[grade],
+        ("CD68", "percent_positive"): np.clip(np.round(12 * 2.0 ** (tam + rng.normal(0, 0.3, n))), 0, 100),
+        ("CD163", "cells/mm2"): np.round(200 * 2.0 ** (tam + rng.normal(0, 0.35, n)), 1),
+        ("CD56", "cells/mm2"): np.round(15 * 2.0 ** (nk + rng.normal(0, 0.35, n)), 1),
+        ("sTILs", "%"): np.clip(_round_tils(tils), 1, 90),
+    }
+    frames = [
+        pd.DataFrame({"sample_id": run["sample_id"], "measure": m, "value": v, "unit": u})
+        for (m, u), v in measures.items()
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    table["value"] = [v if isinstance(v, str) else f"{v:g}" for v in table["value"]]
+    return table
+
+
+#: IHC measures of the simulated cohort → (program, unit, scale of the planted change).
+IHC_TRUTH = {
+    "IL1B_IHC": ("il1_inflammation", "hscore", "log2 H-score"),
+    "NLRP3_IHC": ("il1_inflammation", "intensity", "latent intensity, 0.9 grade per log2 unit of the program"),
+    "CD68": ("tam", "percent_positive", "log2 percent positive"),
+    "CD163": ("tam", "cells/mm2", "log2 density"),
+    "CD56": ("nk", "cells/mm2", "log2 density"),
+    "sTILs": ("t_cell", "%", "log2 sTILs (plus the resection increment on resection specimens)"),
+}
+
+
+def _truth(probes: pd.DataFrame) -> pd.DataFrame:
+    progs = programs()
+    rows = [
+        dict(feature=g, feature_type="gene", program=p, scale="log2 expression")
+        for p, genes in progs.items()
+        for g in genes
+        if g in set(probes["name"])
+    ]
+    rows += [
+        dict(feature=m, feature_type="immune_measure", program=p, scale=scale) for m, (p, _, scale) in IHC_TRUTH.items()
+    ]
+    truth = pd.DataFrame(rows)
+    truth["change_anakinra"] = [EFFECTS[p]["anakinra"] for p in truth["program"]]
+    truth["change_usual_care"] = [EFFECTS[p]["usual_care"] for p in truth["program"]]
+    truth["between_arm_difference"] = truth["change_anakinra"] - truth["change_usual_care"]
+    return truth
+
+
 def simulate_rcc_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 750) -> dict[str, pd.DataFrame]:
     """Simulate the cohort: ``samples`` (sheet, with ``lane``), ``probes``, ``counts`` (probes × run samples),
-    ``lanes`` (per run sample: FOV, binding density, instrument ID, file name), ``truth``, ``qc_truth``."""
+    ``lanes`` (per run sample: FOV, binding density, instrument ID, file name), ``immune`` (IHC and
+    pathology scores), ``truth``, ``qc_truth``."""
     if n_patients < 4 or n_patients % 4:
         raise ValueError("n_patients must be a positive multiple of 4 (permuted blocks of 4)")
     rng = np.random.default_rng(seed)
@@ -259,7 +335,8 @@ def simulate_rcc_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 750
     run = sheet[sheet["batch"] != ""].reset_index(drop=True)
     input_log2 = rng.normal(0, 0.5, size=len(run)) - 0.5 * (run["sample_type"] == "core").to_numpy()
     lanes = _lanes(rng, run, input_log2)
-    counts = _counts(rng, probes, run, lanes, input_log2)
+    program = _program_values(rng, run, list(programs()))
+    counts = _counts(rng, probes, lanes, input_log2, program, pd.factorize(run["patient_id"])[0])
     typed = run["sample_id"].to_numpy().copy()  # the ID typed on the instrument
     post = run.index[run["timepoint"] == "post"].to_numpy()
     for s in rng.choice(post, size=min(2, len(post)), replace=False):
@@ -276,30 +353,14 @@ def simulate_rcc_cohort(seed: int = 34, n_patients: int = 44, n_genes: int = 750
         for d, c, s, lane in zip(lanes["date"], lanes["cartridge_id"], run["sample_id"], lanes["lane_id"])
     ]
     lanes.insert(0, "sample_id", run["sample_id"])
-    progs = programs()
-    truth = pd.DataFrame(
-        [
-            dict(
-                feature=g,
-                feature_type="gene",
-                program=p,
-                scale="log2 expression",
-                change_anakinra=EFFECTS[p]["anakinra"],
-                change_usual_care=EFFECTS[p]["usual_care"],
-            )
-            for p, genes in progs.items()
-            for g in genes
-            if g in set(probes["name"])
-        ]
-    )
-    truth["between_arm_difference"] = truth["change_anakinra"] - truth["change_usual_care"]
     qc_truth = lanes.loc[lanes["failure"] != "", ["sample_id", "file_name", "failure"]].reset_index(drop=True)
     return {
         "samples": sheet,
         "probes": probes,
         "counts": pd.DataFrame(counts, columns=run["sample_id"]),
         "lanes": lanes,
-        "truth": truth,
+        "immune": _ihc(rng, run, program),
+        "truth": _truth(probes),
         "qc_truth": qc_truth,
     }
 
@@ -345,11 +406,67 @@ def format_rlf(probes: pd.DataFrame) -> str:
     return "\n".join(header + [""] + content + records) + "\n"
 
 
+#: The panel example's plan endpoints: (name, feature, role, display, unit). Primary: the IL-1 readouts
+#: anakinra should lower (the IL-1-induced genes, which the panel covers fully, and the IL-1β H-score,
+#: rank-based); key secondary in a fixed sequence, the coarse NLRP3 grade last (a 4-level grade rarely
+#: moves by a whole grade, and a fixed sequence stops at its first non-significant endpoint).
+EXAMPLE_ENDPOINTS = (
+    ("il1_induced", "TME_IL1_INDUCED|singscore", "primary", "IL-1-induced genes (singscore)", "singscore"),
+    ("il1b_hscore", "IL1B_IHC", "primary", "IL-1beta IHC H-score", "H-score"),
+    ("macrophage_genes", "DANAHER2017_Macrophages|mean", "key_secondary", "Macrophage genes (Danaher)",
+     "log2 expression"),
+    ("cd68_positive", "CD68", "key_secondary", "CD68+ cells", "% positive"),
+    ("nlrp3_intensity", "NLRP3_IHC", "key_secondary", "NLRP3 IHC intensity", "grade"),
+    ("inflammatory_response", "HALLMARK_INFLAMMATORY_RESPONSE|ssgsea", "exploratory",
+     "Hallmark inflammatory response (ssGSEA)", "ssGSEA"),
+    ("neutrophil_genes", "DANAHER2017_Neutrophils|mean", "exploratory", "Neutrophil genes (Danaher)",
+     "log2 expression"),
+    ("tcell_gep", "AYERS_TCELL_INFLAMED_GEP_18|weighted", "exploratory", "T cell-inflamed GEP", "GEP score"),
+    ("stils", "sTILs", "exploratory", "Stromal TILs", "%"),
+    ("cd56_density", "CD56", "exploratory", "CD56+ NK-cell density", "cells/mm2"),
+)  # fmt: skip
+
+
+def example_config(out: str | Path) -> dict:
+    """The panel example's config for a cohort written to ``out`` (paths as ``out`` is given): RCC files
+    matched by the instrument's file names, nCounter QC excluding failing samples, the IHC table, and an
+    analysis plan whose primary family holds the IL-1 / inflammation endpoints (``config/nanostring.yaml``
+    is this for ``config/example_ns``, with comments)."""
+    out = Path(out)
+    return {
+        "samples": str(out / "samples.tsv"),
+        "design": {"reference_arm": "usual_care", "treatment_arm": "anakinra", "pre": "pre", "post": "post"},
+        "expression": {
+            "path": str(out / "rcc"),
+            "format": "nanostring_rcc",
+            "extra_samples": "error",
+            "nanostring": {
+                "match_by": "file_name",
+                "pattern": NCOUNTER_FILE_PATTERN,
+                "rlf": str(out / f"{PANEL}.rlf"),
+                "background": "threshold",
+                "qc": {"policy": "exclude", "instrument": "max_flex"},
+            },
+        },
+        "immune": {"path": str(out / "immune.tsv"), "format": "long"},
+        "scoring": {"collections": "all", "methods": "authors", "min_genes": 3, "min_fraction": 0.5},
+        "analysis_plan": {
+            "title": "OZM-034 translational SAP, NanoString and IHC example v1.0",
+            "endpoints": [dict(zip(("name", "feature", "role", "display", "unit"), e)) for e in EXAMPLE_ENDPOINTS],
+            "multiplicity": {"primary": "holm", "key_secondary": "hierarchical", "exploratory": "bh"},
+            "strata": ["subtype"],
+            "covariates": ["tumour_cellularity"],
+        },
+        "seed": 20261125,
+    }
+
+
 def write_rcc_cohort(
     out: str | Path, seed: int = 34, n_patients: int = 44, n_genes: int = 750, compress: bool = False
 ) -> list[Path]:
     """Simulate and write ``rcc/*.RCC`` (``.RCC.gz`` with ``compress``), ``<PANEL>.rlf``, ``samples.tsv``,
-    ``truth.tsv`` and ``qc_truth.tsv`` under ``out``; returns the paths written."""
+    ``immune.tsv``, ``truth.tsv``, ``qc_truth.tsv`` and ``config.yaml`` (:func:`example_config`) under
+    ``out``; returns the paths written."""
     out = Path(out)
     (out / "rcc").mkdir(parents=True, exist_ok=True)
     sim = simulate_rcc_cohort(seed=seed, n_patients=n_patients, n_genes=n_genes)
@@ -362,9 +479,11 @@ def write_rcc_cohort(
     (out / f"{PANEL}.rlf").write_text(format_rlf(sim["probes"]))
     tables = {
         "samples.tsv": sim["samples"].drop(columns="lane"),
+        "immune.tsv": sim["immune"],
         "truth.tsv": sim["truth"],
         "qc_truth.tsv": sim["qc_truth"],
     }
     for name, table in tables.items():
         table.to_csv(out / name, sep="\t", index=False, lineterminator="\n")
-    return paths + [out / f"{PANEL}.rlf"] + [out / name for name in tables]
+    (out / "config.yaml").write_text(yaml.safe_dump(example_config(out), sort_keys=False))
+    return paths + [out / f"{PANEL}.rlf"] + [out / name for name in tables] + [out / "config.yaml"]

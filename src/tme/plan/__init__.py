@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from tme.errors import TmeInputError
+from tme.immune import RANK_BASED_ANALYSIS
 
 ROLES = ("primary", "key_secondary", "exploratory")
 #: Families of features outside the plan, in table order (adjusted by Benjamini–Hochberg).
@@ -40,13 +41,15 @@ SHEET_COVARIATES = ("sample_type", "days_from_baseline", "subtype", "batch", "tu
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One pre-specified endpoint: ``name``, the ``feature`` it is, its ``role``, display name and unit."""
+    """One pre-specified endpoint: ``name``, the ``feature`` it is, its ``role``, display name and unit, and
+    its own between-arm ``analysis`` ('' = the plan's default for its feature, :meth:`AnalysisPlan.feature_table`)."""
 
     name: str
     feature: str
     role: str
     display: str = ""
     unit: str = ""
+    analysis: str = ""
 
     @property
     def label(self) -> str:
@@ -203,8 +206,11 @@ class AnalysisPlan:
         return list(dict.fromkeys([self.primary_analysis, *self.sensitivity]))
 
     def feature_table(self, info: pd.DataFrame) -> pd.DataFrame:
-        """``info`` (``feature, feature_type, family``) with each endpoint's role as its family and the
-        endpoint columns, in table order: the plan's endpoints by role (testing order), then the rest."""
+        """``info`` (``feature, feature_type, family``; optionally ``rank_based``) with each endpoint's role as
+        its family and the endpoint columns, in table order: the plan's endpoints by role (testing order), then
+        the rest; and each feature's ``primary_analysis``: the endpoint's own ``analysis``, else
+        ``mann_whitney_change`` for an ordinal or bounded score (``rank_based``, :mod:`tme.immune`), else
+        ``analyses.primary``."""
         info = info.drop_duplicates("feature").set_index("feature")
         missing = [e for e in self.endpoints if e.feature not in info.index]
         if missing:
@@ -233,9 +239,15 @@ class AnalysisPlan:
         rest = info[~info.index.isin(planned)].reset_index()
         rest["_order"] = rest["family"].map({f: i for i, f in enumerate(OTHER_FAMILIES)}).fillna(len(OTHER_FAMILIES))
         rest = rest.sort_values("_order", kind="stable").drop(columns="_order")
-        return pd.concat([pd.DataFrame(rows), rest], ignore_index=True).fillna(
+        table = pd.concat([pd.DataFrame(rows), rest], ignore_index=True).fillna(
             {"endpoint": "", "display_name": "", "role": "", "unit": ""}
         )
+        rank = table["rank_based"].eq(True) if "rank_based" in table else [False] * len(table)
+        own = {e.feature: e.analysis for e in self.endpoints if e.analysis}
+        table["primary_analysis"] = [
+            own.get(f) or (RANK_BASED_ANALYSIS if r else self.primary_analysis) for f, r in zip(table["feature"], rank)
+        ]
+        return table
 
 
 def gene_endpoints(plan: AnalysisPlan) -> list[str]:

@@ -8,13 +8,21 @@ sample sheet and returns the tables the workflow writes:
 * ``between`` — :func:`tme.stats.effects_between_arms` for the plan's primary and sensitivity
   analyses in the intention-to-treat population, adjusted for the plan's strata and baseline
   covariates, then the primary analysis again in the per-protocol population when the plan defines
-  one (``population`` column); absent for a single-arm study;
+  one (``population`` column); absent for a single-arm study. Each feature has its own primary
+  analysis (``primary_analysis`` of :meth:`tme.plan.AnalysisPlan.feature_table`: the plan's, or
+  ``mann_whitney_change`` for an ordinal or bounded IHC score, or the endpoint's ``analysis``); the
+  boolean column ``primary_analysis`` after ``analysis`` marks its rows, and a family's multiplicity
+  is taken over them (family × primary rows × population; other rows by analysis as before);
 * ``sensitivity``, ``tipping_grid``, ``diagnostics``, ``residuals`` — for the plan's confirmatory
   endpoints (primary, key secondary): the missing-post sensitivity analyses
   (:func:`tme.stats.sensitivity_analyses`: complete-case ANCOVA, HC3, cLDA, MI under MAR and the
   delta-adjusted tipping point with its grid) and the primary ANCOVA's residual diagnostics
   (:func:`tme.stats.residual_diagnostics`), each with the plan's baseline covariates;
 * ``pooled`` — blinded runs: the pooled pre → post change only (nothing arm-wise).
+
+``within``, ``between`` and ``pooled`` carry, after ``family``, a signature's gene ``coverage`` on the
+data (``"12/18"``, ``"18/18; housekeepers 11/11"``; :func:`tme.signature_scores.signature_coverage`)
+when ``info`` has that column, empty for other features.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ from tme.stats import (
 )
 from tme.stats.design import covariate_matrix
 from tme.stats.imputation import default_deltas
+from tme.stats.multiplicity import add_adjusted_p
+from tme.stats.paired import CONFIRMATORY
 
 #: Columns naming the plan endpoint in the confirmatory tables.
 ENDPOINT = ["endpoint", "display_name", "role", "unit"]
@@ -74,8 +84,9 @@ def _statistics(
         pooled = changes_within_arm(
             values, pooled_design(design), features, conf_level=conf_level, multiplicity=methods
         )
-        return {"pooled": pooled[pooled["arm"] == POOLED].reset_index(drop=True)}
-    tables = {"within": changes_within_arm(values, design, features, conf_level=conf_level, multiplicity=methods)}
+        return {"pooled": _with_coverage(pooled[pooled["arm"] == POOLED].reset_index(drop=True), features)}
+    within = changes_within_arm(values, design, features, conf_level=conf_level, multiplicity=methods)
+    tables = {"within": _with_coverage(within, features)}
     if design.single_arm:
         return tables
     usable = samples[samples["exclude_reason"] == ""]
@@ -90,18 +101,42 @@ def _statistics(
         multiplicity=methods,
     )
     settings["n_imputations"] = (plan.missing_data or {}).get("n_imputations", 50)
-    between = [effects_between_arms(values, design, analyses=plan.analyses, **settings)]
+    primary = list(dict.fromkeys(features["primary_analysis"]))
+    between = [effects_between_arms(values, design, analyses=list(dict.fromkeys(plan.analyses + primary)), **settings)]
     protocol = per_protocol_patients(plan, patients)
     if protocol is not None:
         subset = values[values["patient_id"].isin(protocol)]
-        between.append(
-            effects_between_arms(
-                subset, design, analyses=[plan.primary_analysis], population="per_protocol", **settings
-            )
-        )
-    tables["between"] = pd.concat(between, ignore_index=True)
+        rows = effects_between_arms(subset, design, analyses=primary, population="per_protocol", **settings)
+        between.append(rows[_is_primary(rows, features)])
+    tables["between"] = _with_coverage(
+        _adjust_primary(pd.concat(between, ignore_index=True), features, methods), features
+    )
     tables |= confirmatory_checks(plan, design, values, settings["covariates"], config["seed"], conf_level)
     return tables
+
+
+def _is_primary(table: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
+    """Rows whose analysis is their feature's primary analysis."""
+    return table["analysis"] == table["feature"].map(features.set_index("feature")["primary_analysis"])
+
+
+def _adjust_primary(table: pd.DataFrame, features: pd.DataFrame, methods: dict[str, str]) -> pd.DataFrame:
+    """Mark each feature's primary-analysis rows (``primary_analysis`` after ``analysis``) and adjust p within
+    family × primary rows × population, so that a family mixing analyses (an H-score endpoint's
+    Mann–Whitney beside the others' ANCOVA) keeps its pre-specified size; other rows by analysis as before.
+    With one primary analysis for every feature the groups, and so the adjusted p, are the same as by analysis."""
+    primary = _is_primary(table, features)
+    table = table.assign(_set=table["analysis"].where(~primary, "primary analysis"))
+    table = add_adjusted_p(table, ["family", "_set", "population"], methods, CONFIRMATORY).drop(columns="_set")
+    table.insert(table.columns.get_loc("analysis") + 1, "primary_analysis", primary.to_numpy())
+    return table
+
+
+def _with_coverage(table: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the features' ``coverage`` after ``family`` ('' where there is none)."""
+    cover = features.set_index("feature")["coverage"] if "coverage" in features else pd.Series(dtype=str)
+    table.insert(table.columns.get_loc("family") + 1, "coverage", table["feature"].map(cover).fillna("").astype(str))
+    return table
 
 
 def _endpoint_arrays(values: pd.DataFrame, feature: str, design: Design) -> pd.DataFrame:

@@ -145,7 +145,10 @@ def sap_markdown(config: Mapping[str, Any]) -> str:
             "| order | endpoint | feature | unit |",
             "|---|---|---|---|",
         ]
-        lines += [f"| {i} | {e.label} | `{e.feature}` | {e.unit} |" for i, e in enumerate(endpoints, 1)]
+        lines += [
+            f"| {i} | {e.label} | `{e.feature}`{f' (analysis `{e.analysis}`)' if e.analysis else ''} | {e.unit} |"
+            for i, e in enumerate(endpoints, 1)
+        ]
         lines.append("")
     lines += [
         "Every other feature tme produces is exploratory, adjusted by Benjamini–Hochberg within its family "
@@ -156,6 +159,9 @@ def sap_markdown(config: Mapping[str, Any]) -> str:
         f"- Primary analysis: `{plan.primary_analysis}`, adjusted for "
         f"{', '.join(plan.adjust_for) or 'the baseline value only'} "
         f"(stratification factors: {', '.join(plan.strata) or 'none'}; covariates are baseline values).",
+        "- Ordinal and bounded IHC scores (units hscore, allred, intensity): `mann_whitney_change` (rank-based) "
+        "unless the endpoint names its analysis; an endpoint's own analysis is the one its family's multiplicity "
+        "uses.",
         f"- Sensitivity analyses: {', '.join(plan.sensitivity) or 'none'}."
         + (
             f" Post-window covariates (sensitivity only): {', '.join(plan.post_covariates)}."

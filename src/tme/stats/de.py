@@ -30,6 +30,10 @@ Decisions:
   design; it agrees with R DESeq2 1.38 (``DESeq(dds, full = model_matrix)``) to its convergence
   tolerances (tests/test_de.py). No Cook's outlier step applies to this design (every sample has
   its own model-matrix row).
+* targeted panels (NanoString nCounter): size factors from the panel's housekeepers only
+  (``control_genes``, DESeq2's ``estimateSizeFactors(controlGenes=)``): the median of ratios over
+  all genes assumes most genes do not change, which a 750-gene immune panel designed around the
+  biology under study does not grant, while its housekeepers are the designed reference.
 
 Output columns: ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj`` (DESeq2's
 ``results()`` columns; ``padj`` is BH over the genes kept by independent filtering, NaN otherwise).
@@ -154,6 +158,7 @@ def differential_expression(
     n_cpus: int = 1,
     alpha: float = 0.05,
     min_count: int = 10,
+    control_genes: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Fit the nested paired design once; Wald tests of the interaction and each arm's change.
 
@@ -177,6 +182,9 @@ def differential_expression(
         0.1, tme's 0.05).
     min_count
         Pre-filter threshold (reads), see above.
+    control_genes
+        Genes whose median of ratios gives the size factors (a panel's housekeepers); ``None``: all
+        genes (DESeq2's default). They must pass the pre-filter.
 
     Returns
     -------
@@ -190,8 +198,17 @@ def differential_expression(
     if min_count > 0:
         smallest = int(paired.groupby(["arm", "timepoint"], observed=True).size().min())
         counts = counts.loc[(counts[paired.index] >= min_count).sum(axis=1) >= smallest]
+    if control_genes is not None:
+        kept = [g for g in control_genes if g in counts.index]
+        if not kept:
+            raise TmeInputError(
+                f"none of the {len(control_genes)} control (housekeeping) genes passes the count filter",
+                fix="check the panel's housekeepers (expression.nanostring.housekeepers)",
+            )
+        control_genes = kept
     layout = PairedLayout((paired["arm"] == design.treatment_arm).to_numpy()[0::2], matrix.to_numpy())
-    fit = fit_paired(counts[paired.index].to_numpy(dtype=float), layout, n_threads=n_cpus)
+    control = None if control_genes is None else counts.index.isin(control_genes)
+    fit = fit_paired(counts[paired.index].to_numpy(dtype=float), layout, n_threads=n_cpus, control=control)
     # post effects are ordered (reference, treatment)
     contrasts = {
         "de_interaction": [-1.0, 1.0],

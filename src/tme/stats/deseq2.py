@@ -567,8 +567,13 @@ def _in_chunks(function, n_threads: int, *arrays: np.ndarray) -> tuple[np.ndarra
     return tuple(np.concatenate(outputs) for outputs in zip(*parts))
 
 
-def fit_paired(counts: np.ndarray, layout: PairedLayout, n_threads: int = 1) -> PairedFit:
+def fit_paired(
+    counts: np.ndarray, layout: PairedLayout, n_threads: int = 1, control: np.ndarray | None = None
+) -> PairedFit:
     """Run steps 1-5 of the module docstring on ``counts`` (genes × samples in layout order).
+
+    ``control``: a boolean mask of the genes whose median of ratios gives the size factors
+    (DESeq2's ``estimateSizeFactors(controlGenes = )``; e.g. a panel's housekeepers); all genes when None.
 
     Genes with no count at all get ``base_mean`` 0 and NaN elsewhere (as in DESeq2). The per-gene
     steps run in blocks of genes over ``n_threads`` threads (same results for any number); BLAS
@@ -576,11 +581,11 @@ def fit_paired(counts: np.ndarray, layout: PairedLayout, n_threads: int = 1) -> 
     step, made the fit up to 10 times slower on a busy machine).
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_paired(np.asarray(counts, dtype=float), layout, n_threads)
+        return _fit_paired(np.asarray(counts, dtype=float), layout, n_threads, control)
 
 
-def _fit_paired(counts: np.ndarray, layout: PairedLayout, n_threads: int) -> PairedFit:
-    sf = size_factors(counts)
+def _fit_paired(counts: np.ndarray, layout: PairedLayout, n_threads: int, control: np.ndarray | None) -> PairedFit:
+    sf = size_factors(counts if control is None else counts[control])
     n_genes = len(counts)
     nonzero = counts.sum(axis=1) > 0
     y = counts[nonzero]
