@@ -159,6 +159,6 @@ def test_a_runs_feature_tables(tmp_path):
     assert tables == {"immune": tmp_path / "immune/immune_values.tsv"}
     gene = [{"name": "il1b", "feature": "gene|IL1B", "role": "primary"}]
     both = config(expression={"path": "x.tsv"}, analysis_plan={"endpoints": gene})
-    assert set(feature_tables(both, tmp_path)) == {"scores", "immune", "expression"}
+    assert set(feature_tables(both, tmp_path)) == {"scores", "coverage", "immune", "expression"}
     with pytest.raises(TmeInputError, match="run the workflow first"):
         require_tables(tables)
