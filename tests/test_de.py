@@ -243,3 +243,65 @@ def test_housekeepers_as_control_genes_give_the_size_factors():
     assert abs(lfc[genes[:40]].median() - 1.0) < 0.1 and abs(lfc[genes[-5:]].median()) < 0.1
     default = differential_expression(counts, samples, Design())["de_interaction"].set_index("gene")["log2FoldChange"]
     assert abs(default[genes[:40]].median()) < 0.1 and default[genes[-5:]].median() < -0.8
+
+
+# Single-arm window study (design.reference_arm None): ~ patient + timepoint against R DESeq2 on
+# tests/fixtures/de_single_arm (make_fixtures.R: 300 genes x 8 patients, planted changes, low
+# counts, a gene without reads after, before, at all, one read, identical rows). tme and R differ
+# only by DESeq2's convergence tolerances: measured max |diff| 3e-5 log2FC (a low-count gene),
+# 1.2e-5 relative lfcSE, 6e-5 relative p; the bars below are 3-30x those, tighter than the
+# two-arm bars above.
+SINGLE_ARM = Path(__file__).resolve().parent / "fixtures" / "de_single_arm"
+
+
+@pytest.fixture(scope="module")
+def single_arm_results():
+    counts = pd.read_csv(SINGLE_ARM / "counts.tsv.gz", sep="\t", index_col=0)
+    samples = pd.read_csv(SINGLE_ARM / "samples.tsv", sep="\t", index_col=0)
+    return differential_expression(counts, samples, Design(reference_arm=None), min_count=0)
+
+
+def test_single_arm_has_only_the_within_arm_table(single_arm_results):
+    assert list(single_arm_results) == ["de_within_anakinra"]
+
+
+def test_single_arm_agrees_with_r_deseq2(single_arm_results):
+    ours = single_arm_results["de_within_anakinra"]
+    assert list(ours.columns) == RESULT_COLUMNS
+    ours = ours.set_index("gene")
+    ref = pd.read_csv(SINGLE_ARM / "results.tsv.gz", sep="\t", index_col="gene")
+    assert list(ours.index) == list(ref.index)
+    for column in RESULT_COLUMNS[1:]:
+        assert (ours[column].isna() == ref[column].isna()).all(), column  # incl. the independent filter
+    np.testing.assert_allclose(ours["baseMean"], ref["baseMean"], rtol=1e-9)
+    np.testing.assert_allclose(ours["log2FoldChange"], ref["log2FoldChange"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(ours["stat"], ref["stat"], rtol=0, atol=1e-4)
+    for column in ("lfcSE", "pvalue", "padj"):
+        np.testing.assert_allclose(ours[column], ref[column], rtol=1e-4, atol=1e-300, err_msg=column)
+    assert (ours["padj"] < 0.05).equals(ref["padj"] < 0.05)
+
+
+def test_single_arm_awkward_genes_and_planted_changes(single_arm_results):
+    ours = single_arm_results["de_within_anakinra"].set_index("gene")
+    assert ours.loc["GENE_ALL_ZERO", "baseMean"] == 0 and ours.loc["GENE_ALL_ZERO"].drop("baseMean").isna().all()
+    assert ours.loc["GENE_ZERO_POST", "log2FoldChange"] < -8 < 8 < ours.loc["GENE_ZERO_PRE", "log2FoldChange"]
+    assert ours.loc["GENE_TIE_A"].equals(ours.loc["GENE_TIE_B"])
+    truth = pd.read_csv(SINGLE_ARM / "truth.tsv", sep="\t", index_col="gene")["planted_log2fc"].dropna()
+    found = (ours["padj"] < 0.05)[truth.index]
+    planted = truth != 0
+    assert (np.sign(ours.loc[truth.index[found & planted], "log2FoldChange"]) == np.sign(truth[found & planted])).all()
+    assert found[planted].mean() > 0.9 and found[~planted].sum() <= 0.1 * found.sum()  # FDR 0.05 + slack
+
+
+def test_single_arm_design_is_patient_plus_timepoint():
+    design = Design(reference_arm=None)
+    paired = paired_samples(_samples(patients_per_arm=3), design)
+    assert set(paired["arm"]) == {"anakinra"}  # the other arm's samples are not part of the study
+    matrix = nested_design_matrix(paired, design)
+    assert list(matrix.columns) == [
+        "intercept",
+        "arm_anakinra:patient_2",
+        "arm_anakinra:patient_3",
+        "arm_anakinra:timepoint_post",
+    ]
+    check_design_rank(matrix, paired, "within-arm paired")

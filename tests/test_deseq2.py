@@ -18,19 +18,22 @@ EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "de" / "example"
 
 
 def _layout(n_reference=4, n_treatment=5):
+    """Two arms, or one arm (a single-arm study: ``~ patient + timepoint``) when ``n_reference`` is 0."""
+    design = Design(reference_arm="usual_care" if n_reference else None)
     rows = [
         {"sample_id": f"{arm}{i}_{tp}", "patient_id": f"{arm}{i}", "arm": arm, "timepoint": tp}
         for arm, n in (("usual_care", n_reference), ("anakinra", n_treatment))
         for i in range(n)
         for tp in ("pre", "post")
     ]
-    paired = paired_samples(pd.DataFrame(rows).set_index("sample_id"), Design())
-    matrix = nested_design_matrix(paired, Design()).to_numpy()
-    return deseq2.PairedLayout((paired["arm"] == "anakinra").to_numpy()[0::2], matrix)
+    paired = paired_samples(pd.DataFrame(rows).set_index("sample_id"), design)
+    matrix = nested_design_matrix(paired, design).to_numpy()
+    return deseq2.PairedLayout(paired["arm"].map({a: i for i, a in enumerate(design.arms)}).to_numpy()[0::2], matrix)
 
 
-def test_cox_reid_term_is_log_det_of_the_weighted_information():
-    layout = _layout()
+@pytest.mark.parametrize("arms", [(4, 5), (0, 9)], ids=["two arms", "one arm"])
+def test_cox_reid_term_is_log_det_of_the_weighted_information(arms):
+    layout = _layout(*arms)
     rng = np.random.default_rng(1)
     mu = rng.lognormal(3, 2, (6, 18))
     alpha = rng.lognormal(-2, 1.5, 6)
@@ -44,8 +47,10 @@ def test_cox_reid_term_is_log_det_of_the_weighted_information():
         assert slope[g] == pytest.approx(-0.5 * trace, rel=1e-10)
 
 
-def test_irls_step_and_wald_variance_are_weighted_least_squares():
-    layout = _layout(3, 6)
+@pytest.mark.parametrize("arms", [(3, 6), (0, 9)], ids=["two arms", "one arm"])
+def test_irls_step_and_wald_variance_are_weighted_least_squares(arms):
+    layout = _layout(*arms)
+    assert layout.matrix.shape == (18, 9 + layout.n_arms)
     rng = np.random.default_rng(2)
     w = rng.uniform(0.2, 50, (5, 18))
     z = rng.normal(0, 2, (5, 18))
@@ -54,7 +59,7 @@ def test_irls_step_and_wald_variance_are_weighted_least_squares():
     for g in range(5):
         beta = np.linalg.lstsq(np.sqrt(w[g])[:, None] * X, np.sqrt(w[g]) * z[g], rcond=None)[0]
         np.testing.assert_allclose(eta[g], X @ beta, rtol=1e-10, atol=1e-10)
-    # Var of the two arm:post coefficients (the last two columns) = 1 / sum_i h_i, uncorrelated
+    # Var of the arm:post coefficients (the last columns) = 1 / sum_i h_i, uncorrelated
     counts = rng.poisson(100, (5, 18)).astype(float)
     sf = np.ones(18)
     alpha = np.full(5, 0.1)
@@ -63,9 +68,9 @@ def test_irls_step_and_wald_variance_are_weighted_least_squares():
     for g in range(5):
         mu = np.maximum(np.exp(eta[g]), deseq2.MIN_MU)
         weights = mu / (1 + alpha[g] * mu)
-        covariance = np.linalg.inv(X.T @ (weights[:, None] * X))[-2:, -2:]
+        covariance = np.linalg.inv(X.T @ (weights[:, None] * X))[-layout.n_arms :, -layout.n_arms :]
         np.testing.assert_allclose(np.diag(covariance), variance[g], rtol=1e-9)
-        assert abs(covariance[0, 1]) < 1e-12
+        assert np.abs(covariance - np.diag(np.diag(covariance))).max() < 1e-12
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +127,23 @@ def test_lbfgsb_fallback_reaches_the_irls_fit(example, monkeypatch):
     fallback = deseq2.fit_beta(counts, sf, alpha, layout)
     post_effect = lambda eta: eta[:, 1::2] - eta[:, 0::2]  # noqa: E731
     np.testing.assert_allclose(post_effect(fallback), post_effect(irls), atol=1e-3)
+
+
+def test_single_arm_size_factors_and_dispersions_agree_with_r():
+    """tests/fixtures/de_single_arm (R DESeq2, ~ patient + timepoint): every step of the fit."""
+    folder = EXAMPLE.parent.parent / "de_single_arm"
+    counts = pd.read_csv(folder / "counts.tsv.gz", sep="\t", index_col=0)
+    reference = pd.read_csv(folder / "results.tsv.gz", sep="\t", index_col="gene").loc[counts.sum(axis=1) > 0]
+    layout = _layout(0, 8)
+    assert layout.n_arms == 1 and layout.residual_df == 7
+    y = counts.loc[reference.index].to_numpy(float)  # samples already ordered patient by patient, pre then post
+    r_sf = pd.read_csv(folder / "size_factors.tsv", sep="\t", index_col=0)["size_factor"]
+    sf = deseq2.size_factors(y)
+    np.testing.assert_allclose(sf, r_sf.loc[counts.columns], rtol=1e-10)
+    gene, mu = deseq2.gene_dispersions(y, sf, layout)
+    np.testing.assert_allclose(gene, reference["dispGeneEst"], rtol=1e-4)  # line-search tolerance: 3e-5 seen
+    trend, kind = deseq2.dispersion_trend((y / sf).mean(axis=1), gene)
+    assert kind == "parametric"
+    np.testing.assert_allclose(trend, reference["dispFit"], rtol=1e-6)
+    fit = deseq2.fit_paired(y, layout)
+    np.testing.assert_allclose(fit.dispersion, reference["dispersion"], rtol=1e-5)

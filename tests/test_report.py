@@ -119,6 +119,10 @@ def test_report_targets_follow_the_config_switches():
     assert specs["pooled"][0].endswith("changes_pooled.tsv")
     single_arm = report_table_specs({**full, "design": {"reference_arm": None}}, gene_level=True)
     assert "within" in single_arm and "effects" not in single_arm and "de" not in single_arm
+    assert single_arm["de_within"] == ("results/tables/de_within_anakinra.tsv", "Genes & pathways")
+    assert single_arm["gsea_within"][0] == "results/tables/gsea_within_anakinra.tsv"
+    assert "de_within" not in report_table_specs({**full, "design": {"reference_arm": None}}, gene_level=False)
+    assert "de_within" not in report_table_specs(full, gene_level=True) and "gsea" in report_table_specs(full, True)
     immune_only = report_targets({"immune": {"path": "x"}}, gene_level=False)
     assert not any("expression" in t or "agreement" in t for t in immune_only)
 

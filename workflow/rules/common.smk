@@ -102,6 +102,21 @@ def statistics_outputs():
     return outputs
 
 
+def differential_expression_tables():
+    """Tables of the DE rule, the between-arm interaction (unless single-arm) and
+    each arm's within-patient change."""
+    tables = {} if DESIGN.single_arm else {"interaction": "results/tables/de_interaction.tsv"}
+    tables["within"] = expand("results/tables/de_within_{arm}.tsv", arm=DESIGN.arms)
+    return tables
+
+
+def gene_level_tables():
+    """DESeq2 and pre-ranked GSEA tables: of the interaction, or of the one arm's change in a single-arm study."""
+    if DESIGN.single_arm:
+        return [f"results/tables/{kind}_within_{DESIGN.treatment_arm}.tsv" for kind in ("de", "gsea")]
+    return ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
+
+
 def analysis_targets():
     """Every analysis output the config switches on."""
     targets = ["results/tables/sample_flow.tsv", "results/qc/input_files.tsv"]
@@ -121,9 +136,8 @@ def analysis_targets():
             has_counts(config["expression"])
             and config["statistics"]["differential_expression"]
             and not config["blinded"]
-            and not DESIGN.single_arm
         ):
-            targets += ["results/tables/de_interaction.tsv", "results/tables/gsea_interaction.tsv"]
+            targets += gene_level_tables()
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
     if config.get("single_cell"):

@@ -1,13 +1,13 @@
 # Gene level: tme's DESeq2 (tme.stats.de) between-arm interaction and within-arm paired designs, then pre-ranked GSEA
-# of the interaction statistic over the signature library (Hallmarks included).
+# of the interaction statistic over the signature library (Hallmarks included). A single-arm study has no interaction:
+# its DE is the paired ~ patient + timepoint design of the arm, and its GSEA ranks genes by that within-arm statistic.
 
 
 rule differential_expression:
     input:
         adata="results/expression/expression.h5ad",
     output:
-        interaction="results/tables/de_interaction.tsv",
-        within=expand("results/tables/de_within_{arm}.tsv", arm=DESIGN.arms),
+        **differential_expression_tables(),
         rule_warnings=f"{WARNINGS}/differential_expression.tsv",
     log:
         "logs/genes/differential_expression.log",
@@ -44,3 +44,16 @@ rule gsea_interaction:
         seed=config["seed"],
     script:
         "../scripts/gsea_interaction.py"
+
+
+# Single-arm study: the same GSEA of the arm's within-patient change (a rule of its own, so that two-arm runs keep
+# rule gsea_interaction and its outputs unchanged). Concrete paths, no wildcard: collect_warnings finds its warnings.
+use rule gsea_interaction as gsea_within_arm with:
+    input:
+        de=f"results/tables/de_within_{DESIGN.treatment_arm}.tsv",
+        gene_sets=config["scoring"]["gene_sets"],
+    output:
+        gsea=f"results/tables/gsea_within_{DESIGN.treatment_arm}.tsv",
+        rule_warnings=f"{WARNINGS}/gsea_within_{DESIGN.treatment_arm}.tsv",
+    log:
+        f"logs/genes/gsea_within_{DESIGN.treatment_arm}.log",

@@ -4,10 +4,9 @@ from tme.report.caveats import print_warnings_line
 from tme.report.tables import category_slug, report_tables
 from tme.report.targets import compares_arms, report_table_specs, report_targets
 
-# The gene-level interaction (DE + GSEA) runs for count data with the switch on.
-REPORT_GENE_LEVEL = (
-    has_counts(config.get("expression")) and config["statistics"]["differential_expression"] and not DESIGN.single_arm
-)
+# The gene level (DE + GSEA: the interaction, or a single-arm study's within-arm change) runs for count
+# data with the switch on.
+REPORT_GENE_LEVEL = has_counts(config.get("expression")) and config["statistics"]["differential_expression"]
 # The compact forest of the key results (a between-arm figure: none when blinded or single-arm).
 KEY_FOREST = (
     {

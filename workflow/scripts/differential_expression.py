@@ -1,4 +1,5 @@
-"""tme's DESeq2 (tme.stats.de): between-arm difference in change (nested design) and within-arm paired tests."""
+"""tme's DESeq2 (tme.stats.de): between-arm difference in change (nested design) and within-arm paired tests
+(a single-arm study: the arm's paired ~ patient + timepoint test only)."""
 
 import anndata as ad
 import pandas as pd
@@ -16,9 +17,11 @@ def main(snakemake):
     # a panel's housekeepers (NanoString) give the size factors; otherwise all genes (DESeq2's default)
     control = list(adata.var_names[adata.var["housekeeper_used"]]) if "housekeeper_used" in adata.var else None
     tables = differential_expression(counts, adata.obs, design, n_cpus=snakemake.threads, control_genes=control)
-    write_tsv(tables["de_interaction"], snakemake.output.interaction)
-    for arm, path in zip(design.arms, snakemake.output.within):
-        write_tsv(tables[f"de_within_{arm}"], path)
+    paths = {f"de_within_{arm}": path for arm, path in zip(design.arms, snakemake.output.within)}
+    if not design.single_arm:
+        paths["de_interaction"] = snakemake.output.interaction
+    for name, table in tables.items():
+        write_tsv(table, paths[name])
 
 
 run(snakemake, main)

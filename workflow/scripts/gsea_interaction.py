@@ -1,4 +1,5 @@
-"""Pre-ranked GSEA of the DESeq2 interaction statistic over the run's signatures."""
+"""Pre-ranked GSEA of a DESeq2 Wald statistic over the run's signatures: the interaction (rule gsea_interaction),
+or a single-arm study's within-arm change (rule gsea_within_arm)."""
 
 import pandas as pd
 

@@ -22,7 +22,7 @@ import gzip
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tme.config import Design
 from tme.report.html import CSS, escape
 
 #: Columns holding p-values or adjusted p-values (shown with 3 significant digits).
@@ -45,10 +46,14 @@ def _compares_arms(config: Mapping[str, Any], gene_level: bool) -> bool:
     return not config.get("blinded") and (config.get("design") or {}).get("reference_arm", "") is not None
 
 
+def _single_arm_gene_level(config: Mapping[str, Any], gene_level: bool) -> bool:
+    return gene_level and not config.get("blinded") and not _compares_arms(config, gene_level)
+
+
 @dataclass(frozen=True)
 class ReportTable:
-    """A result table of the report: its file, report category, what a row is, and when a run has it
-    (``shown(config, gene_level)``)."""
+    """A result table of the report: its file (``{arm}``: the treatment arm, see :func:`report_tables`),
+    report category, what a row is, and when a run has it (``shown(config, gene_level)``)."""
 
     key: str
     path: str
@@ -200,6 +205,23 @@ TABLES = (
         lambda c, g: bool(c.get("planning")) and bool(c.get("blinded")),
     ),
     ReportTable(
+        "de_within",
+        "results/tables/de_within_{arm}.tsv",
+        "Genes & pathways",
+        "Gene-level within-patient change post vs pre of a single-arm study (DESeq2's paired ~ patient + "
+        "timepoint design, tme.stats.de): baseMean, log2 fold change, SE, Wald statistic, p, padj "
+        "(Benjamini–Hochberg over genes). Nothing is compared between arms.",
+        _single_arm_gene_level,
+    ),
+    ReportTable(
+        "gsea_within",
+        "results/tables/gsea_within_{arm}.tsv",
+        "Genes & pathways",
+        "Pre-ranked GSEA of the within-arm Wald statistic of a single-arm study: ES, NES, permutation p, q "
+        "(Benjamini–Hochberg over gene sets), leading-edge genes.",
+        _single_arm_gene_level,
+    ),
+    ReportTable(
         "warnings",
         "results/qc/warnings.tsv",
         "Warnings",
@@ -217,8 +239,10 @@ TABLES = (
 
 
 def report_tables(config: Mapping[str, Any], gene_level: bool) -> list[ReportTable]:
-    """The tables a run with ``config`` writes (``gene_level``: whether the DE + GSEA interaction runs)."""
-    return [t for t in TABLES if t.shown(config, gene_level)]
+    """The tables a run with ``config`` writes (``gene_level``: whether DE + GSEA run: of the interaction,
+    or of the one arm in a single-arm study), with ``{arm}`` in paths set to the treatment arm."""
+    arm = Design.from_config(config).treatment_arm
+    return [replace(t, path=t.path.format(arm=arm)) for t in TABLES if t.shown(config, gene_level)]
 
 
 def category_slug(category: str) -> str:

@@ -1,4 +1,4 @@
-"""Gene-level differential expression for paired two-arm biopsies: DESeq2's nested paired design.
+"""Gene-level differential expression for paired biopsies: DESeq2's nested paired design.
 
 Between arms (the estimand): the DESeq2 nested design for patients within groups (Love, Huber &
 Anders, Genome Biol 2014;15:550; DESeq2 vignette, "group-specific condition effects, individuals
@@ -17,6 +17,10 @@ factors and dispersions estimated on all samples — DESeq2's ``results(dds, nam
 "armA.timepointpost")`` as in the R reference (tables ``de_within_<arm>``). One fit serves all
 three tables (per-arm fits would triple the run time and estimate dispersions from half the
 samples).
+
+Single-arm window study (``design.reference_arm`` is None): the paired design
+``~ patient + timepoint`` of the one arm (the nested matrix without arm columns) and its
+``timepoint post`` coefficient (table ``de_within_<arm>``); nothing is compared between arms.
 
 Decisions:
 
@@ -97,16 +101,18 @@ def paired_samples(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
 
 
 def nested_design_matrix(samples: pd.DataFrame, design: Design) -> pd.DataFrame:
-    """Model matrix of ``~ arm + arm:patient_n + arm:timepoint`` (first patient of an arm = ref)."""
-    columns = {
-        "intercept": np.ones(len(samples)),
-        f"arm_{design.treatment_arm}": (samples["arm"] == design.treatment_arm),
-    }
-    for arm in (design.reference_arm, design.treatment_arm):
+    """Model matrix of ``~ arm + arm:patient_n + arm:timepoint`` (first patient of an arm = ref).
+
+    With one arm (``design.reference_arm`` None) there is no arm column: ``~ patient + timepoint``.
+    """
+    columns = {"intercept": np.ones(len(samples))}
+    if not design.single_arm:
+        columns[f"arm_{design.treatment_arm}"] = samples["arm"] == design.treatment_arm
+    for arm in design.arms:
         in_arm = samples["arm"] == arm
         for n in sorted(samples.loc[in_arm, "patient_n"].unique())[1:]:
             columns[f"arm_{arm}:patient_{n}"] = in_arm & (samples["patient_n"] == n)
-    for arm in (design.reference_arm, design.treatment_arm):
+    for arm in design.arms:
         columns[f"arm_{arm}:timepoint_{design.post}"] = (samples["arm"] == arm) & (samples["timepoint"] == design.post)
     return pd.DataFrame(columns, index=samples.index).astype(float)
 
@@ -162,6 +168,9 @@ def differential_expression(
 ) -> dict[str, pd.DataFrame]:
     """Fit the nested paired design once; Wald tests of the interaction and each arm's change.
 
+    A single-arm study (``design.reference_arm`` None) fits ``~ patient + timepoint`` and tests
+    the arm's change only.
+
     Genes are pre-filtered as the DESeq2 vignette recommends: kept when at least ``min_count``
     reads are seen in at least as many samples as the smallest arm × timepoint group (0 keeps
     every gene). Filtered genes carry no information for the test and only cost fitting time.
@@ -189,12 +198,13 @@ def differential_expression(
     Returns
     -------
     ``{"de_interaction": ..., "de_within_<reference_arm>": ..., "de_within_<treatment_arm>": ...}``
-    each with columns ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj``.
+    (a single-arm study: ``{"de_within_<treatment_arm>": ...}`` only), each with columns
+    ``gene, baseMean, log2FoldChange, lfcSE, stat, pvalue, padj``.
     """
     paired = paired_samples(samples, design)
     _check_counts(counts, paired)
     matrix = nested_design_matrix(paired, design)
-    check_design_rank(matrix, paired, "nested between-arm")
+    check_design_rank(matrix, paired, "within-arm paired" if design.single_arm else "nested between-arm")
     if min_count > 0:
         smallest = int(paired.groupby(["arm", "timepoint"], observed=True).size().min())
         counts = counts.loc[(counts[paired.index] >= min_count).sum(axis=1) >= smallest]
@@ -206,16 +216,15 @@ def differential_expression(
                 fix="check the panel's housekeepers (expression.nanostring.housekeepers)",
             )
         control_genes = kept
-    layout = PairedLayout((paired["arm"] == design.treatment_arm).to_numpy()[0::2], matrix.to_numpy())
+    arm_index = paired["arm"].map({arm: i for i, arm in enumerate(design.arms)}).to_numpy()
+    layout = PairedLayout(arm_index[0::2], matrix.to_numpy())
     control = None if control_genes is None else counts.index.isin(control_genes)
     fit = fit_paired(counts[paired.index].to_numpy(dtype=float), layout, n_threads=n_cpus, control=control)
-    # post effects are ordered (reference, treatment)
-    contrasts = {
-        "de_interaction": [-1.0, 1.0],
-        f"de_within_{design.reference_arm}": [1.0, 0.0],
-        f"de_within_{design.treatment_arm}": [0.0, 1.0],
-    }
+    # post effects are ordered as design.arms: (reference, treatment), or the one arm
+    contrasts = {} if design.single_arm else {"de_interaction": [-1.0, 1.0]}
+    for i, arm in enumerate(design.arms):
+        contrasts[f"de_within_{arm}"] = np.eye(len(design.arms))[i]
     return {
-        name: pd.DataFrame({"gene": counts.index, **wald_test(fit, np.array(weights), alpha)})[RESULT_COLUMNS]
+        name: pd.DataFrame({"gene": counts.index, **wald_test(fit, np.asarray(weights), alpha)})[RESULT_COLUMNS]
         for name, weights in contrasts.items()
     }

@@ -1,15 +1,17 @@
-"""DESeq2's negative-binomial fit and Wald test for paired two-arm biopsies, vectorised over genes.
+"""DESeq2's negative-binomial fit and Wald test for paired biopsies in one or two arms, vectorised over genes.
 
 The model (Love, Huber & Anders, Genome Biol 2014;15:550) for the count of gene ``g`` in sample
 ``j`` of patient ``i``::
 
     K_gj ~ NB(mean s_j q_gj, dispersion alpha_g),   log q_gj = b_gi + c_{g,arm(i)} [j is post]
 
-with size factors ``s_j``: a level per patient and a post-vs-pre effect per arm. This is the
-column space of the nested design ``~ arm + arm:patient_n + arm:timepoint``
+with size factors ``s_j``: a level per patient and a post-vs-pre effect per arm. With two arms this
+is the column space of the nested design ``~ arm + arm:patient_n + arm:timepoint``
 (:func:`tme.stats.de.nested_design_matrix`), so fitted means, likelihoods and the ``arm:post``
-coefficients are those of that design. Every step follows DESeq2 1.38 (R function or C++ routine
-in brackets) so that results agree with ``DESeq(dds, full = model_matrix)``:
+coefficients are those of that design; with one arm (a single-arm window study) it is the paired
+design ``~ patient + timepoint`` and ``c_g`` its ``timepoint post`` coefficient. Every step
+follows DESeq2 1.38 (R function or C++ routine in brackets) so that results agree with
+``DESeq(dds, full = model_matrix)``:
 
 1. size factors by the median of ratios (``estimateSizeFactorsForMatrix``); ``baseMean``;
 2. gene-wise dispersions (``estimateDispersionsGeneEst``): start at ``min(rough, moments)``
@@ -36,7 +38,7 @@ With ``h_i = w_pre w_post / (w_pre + w_post)`` for patient ``i``:
 * ``log det X'WX = sum_i log(w_pre + w_post) + sum_a log sum_{i in a} h_i + log det A'A``
   (``X = Z A``, ``Z`` the patient/arm-post indicators), and its derivative in ``alpha`` from
   ``dw/dalpha = -w^2``, ``h = 1 / (1/mu_pre + 1/mu_post + 2 alpha)``;
-* ``Var(c_a) = 1 / sum_{i in a} h_i`` and ``Cov(c_R, c_T) = 0``.
+* ``Var(c_a) = 1 / sum_{i in a} h_i`` and, with two arms, ``Cov(c_R, c_T) = 0``.
 
 So a step costs O(samples) per gene instead of O(samples × coefficients²) and the 40-odd patient
 coefficients are never formed. Differences from DESeq2, all below its own convergence tolerances:
@@ -74,28 +76,33 @@ FILTER_MAX_QUANTILE = 0.95  # independent filtering: highest baseMean quantile t
 
 
 class PairedLayout:
-    """The paired design: samples ordered patient by patient, pre then post.
+    """The paired design of one or two arms: samples ordered patient by patient, pre then post.
 
     Parameters
     ----------
     arm
-        Arm of each patient, 0 (reference) or 1 (treatment), in sample order (patient ``i`` owns
-        samples ``2i`` (pre) and ``2i + 1`` (post)).
+        Arm of each patient, 0 (reference) or 1 (treatment) in a two-arm trial, all 0 in a
+        single-arm study, in sample order (patient ``i`` owns samples ``2i`` (pre) and ``2i + 1``
+        (post)).
     matrix
-        The model matrix in the same sample order (``2k`` rows, full column rank ``k + 2``).
+        The model matrix in the same sample order (``2k`` rows, full column rank ``k + arms``:
+        ``~ arm + arm:patient + arm:timepoint``, or ``~ patient + timepoint`` for one arm).
     """
 
     def __init__(self, arm: np.ndarray, matrix: np.ndarray) -> None:
         self.arm = np.asarray(arm, dtype=int)
         self.matrix = np.asarray(matrix, dtype=float)
         k = len(self.arm)
-        if self.matrix.shape != (2 * k, k + 2):
+        self.n_per_arm = np.bincount(self.arm)
+        self.n_arms = len(self.n_per_arm)
+        if self.matrix.shape != (2 * k, k + self.n_arms):
             raise ValueError(
-                f"a paired design of {k} patients has {2 * k} samples and {k + 2} coefficients, not {self.matrix.shape}"
+                f"a paired design of {k} patients in {self.n_arms} arm(s) has {2 * k} samples and "
+                f"{k + self.n_arms} coefficients, not {self.matrix.shape}"
             )
-        self.n_per_arm = np.bincount(self.arm, minlength=2)
-        if not (np.array_equal(self.arm, np.sort(self.arm)) and (self.n_per_arm > 0).all()):
-            raise ValueError("patients must be ordered by arm (reference first), both arms present")
+        if not (np.array_equal(self.arm, np.sort(self.arm)) and (self.n_per_arm > 0).all() and self.n_arms <= 2):
+            raise ValueError("patients must be ordered by arm (reference first), every arm present, at most two")
+        self.arm_starts = np.concatenate([[0], np.cumsum(self.n_per_arm)[:-1]])
         q, _ = np.linalg.qr(self.matrix)
         self.projector = q @ q.T  # least-squares fitted values: y @ projector
         self.coef_of_eta = np.linalg.pinv(self.matrix).T  # coefficients: eta @ coef_of_eta
@@ -109,8 +116,8 @@ class PairedLayout:
         return self.matrix.shape[0] - self.matrix.shape[1]
 
     def arm_sums(self, per_patient: np.ndarray) -> np.ndarray:
-        """(genes, patients) -> (genes, 2) sums over the patients of each arm."""
-        return np.add.reduceat(per_patient, [0, self.n_per_arm[0]], axis=1)
+        """(genes, patients) -> (genes, arms) sums over the patients of each arm."""
+        return np.add.reduceat(per_patient, self.arm_starts, axis=1)
 
 
 def pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -536,7 +543,8 @@ def map_dispersions(counts, mu, layout, disp_gene, disp_fit, prior_var: float, v
 @dataclass
 class PairedFit:
     """Per gene: ``base_mean``, ``dispersion``, the post-vs-pre effect of each arm (natural log,
-    columns reference, treatment) and its variance (the two are uncorrelated); ``trend`` kind."""
+    columns reference, treatment; one column for one arm) and its variance (arms are
+    uncorrelated); ``trend`` kind."""
 
     base_mean: np.ndarray
     dispersion: np.ndarray
@@ -597,8 +605,9 @@ def _fit_paired(counts: np.ndarray, layout: PairedLayout, n_threads: int, contro
         lambda *a: (map_dispersions(*a[:2], layout, *a[2:], prior_var, var_log),), n_threads, y, mu, disp_gene, disp_fit
     )
     effect, variance = _in_chunks(lambda c, a: _post_effects(c, sf, a, layout), n_threads, y, alpha)
+    per_arm = (n_genes, layout.n_arms)
     fit = PairedFit(
-        np.zeros(n_genes), np.full(n_genes, np.nan), np.full((n_genes, 2), np.nan), np.full((n_genes, 2), np.nan), trend
+        np.zeros(n_genes), np.full(n_genes, np.nan), np.full(per_arm, np.nan), np.full(per_arm, np.nan), trend
     )
     fit.base_mean[nonzero], fit.dispersion[nonzero] = base_mean, alpha
     fit.post_effect[nonzero], fit.post_variance[nonzero] = effect, variance
@@ -634,7 +643,7 @@ def independent_filtering(base_mean: np.ndarray, pvalue: np.ndarray, alpha: floa
 
 
 def wald_test(fit: PairedFit, weights: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
-    """DESeq2's ``results()`` for the contrast ``weights`` of the two arms' post effects.
+    """DESeq2's ``results()`` for the contrast ``weights`` of the arms' post effects (one weight per arm).
 
     ``log2FoldChange = w'c / log 2``, ``lfcSE = sqrt(sum w_a^2 Var(c_a)) / log 2``,
     ``stat = log2FoldChange / lfcSE``, two-sided normal ``pvalue``, ``padj`` by
