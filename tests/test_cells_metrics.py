@@ -172,8 +172,11 @@ def test_paired_values_layout(layout):
         {"patient_id": ["P1", "P1"], "arm": ["anakinra"] * 2, "timepoint": ["pre", "post"]}, index=["S1", "S2"]
     )
     values, info = paired_values(metrics, samples)
-    assert list(values.columns) == ["patient_id", "arm", "timepoint", "feature", "value"]
-    assert list(info.columns) == ["feature", "feature_type", "family"]
+    assert list(values.columns) == ["sample_id", "patient_id", "arm", "timepoint", "feature", "value"]
+    assert list(info.columns) == ["feature", "feature_type", "family", "transform"]
+    transform = info.set_index("feature")["transform"]
+    assert transform["density|CD8+ T|total"] == "log1p" and transform["ratio|CD8+ T / FOXP3+ Treg|total"] == "log"
+    assert set(transform[info["family"].isin(["cells_proportion", "cells_ripley_L"]).to_numpy()]) == {"none"}
     assert not info["feature"].str.startswith("ripley_K").any() and (info["feature_type"] == "cell_metric").all()
     assert set(info["family"]) == {
         "cells_density",
