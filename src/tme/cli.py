@@ -16,14 +16,22 @@ from tme.errors import TmeInputError, TmeInputWarning
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    if args.single_cell:
+    if args.single_cell and args.cells:
+        raise TmeInputError(
+            "--single-cell and --cells each write a cohort", fix="choose one of them (or run tme simulate twice)"
+        )
+    if args.cells:
+        from tme.cells import write_cell_cohort
+
+        paths = write_cell_cohort(args.out, seed=args.seed, n_patients=args.patients or 44)
+    elif args.single_cell:
         from tme.singlecell import write_singlecell_example
 
         paths = write_singlecell_example(
             args.out,
             seed=args.seed,
             n_patients=args.patients or 12,
-            cells_per_sample=args.cells,
+            cells_per_sample=args.cells_per_sample,
             n_genes=args.genes or 2000,
         )
     else:
@@ -131,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--seed", type=int, default=34, help="random seed (default 34, the bundled example)")
     sim.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
-    sim.add_argument("--patients", type=int, help="patients, a multiple of 4 (default 44 bulk, 12 single-cell)")
+    sim.add_argument(
+        "--patients", type=int, help="patients, a multiple of 4 (default 44 bulk and cells, 12 single-cell)"
+    )
     sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell)")
     sim.add_argument(
         "--single-cell",
@@ -141,7 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
             "truth.tsv (fewer IL1B+ macrophages and a lower IL-1 program in macrophages after anakinra)"
         ),
     )
-    sim.add_argument("--cells", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
+    sim.add_argument("--cells-per-sample", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
+    sim.add_argument(
+        "--cells",
+        action="store_true",
+        help=(
+            "write a multiplex-IF cohort instead: one per-cell export per biopsy (QuPath, HALO and inForm in "
+            "turn by patient) under exports/, manifest.tsv, regions.tsv and QuPath annotation areas, "
+            "samples.tsv, cells.yaml (the cells section reading them) and truth.tsv (fewer IL-1b+ macrophages "
+            "and CD8+ T cells closer to tumour cells after anakinra); config/cells.yaml analyses "
+            "config/example_cells"
+        ),
+    )
     sim.set_defaults(func=_simulate)
 
     val = sub.add_parser(
