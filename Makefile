@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tme-installed
 CORES ?= 2
-# `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one
+# `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one,
+# `make demo CONFIG=config/cells.yaml` the multiplex-IF cell-table example
 CONFIG ?= config/config.yaml
 
 .PHONY: demo test lint check-report clean
@@ -21,12 +22,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad)
+demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad) \
+	$(if $(findstring cells.yaml,$(CONFIG)),config/example_cells/manifest.tsv)
 	$(BIN)/tme run --config $(CONFIG) --cores $(CORES) --report results/report.html
 	@echo "Report: results/report.html"
 
 config/example_sc/cells.h5ad: $(STAMP)
 	$(BIN)/tme simulate --single-cell --seed 34 --out config/example_sc
+
+config/example_cells/manifest.tsv: $(STAMP)
+	$(BIN)/tme simulate --cells --seed 34 --out config/example_cells
 
 # Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers (tests sharing a
 # workflow run stay on one worker: see tests/conftest.py)

@@ -6,8 +6,9 @@ import logging
 import anndata as ad
 import pandas as pd
 
+from tme.cells import read_metrics
 from tme.expression import analysis_transform
-from tme.features import gene_features, immune_features, signature_features, singlecell_features
+from tme.features import cell_features, gene_features, immune_features, signature_features, singlecell_features
 from tme.inputs import read_sheet
 from tme.io import write_tsv
 from tme.plan import AnalysisPlan, gene_endpoints
@@ -26,6 +27,8 @@ def main(snakemake):
         )
     if "immune" in inputs.keys():
         parts.append(immune_features(pd.read_csv(inputs.immune, sep="\t")))
+    if "cells" in inputs.keys():
+        parts.append(cell_features(read_metrics(inputs.cells), samples))
     if "single_cell" in inputs.keys():
         parts.append(singlecell_features(pd.read_csv(inputs.single_cell, sep="\t"), samples))
     if "expression" in inputs.keys():
