@@ -930,6 +930,21 @@ CASES: dict[str, Case] = {
         cells(setting("cells", "ratios", [["CD8+ T", "FOXP3+ Treg"]])),
         ["config", "'FOXP3+ Treg' is neither a cell type", "'cells.ratios'"],
     ),
+    "cells: region column not in the export": Case(
+        cells(setting("cells", "region_column", "Tissue")), ["P1-post.tsv", "line 1", "cells.region_column"]
+    ),
+    "cells: phenotype marker not in the export": Case(
+        cells(setting("cells", "phenotypes", "CD8+ T", {"CD8": "+", "PanCK": "-", "CD68": "-"})),
+        ["P2-post.tsv", "line 1", "'CD68'", "no call for", "cells.phenotypes"],
+    ),
+    "cells: endpoint naming an unknown cell metric": Case(
+        cells(
+            setting(
+                "analysis_plan", "endpoints", [{"name": "cd8", "feature": "density|CD8+ T|margin", "role": "primary"}]
+            )
+        ),
+        ["config", "'density|CD8+ T|margin'", "does not produce", "density|CD8+ T|stroma"],
+    ),
     "cells: gzipped export (usable)": Case(
         cells(
             lambda r, c: (r / "cells" / "P1-pre.tsv.gz").write_bytes(
