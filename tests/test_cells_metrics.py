@@ -269,14 +269,22 @@ def test_slide_job_holds_the_manifest_row_and_areas(tmp_path):
             "populations": {},
         }
     )
-    exports = pd.DataFrame({"sample_id": ["S0", "S1"], "file": ["elsewhere.tsv", str(export)], "software": "qupath"})
+    exports = pd.DataFrame(
+        {
+            "sample_id": ["S0", "S1"],
+            "file": ["elsewhere.tsv", str(export)],
+            "software": "qupath",
+            "pixel_size_um": [0.5, np.nan],
+        }
+    )
     areas = pd.DataFrame({"sample_id": ["S1", "S1", "S0"], "compartment": ["tumour", "stroma", "tumour"],
                           "area_mm2": [0.01, 0.02, 9.0]})  # fmt: skip
     job = slide_job(exports, areas, "S1")
     assert job == {
-        "entry": {"sample_id": "S1", "file": str(export), "software": "qupath"},
+        "entry": {"sample_id": "S1", "file": str(export), "software": "qupath", "pixel_size_um": None},
         "areas": {"tumour": 0.01, "stroma": 0.02},
     }
+    assert type(slide_job(exports, areas, "S0")["entry"]["pixel_size_um"]) is float  # plain values (recorded params)
     pd.testing.assert_frame_equal(job_metrics(job, settings), slide_metrics(job["entry"], settings, areas))
     assert slide_job(exports, None, "S1")["areas"] is None
 

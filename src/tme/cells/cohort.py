@@ -335,11 +335,12 @@ def slide_metrics(
 
 
 def slide_job(exports: pd.DataFrame, areas: pd.DataFrame | None, sample_id: str) -> dict:
-    """What one biopsy's workflow job needs besides its files, as plain values (Snakemake params, so
-    that a changed manifest row or region area reruns that slide only): ``entry`` (its manifest row)
-    and ``areas`` (compartment → mm² from the region table; ``None`` without one)."""
+    """What one biopsy's workflow job needs besides its files, as plain Python values (the job's
+    Snakemake params, recorded with its output): ``entry`` (its manifest row) and ``areas``
+    (compartment → mm² from the region table; ``None`` without one)."""
     row = exports.set_index("sample_id", drop=False).loc[sample_id]
-    entry = {k: None if pd.isna(row[k]) else row[k] for k in MANIFEST_COLUMNS if k in row.index}
+    plain = {k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()}
+    entry = {k: None if pd.isna(plain[k]) else plain[k] for k in MANIFEST_COLUMNS if k in plain}
     if areas is None:
         return {"entry": entry, "areas": None}
     own = areas[areas["sample_id"] == sample_id]
