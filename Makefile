@@ -11,6 +11,7 @@ STAMP := $(VENV)/.tme-installed
 CORES ?= 2
 # `make demo CONFIG=config/singlecell.yaml` runs the single-cell example instead of the bulk one,
 # `make demo CONFIG=config/nanostring.yaml` the NanoString and IHC panel example
+# `make demo CONFIG=config/cells.yaml` the multiplex-IF cell-table example
 CONFIG ?= config/config.yaml
 
 .PHONY: demo test lint check-report clean
@@ -23,7 +24,8 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: $(STAMP) $(if $(findstring singlecell,$(CONFIG)),config/example_sc/cells.h5ad) \
-	$(if $(findstring nanostring,$(CONFIG)),config/example_ns/samples.tsv)
+	$(if $(findstring nanostring,$(CONFIG)),config/example_ns/samples.tsv) \
+	$(if $(findstring cells.yaml,$(CONFIG)),config/example_cells/manifest.tsv)
 	$(BIN)/tme run --config $(CONFIG) --cores $(CORES) --report results/report.html
 	@echo "Report: results/report.html (key results also in results/key_results.pdf)"
 
@@ -32,6 +34,9 @@ config/example_sc/cells.h5ad: $(STAMP)
 
 config/example_ns/samples.tsv: $(STAMP)
 	$(BIN)/tme simulate --nanostring --seed 34 --out config/example_ns
+
+config/example_cells/manifest.tsv: $(STAMP)
+	$(BIN)/tme simulate --cells --seed 34 --out config/example_cells
 
 # Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers (tests sharing a
 # workflow run stay on one worker: see tests/conftest.py)

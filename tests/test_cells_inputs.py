@@ -295,6 +295,8 @@ def test_manifest_two_exports_for_one_biopsy(tmp_path):
 
 def test_manifest_sample_not_in_sheet_and_columns(tmp_path):
     path = write(tmp_path, "manifest.tsv", "sample_id\tfile\tpixel_size_um\nS1\ta.csv\t0.5\nS3\tb.csv\t\n")
+    for name in ("a.csv", "b.csv"):
+        write(tmp_path, name, "")
     with pytest.raises(
         TmeInputError, match="line 3, column 'sample_id': export .*b.csv is for biopsy 'S3', which is not"
     ):

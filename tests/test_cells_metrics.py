@@ -6,7 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tme.cells import Biopsy, CellSettings, MetricPlan, biopsy_metrics, paired_values, slide_metrics
+from tme.cells import (
+    Biopsy,
+    CellSettings,
+    MetricPlan,
+    biopsy_metrics,
+    job_metrics,
+    paired_values,
+    planned_features,
+    read_metrics,
+    slide_job,
+    slide_metrics,
+)
 from tme.cells.spatial import Window
 from tme.errors import TmeInputError
 
@@ -172,8 +183,11 @@ def test_paired_values_layout(layout):
         {"patient_id": ["P1", "P1"], "arm": ["anakinra"] * 2, "timepoint": ["pre", "post"]}, index=["S1", "S2"]
     )
     values, info = paired_values(metrics, samples)
-    assert list(values.columns) == ["patient_id", "arm", "timepoint", "feature", "value"]
-    assert list(info.columns) == ["feature", "feature_type", "family"]
+    assert list(values.columns) == ["sample_id", "patient_id", "arm", "timepoint", "feature", "value"]
+    assert list(info.columns) == ["feature", "feature_type", "family", "transform"]
+    transform = info.set_index("feature")["transform"]
+    assert transform["density|CD8+ T|total"] == "log1p" and transform["ratio|CD8+ T / FOXP3+ Treg|total"] == "log"
+    assert set(transform[info["family"].isin(["cells_proportion", "cells_ripley_L"]).to_numpy()]) == {"none"}
     assert not info["feature"].str.startswith("ripley_K").any() and (info["feature_type"] == "cell_metric").all()
     assert set(info["family"]) == {
         "cells_density",
@@ -183,6 +197,29 @@ def test_paired_values_layout(layout):
         "cells_fraction_within_r",
         "cells_ripley_L",
     }
+
+
+def test_planned_features_are_the_analysed_metrics(layout):
+    """The names known before any slide is read are exactly those a real slide's table enters into
+    the analysis, with the same families."""
+    _, info = paired_values(biopsy_metrics(layout), pd.DataFrame(columns=["patient_id", "arm", "timepoint"]))
+    planned = planned_features(MetricPlan(), TYPES, ["tumour", "stroma"])
+    assert list(planned["feature"]) == list(info["feature"])
+    assert list(planned["family"]) == list(info["family"]) and (planned["feature_type"] == "cell_metric").all()
+
+
+def test_read_metrics_keeps_text_and_missing_values(layout, tmp_path):
+    from tme.io import write_tsv
+
+    no_stroma = Biopsy(**{**layout.__dict__, "areas": {"tumour": 0.25}})
+    metrics = biopsy_metrics(Biopsy(**{**no_stroma.__dict__, "compartment": np.zeros(len(layout.xy), dtype=int)}))
+    write_tsv(metrics, tmp_path / "m.tsv")
+    back = read_metrics(tmp_path / "m.tsv")
+    assert list(back.columns) == list(metrics.columns)
+    assert (back["family"] == metrics["family"]).all() and (back["note"] == metrics["note"]).all()
+    assert back["value"].isna().sum() == metrics["value"].isna().sum() > 0
+    both = back["value"].notna()
+    assert np.allclose(back.loc[both, "value"], metrics.loc[both, "value"], rtol=1e-9, atol=0)
 
 
 QUPATH = (
@@ -218,6 +255,38 @@ def test_slide_metrics_end_to_end(tmp_path):
         slide_metrics({"sample_id": "S1", "file": str(export)}, settings, areas[areas["compartment"] == "tumour"])
     with pytest.raises(TmeInputError, match="no region areas for biopsy 'S1'"):
         slide_metrics({"sample_id": "S1", "file": str(export)}, settings, None)
+
+
+def test_slide_job_holds_the_manifest_row_and_areas(tmp_path):
+    """A job's plain-value params (manifest row, region areas) give the same table as the library call."""
+    export = tmp_path / "S1.tsv"
+    export.write_text(QUPATH, encoding="utf-8")
+    settings = CellSettings.from_config(
+        {
+            "phenotypes": {"tumour cell": {"PanCK": "+"}, "CD8+ T": {"CD8": "+"}, "other": "*"},
+            "compartments": {"tumour": ["Tumor"], "stroma": ["Stroma"], "exclude": ["Necrosis"]},
+            **dict.fromkeys(["ratios", "proportions"], []),
+            "populations": {},
+        }
+    )
+    exports = pd.DataFrame(
+        {
+            "sample_id": ["S0", "S1"],
+            "file": ["elsewhere.tsv", str(export)],
+            "software": "qupath",
+            "pixel_size_um": [0.5, np.nan],
+        }
+    )
+    areas = pd.DataFrame({"sample_id": ["S1", "S1", "S0"], "compartment": ["tumour", "stroma", "tumour"],
+                          "area_mm2": [0.01, 0.02, 9.0]})  # fmt: skip
+    job = slide_job(exports, areas, "S1")
+    assert job == {
+        "entry": {"sample_id": "S1", "file": str(export), "software": "qupath", "pixel_size_um": None},
+        "areas": {"tumour": 0.01, "stroma": 0.02},
+    }
+    assert type(slide_job(exports, areas, "S0")["entry"]["pixel_size_um"]) is float  # plain values (recorded params)
+    pd.testing.assert_frame_equal(job_metrics(job, settings), slide_metrics(job["entry"], settings, areas))
+    assert slide_job(exports, None, "S1")["areas"] is None
 
 
 def test_degenerate_slide_gives_na_ripley_rows():

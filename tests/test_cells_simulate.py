@@ -11,8 +11,11 @@ import pytest
 import yaml
 
 from tme.cells import CellSettings, cohort_metrics, paired_values, read_manifest, read_region_table, write_cell_cohort
+from tme.cli import main
 from tme.config import Design
 from tme.stats.paired import effects_between_arms
+
+from conftest import REPO
 
 
 def _digest(folder) -> dict[str, str]:
@@ -110,3 +113,44 @@ def test_representative_slide_pair_figure(cohort, tmp_path):
         stems.append(save_figure(fig, tmp_path / run / "slides", formats=("png", "svg")))
     assert all(p.read_bytes() == q.read_bytes() for p, q in zip(*stems))
     assert representative_patient(values, "no such feature", "anakinra") is None
+
+
+def test_cli_simulate_cells_writes_the_library_cohort(tmp_path, capsys):
+    """`tme simulate --cells` is write_cell_cohort with the same seed; the example config
+    (config/cells.yaml) reads it with the simulator's own phenotype map."""
+    assert main(["simulate", "--cells", "--seed", "34", "--patients", "4", "--out", str(tmp_path / "cli")]) == 0
+    write_cell_cohort(tmp_path / "lib", seed=34, n_patients=4)
+    assert _digest(tmp_path / "cli") == _digest(tmp_path / "lib")
+    assert {"manifest.tsv", "regions.tsv", "samples.tsv", "cells.yaml", "truth.tsv"} <= set(_digest(tmp_path / "cli"))
+    example = yaml.safe_load((REPO / "config" / "cells.yaml").read_text(encoding="utf-8"))["cells"]
+    simulated = yaml.safe_load((tmp_path / "cli" / "cells.yaml").read_text(encoding="utf-8"))
+    assert example["phenotypes"] == simulated["phenotypes"]
+    assert main(["simulate", "--cells", "--single-cell", "--out", str(tmp_path / "both")]) != 0
+    assert "--single-cell and --cells" in capsys.readouterr().err and not (tmp_path / "both").exists()
+
+
+def test_cell_metric_figure_panels(cohort):
+    """The figure shows the plan's cell endpoints first, then each family's smallest p (ties: table
+    order); log axes for metrics analysed on a log scale, linear for proportions."""
+    from tme.plots.cells import plot_cell_metrics, select_cell_features
+
+    folder, settings, samples, exports, metrics = cohort
+    stats = pd.DataFrame(
+        {
+            "feature": ["proportion|a", "density|x", "density|y", "ratio|r", "gene|IL1B", "density|z"],
+            "feature_type": ["cell_metric"] * 4 + ["gene", "cell_metric"],
+            "family": ["primary", "cells_density", "cells_density", "cells_ratio", "genes", "cells_density"],
+            "role": ["primary", "", "", "", "", ""],
+            "analysis": ["ancova"] * 5 + ["wilcoxon_signed_rank"],
+            "p": [0.5, 0.2, 0.01, np.nan, 0.0, 0.0],
+        }
+    )
+    assert select_cell_features(stats, "ancova") == ["proportion|a", "density|y", "ratio|r"]
+    assert select_cell_features(stats, "ancova", max_panels=1) == ["proportion|a"]
+    values = metrics[metrics["family"] != ""].join(samples[["patient_id", "arm", "timepoint"]], on="sample_id")
+    shown = ["density|CD8+ T|total", "proportion|IL-1β+ macrophage of macrophage|total", "absent|feature"]
+    fig = plot_cell_metrics(values, shown, ["usual_care", "anakinra"], "pre", "post", {shown[0]: "note"})
+    axes = [ax for ax in fig.axes if ax.axison]
+    assert [ax.get_yscale() for ax in axes] == ["log", "linear"] and axes[0].get_title().endswith("note")
+    empty = plot_cell_metrics(values, ["absent|feature"], ["usual_care", "anakinra"], "pre", "post")
+    assert [t.get_text() for t in empty.axes[0].texts] == ["No cell metrics to show."]

@@ -16,9 +16,11 @@ from tme.errors import TmeInputError, TmeInputWarning
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    if args.single_cell and args.nanostring:
+    kinds = [flag for flag in ("single_cell", "nanostring", "cells") if getattr(args, flag)]
+    if len(kinds) > 1:
         raise TmeInputError(
-            "--single-cell and --nanostring both given", fix="simulate one kind of cohort per output directory"
+            f"{' and '.join('--' + k.replace('_', '-') for k in kinds)} each write a cohort",
+            fix="choose one of them (or run tme simulate once per output directory)",
         )
     if args.nanostring:
         from tme.nanostring.simulate import write_rcc_cohort
@@ -28,6 +30,10 @@ def _simulate(args: argparse.Namespace) -> int:
                 f"--patients {args.patients}", fix="give a positive multiple of 4 (permuted blocks of 4)"
             )
         paths = write_rcc_cohort(args.out, seed=args.seed, n_patients=args.patients or 44, n_genes=args.genes or 750)
+    elif args.cells:
+        from tme.cells import write_cell_cohort
+
+        paths = write_cell_cohort(args.out, seed=args.seed, n_patients=args.patients or 44)
     elif args.single_cell:
         from tme.singlecell import write_singlecell_example
 
@@ -35,7 +41,7 @@ def _simulate(args: argparse.Namespace) -> int:
             args.out,
             seed=args.seed,
             n_patients=args.patients or 12,
-            cells_per_sample=args.cells,
+            cells_per_sample=args.cells_per_sample,
             n_genes=args.genes or 2000,
         )
     else:
@@ -219,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=34, help="random seed (default 34, the bundled example)")
     sim.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
     sim.add_argument(
-        "--patients", type=int, help="patients, a multiple of 4 (default 44 bulk and NanoString, 12 single-cell)"
+        "--patients", type=int, help="patients, a multiple of 4 (default 44 bulk, NanoString and cells, 12 single-cell)"
     )
     sim.add_argument("--genes", type=int, help="genes (default 15000 bulk, 2000 single-cell, 750 NanoString panel)")
     sim.add_argument(
@@ -239,7 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
             "percent positive, densities, sTILs), truth.tsv, qc_truth.tsv and config.yaml (the panel example)"
         ),
     )
-    sim.add_argument("--cells", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
+    sim.add_argument("--cells-per-sample", type=int, default=300, help="single-cell: cells per biopsy (default 300)")
+    sim.add_argument(
+        "--cells",
+        action="store_true",
+        help=(
+            "write a multiplex-IF cohort instead: one per-cell export per biopsy (QuPath, HALO and inForm in "
+            "turn by patient) under exports/, manifest.tsv, regions.tsv and QuPath annotation areas, "
+            "samples.tsv, cells.yaml (the cells section reading them) and truth.tsv (fewer IL-1b+ macrophages "
+            "and CD8+ T cells closer to tumour cells after anakinra); config/cells.yaml analyses "
+            "config/example_cells"
+        ),
+    )
     sim.set_defaults(func=_simulate)
 
     val = sub.add_parser(

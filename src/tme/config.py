@@ -118,11 +118,52 @@ def _input_paths(config: Mapping[str, Any]) -> list[tuple[str, str]]:
         out.append(("immune.path", config["immune"]["path"]))
     if config.get("single_cell"):
         out += [(f"single_cell.path[{i}]", p) for i, p in enumerate(single_cell_paths(config))]
+    cells = config.get("cells") or {}
+    out += [(f"cells.{key}", cells[key]) for key in ("manifest", "regions") if cells.get(key)]
     out += [(f"scoring.gene_sets[{i}]", p) for i, p in enumerate(config.get("scoring", {}).get("gene_sets", []))]
     patients = (config.get("analysis_plan") or {}).get("patients")
     if patients:
         out.append(("analysis_plan.patients.path", patients["path"]))
     return out
+
+
+def _check_cells(config: Mapping[str, Any], file: str | None, base_dir: str | os.PathLike) -> None:
+    """The ``cells`` section's checks that need no data: one source of exports, no pseudonymisation
+    (export file names and job names carry the sample IDs), a directory that exists, and the phenotype
+    map and metric names (:class:`tme.cells.CellSettings`)."""
+    from tme.cells import CellSettings
+
+    cells = config["cells"]
+    if bool(cells.get("manifest")) == bool(cells.get("directory")):
+        raise TmeInputError(
+            f"config key 'cells' names {'both' if cells.get('manifest') else 'neither'} of cells.manifest and "
+            "cells.directory; exactly one says where the exports are",
+            file=file,
+            fix="list the exports in a manifest (sample_id, file) or name the directory that holds "
+            "<sample_id>.csv files",
+        )
+    if config.get("pseudonymise_ids"):
+        raise TmeInputError(
+            "config key 'pseudonymise_ids' is true, but pseudonymisation does not yet cover cell exports (the "
+            "per-biopsy jobs and their files are named by sample_id)",
+            file=file,
+            fix="pseudonymise the sample IDs of the sheet, manifest and exports upstream, or run without "
+            "pseudonymise_ids",
+        )
+    if cells.get("directory"):
+        check_path_characters("cells.directory", cells["directory"], file)
+        if not Path(base_dir, cells["directory"]).is_dir():
+            raise TmeInputError(
+                f"config key 'cells.directory' names no directory: {cells['directory']}",
+                file=file,
+                fix="correct the path (relative paths start at the directory Snakemake runs in)",
+            )
+    try:
+        settings = CellSettings.from_config(cells)
+        settings.plan.check(settings.phenotypes.types)
+    except TmeInputError as error:  # the error names the config key; the file is the config
+        error.file = error.file or file
+        raise
 
 
 def validate_config(
@@ -154,9 +195,9 @@ def validate_config(
             file=file,
             fix="name the baseline and post-window timepoints differently",
         )
-    if not any(config.get(k) for k in ("expression", "immune", "single_cell")):
+    if not any(config.get(k) for k in ("expression", "immune", "single_cell", "cells")):
         raise TmeInputError(
-            "the config names no data: none of the config keys 'expression', 'immune', 'single_cell' is set",
+            "the config names no data: none of the config keys 'expression', 'immune', 'single_cell', 'cells' is set",
             file=file,
             fix="add at least one of these sections",
         )
@@ -166,6 +207,8 @@ def validate_config(
             file=file,
             fix="pseudonymise the sample_id of the .h5ad files upstream, or run without pseudonymise_ids",
         )
+    if config.get("cells"):
+        _check_cells(config, file, base_dir)
     for key in ("key_file", "mapping_file"):
         value = config["pseudonymisation"].get(key)
         if value and Path(base_dir, value).resolve().is_relative_to(Path(base_dir, "results").resolve()):

@@ -3,8 +3,10 @@
 A feature is a signature scored with one method (``<signature>|<method>``), an immune-cell measure
 on its analysis scale, the log2 expression of a gene an analysis-plan endpoint names
 (``gene|<symbol>``), or a per-biopsy single-cell feature (``proportion|<cell type>``,
-``score|<signature>|<cell type>``). The families here are by type — ``exploratory_signatures``,
-``immune_measures``, ``genes``, ``single_cell`` (Benjamini–Hochberg within each, per analysis);
+``score|<signature>|<cell type>``), or a per-biopsy metric of multiplex-IF cell exports
+(``density|CD8+ T|stroma``, ``nn_distance_median|CD8+ T to tumour cell|total``, …; :mod:`tme.cells`).
+The families here are by type — ``exploratory_signatures``, ``immune_measures``, ``genes``,
+``single_cell``, and one per cell metric ``cells_<metric>`` (Benjamini–Hochberg within each, per analysis);
 the analysis plan then moves its endpoints into the families of their roles
 (:meth:`tme.plan.AnalysisPlan.feature_table`).
 """
@@ -76,6 +78,16 @@ def singlecell_features(table: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.
     values = table.merge(labels, on="sample_id")[VALUE_COLUMNS]
     info = table[["feature", "feature_type"]].drop_duplicates().assign(family="single_cell")
     return values, info
+
+
+def cell_features(metrics: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, feature info) from the cell-metric table (``results/immune/cell_metrics.tsv``), joined to
+    the labels of the sheet (indexed by ``sample_id``) by :func:`tme.cells.paired_values` (``ripley_K`` is
+    not analysed)."""
+    from tme.cells.metrics import paired_values
+
+    values, info = paired_values(metrics, samples)
+    return values[VALUE_COLUMNS], info
 
 
 def planned_signature_features(plan: Iterable[tuple[str, str]]) -> list[str]:

@@ -127,6 +127,11 @@ def _modalities(config: Mapping[str, Any], samples: pd.DataFrame) -> tuple[list,
             files.append(
                 ("single_cell", path, f"{int(qc.loc[qc['file'] == str(path), 'n_cells_qc'].sum())} cells pass QC")
             )
+    if config.get("cells"):
+        modality, rows, names = _cell_modality(config["cells"], samples)
+        modalities.append(modality)
+        files += rows
+        produced.append(names)
     return modalities, files, produced, genes
 
 
@@ -158,6 +163,27 @@ def _file_row(name: str, shown: str, summary: str, paths: list[str] | None = Non
         manifest = "".join(f"{sha256(p)}  {Path(p).name}\n" for p in sorted(paths))
         digest, size = hashlib.sha256(manifest.encode()).hexdigest(), sum(Path(p).stat().st_size for p in paths)
     return dict(input=name, path=str(shown), sha256=digest, bytes=size, summary=summary)
+
+
+def _cell_modality(section: Mapping[str, Any], samples: pd.DataFrame) -> tuple[tuple, list[tuple], pd.DataFrame]:
+    """Every cell export checked in full (:func:`tme.cells.cohort.check_cell_cohort`): the modality's
+    exclusions, rows of the input files table (manifest, region table, each export and annotation
+    file) and the cell-metric features the run will produce."""
+    from tme.cells.cohort import check_cell_cohort
+    from tme.cells.metrics import planned_features
+
+    settings, exports = check_cell_cohort(section, samples)
+    reason = exclusions(samples, set(exports["sample_id"]), absent_reason="no cell export")
+    source = section.get("manifest") or section["directory"]
+    rows = [("cells", source, f"{len(exports)} usable biopsies with an export, {exports['n_cells'].sum():,} cells")]
+    if section.get("regions"):
+        rows.append(("cells_regions", section["regions"], "region areas"))
+    for export in exports.to_dict("records"):
+        rows.append(("cells_export", export["file"], f"{export['sample_id']}: {export['n_cells']:,} cells"))
+        if export.get("annotation_file"):
+            rows.append(("cells_annotation", export["annotation_file"], f"{export['sample_id']}: region areas"))
+    names = planned_features(settings.plan, settings.phenotypes.types, settings.compartments.compartments)
+    return ("cells", reason, source), rows, names
 
 
 def _singlecell_feature_names(config: Mapping[str, Any], cells) -> pd.DataFrame:

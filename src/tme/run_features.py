@@ -3,7 +3,7 @@
 The paired statistics (rule ``paired_statistics``), the planning of the next trial (rule ``planning``)
 and ``tme power`` read one long table ``sample_id, patient_id, arm, timepoint, feature, value`` with
 its feature information (``feature, feature_type, family, transform``; :mod:`tme.features`), built
-here from the run's signature scores, immune values and single-cell features and, for the analysis
+here from the run's signature scores, immune values, cell metrics and single-cell features and, for the analysis
 plan's ``gene|<symbol>`` endpoints, its expression matrix.
 """
 
@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from tme.cells import read_metrics
 from tme.errors import TmeInputError
 from tme.expression import analysis_transform
-from tme.features import gene_features, immune_features, signature_features, singlecell_features
+from tme.features import cell_features, gene_features, immune_features, signature_features, singlecell_features
 from tme.immune import rank_based_measures
 from tme.plan import AnalysisPlan, gene_endpoints
 from tme.signature_scores import feature_coverage
@@ -28,6 +29,7 @@ RUN_TABLES = {
     "scores": "tables/signature_scores.tsv",
     "coverage": "qc/signature_coverage.tsv",
     "immune": "immune/immune_values.tsv",
+    "cells": "immune/cell_metrics.tsv",
     "single_cell": "tables/singlecell_features.tsv",
     "expression": "expression/expression.h5ad",
 }
@@ -36,7 +38,13 @@ RUN_TABLES = {
 def feature_tables(config: Mapping[str, Any], results: str | Path = "results") -> dict[str, Path]:
     """The tables of a run under ``results`` that hold the config's features (name → path), as
     ``workflow/rules/common.smk`` gives them to the paired statistics."""
-    sections = {"scores": "expression", "coverage": "expression", "immune": "immune", "single_cell": "single_cell"}
+    sections = {
+        "scores": "expression",
+        "coverage": "expression",
+        "immune": "immune",
+        "cells": "cells",
+        "single_cell": "single_cell",
+    }
     names = [name for name, section in sections.items() if config.get(section)]
     if gene_endpoints(AnalysisPlan.from_config(config)):
         names.append("expression")
@@ -72,6 +80,8 @@ def assemble_features(
         immune = pd.read_csv(tables["immune"], sep="\t")
         values, info = immune_features(immune)
         parts.append((values, info.assign(rank_based=info["feature"].isin(rank_based_measures(immune)))))
+    if "cells" in tables:
+        parts.append(cell_features(read_metrics(tables["cells"]), samples))
     if "single_cell" in tables:
         parts.append(singlecell_features(pd.read_csv(tables["single_cell"], sep="\t"), samples))
     if "expression" in tables:

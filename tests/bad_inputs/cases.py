@@ -122,12 +122,16 @@ def both(*edits):
     return apply
 
 
-def drop_sheet_lines(predicate):
+def drop_lines(name: str, predicate):
     def apply(root, config):
-        path = root / "samples.tsv"
+        path = root / name
         path.write_text("\n".join(line for line in path.read_text().split("\n") if not predicate(line)))
 
     return apply
+
+
+def drop_sheet_lines(predicate):
+    return drop_lines("samples.tsv", predicate)
 
 
 def add_sheet_column(name: str, values: list[str]):
@@ -354,6 +358,77 @@ def _endpoint_below_coverage(root, config):
     config["analysis_plan"] = {
         "endpoints": [{"name": "gep", "feature": "AYERS_TCELL_INFLAMED_GEP_18|weighted", "role": "primary"}]
     }
+
+
+# ----------------------------------------------------------------------------- multiplex-IF cell exports
+
+#: Cells of every tiny export: (x µm, y µm, cell type, region). Line 2 is a tumour cell in the tumour.
+CELLS = [(10.0, 10.0, "tumour", "Tumor"), (40.0, 12.0, "tumour", "Tumor"), (30.0, 25.0, "CD8", "Tumor"),
+         (80.0, 70.0, "CD8", "Stroma"), (90.0, 90.0, "other", "Stroma")]  # fmt: skip
+CELL_TOOL = {"P1": "qupath", "P2": "halo", "P3": "qupath", "P4": "inform"}
+
+
+def _cell_export(tool: str) -> str:
+    """One tiny slide as the tool writes it (HALO and inForm in pixels of 0.5 µm)."""
+    marker = {"tumour": ("PanCK",), "CD8": ("CD8",), "other": ()}
+    if tool == "qupath":
+        rows = [f"s.tif\t\t{': '.join(marker[t]) or 'Other'}\t{r}\tPolygon\t{x}\t{y}" for x, y, t, r in CELLS]
+        return "Image\tName\tClass\tParent\tROI\tCentroid X µm\tCentroid Y µm\n" + "\n".join(rows) + "\n"
+    if tool == "halo":
+        head = "XMin\tXMax\tYMin\tYMax\tPanCK Positive Classification\tCD8 Positive Classification\tClassifier Label"
+        box = "{:g}\t{:g}\t{:g}\t{:g}\t{:d}\t{:d}\t{}"
+        rows = [box.format(2 * x - 4, 2 * x + 4, 2 * y - 4, 2 * y + 4, t == "tumour", t == "CD8", r)
+                for x, y, t, r in CELLS]  # fmt: skip
+        return head + "\n" + "\n".join(rows) + "\n"
+    head = "Cell X Position\tCell Y Position\tPhenotype PanCK\tPhenotype CD8\tTissue Category"
+    rows = [f"{2 * x:g}\t{2 * y:g}\tPanCK{'+' if t == 'tumour' else '-'}\tCD8{'+' if t == 'CD8' else '-'}\t{r.lower()}"
+            for x, y, t, r in CELLS]  # fmt: skip
+    return head + "\n" + "\n".join(rows) + "\n"
+
+
+def _tiny_cells(root: Path, config: dict) -> None:
+    """The tiny cohort with a cells section: one export per biopsy (P1, P3 QuPath; P2 HALO; P4 inForm)
+    under cells/, manifest.tsv (lines 2–9 in sheet order) and regions.tsv (Tumor then Stroma per
+    biopsy: lines 2–17). Pseudonymisation off: it does not cover cell exports."""
+    (root / "cells").mkdir()
+    manifest = ["sample_id\tfile\tsoftware\tpixel_size_um"]
+    regions = ["sample_id\tregion\tarea_mm2"]
+    for sample in SAMPLES:
+        tool = CELL_TOOL[sample.split("-")[0]]
+        name = f"{sample}_cell_seg_data.txt" if tool == "inform" else f"{sample}.tsv"
+        (root / "cells" / name).write_text(_cell_export(tool), encoding="utf-8")
+        manifest.append(f"{sample}\tcells/{name}\t{tool}\t{'' if tool == 'qupath' else 0.5}")
+        regions += [f"{sample}\tTumor\t0.004", f"{sample}\tStroma\t0.006"]
+    (root / "manifest.tsv").write_text("\n".join(manifest) + "\n")
+    (root / "regions.tsv").write_text("\n".join(regions) + "\n")
+    config["pseudonymise_ids"] = False
+    config["cells"] = {
+        "manifest": str(root / "manifest.tsv"),
+        "regions": str(root / "regions.tsv"),
+        "phenotypes": {
+            "tumour cell": {"PanCK": "+", "CD8": "-"},
+            "CD8+ T": {"CD8": "+", "PanCK": "-"},
+            "other": {"labels": ["Other"], "markers": {"PanCK": "-", "CD8": "-"}},
+        },  # fmt: skip
+        "populations": {},
+        "ratios": [],
+        "proportions": [],
+    }
+
+
+def cells(*edits):
+    """The tiny cohort with cell exports, then ``edits`` (functions of root, config)."""
+
+    def apply(root, config):
+        _tiny_cells(root, config)
+        for edit in edits:
+            edit(root, config)
+
+    return apply
+
+
+def _cell_line(name: str, line: int, old: str, new: str):
+    return lambda root, config: edit_line(root / name, line, old, new)
 
 
 HOSTILE_LABELS = {
@@ -971,6 +1046,104 @@ CASES: dict[str, Case] = {
     ),
     "immune: wide with an unknown unit": Case(_wide_immune({"CD68": "cells per mm2"}), ["wide.tsv", "'unit'"]),
     "immune: fractions declared as percent (warning)": Case(_percent_as_fraction, usable=True, warns="lies in [0, 1]"),
+    # --- multiplex-IF cell exports ---
+    "cells: coordinate missing": Case(
+        cells(_cell_line("cells/P1-pre.tsv", 3, "\t40.0\t", "\t\t")),
+        ["P1-pre.tsv", "line 3", "'Centroid X µm'", "missing"],
+    ),
+    "cells: coordinate not a number": Case(
+        cells(_cell_line("cells/P3-post.tsv", 2, "\t10.0\t", "\t10,5\t")),
+        ["P3-post.tsv", "line 2", "'Centroid X µm'", "not a number"],
+    ),
+    "cells: pixel coordinates without a pixel size": Case(
+        cells(_cell_line("manifest.tsv", 4, "\thalo\t0.5", "\thalo\t")),
+        ["P2-pre.tsv", "line 1", "'XMin'", "pixel size"],
+    ),
+    "cells: phenotype not in the map": Case(
+        cells(_cell_line("cells/P2-post.tsv", 6, "\t0\t0\t", "\t1\t1\t")),
+        ["P2-post.tsv", "line 6", "'PanCK Positive Classification'", "PanCK+ CD8+", "not in the phenotype map"],
+    ),
+    "cells: cell outside every region": Case(
+        cells(_cell_line("cells/P3-pre.tsv", 4, "\tTumor\t", "\tRoot object (Image)\t")),
+        ["P3-pre.tsv", "line 4", "'Parent'", "outside every annotated region"],
+    ),
+    "cells: region label not mapped": Case(
+        cells(_cell_line("cells/P4-pre_cell_seg_data.txt", 5, "\tstroma", "\tmargin")),
+        ["P4-pre_cell_seg_data.txt", "line 5", "'Tissue Category'", "cells.compartments"],
+    ),
+    "cells: region with zero area": Case(
+        cells(_cell_line("regions.tsv", 3, "\t0.006", "\t0")), ["regions.tsv", "line 3", "'area_mm2'", "area 0"]
+    ),
+    "cells: compartment without an area": Case(
+        cells(drop_lines("regions.tsv", lambda line: line.startswith("P2-post\tStroma"))),
+        ["regions.tsv", "'P2-post'", "'stroma'", "no area"],
+    ),
+    "cells: two exports for one biopsy": Case(
+        cells(lambda r, c: append(r / "manifest.tsv", "P1-pre\tcells/P1-post.tsv\tqupath\t\n")),
+        ["manifest.tsv", "line 10", "'sample_id'", "two exports"],
+    ),
+    "cells: export for a biopsy not in the sheet": Case(
+        cells(lambda r, c: append(r / "manifest.tsv", "P9-pre\tcells/P1-post.tsv\tqupath\t\n")),
+        ["manifest.tsv", "line 10", "'P9-pre'", "not in the sample sheet"],
+    ),
+    "cells: export that does not exist": Case(
+        cells(_cell_line("manifest.tsv", 3, "cells/P1-post.tsv", "cells/P1-post.csv")),
+        ["manifest.tsv", "line 3", "'file'", "does not exist"],
+    ),
+    "cells: unknown software": Case(
+        cells(_cell_line("manifest.tsv", 6, "\tqupath\t", "\tvectra\t")),
+        ["manifest.tsv", "line 6", "'software'", "vectra"],
+    ),
+    "cells: HALO marker call not 0 or 1": Case(
+        cells(_cell_line("cells/P2-post.tsv", 2, "\t1\t0\t", "\tyes\t0\t")),
+        ["P2-post.tsv", "line 2", "'PanCK Positive Classification'"],
+    ),
+    "cells: two exports in the directory for one biopsy": Case(
+        cells(
+            lambda r, c: (r / "cells" / "P4-pre.tsv").write_text(_cell_export("qupath"), encoding="utf-8"),
+            lambda r, c: c["cells"].update({"directory": str(r / "cells"), "pixel_size_um": 0.5}),
+            lambda r, c: c["cells"].pop("manifest"),
+        ),
+        ["cells", "'P4-pre' has two exports"],
+        whole_file=True,
+    ),
+    "cells: pseudonymised IDs": Case(
+        cells(setting("pseudonymise_ids", True)), ["config", "pseudonymise_ids", "cell exports"]
+    ),
+    "cells: neither manifest nor directory": Case(
+        cells(lambda r, c: c["cells"].pop("manifest")), ["config", "'cells'", "neither of cells.manifest"]
+    ),
+    "cells: ratio of an unknown cell type": Case(
+        cells(setting("cells", "ratios", [["CD8+ T", "FOXP3+ Treg"]])),
+        ["config", "'FOXP3+ Treg' is neither a cell type", "'cells.ratios'"],
+    ),
+    "cells: region column not in the export": Case(
+        cells(setting("cells", "region_column", "Tissue")), ["P1-post.tsv", "line 1", "cells.region_column"]
+    ),
+    "cells: phenotype marker not in the export": Case(
+        cells(setting("cells", "phenotypes", "CD8+ T", {"CD8": "+", "PanCK": "-", "CD68": "-"})),
+        ["P2-post.tsv", "line 1", "'CD68'", "no call for", "cells.phenotypes"],
+    ),
+    "cells: endpoint naming an unknown cell metric": Case(
+        cells(
+            setting(
+                "analysis_plan", "endpoints", [{"name": "cd8", "feature": "density|CD8+ T|margin", "role": "primary"}]
+            )
+        ),
+        ["config", "'density|CD8+ T|margin'", "does not produce", "density|CD8+ T|stroma"],
+    ),
+    "cells: gzipped export (usable)": Case(
+        cells(
+            lambda r, c: (r / "cells" / "P1-pre.tsv.gz").write_bytes(
+                gzip.compress((r / "cells" / "P1-pre.tsv").read_bytes(), mtime=0)
+            ),
+            _cell_line("manifest.tsv", 2, "cells/P1-pre.tsv", "cells/P1-pre.tsv.gz"),
+        ),
+        usable=True,
+    ),
+    "cells: µm export with a pixel size (warning)": Case(
+        cells(_cell_line("manifest.tsv", 2, "\tqupath\t", "\tqupath\t0.5")), usable=True, warns="already in µm"
+    ),
     # --- gene sets ---
     "gmt: line with no genes": Case(lambda r, c: append(r / "sets.gmt", "EMPTY_SET\tdesc\n"), ["sets.gmt", "line 2"]),
     "gmt: duplicated set names": Case(

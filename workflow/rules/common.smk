@@ -1,16 +1,19 @@
 # Configuration, sample sheet and input functions. Validation runs when Snakemake reads the
 # workflow, before any job: a bad config or sample sheet stops here with one message naming the
 # file, line, column and the fix (the same checks as `tme validate`).
+import os
 import sys
 
 import tme
 from snakemake.exceptions import WorkflowError
+from tme.cells.cohort import cell_cohort, slide_job
 from tme.config import single_cell_paths
 from tme.errors import TmeInputError
 from tme.expression import expression_paths, format_tables, has_counts
 from tme.planning.run import FIGURE, planning_outputs
 from tme.provenance import remember_run
 from tme.run_features import feature_tables
+from tme.report import statistics_table
 from tme.workflow import check_workflow_config
 
 # tme's validation reads the same JSON schemas as snakemake.utils.validate (workflow/schemas links
@@ -18,6 +21,9 @@ from tme.workflow import check_workflow_config
 try:
     validated, DESIGN, SAMPLES = check_workflow_config(config, workflow.configfiles)
     config.update(validated)
+    # Multiplex-IF cell exports, one job per usable biopsy: listed now (manifest or directory) with the
+    # region areas, each export checked in full by the first rule (tme.cells.check_cell_cohort).
+    CELL_EXPORTS, CELL_AREAS = cell_cohort(config.get("cells"), SAMPLES)
 except TmeInputError as error:
     raise WorkflowError(str(error)) from None
 
@@ -67,6 +73,66 @@ def input_files(wildcards):
     if config.get("single_cell"):
         files["single_cell"] = single_cell_paths(config)
     return files
+
+
+def cell_input_files(wildcards):
+    """The cells section's files (manifest, region table, every usable biopsy's export and annotation
+    file), for the first rule, which checks them all."""
+    if not config.get("cells"):
+        return {}
+    section = config["cells"]
+    files = {key: section[key] for key in ("manifest", "regions") if section.get(key)}
+    files["cell_exports"] = list(CELL_EXPORTS["file"])
+    if "annotation_file" in CELL_EXPORTS:
+        files["cell_annotations"] = [f for f in CELL_EXPORTS["annotation_file"] if f]
+    return files
+
+
+def cell_slide_job(wildcards):
+    """One biopsy's manifest row and region areas (tme.cells.slide_job)."""
+    return slide_job(CELL_EXPORTS, CELL_AREAS, wildcards.sample)
+
+
+def cell_slide_inputs(wildcards):
+    """One biopsy's export and annotation file (the manifest row and areas are the job's params)."""
+    entry = cell_slide_job(wildcards)["entry"]
+    files = {"export": entry["file"]}
+    if entry.get("annotation_file"):
+        files["annotation"] = entry["annotation_file"]
+    return files
+
+
+def cell_figure_inputs(wildcards):
+    """The cell-metric table, the statistics the figures annotate, and the files that say where each
+    slide's export is (the figure reads the representative patient's two exports itself)."""
+    section = config["cells"]
+    files = {key: section[key] for key in ("manifest", "regions") if section.get(key)}
+    return {**files, "metrics": "results/immune/cell_metrics.tsv", "stats": statistics_table(config)}
+
+
+def cell_slide_mb():
+    """Size (MB) of the largest cell export: the memory a job holding one slide plans for."""
+    if CELL_EXPORTS is None:
+        return 0.0
+    return max((os.path.getsize(f) / 1e6 for f in CELL_EXPORTS["file"]), default=0.0)
+
+
+def cell_exports_mb():
+    """Total size (MB) of the cell exports and their annotation files."""
+    if CELL_EXPORTS is None:
+        return 0.0
+    files = cell_input_files(None)
+    return sum(os.path.getsize(f) for f in files["cell_exports"] + files.get("cell_annotations", [])) / 1e6
+
+
+def sample_flow_mem_mb(wildcards, input, attempt):
+    """The first rule holds the expression matrix whole (~40 x its file) but one cell export at a time."""
+    return int(2000 + 40 * (input.size_mb - cell_exports_mb()) + 3 * cell_slide_mb()) * attempt
+
+
+def sample_flow_runtime(wildcards, attempt):
+    """Minutes: 15, plus 1 per GB of cell exports (each one is read and checked in full)."""
+    return int(15 + cell_exports_mb() / 1000) * attempt
 
 
 def expression_tables():
@@ -140,6 +206,8 @@ def analysis_targets():
             targets += gene_level_tables()
     if config.get("immune"):
         targets += ["results/immune/immune_values.tsv", "results/qc/immune_measures.tsv"]
+    if config.get("cells"):
+        targets += ["results/immune/cell_metrics.tsv"]
     if config.get("single_cell"):
         targets += ["results/tables/singlecell_features.tsv", "results/singlecell/pseudobulk_counts.tsv.gz"]
     if config.get("planning"):  # the next trial (blinded: the blinded sample-size re-estimation only)
@@ -166,4 +234,11 @@ def planning_figures():
 
 def all_targets():
     """The analysis outputs, the planning's figure, the run's provenance record and the report's figures and pages."""
-    return analysis_targets() + planning_figures() + ["results/provenance.json"] + REPORT_TARGETS + NANOSTRING_FIGURES
+    return (
+        analysis_targets()
+        + planning_figures()
+        + ["results/provenance.json"]
+        + REPORT_TARGETS
+        + NANOSTRING_FIGURES
+        + CELL_FIGURES
+    )

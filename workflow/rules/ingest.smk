@@ -5,6 +5,7 @@
 rule sample_flow:
     input:
         unpack(input_files),
+        unpack(cell_input_files),
     output:
         flow="results/tables/sample_flow.tsv",
         files="results/qc/input_files.tsv",
@@ -14,10 +15,10 @@ rule sample_flow:
     conda:
         "../../envs/tme.yaml"
     resources:
-        mem_mb=lambda wc, input, attempt: (2000 + 40 * int(input.size_mb)) * attempt,
-        runtime=lambda wc, attempt: 15 * attempt,
+        mem_mb=sample_flow_mem_mb,
+        runtime=sample_flow_runtime,
     params:
-        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "scoring", "analysis_plan"),
+        config=config_part(*SHEET_KEYS, "expression", "immune", "single_cell", "cells", "scoring", "analysis_plan"),
     script:
         "../scripts/sample_flow.py"
 

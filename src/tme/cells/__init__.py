@@ -7,23 +7,40 @@
   compartments and their areas (mm²);
 * :func:`biopsy_metrics`, :class:`MetricPlan` — densities, ratios, proportions, nearest-tumour distances,
   fraction within r, cross-type Ripley K / L per biopsy (:mod:`tme.cells.spatial`);
-* :func:`slide_metrics`, :func:`slide_cells`, :func:`cohort_metrics`, :func:`read_manifest`,
-  :func:`exports_in_directory`,
-  :class:`CellSettings` — one biopsy per job, the cohort, the ``cells:`` config;
-* :func:`paired_values` — the metrics as input of :func:`tme.stats.effects_between_arms`;
+* :func:`slide_metrics`, :func:`slide_biopsy`, :func:`slide_cells`, :func:`cohort_metrics`,
+  :func:`read_manifest`, :func:`exports_in_directory`, :func:`usable_exports`, :func:`check_cell_cohort`,
+  :func:`patient_slides`, :func:`slide_job`, :func:`job_metrics`, :class:`CellSettings` — one biopsy
+  per job, the cohort, the ``cells:`` config;
+* :func:`paired_values`, :func:`planned_features`, :func:`read_metrics` — the metrics as input of
+  :func:`tme.stats.effects_between_arms`, their names before any slide is read, the workflow's table;
 * :func:`write_cell_cohort` — a simulated OZM-034-like cohort with planted truth.
 """
 
 from tme.cells.cohort import (
     CellSettings,
+    check_cell_cohort,
     cohort_metrics,
     exports_in_directory,
+    job_metrics,
+    patient_slides,
     read_manifest,
+    slide_biopsy,
     slide_cells,
+    slide_job,
     slide_metrics,
+    usable_exports,
 )
 from tme.cells.exports import CellExport, detect_software, read_cell_export
-from tme.cells.metrics import METRIC_COLUMNS, Biopsy, MetricPlan, biopsy_from_export, biopsy_metrics, paired_values
+from tme.cells.metrics import (
+    METRIC_COLUMNS,
+    Biopsy,
+    MetricPlan,
+    biopsy_from_export,
+    biopsy_metrics,
+    paired_values,
+    planned_features,
+    read_metrics,
+)
 from tme.cells.phenotypes import PhenotypeMap
 from tme.cells.regions import CompartmentMap, read_annotation_areas, read_region_table
 from tme.cells.simulate import simulate_cell_cohort, write_cell_cohort
@@ -38,16 +55,24 @@ __all__ = [
     "PhenotypeMap",
     "biopsy_from_export",
     "biopsy_metrics",
+    "check_cell_cohort",
     "cohort_metrics",
     "detect_software",
     "exports_in_directory",
+    "job_metrics",
     "paired_values",
+    "patient_slides",
+    "planned_features",
     "read_annotation_areas",
     "read_cell_export",
     "read_manifest",
+    "read_metrics",
     "read_region_table",
     "simulate_cell_cohort",
+    "slide_biopsy",
     "slide_cells",
+    "slide_job",
     "slide_metrics",
+    "usable_exports",
     "write_cell_cohort",
 ]

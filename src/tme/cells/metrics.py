@@ -102,18 +102,18 @@ class MetricPlan:
     edge_correction: tuple[str, ...] = ("isotropic",)
     chunk_size: int = CHUNK_SIZE
 
-    def members(self, name: str, types: list[str]) -> list[str]:
-        """Cell types of a type or population name (error naming the config key if unknown)."""
+    def members(self, name: str, types: list[str], key: str = "cells.populations") -> list[str]:
+        """Cell types of a type or population name (an error naming the config ``key`` if unknown)."""
         if name in types:
             return [name]
         if name in self.populations:
             unknown = [t for t in self.populations[name] if t not in types]
             if not unknown:
                 return list(self.populations[name])
-            name = unknown[0]
+            name, key = unknown[0], "cells.populations"
         raise TmeInputError(
             f"{name!r} is neither a cell type of the phenotype map nor a population",
-            column="cells.populations",
+            column=key,
             fix=f"use one of: {', '.join(types + list(self.populations))} (the default tumour, "
             "populations, ratios and proportions name tme's OZM-034 panel; set cells.tumour, "
             "cells.populations, cells.ratios and cells.proportions for another panel)",
@@ -126,8 +126,13 @@ class MetricPlan:
 
     def check(self, types: list[str]) -> None:
         """Validate every name and pair against the phenotype map's cell types."""
-        for name in (*self.tumour, *(self.immune or ()), *(n for pair in self.ratios + self.proportions for n in pair)):
-            self.members(name, types)
+        named = {"tumour": self.tumour, "immune": self.immune or (),
+                 "populations": [t for members in self.populations.values() for t in members],
+                 "ratios": [n for pair in self.ratios for n in pair],
+                 "proportions": [n for pair in self.proportions for n in pair]}  # fmt: skip
+        for key, names in named.items():
+            for name in names:
+                self.members(name, types, f"cells.{key}")
         for subset, population in self.proportions:
             outside = set(self.members(subset, types)) - set(self.members(population, types))
             if outside:
@@ -444,19 +449,56 @@ def biopsy_metrics(biopsy: Biopsy, plan: MetricPlan | None = None) -> pd.DataFra
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
+#: Text columns of the metric table ('' stays ''; only ``NA`` is missing).
+TEXT_COLUMNS = ["sample_id", "feature", "metric", "compartment", "cell_type", "reference_type", "unit",
+                "edge_correction", "transform", "family", "note"]  # fmt: skip
+
+
+def read_metrics(path) -> pd.DataFrame:
+    """A metric table written by the workflow (columns :data:`METRIC_COLUMNS`), with its types."""
+    return pd.read_csv(
+        path,
+        sep="\t",
+        dtype=dict.fromkeys(TEXT_COLUMNS, str),
+        keep_default_na=False,
+        na_values={c: ["NA"] for c in METRIC_COLUMNS if c not in TEXT_COLUMNS},
+    ).reindex(columns=METRIC_COLUMNS)
+
+
+#: Analysis transform of a metric → the back-transform name of :mod:`tme.stats.effects`: ``exp`` of a
+#: difference in ``log((n_A + ½)/(n_B + ½))`` is the ratio of the geometric means of the smoothed ratio.
+EFFECT_TRANSFORM = {"log1p": "log1p", "log_ratio_05": "log", "none": "none"}
+
+
 def paired_values(metrics: pd.DataFrame, samples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The metrics as input of :func:`tme.stats.effects_between_arms`.
 
     ``samples`` is indexed by ``sample_id`` with ``patient_id, arm, timepoint``. Returns
-    ``values`` (``patient_id, arm, timepoint, feature, value`` = ``analysis_value``) and
-    ``feature_info`` (``feature, feature_type = cell_metric, family``); ``ripley_K`` (same
-    information as ``ripley_L``) is left out.
+    ``values`` (``sample_id, patient_id, arm, timepoint, feature, value`` = ``analysis_value``) and
+    ``feature_info`` (``feature, feature_type = cell_metric, family, transform`` — the back-transform
+    of :mod:`tme.stats.effects`, :data:`EFFECT_TRANSFORM`); ``ripley_K`` (same information as
+    ``ripley_L``) is left out.
     """
-    entered = metrics[metrics["family"] != ""]
+    entered = metrics[metrics["family"].fillna("") != ""]
     values = entered[["sample_id", "feature", "analysis_value"]].rename(columns={"analysis_value": "value"})
     values = values.join(samples[["patient_id", "arm", "timepoint"]], on="sample_id")
-    info = entered.drop_duplicates("feature")[["feature", "family"]].assign(feature_type="cell_metric")
+    info = entered.drop_duplicates("feature")[["feature", "family", "transform"]].assign(feature_type="cell_metric")
+    info["transform"] = info["transform"].map(EFFECT_TRANSFORM).fillna("none")
     return (
-        values[["patient_id", "arm", "timepoint", "feature", "value"]].reset_index(drop=True),
-        info[["feature", "feature_type", "family"]].reset_index(drop=True),
+        values[["sample_id", "patient_id", "arm", "timepoint", "feature", "value"]].reset_index(drop=True),
+        info[["feature", "feature_type", "family", "transform"]].reset_index(drop=True),
     )
+
+
+def planned_features(plan: MetricPlan, types: list[str], compartments: list[str]) -> pd.DataFrame:
+    """``feature, feature_type, family`` of every metric :func:`biopsy_metrics` writes for cell types
+    ``types`` and region compartments ``compartments``, known before any slide is read (so that an
+    analysis-plan endpoint naming a cell metric is checked with the inputs). Computed on an empty
+    biopsy, so the names are the metric functions' own."""
+    empty = Biopsy(
+        "", np.zeros((0, 2)), np.zeros(0, dtype=int), list(types), np.zeros(0, dtype=int), list(compartments),
+        dict.fromkeys(compartments, 1.0),
+    )  # fmt: skip
+    rows = biopsy_metrics(empty, plan)
+    rows = rows[rows["family"] != ""]
+    return rows[["feature", "family"]].assign(feature_type="cell_metric")[["feature", "feature_type", "family"]]

@@ -5,10 +5,12 @@ The config's ``analysis_plan`` section *is* that plan (schema: ``config.schema.y
 "Analysis plan"):
 
 * ``endpoints`` — named endpoints in plan order, each a feature tme produces
-  (``<signature>|<method>``, an immune measure, ``gene|<symbol>``, a single-cell feature) with a role
+  (``<signature>|<method>``, an immune measure, ``gene|<symbol>``, a single-cell feature, a cell metric
+  of :mod:`tme.cells`) with a role
   ``primary``, ``key_secondary`` or ``exploratory``, a display name and a unit. Each role is one
   multiplicity family; every feature outside the plan stays in its exploratory family by type
-  (``exploratory_signatures``, ``immune_measures``, ``single_cell``), adjusted by Benjamini–Hochberg.
+  (``exploratory_signatures``, ``immune_measures``, ``cells_<metric>``, ``single_cell``), adjusted by
+  Benjamini–Hochberg.
 * ``multiplicity`` per role (:data:`tme.stats.multiplicity.METHODS`), ``hierarchy`` = the testing
   order of a hierarchical role (default: plan order).
 * ``strata`` (randomisation stratification factors, always adjusted for) and ``covariates``:
@@ -34,7 +36,13 @@ from tme.immune import RANK_BASED_ANALYSIS
 
 ROLES = ("primary", "key_secondary", "exploratory")
 #: Families of features outside the plan, in table order (adjusted by Benjamini–Hochberg).
-OTHER_FAMILIES = ("exploratory_signatures", "immune_measures", "single_cell", "genes")
+OTHER_FAMILIES = (
+    "exploratory_signatures",
+    "immune_measures",
+    *(f"cells_{m}" for m in ("density", "ratio", "proportion", "nn_distance_median", "fraction_within_r", "ripley_L")),
+    "single_cell",
+    "genes",
+)
 #: Sample-sheet columns a covariate may name (the rest of a model's covariates come from the patients sheet).
 SHEET_COVARIATES = ("sample_type", "days_from_baseline", "subtype", "batch", "tumour_cellularity")
 
@@ -219,7 +227,8 @@ class AnalysisPlan:
                 f"{_key('endpoints')}: endpoint {missing[0].name!r} names feature {missing[0].feature!r}, which this "
                 f"run does not produce" + (f" (nearest: {', '.join(map(repr, near))})" if near else ""),
                 fix="use a feature as tme names it: '<signature>|<method>', an immune measure, 'gene|<symbol>', "
-                "or a single-cell feature (see results/tables/*.tsv of a run)",
+                "a single-cell feature or a cell metric (see results/tables/*.tsv and "
+                "results/immune/cell_metrics.tsv of a run)",
             )
         rows = []
         for role in ROLES:

@@ -1,4 +1,5 @@
-"""Multiplex IF slides: a representative patient's pre and post slides as scatters of phenotypes.
+"""Multiplex IF slides: a representative patient's pre and post slides as scatters of phenotypes, and the
+per-biopsy cell metrics pre and post per arm (:func:`plot_cell_metrics`).
 
 The patient shown is chosen by :func:`representative_patient` (the treatment-arm patient whose
 change in a feature is closest to the arm's median change), so the picture is typical, not
@@ -14,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from tme.plots.immune import draw_paired_panel
 from tme.plots.style import CATEGORY_COLOURS, NEUTRAL, arm_label, empty_figure, label, theme
 
 #: Background cell types drawn in greys under the immune cells.
@@ -111,4 +113,69 @@ def plot_slide_pair(
         )
         fig.text(0.99, 0.01, f"drawn: ≤ {max_cells:,} cells per slide", ha="right", fontsize=6, color=NEUTRAL)
         fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+#: Units of the metric table as figures write them.
+UNITS = {"cells/mm2": "cells/mm²", "um": "µm", "um2": "µm²"}
+#: Metrics drawn on a logarithmic axis (analysed on a log scale).
+LOG_TRANSFORMS = ("log1p", "log_ratio_05")
+
+
+def select_cell_features(stats: pd.DataFrame, analysis: str, max_panels: int = 9) -> list[str]:
+    """Features of the cell-metric figure: the analysis plan's cell-metric endpoints (plan order), then
+    for each cell-metric family (table order) its feature with the smallest p of ``analysis``.
+
+    A display choice, not a test: every metric is in ``cell_metrics.tsv``, the statistics tables and
+    the forest plot. ``stats`` is a statistics table (between-arm effects, within-arm or pooled
+    changes) with ``feature, feature_type, family, role, analysis, p``.
+    """
+    if stats is None or stats.empty or "feature_type" not in stats:
+        return []
+    sub = stats[(stats["feature_type"] == "cell_metric") & (stats["analysis"] == analysis)].drop_duplicates("feature")
+    role = sub["role"].fillna("") if "role" in sub else pd.Series("", index=sub.index)
+    chosen = list(sub.loc[role != "", "feature"])
+    rest = sub[role == ""].assign(_p=pd.to_numeric(sub["p"], errors="coerce").fillna(np.inf))
+    for _, family in rest.groupby("family", sort=False):
+        chosen.append(family.sort_values("_p", kind="stable")["feature"].iloc[0])
+    return chosen[:max_panels]
+
+
+def plot_cell_metrics(
+    values: pd.DataFrame,
+    features: Sequence[str],
+    arms: Sequence[str],
+    pre: str,
+    post: str,
+    annotations: dict[str, str] | None = None,
+    ncols: int = 3,
+):
+    """One panel per cell metric: each patient's value pre → post per arm (median: black bar), in the
+    metric's unit; metrics analysed on a log scale (densities, distances, ratios) on a log axis.
+
+    ``values``: ``patient_id, arm, timepoint, feature, value, unit, transform`` (the metric table
+    joined to the sample sheet); ``annotations``: feature → the line under its title (e.g. the
+    primary analysis, :func:`tme.plots.paired.effect_text`).
+    """
+    features = [f for f in features if f in set(values["feature"])] if values is not None else []
+    if not features:
+        return empty_figure("No cell metrics to show.", "Cell metrics")
+    annotations = annotations or {}
+    ncols = min(ncols, len(features))
+    nrows = int(np.ceil(len(features) / ncols))
+    with theme():
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.5 * nrows), squeeze=False)
+        for ax in axes.flat[len(features) :]:
+            ax.axis("off")
+        for ax, feature in zip(axes.flat, features):
+            sub = values[values["feature"] == feature]
+            unit = UNITS.get(str(sub["unit"].iloc[0]), str(sub["unit"].iloc[0]))
+            draw_paired_panel(ax, sub, arms, pre, post, log_axis=str(sub["transform"].iloc[0]) in LOG_TRANSFORMS)
+            note = annotations.get(feature, "")
+            ax.set_title(label(feature, 40, lines=2) + (f"\n{label(note, 52, lines=2)}" if note else ""), fontsize=7)
+            ax.set_ylabel(unit, fontsize=7.5)
+        fig.suptitle(
+            "Cell metrics per arm, pre and post (black bar: median; lines join a patient's biopsies)", fontsize=9
+        )
+        fig.tight_layout()
     return fig

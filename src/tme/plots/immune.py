@@ -35,6 +35,40 @@ AGREEMENT_PAIRS = (
 )
 
 
+def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, log_axis: bool) -> None:
+    """One panel: ``sub``'s values (``patient_id, arm, timepoint, value``) at pre and post per arm, each
+    patient's pair joined, the median as a black bar, patients per arm in the corner. ``log_axis``:
+    logarithmic (symmetric-log when zeros are present)."""
+    colours = arm_colours(arms)
+    for i, arm in enumerate(arms):
+        a = sub[sub["arm"] == arm]
+        wide = a.pivot_table(index="patient_id", columns="timepoint", values="value", aggfunc="mean")
+        x0 = 2.5 * i
+        if pre in wide and post in wide:
+            both = wide[[pre, post]].dropna()
+            for _, r in both.iterrows():
+                ax.plot([x0, x0 + 1], [r[pre], r[post]], color=colours[arm], alpha=0.35, lw=0.7)
+        for j, tp in enumerate((pre, post)):
+            v = a.loc[a["timepoint"] == tp, "value"].dropna()
+            ax.scatter(np.full(len(v), x0 + j), v, s=10, color=colours[arm], linewidths=0, alpha=0.8, zorder=3)
+            if len(v):
+                ax.hlines(v.median(), x0 + j - 0.25, x0 + j + 0.25, color="black", lw=2, zorder=4)
+    if log_axis:
+        if (sub["value"].dropna() > 0).all():
+            ax.set_yscale("log")
+        else:  # zeros present: linear near zero, logarithmic above
+            ax.set_yscale("symlog", linthresh=1)
+        plain_log_ticks(ax)
+    ax.set_xticks(
+        [2.5 * i + j for i in range(len(arms)) for j in (0, 1)],
+        [f"{label(tp, 6)}\n{arm_label(arm) if j == 0 else ''}" for arm in arms for j, tp in enumerate((pre, post))],
+        fontsize=6.5,
+    )
+    n = {arm: sub.loc[sub["arm"] == arm, "patient_id"].nunique() for arm in arms}
+    ax.text(0.99, 0.01, "n = " + "/".join(str(n[a]) for a in arms) + " patients", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=6, color=NEUTRAL)  # fmt: skip
+
+
 def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post: str, ncols: int = 4):
     """One panel per measure: values at pre and post per arm, each patient's pair joined.
 
@@ -45,7 +79,6 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
     immune = immune.copy()
     immune["value"] = pd.to_numeric(immune["value"], errors="coerce")
     measures = list(dict.fromkeys(immune["measure"].astype(str)))
-    colours = arm_colours(arms)
     nrows = int(np.ceil(len(measures) / ncols))
     with theme():
         fig, axes = plt.subplots(
@@ -56,46 +89,8 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
         for ax, measure in zip(axes.flat, measures):
             sub = immune[immune["measure"].astype(str) == measure]
             unit = str(sub["unit"].iloc[0]).replace("mm2", "mm²")
-            for i, arm in enumerate(arms):
-                a = sub[sub["arm"] == arm]
-                wide = a.pivot_table(index="patient_id", columns="timepoint", values="value", aggfunc="mean")
-                x0 = 2.5 * i
-                if pre in wide and post in wide:
-                    both = wide[[pre, post]].dropna()
-                    for _, r in both.iterrows():
-                        ax.plot([x0, x0 + 1], [r[pre], r[post]], color=colours[arm], alpha=0.35, lw=0.7)
-                for j, tp in enumerate((pre, post)):
-                    v = a.loc[a["timepoint"] == tp, "value"].dropna()
-                    ax.scatter(np.full(len(v), x0 + j), v, s=10, color=colours[arm], linewidths=0, alpha=0.8, zorder=3)
-                    if len(v):
-                        ax.hlines(v.median(), x0 + j - 0.25, x0 + j + 0.25, color="black", lw=2, zorder=4)
             scale = str(sub["scale"].iloc[0]) if "scale" in sub else ""
-            if scale == "density" or "mm" in unit:
-                if (sub["value"].dropna() > 0).all():
-                    ax.set_yscale("log")
-                else:  # zeros present: linear near zero, logarithmic above
-                    ax.set_yscale("symlog", linthresh=1)
-                plain_log_ticks(ax)
-            ax.set_xticks(
-                [2.5 * i + j for i in range(len(arms)) for j in (0, 1)],
-                [
-                    f"{label(tp, 6)}\n{arm_label(arm) if j == 0 else ''}"
-                    for arm in arms
-                    for j, tp in enumerate((pre, post))
-                ],
-                fontsize=6.5,
-            )
-            n = {arm: sub.loc[sub["arm"] == arm, "patient_id"].nunique() for arm in arms}
-            ax.text(
-                0.99,
-                0.01,
-                "n = " + "/".join(str(n[a]) for a in arms) + " patients",
-                transform=ax.transAxes,
-                ha="right",
-                va="bottom",
-                fontsize=6,
-                color=NEUTRAL,
-            )
+            draw_paired_panel(ax, sub, arms, pre, post, log_axis=scale == "density" or "mm" in unit)
             ax.set_title(label(measure, 30), fontsize=9)
             ax.set_ylabel(label(f"{measure} ({unit})", 35), fontsize=7.5)
         fig.suptitle(

@@ -159,6 +159,15 @@ TABLES = (
         lambda c, g: bool(c.get("immune")),
     ),
     ReportTable(
+        "cell_metrics",
+        "results/immune/cell_metrics.tsv",
+        "Cells & space",
+        "Per biopsy, from the per-cell exports: densities per compartment, ratios, proportions and spatial "
+        "metrics (nearest-tumour-cell distance, share within r, Ripley's L and K) with unit, cell counts, "
+        "area, analysis value and a note for NA values.",
+        lambda c, g: bool(c.get("cells")),
+    ),
+    ReportTable(
         "de",
         "results/tables/de_interaction.tsv",
         "Genes & pathways",
