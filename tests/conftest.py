@@ -86,10 +86,14 @@ def small_run(small_cohort, tmp_path_factory) -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test``), keep the tests that share an expensive session resource on one
-    worker, so that it is built once: the shared small workflow run, and the real SLURM cluster."""
+    """Under pytest-xdist (``make test``), keep the tests that share an expensive resource on one worker,
+    so that it is built once: the shared small workflow run, the real SLURM cluster, and each workflow
+    module's own run."""
     for item in items:
         if "small_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("small_run"))
         elif item.get_closest_marker("slurm"):
             item.add_marker(pytest.mark.xdist_group("slurm"))
+        elif item.get_closest_marker("workflow"):
+            # a workflow module's tests share its module-scoped run: one worker builds it once
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
