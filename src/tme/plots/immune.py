@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, plain_log_ticks, theme
 
@@ -165,6 +164,8 @@ def plot_agreement(
         if pairs is None
         else [p for p in pairs if p[0] in signatures and p[1] in measures]
     )
+    from scipy.stats import spearmanr  # here: the immune figure alone does not need scipy.stats
+
     pairs = pairs[:max_pairs]
     if not pairs:
         return empty_figure("No signature / measured-cell pair found in the data.", "Agreement")
@@ -194,7 +195,7 @@ def plot_agreement(
                         edgecolors=colours[arm],
                     )
             if len(m) >= 3 and m["score"].nunique() > 1 and m["analysis_value"].nunique() > 1:
-                rho, p = stats.spearmanr(m["analysis_value"], m["score"])
+                rho, p = spearmanr(m["analysis_value"], m["score"])
                 ax.text(
                     0.03,
                     0.97,

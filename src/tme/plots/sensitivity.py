@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tme.plots.style import (
     MISSING,
@@ -88,6 +87,8 @@ def plot_tipping_point(
 
 def _qq(ax, resid: np.ndarray, colours: np.ndarray) -> None:
     """Normal Q–Q plot with R's ``ppoints`` positions and the line through the quartiles."""
+    from scipy import stats  # imported by the one figure that needs it
+
     n = len(resid)
     a = 3 / 8 if n <= 10 else 0.5
     theoretical = stats.norm.ppf((np.arange(1, n + 1) - a) / (n + 1 - 2 * a))
