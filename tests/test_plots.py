@@ -115,6 +115,11 @@ def effects_table(features, families=None) -> pd.DataFrame:
                     statistic=1.0,
                     df=9,
                     note=f"fewer than 3 pairs in arm anakinra {HOSTILE}" if na else "",
+                    std_effect=np.nan if na else est / 2,
+                    std_effect_ci_low=np.nan if na else (est - 0.4) / 2,
+                    std_effect_ci_high=np.nan if na else (est + 0.4) / 2,
+                    display_name=f"Display {i}" if i < 2 else "",
+                    unit="singscore",
                 )
             )
     return pd.DataFrame(rows)
@@ -264,7 +269,7 @@ def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
             v, f"{HOSTILE}|singscore", ARMS, "pre", "post", ancova.loc[f"{HOSTILE}|singscore"].to_dict()
         ),
         "feature_na": plot_feature(v, "CD66b", ARMS, "pre", "post", ancova.loc["CD66b"].to_dict()),
-        "forest": plot_forest(e, "ancova", ARMS),
+        "forest": plot_forest(forest_rows(e), ARMS),
         "heatmap": plot_change_heatmap(v, tables["features"], ARMS, "pre", "post"),
         "volcano": plot_volcano(de_table(), ARMS),
         "gsea": plot_gsea_dots(gsea_table()),
@@ -284,14 +289,58 @@ def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
 
 def test_forest_orders_by_family_and_estimate_and_shows_not_estimable(tables):
     rows = forest_rows(tables["effects"])
-    assert rows["family"].iloc[0] == "primary_signatures"
-    for _, fam in rows.groupby("family"):
-        est = fam["estimate"].dropna()
+    # the plan's families first (here "exploratory"), then the others in the table's order
+    assert list(dict.fromkeys(rows["family"])) == ["exploratory", "primary_signatures"]
+    assert set(rows.loc[rows["family"] == "primary_signatures", "label"]) == {"Display 0", "Display 1"}
+    fam = rows[rows["family"] == "exploratory"]
+    plan_order = [f for f in tables["effects"]["feature"].drop_duplicates() if f in set(fam["feature"])]
+    assert list(fam["feature"]) == plan_order  # a plan family keeps the plan's (testing) order
+    for _, fam in rows[rows["family"] != "exploratory"].groupby("family"):
+        est = fam["std_effect"].dropna()
         assert est.is_monotonic_increasing
         assert fam["estimate"].isna().sum() == 0 or fam["estimate"].isna().iloc[-1]  # NA rows last
-    fig = plot_forest(tables["effects"], "ancova", ARMS)
-    assert any(t.startswith("not estimable: fewer than 3 pairs") for t in _texts(fig))
+    fig = plot_forest(rows, ARMS)
+    texts = _texts(fig)
+    assert any(t.startswith("not estimable: fewer than 3 pairs") for t in texts)
+    assert "Display 0" in texts and "Standardised difference" in fig.axes[0].get_xlabel()
     plt.close(fig)
+
+
+def test_forest_pages_per_family_at_most_25_rows_sharing_the_axis():
+    from tme.plots.forest import forest_pages
+
+    features = [f"S{i:03d}|singscore" for i in range(60)] + ["P1", "P2"]
+    families = {f: "exploratory_signatures" for f in features[:60]} | {"P1": "primary", "P2": "primary"}
+    rows = forest_rows(effects_table(features, families))
+    pages = forest_pages(rows)
+    assert [(p.family, p.page, p.n_pages, len(p.rows)) for p in pages] == [
+        ("primary", 1, 1, 2),
+        ("exploratory_signatures", 1, 3, 20),
+        ("exploratory_signatures", 2, 3, 20),
+        ("exploratory_signatures", 3, 3, 20),
+    ]
+    assert pages[0].stem == "01_primary_01" and pages[3].stem == "02_exploratory_signatures_03"
+    assert len({p.xlim for p in pages[1:]}) == 1  # one family, one axis
+    shown = pd.concat(p.rows for p in pages)
+    assert sorted(shown["feature"]) == sorted(rows["feature"])  # every row on exactly one page
+    lo, hi = pages[1].xlim
+    assert (
+        lo <= rows["std_effect_ci_low"].min()
+        and hi >= rows.loc[rows["family"] != "primary", "std_effect_ci_high"].max()
+    )
+
+
+def test_forest_prints_the_configured_confidence_level_and_readable_effects(tables):
+    from tme.plots.forest import readable_effect
+
+    fig = plot_forest(forest_rows(tables["effects"]), ARMS, conf_level=0.9)
+    texts = "\n".join(_texts(fig))
+    assert "90% CI" in texts and "95" not in texts and "adj. p < 0.1" in texts
+    plt.close(fig)
+    row = {"ratio": 0.8012, "ratio_ci_low": 0.55, "ratio_ci_high": 1.17, "estimate": -0.3}
+    assert readable_effect(row) == "ratio 0.80 (0.55, 1.17)"
+    row = {"ratio": np.nan, "estimate": -0.0894, "ci_low": -0.118, "ci_high": -0.0601, "unit": "singscore"}
+    assert readable_effect(row) == "−0.089 (−0.118, −0.060) singscore"
 
 
 def test_paired_plot_title_carries_ancova(tables):
@@ -299,8 +348,15 @@ def test_paired_plot_title_carries_ancova(tables):
     row = e[(e["analysis"] == "ancova") & (e["feature"] == "TME_IL1_INDUCED|singscore")].iloc[0].to_dict()
     fig = plot_feature(tables["values"], "TME_IL1_INDUCED|singscore", ARMS, "pre", "post", row)
     title = fig._suptitle.get_text()
-    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "adj. p (bh) = " in title
-    assert any("n = 5 pairs" in t for t in _texts(fig)) or any("n = 6 pairs" in t for t in _texts(fig))
+    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "adj. p (BH) = " in title
+    texts = _texts(fig)
+    # 12 patients alternate arms; the last (P11, anakinra) has no post sample
+    assert "usual care\n6 pairs" in texts and "anakinra\n5 pairs" in texts
+    assert {"pre\nn = 6", "post\nn = 6", "post\nn = 5"} <= set(texts)
+    plt.close(fig)
+    fig = plot_feature(tables["values"], "TME_IL1_INDUCED|singscore", ARMS, "pre", "post", row, None, "IL-1", 0.9)
+    title = fig._suptitle.get_text()
+    assert title.startswith("IL-1\n") and "90% CI" in title and "95" not in title
     plt.close(fig)
 
 
@@ -319,8 +375,8 @@ def test_empty_inputs_give_a_figure_that_says_why():
     empty = pd.DataFrame(
         columns=["feature", "analysis", "family", "estimate", "ci_low", "ci_high", "p_adjusted", "note"]
     )
-    fig = plot_forest(empty)
-    assert any("No ancova rows" in t for t in _texts(fig))
+    fig = plot_forest(forest_rows(empty))
+    assert any("No rows to draw" in t for t in _texts(fig))
     plt.close(fig)
 
 

@@ -175,6 +175,16 @@ def file_stems(names: Iterable[str], max_len: int = 48) -> dict[str, str]:
     return out
 
 
+def display_names(stats: pd.DataFrame | None) -> dict[str, str]:
+    """Feature → the name figures show: the plan's ``display_name`` where the statistics table has
+    one (features outside the plan keep their feature name)."""
+    if stats is None or stats.empty or "display_name" not in stats:
+        return {}
+    rows = stats.drop_duplicates("feature")
+    names = rows["display_name"].fillna("").astype(str)
+    return {str(f): n for f, n in zip(rows["feature"], names) if n.strip()}
+
+
 def feature_scales(values: pd.DataFrame) -> dict[str, str]:
     """Feature → the name of its analysis scale (from :func:`feature_values`)."""
     if values.empty:
