@@ -400,3 +400,84 @@ def test_blinded_annotation_is_the_pooled_change(tables):
     fig = plot_feature(tables["values"], "CD68", ["usual_care", "anakinra"], "pre", "post", annotation=text)
     assert "ANCOVA" not in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def _grid(endpoint: str, fragile: bool) -> pd.DataFrame:
+    delta = np.round(np.arange(-2, 2.01, 0.5), 2)
+    est = -0.4 + 0.2 * delta if fragile else -0.4 + 0.0 * delta
+    return pd.DataFrame(
+        dict(
+            endpoint=endpoint,
+            display_name=f"{endpoint} display",
+            role="primary",
+            unit="log2 expression",
+            feature=f"{endpoint}|singscore",
+            delta=delta,
+            delta_sd=delta,
+            estimate=est,
+            ci_low=est - 0.3,
+            ci_high=est + 0.3,
+            significant=(est + 0.3) < 0,
+        )
+    )
+
+
+def test_tipping_point_figures_one_per_endpoint_with_display_name_and_level():
+    from tme.plots.sensitivity import tipping_point_figures
+
+    grid = pd.concat([_grid("macrophages", True), _grid(HOSTILE, False)], ignore_index=True)
+    sensitivity = pd.DataFrame(
+        dict(
+            endpoint=["macrophages", HOSTILE, "macrophages"],
+            analysis=["tipping_point", "tipping_point", "ancova"],
+            tipping_delta=[-0.5, np.nan, np.nan],
+        )
+    )
+    figures = list(tipping_point_figures(grid, sensitivity, ARMS, conf_level=0.9))
+    assert [s for s, _ in figures][0] == "01_macrophages" and figures[1][0].startswith("02_")
+    assert all(c.isalnum() or c in "._-" for c in figures[1][0])
+    texts = _texts(figures[0][1])
+    assert "Tipping point: macrophages display" in texts and "90% CI" in texts
+    assert "tipping point δ = -0.5" in texts and "Difference, anakinra − usual care (log2 expression)" in texts
+    assert not any(t.startswith("tipping point δ") for t in _texts(figures[1][1]))  # no flip: no line
+    for _, fig in figures:
+        _draw(fig)
+
+
+def test_residual_figures_pages_of_three_endpoints():
+    from tme.plots.sensitivity import residual_figures
+
+    rng = np.random.default_rng(7)
+    residuals, checks = [], []
+    for k in range(4):
+        n = 12
+        residuals.append(
+            pd.DataFrame(
+                dict(
+                    endpoint=f"e{k}",
+                    display_name=f"Endpoint {k}",
+                    feature=f"f{k}",
+                    patient_id=[f"P{i}" for i in range(n)],
+                    treated=np.arange(n) % 2,
+                    fitted=rng.normal(size=n),
+                    residual=rng.normal(size=n),
+                    cooks_distance=rng.uniform(0, 0.5, n),
+                    influential=np.arange(n) == 3,
+                )
+            )
+        )
+        checks.append(
+            pd.DataFrame(
+                dict(endpoint=f"e{k}", feature=f"f{k}", check=["shapiro_wilk", "arm_x_baseline"], p=[0.2, 0.7])
+            )
+        )
+    pages = list(residual_figures(pd.concat(residuals), pd.concat(checks), ARMS))
+    assert [s for s, _ in pages] == ["page_01", "page_02"]
+    assert len(pages[0][1].axes) == 9 and len(pages[1][1].axes) == 3
+    assert any(t.startswith("Endpoint 3\narm × baseline p = 0.7") for t in _texts(pages[1][1]))
+    for _, fig in pages:
+        plt.close(fig)
+    empty = pd.concat(residuals).iloc[0:0]
+    [(stem, fig)] = residual_figures(empty, pd.concat(checks).iloc[0:0], ARMS)
+    assert stem == "page_01" and any("No residual diagnostics" in t for t in _texts(fig))
+    plt.close(fig)

@@ -8,12 +8,15 @@
   arm, a normal Q–Q plot of the residuals (Shapiro–Wilk p), and Cook's distance per patient with
   the 4/n line and the influential patients named.
 
-Inputs are the tidy tables of :mod:`tme.stats.sensitivity` and :mod:`tme.stats.diagnostics`.
+Inputs are the tidy tables of :mod:`tme.stats.sensitivity` and :mod:`tme.stats.diagnostics`;
+:func:`tipping_point_figures` and :func:`residual_figures` turn the workflow's tables
+(``tipping_point_grid.tsv`` + ``sensitivity.tsv``; ``residuals.tsv`` + ``residual_diagnostics.tsv``)
+into the report's series of figures, titled with the endpoints' display names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,12 +37,18 @@ from tme.plots.style import (
 
 
 def plot_tipping_point(
-    grid: pd.DataFrame, tipping_delta: float = np.nan, feature: str = "", unit: str = "", conf_level: float = 0.95
+    grid: pd.DataFrame,
+    tipping_delta: float = np.nan,
+    feature: str = "",
+    unit: str = "",
+    conf_level: float = 0.95,
+    arms: Sequence[str] = ("reference", "treatment"),
 ):
     """Tipping-point figure of one endpoint from its ``tipping_grid`` rows.
 
     ``tipping_delta``: the ``tipping_point`` row's ``tipping_delta`` (NaN: none on the grid);
-    ``unit``: the endpoint's analysis scale, for the axis labels.
+    ``feature``: the name in the title (the endpoint's display name); ``unit``: the endpoint's
+    analysis scale, for the axis labels; ``arms``: reference and treatment, for the contrast.
     """
     grid = grid.sort_values("delta") if grid is not None else grid
     if grid is None or grid.empty or grid["estimate"].isna().all():
@@ -76,8 +85,9 @@ def plot_tipping_point(
             top = ax.secondary_xaxis("top", functions=(lambda d: d * k, lambda s: s / k))
             top.set_xlabel("δ in baseline SDs", fontsize=7.5)
             top.tick_params(labelsize=7)
-        ax.set_xlabel(f"δ: shift of the imputed treatment-arm post values{scale}", fontsize=7.5)
-        ax.set_ylabel(f"Difference, treatment − reference{scale}", fontsize=7.5)
+        treatment, reference = arm_label(arms[-1]), arm_label(arms[0])
+        ax.set_xlabel(f"δ: shift of the imputed {treatment} post values{scale}", fontsize=7.5)
+        ax.set_ylabel(f"Difference, {treatment} − {reference}{scale}", fontsize=7.5)
         ax.tick_params(labelsize=7)
         ax.set_title(f"Tipping point: {label(feature, 50)}", loc="left", fontsize=9, fontweight="bold")
         ax.legend(fontsize=6.5, loc="best")
@@ -107,9 +117,10 @@ def _feature_row(axes, resid: pd.DataFrame, checks: pd.DataFrame, colours: dict,
     axes[0].scatter(fitted, r, s=12, c=colour, zorder=3)
     axes[0].axhline(0, color=NEUTRAL, lw=0.8, ls="--")
     inter = check.loc["arm_x_baseline"] if "arm_x_baseline" in check.index else None
+    name = resid["display_name"].iloc[0] if "display_name" in resid else ""
+    name = name if isinstance(name, str) and name.strip() else resid["feature"].iloc[0]
     axes[0].set_title(
-        f"{label(resid['feature'].iloc[0], 40)}\narm × baseline "
-        f"{format_p(inter['p'] if inter is not None else np.nan, 'p')}",
+        f"{label(name, 40)}\narm × baseline {format_p(inter['p'] if inter is not None else np.nan, 'p')}",
         loc="left",
         fontsize=8,
     )
@@ -176,3 +187,43 @@ def plot_residual_diagnostics(
         )
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
     return fig
+
+
+def tipping_point_figures(
+    grid: pd.DataFrame, sensitivity: pd.DataFrame, arms: Sequence[str], conf_level: float = 0.95
+) -> Iterator[tuple[str, object]]:
+    """``(stem, figure)`` per endpoint of ``tipping_point_grid.tsv``, in the table's (the plan's) order.
+
+    The tipping δ is the endpoint's ``tipping_point`` row of ``sensitivity.tsv``; stems sort in
+    drawing order (``01_il1_induced``).
+    """
+    from tme.plots.data import file_stems
+
+    rows = sensitivity[sensitivity["analysis"] == "tipping_point"].drop_duplicates("endpoint")
+    deltas = pd.to_numeric(rows.set_index("endpoint")["tipping_delta"], errors="coerce")
+    endpoints = list(dict.fromkeys(grid["endpoint"]))
+    stems = file_stems(str(e) for e in endpoints)
+    for rank, endpoint in enumerate(endpoints, start=1):
+        sub = grid[grid["endpoint"] == endpoint]
+        first = sub.iloc[0]
+        name = str(first.get("display_name") or "") or str(first["feature"])
+        unit = "" if pd.isna(first.get("unit")) else str(first.get("unit"))
+        fig = plot_tipping_point(sub, float(deltas.get(endpoint, np.nan)), name, unit, conf_level, arms)
+        yield f"{rank:02d}_{stems[str(endpoint)]}", fig
+
+
+def residual_figures(
+    residuals: pd.DataFrame, checks: pd.DataFrame, arms: Sequence[str], per_page: int = 3
+) -> Iterator[tuple[str, object]]:
+    """``(stem, figure)`` per page of at most ``per_page`` endpoints (:func:`plot_residual_diagnostics`),
+    in the table's order; stems ``page_01``, ``page_02``, …; one page saying why when nothing was fitted."""
+    endpoints = list(dict.fromkeys(residuals["endpoint"])) if not residuals.empty else []
+    if not endpoints:
+        yield "page_01", plot_residual_diagnostics(residuals, checks, arms)
+        return
+    for page, start in enumerate(range(0, len(endpoints), per_page), start=1):
+        chosen = endpoints[start : start + per_page]
+        fig = plot_residual_diagnostics(
+            residuals[residuals["endpoint"].isin(chosen)], checks[checks["endpoint"].isin(chosen)], arms
+        )
+        yield f"page_{page:02d}", fig
