@@ -481,3 +481,19 @@ def test_residual_figures_pages_of_three_endpoints():
     [(stem, fig)] = residual_figures(empty, pd.concat(checks).iloc[0:0], ARMS)
     assert stem == "page_01" and any("No residual diagnostics" in t for t in _texts(fig))
     plt.close(fig)
+
+
+def test_immune_panels_count_patients_per_timepoint_and_pairs_per_measure(tables):
+    immune = tables["immune"].copy()
+    # P00 (usual care): CD68 post not measured (NaN); P11 (anakinra) has no post sample at all
+    immune.loc[
+        (immune["patient_id"] == "P00") & (immune["timepoint"] == "post") & (immune["measure"] == "CD68"), "value"
+    ] = np.nan
+    fig = plot_immune_values(immune, ARMS, "pre", "post")
+    cd68, cd66b = (
+        [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes[:2]
+    )
+    assert {"usual care\n5 pairs", "anakinra\n5 pairs", "pre\nn = 6", "post\nn = 5"} <= set(cd68)
+    assert sum(t == "post\nn = 5" for t in cd68) == 2  # usual care lost one post, anakinra has 5
+    assert {"usual care\n6 pairs", "anakinra\n5 pairs", "post\nn = 6"} <= set(cd66b)
+    plt.close(fig)

@@ -190,3 +190,10 @@ def feature_scales(values: pd.DataFrame) -> dict[str, str]:
     if values.empty:
         return {}
     return values.drop_duplicates("feature").set_index("feature")["scale"].astype(str).to_dict()
+
+
+def timepoint_counts(values: pd.DataFrame, arm: str, pre: str, post: str) -> tuple[int, int, int]:
+    """Patients of ``arm`` with a value at ``pre``, at ``post``, and at both (the pairs)."""
+    sub = values[(values["arm"] == arm) & values["value"].notna()]
+    at = {tp: set(sub.loc[sub["timepoint"] == tp, "patient_id"]) for tp in (pre, post)}
+    return len(at[pre]), len(at[post]), len(at[pre] & at[post])

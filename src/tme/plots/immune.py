@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from tme.plots.data import timepoint_counts
 from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, plain_log_ticks, theme
 
 #: Default agreement pairs: (word in the signature name, case-insensitive, plural allowed; measure).
@@ -34,10 +35,32 @@ AGREEMENT_PAIRS = (
 )
 
 
+def _count_labels(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, colours) -> None:
+    """Tick labels ``pre / n = 20`` per timepoint and ``arm / 19 pairs`` under each arm, for one measure."""
+    ticks, names = [], []
+    for i, arm in enumerate(arms):
+        n_pre, n_post, n_pairs = timepoint_counts(sub, arm, pre, post)
+        ticks += [2.5 * i, 2.5 * i + 1]
+        names += [f"{label(pre, 6)}\nn = {n_pre}", f"{label(post, 6)}\nn = {n_post}"]
+        ax.text(
+            2.5 * i + 0.5,
+            -0.2,
+            f"{arm_label(arm)}\n{n_pairs} pairs",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=6.5,
+            color=colours[arm],
+            fontweight="bold",
+        )
+    ax.set_xticks(ticks, names, fontsize=6.5)
+
+
 def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, log_axis: bool) -> None:
     """One panel: ``sub``'s values (``patient_id, arm, timepoint, value``) at pre and post per arm, each
-    patient's pair joined, the median as a black bar, patients per arm in the corner. ``log_axis``:
-    logarithmic (symmetric-log when zeros are present)."""
+    patient's pair joined, the median as a black bar; under each timepoint the patients of the arm with a
+    value there, under each arm the pairs (:func:`_count_labels`). ``log_axis``: logarithmic
+    (symmetric-log when zeros are present)."""
     colours = arm_colours(arms)
     for i, arm in enumerate(arms):
         a = sub[sub["arm"] == arm]
@@ -58,20 +81,15 @@ def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post
         else:  # zeros present: linear near zero, logarithmic above
             ax.set_yscale("symlog", linthresh=1)
         plain_log_ticks(ax)
-    ax.set_xticks(
-        [2.5 * i + j for i in range(len(arms)) for j in (0, 1)],
-        [f"{label(tp, 6)}\n{arm_label(arm) if j == 0 else ''}" for arm in arms for j, tp in enumerate((pre, post))],
-        fontsize=6.5,
-    )
-    n = {arm: sub.loc[sub["arm"] == arm, "patient_id"].nunique() for arm in arms}
-    ax.text(0.99, 0.01, "n = " + "/".join(str(n[a]) for a in arms) + " patients", transform=ax.transAxes,
-            ha="right", va="bottom", fontsize=6, color=NEUTRAL)  # fmt: skip
+    _count_labels(ax, sub, arms, pre, post, colours)
 
 
 def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post: str, ncols: int = 4):
     """One panel per measure: values at pre and post per arm, each patient's pair joined.
 
-    Densities are drawn on a symmetric-log axis (zero allowed) in their measured unit.
+    Densities are drawn on a symmetric-log axis (zero allowed) in their measured unit. Under each
+    timepoint: the patients of the arm with a value of this measure there; under each arm: the
+    pairs (patients with both values, the lines).
     """
     if immune is None or immune.empty:
         return empty_figure("No immune measurements.", "Immune cells")

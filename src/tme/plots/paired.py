@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tme.plots.data import changes
+from tme.plots.data import changes, timepoint_counts
 from tme.plots.style import (
     MISSING,
     NEUTRAL,
@@ -66,13 +66,6 @@ def change_text(change: Mapping | None, label_: str = "Pooled change", conf_leve
         f"{label_} (Hodges–Lehmann, signed-rank): {ci}, "
         f"{format_p(change.get('p_adjusted'), adjusted_p_name(change.get('multiplicity')))}"
     )
-
-
-def timepoint_counts(values: pd.DataFrame, arm: str, pre: str, post: str) -> tuple[int, int, int]:
-    """Patients of ``arm`` with a value at ``pre``, at ``post``, and at both (the pairs)."""
-    sub = values[(values["arm"] == arm) & values["value"].notna()]
-    at = {tp: set(sub.loc[sub["timepoint"] == tp, "patient_id"]) for tp in (pre, post)}
-    return len(at[pre]), len(at[post]), len(at[pre] & at[post])
 
 
 def plot_feature(
