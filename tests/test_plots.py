@@ -497,3 +497,31 @@ def test_immune_panels_count_patients_per_timepoint_and_pairs_per_measure(tables
     assert sum(t == "post\nn = 5" for t in cd68) == 2  # usual care lost one post, anakinra has 5
     assert {"usual care\n6 pairs", "anakinra\n5 pairs", "post\nn = 6"} <= set(cd66b)
     plt.close(fig)
+
+
+def _colours(fig) -> set[str]:
+    from matplotlib.collections import Collection
+    from matplotlib.colors import to_hex
+    from matplotlib.lines import Line2D
+
+    found = set()
+    for artist in fig.findobj(lambda a: isinstance(a, Line2D | Collection)):
+        if isinstance(artist, Line2D):
+            found.add(to_hex(artist.get_color()))
+        else:
+            found |= {to_hex(c) for c in artist.get_facecolor()} | {to_hex(c) for c in artist.get_edgecolor()}
+    return {c.upper() for c in found}
+
+
+def test_arm_colours_mean_arms_only():
+    """Figures without arms (volcano, tipping point) never draw in the two arms' colours; the arm figures do."""
+    from tme.plots.sensitivity import plot_tipping_point
+    from tme.plots.style import ARM_COLOURS
+
+    arms = {c.upper() for c in ARM_COLOURS[:2]}
+    for fig in (plot_volcano(de_table(), ARMS), plot_tipping_point(_grid("x", True), -0.5, "x", "u", 0.95, ARMS)):
+        assert not _colours(fig) & arms
+        plt.close(fig)
+    fig = plot_immune_values(immune_table(scores_table()), ARMS, "pre", "post")
+    assert arms <= _colours(fig)
+    plt.close(fig)

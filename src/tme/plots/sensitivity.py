@@ -72,12 +72,12 @@ def plot_tipping_point(
         ax.fill_between(
             delta, grid["ci_low"], grid["ci_high"], color=OKABE_ITO["sky_blue"], alpha=0.35, label=ci_label(conf_level)
         )
-        ax.plot(delta, est, color=OKABE_ITO["blue"], lw=1.5, label="pooled estimate")
+        ax.plot(delta, est, color="black", lw=1.5, label="pooled estimate")  # arm colours mean arms only
         ax.axhline(0, color="black", lw=0.8, ls="--")
         ax.axvline(0, color=NEUTRAL, lw=0.6, ls=":")
         if np.isfinite(tipping_delta):
             ax.axvline(
-                tipping_delta, color=OKABE_ITO["vermillion"], lw=1.2, label=f"tipping point δ = {tipping_delta:.3g}"
+                tipping_delta, color=OKABE_ITO["reddish_purple"], lw=1.4, label=f"tipping point δ = {tipping_delta:.3g}"
             )
         sd = grid["delta_sd"].to_numpy(float) if "delta_sd" in grid else None
         if sd is not None and np.isfinite(sd).any() and np.any(delta != 0):
