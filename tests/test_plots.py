@@ -425,7 +425,8 @@ def _grid(endpoint: str, fragile: bool) -> pd.DataFrame:
 def test_tipping_point_figures_one_per_endpoint_with_display_name_and_level():
     from tme.plots.sensitivity import tipping_point_figures
 
-    grid = pd.concat([_grid("macrophages", True), _grid(HOSTILE, False)], ignore_index=True)
+    secondary = _grid("nk", True).assign(role="key_secondary")  # figures are per primary endpoint
+    grid = pd.concat([_grid("macrophages", True), secondary, _grid(HOSTILE, False)], ignore_index=True)
     sensitivity = pd.DataFrame(
         dict(
             endpoint=["macrophages", HOSTILE, "macrophages"],
@@ -434,7 +435,7 @@ def test_tipping_point_figures_one_per_endpoint_with_display_name_and_level():
         )
     )
     figures = list(tipping_point_figures(grid, sensitivity, ARMS, conf_level=0.9))
-    assert [s for s, _ in figures][0] == "01_macrophages" and figures[1][0].startswith("02_")
+    assert len(figures) == 2 and figures[0][0] == "01_macrophages" and figures[1][0].startswith("02_")
     assert all(c.isalnum() or c in "._-" for c in figures[1][0])
     texts = _texts(figures[0][1])
     assert "Tipping point: macrophages display" in texts and "90% CI" in texts

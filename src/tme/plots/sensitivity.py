@@ -17,6 +17,7 @@ into the report's series of figures, titled with the endpoints' display names.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from statistics import NormalDist
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -97,15 +98,14 @@ def plot_tipping_point(
 
 def _qq(ax, resid: np.ndarray, colours: np.ndarray) -> None:
     """Normal Q–Q plot with R's ``ppoints`` positions and the line through the quartiles."""
-    from scipy import stats  # imported by the one figure that needs it
-
+    ppf = np.vectorize(NormalDist().inv_cdf)  # the stdlib's: spares the figure scipy's import time
     n = len(resid)
     a = 3 / 8 if n <= 10 else 0.5
-    theoretical = stats.norm.ppf((np.arange(1, n + 1) - a) / (n + 1 - 2 * a))
+    theoretical = ppf((np.arange(1, n + 1) - a) / (n + 1 - 2 * a))
     order = np.argsort(resid, kind="stable")
     ax.scatter(theoretical, resid[order], s=12, c=colours[order], zorder=3)
     q_resid = np.quantile(resid, [0.25, 0.75])
-    q_norm = stats.norm.ppf([0.25, 0.75])
+    q_norm = ppf([0.25, 0.75])
     slope = (q_resid[1] - q_resid[0]) / (q_norm[1] - q_norm[0])
     ax.axline((q_norm[0], q_resid[0]), slope=slope, color=NEUTRAL, lw=0.8)
 
@@ -168,14 +168,26 @@ def plot_residual_diagnostics(
         if residuals.loc[residuals["feature"] == f, "residual"].notna().any()
     ]
     colours = arm_colours(list(arms))
+    n = len(features)
+    # fixed layout in inches (tight_layout was a third of the rule's time): header, rows of
+    # 1.75 in axes with 0.85 in between for the next row's two-line titles and this row's labels
+    width, height = 9.5, 0.8 + 1.75 * n + 0.85 * (n - 1) + 0.45
     with theme():
-        fig, axes = plt.subplots(len(features), 3, figsize=(9.5, 2.5 * len(features) + 0.6), squeeze=False)
+        fig, axes = plt.subplots(n, 3, figsize=(width, height), squeeze=False)
+        fig.subplots_adjust(
+            left=0.6 / width,
+            right=1 - 0.15 / width,
+            top=1 - 0.8 / height,
+            bottom=0.45 / height,
+            wspace=0.3,
+            hspace=0.85 / 1.75,
+        )
         for row, feature in zip(axes, features):
             _feature_row(
                 row, residuals[residuals["feature"] == feature], checks[checks["feature"] == feature], colours, arms
             )
         handles = [plt.Line2D([], [], marker="o", ls="", color=colours[a], label=arm_label(a)) for a in arms]
-        top = 1 - 0.12 / fig.get_figheight()
+        top = 1 - 0.12 / height
         fig.legend(handles=handles, loc="upper right", ncol=len(arms), fontsize=7, bbox_to_anchor=(0.99, top))
         fig.suptitle(
             "ANCOVA residual diagnostics (post ~ pre + arm + covariates)",
@@ -185,14 +197,27 @@ def plot_residual_diagnostics(
             va="top",
             fontsize=9,
         )
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
     return fig
 
 
+def confirmatory(table: pd.DataFrame, roles: Sequence[str] = ("primary",)) -> pd.DataFrame:
+    """The rows of endpoints whose ``role`` is in ``roles`` (the issue's "per primary endpoint");
+    the whole table when it has no such rows (no ``role`` column, or a plan without them)."""
+    if "role" not in table:
+        return table
+    chosen = table[table["role"].astype(str).isin(roles)]
+    return chosen if len(chosen) else table
+
+
 def tipping_point_figures(
-    grid: pd.DataFrame, sensitivity: pd.DataFrame, arms: Sequence[str], conf_level: float = 0.95
+    grid: pd.DataFrame,
+    sensitivity: pd.DataFrame,
+    arms: Sequence[str],
+    conf_level: float = 0.95,
+    roles: Sequence[str] = ("primary",),
 ) -> Iterator[tuple[str, object]]:
-    """``(stem, figure)`` per endpoint of ``tipping_point_grid.tsv``, in the table's (the plan's) order.
+    """``(stem, figure)`` per endpoint of ``tipping_point_grid.tsv`` whose role is in ``roles``
+    (:func:`confirmatory`), in the table's (the plan's) order.
 
     The tipping δ is the endpoint's ``tipping_point`` row of ``sensitivity.tsv``; stems sort in
     drawing order (``01_il1_induced``).
@@ -201,7 +226,7 @@ def tipping_point_figures(
 
     rows = sensitivity[sensitivity["analysis"] == "tipping_point"].drop_duplicates("endpoint")
     deltas = pd.to_numeric(rows.set_index("endpoint")["tipping_delta"], errors="coerce")
-    endpoints = list(dict.fromkeys(grid["endpoint"]))
+    endpoints = list(dict.fromkeys(confirmatory(grid, roles)["endpoint"]))
     stems = file_stems(str(e) for e in endpoints)
     for rank, endpoint in enumerate(endpoints, start=1):
         sub = grid[grid["endpoint"] == endpoint]
@@ -213,11 +238,16 @@ def tipping_point_figures(
 
 
 def residual_figures(
-    residuals: pd.DataFrame, checks: pd.DataFrame, arms: Sequence[str], per_page: int = 3
+    residuals: pd.DataFrame,
+    checks: pd.DataFrame,
+    arms: Sequence[str],
+    per_page: int = 3,
+    roles: Sequence[str] = ("primary",),
 ) -> Iterator[tuple[str, object]]:
-    """``(stem, figure)`` per page of at most ``per_page`` endpoints (:func:`plot_residual_diagnostics`),
-    in the table's order; stems ``page_01``, ``page_02``, …; one page saying why when nothing was fitted."""
-    endpoints = list(dict.fromkeys(residuals["endpoint"])) if not residuals.empty else []
+    """``(stem, figure)`` per page of at most ``per_page`` endpoints (:func:`plot_residual_diagnostics`)
+    whose role is in ``roles`` (:func:`confirmatory`), in the table's order; stems ``page_01``,
+    ``page_02``, …; one page saying why when nothing was fitted."""
+    endpoints = list(dict.fromkeys(confirmatory(residuals, roles)["endpoint"])) if not residuals.empty else []
     if not endpoints:
         yield "page_01", plot_residual_diagnostics(residuals, checks, arms)
         return
