@@ -526,3 +526,14 @@ def test_arm_colours_mean_arms_only():
     fig = plot_immune_values(immune_table(scores_table()), ARMS, "pre", "post")
     assert arms <= _colours(fig)
     plt.close(fig)
+
+
+def test_spearman_rho_matches_scipy_with_ties():
+    from scipy.stats import spearmanr
+
+    from tme.plots.immune import spearman_rho
+
+    x = pd.Series([1.0, 2, 2, 3, 5, 5, 5, 0.5, 7, 8])
+    y = pd.Series([0.3, 0.1, 0.2, 0.2, 0.9, 0.4, 0.4, 0.0, 1.5, 1.1])
+    assert spearman_rho(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    assert spearman_rho(x, -x) == pytest.approx(-1.0)
