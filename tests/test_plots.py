@@ -537,3 +537,13 @@ def test_spearman_rho_matches_scipy_with_ties():
     y = pd.Series([0.3, 0.1, 0.2, 0.2, 0.9, 0.4, 0.4, 0.0, 1.5, 1.1])
     assert spearman_rho(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
     assert spearman_rho(x, -x) == pytest.approx(-1.0)
+
+
+def test_tipping_point_without_endpoints_says_why():
+    from tme.plots.sensitivity import tipping_point_figures
+
+    grid = _grid("x", True).iloc[0:0]
+    sensitivity = pd.DataFrame(columns=["endpoint", "analysis", "tipping_delta"])
+    [(stem, fig)] = tipping_point_figures(grid, sensitivity, ARMS)
+    assert stem == "00_none" and any("No tipping-point analysis" in t for t in _texts(fig))
+    plt.close(fig)

@@ -220,13 +220,16 @@ def tipping_point_figures(
     (:func:`confirmatory`), in the table's (the plan's) order.
 
     The tipping δ is the endpoint's ``tipping_point`` row of ``sensitivity.tsv``; stems sort in
-    drawing order (``01_il1_induced``).
+    drawing order (``01_il1_induced``); ``00_none`` says why when the grid is empty.
     """
     from tme.plots.data import file_stems
 
     rows = sensitivity[sensitivity["analysis"] == "tipping_point"].drop_duplicates("endpoint")
     deltas = pd.to_numeric(rows.set_index("endpoint")["tipping_delta"], errors="coerce")
     endpoints = list(dict.fromkeys(confirmatory(grid, roles)["endpoint"]))
+    if not endpoints:  # the report still gets a page saying why
+        yield "00_none", empty_figure("No tipping-point analysis in this run (no primary endpoint).", "Tipping point")
+        return
     stems = file_stems(str(e) for e in endpoints)
     for rank, endpoint in enumerate(endpoints, start=1):
         sub = grid[grid["endpoint"] == endpoint]
