@@ -18,7 +18,8 @@ def main(snakemake):
     out.mkdir(parents=True, exist_ok=True)
     with FigurePages(snakemake.output.pdf) as files:
         for page in pages:
-            files.save(plot_forest(page.rows, arms, level, page_title(page), page.xlim), out / f"{page.stem}.png")
+            fig = plot_forest(page.rows, arms, level, page_title(page), page.xlim)
+            files.save(fig, out / f"{page.stem}.png", tight=False)  # laid out in inches, fills its canvas
         if not pages:  # the report still gets a page saying why
             files.save(plot_forest(None, arms, level), out / "00_none_01.png")
 

@@ -200,6 +200,8 @@ def plot_forest(
 
     Filled squares: adjusted p < 1 − ``conf_level``; open squares otherwise; bars: the CI at
     ``conf_level``. ``xlim`` (default: fitted to the rows) lets a family's pages share an axis.
+    Laid out in inches within its canvas, so it can be saved without a tight bounding box
+    (``FigurePages.save(..., tight=False)``).
     """
     if rows is None or rows.empty:
         return empty_figure("No rows to draw in the between-arm table.", title)

@@ -251,7 +251,9 @@ def png_dpi(width_inches: float, dpi: int = DPI, max_width: int = MAX_PNG_WIDTH)
 
 
 def _savefig(fig, target, fmt: str, box, dpi: int) -> None:
-    resolution = png_dpi(box.width, dpi) if fmt == "png" else dpi
+    """``box``: the tight bounding box, or None to save the whole figure as laid out."""
+    width = fig.get_figwidth() if box is None else box.width
+    resolution = png_dpi(width, dpi) if fmt == "png" else dpi
     fig.savefig(target, format=fmt, dpi=resolution, metadata=_METADATA[fmt], bbox_inches=box, facecolor="white")
 
 
@@ -303,11 +305,15 @@ class FigurePages:
             self._stack = stack.pop_all()
         return self
 
-    def save(self, fig, png: str | os.PathLike) -> Path:
-        """Write ``fig`` to ``png`` and as the next page of the PDF, and close it."""
+    def save(self, fig, png: str | os.PathLike, tight: bool = True) -> Path:
+        """Write ``fig`` to ``png`` and as the next page of the PDF, and close it.
+
+        ``tight=False`` for a figure laid out in inches that fills its canvas: saved as it is,
+        without the extra layout pass that finds the tight bounding box.
+        """
         png = Path(png)
         with theme():
-            box = _layout_box(fig)
+            box = _layout_box(fig) if tight else None
             with atomic_path(png) as tmp:
                 _savefig(fig, tmp, "png", box, self.dpi)
             self._pages.savefig(fig, dpi=self.dpi, bbox_inches=box, facecolor="white")
