@@ -56,7 +56,7 @@ def prepare(snakefile: Path, workdir: Path) -> None:
         return
     workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / "config").exists():
-        (workdir / "config").symlink_to(REPO / "config")
+        (workdir / "config").symlink_to(snakefile.resolve().parent / "config")  # the checkout's own example
     start = time.perf_counter()
     done = _snakemake(snakefile, workdir, "--cores", "2")
     if done.returncode:
