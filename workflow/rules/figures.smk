@@ -12,7 +12,7 @@ FIGURES = "results/figures"
 CONF_LEVEL = config["statistics"]["confidence_level"]
 
 
-def feature_tables(wildcards):
+def figure_value_tables(wildcards):
     """The per-sample feature tables a figure reads values or scales from."""
     tables = {}
     if config.get("expression"):
@@ -158,7 +158,7 @@ rule plot_forest:
 
 rule plot_change_heatmap:
     input:
-        unpack(feature_tables),
+        unpack(figure_value_tables),
         stats=REPORT_STATISTICS,
     output:
         heatmap=report(
@@ -182,7 +182,7 @@ rule plot_change_heatmap:
 
 rule plot_paired_features:
     input:
-        unpack(feature_tables),
+        unpack(figure_value_tables),
         stats=REPORT_STATISTICS,
     output:
         signatures=report(
