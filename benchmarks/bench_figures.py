@@ -65,8 +65,10 @@ def prepare(snakefile: Path, workdir: Path) -> None:
 
 
 def figure_rules(snakefile: Path, workdir: Path) -> list[str]:
-    done = _snakemake(snakefile, workdir, "--list-rules")
-    return sorted(line.strip() for line in done.stdout.splitlines() if line.strip().startswith("plot_"))
+    """The ``plot_*`` rules with a job in this run's DAG (rules of switched-off modalities excluded)."""
+    done = _snakemake(snakefile, workdir, "--forceall", "--dry-run", "--quiet", "rules")
+    names = {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
+    return sorted(name for name in names if name.startswith("plot_"))
 
 
 def job_seconds(workdir: Path, rules: list[str]) -> dict[str, float]:
