@@ -115,6 +115,11 @@ def effects_table(features, families=None) -> pd.DataFrame:
                     statistic=1.0,
                     df=9,
                     note=f"fewer than 3 pairs in arm anakinra {HOSTILE}" if na else "",
+                    std_effect=np.nan if na else est / 2,
+                    std_effect_ci_low=np.nan if na else (est - 0.4) / 2,
+                    std_effect_ci_high=np.nan if na else (est + 0.4) / 2,
+                    display_name=f"Display {i}" if i < 2 else "",
+                    unit="singscore",
                 )
             )
     return pd.DataFrame(rows)
@@ -264,7 +269,7 @@ def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
             v, f"{HOSTILE}|singscore", ARMS, "pre", "post", ancova.loc[f"{HOSTILE}|singscore"].to_dict()
         ),
         "feature_na": plot_feature(v, "CD66b", ARMS, "pre", "post", ancova.loc["CD66b"].to_dict()),
-        "forest": plot_forest(e, "ancova", ARMS),
+        "forest": plot_forest(forest_rows(e), ARMS),
         "heatmap": plot_change_heatmap(v, tables["features"], ARMS, "pre", "post"),
         "volcano": plot_volcano(de_table(), ARMS),
         "gsea": plot_gsea_dots(gsea_table()),
@@ -284,14 +289,58 @@ def test_every_figure_renders_with_hostile_and_long_names(tables, tmp_path):
 
 def test_forest_orders_by_family_and_estimate_and_shows_not_estimable(tables):
     rows = forest_rows(tables["effects"])
-    assert rows["family"].iloc[0] == "primary_signatures"
-    for _, fam in rows.groupby("family"):
-        est = fam["estimate"].dropna()
+    # the plan's families first (here "exploratory"), then the others in the table's order
+    assert list(dict.fromkeys(rows["family"])) == ["exploratory", "primary_signatures"]
+    assert set(rows.loc[rows["family"] == "primary_signatures", "label"]) == {"Display 0", "Display 1"}
+    fam = rows[rows["family"] == "exploratory"]
+    plan_order = [f for f in tables["effects"]["feature"].drop_duplicates() if f in set(fam["feature"])]
+    assert list(fam["feature"]) == plan_order  # a plan family keeps the plan's (testing) order
+    for _, fam in rows[rows["family"] != "exploratory"].groupby("family"):
+        est = fam["std_effect"].dropna()
         assert est.is_monotonic_increasing
         assert fam["estimate"].isna().sum() == 0 or fam["estimate"].isna().iloc[-1]  # NA rows last
-    fig = plot_forest(tables["effects"], "ancova", ARMS)
-    assert any(t.startswith("not estimable: fewer than 3 pairs") for t in _texts(fig))
+    fig = plot_forest(rows, ARMS)
+    texts = _texts(fig)
+    assert any(t.startswith("not estimable: fewer than 3 pairs") for t in texts)
+    assert "Display 0" in texts and "Standardised difference" in fig.axes[0].get_xlabel()
     plt.close(fig)
+
+
+def test_forest_pages_per_family_at_most_25_rows_sharing_the_axis():
+    from tme.plots.forest import forest_pages
+
+    features = [f"S{i:03d}|singscore" for i in range(60)] + ["P1", "P2"]
+    families = {f: "exploratory_signatures" for f in features[:60]} | {"P1": "primary", "P2": "primary"}
+    rows = forest_rows(effects_table(features, families))
+    pages = forest_pages(rows)
+    assert [(p.family, p.page, p.n_pages, len(p.rows)) for p in pages] == [
+        ("primary", 1, 1, 2),
+        ("exploratory_signatures", 1, 3, 20),
+        ("exploratory_signatures", 2, 3, 20),
+        ("exploratory_signatures", 3, 3, 20),
+    ]
+    assert pages[0].stem == "01_primary_01" and pages[3].stem == "02_exploratory_signatures_03"
+    assert len({p.xlim for p in pages[1:]}) == 1  # one family, one axis
+    shown = pd.concat(p.rows for p in pages)
+    assert sorted(shown["feature"]) == sorted(rows["feature"])  # every row on exactly one page
+    lo, hi = pages[1].xlim
+    assert (
+        lo <= rows["std_effect_ci_low"].min()
+        and hi >= rows.loc[rows["family"] != "primary", "std_effect_ci_high"].max()
+    )
+
+
+def test_forest_prints_the_configured_confidence_level_and_readable_effects(tables):
+    from tme.plots.forest import readable_effect
+
+    fig = plot_forest(forest_rows(tables["effects"]), ARMS, conf_level=0.9)
+    texts = "\n".join(_texts(fig))
+    assert "90% CI" in texts and "95" not in texts and "adj. p < 0.1" in texts
+    plt.close(fig)
+    row = {"ratio": 0.8012, "ratio_ci_low": 0.55, "ratio_ci_high": 1.17, "estimate": -0.3}
+    assert readable_effect(row) == "ratio 0.80 (0.55, 1.17)"
+    row = {"ratio": np.nan, "estimate": -0.0894, "ci_low": -0.118, "ci_high": -0.0601, "unit": "singscore"}
+    assert readable_effect(row) == "−0.089 (−0.118, −0.060) singscore"
 
 
 def test_paired_plot_title_carries_ancova(tables):
@@ -299,8 +348,15 @@ def test_paired_plot_title_carries_ancova(tables):
     row = e[(e["analysis"] == "ancova") & (e["feature"] == "TME_IL1_INDUCED|singscore")].iloc[0].to_dict()
     fig = plot_feature(tables["values"], "TME_IL1_INDUCED|singscore", ARMS, "pre", "post", row)
     title = fig._suptitle.get_text()
-    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "adj. p (bh) = " in title
-    assert any("n = 5 pairs" in t for t in _texts(fig)) or any("n = 6 pairs" in t for t in _texts(fig))
+    assert "ANCOVA anakinra − usual care" in title and "95% CI" in title and "adj. p (BH) = " in title
+    texts = _texts(fig)
+    # 12 patients alternate arms; the last (P11, anakinra) has no post sample
+    assert "usual care\n6 pairs" in texts and "anakinra\n5 pairs" in texts
+    assert {"pre\nn = 6", "post\nn = 6", "post\nn = 5"} <= set(texts)
+    plt.close(fig)
+    fig = plot_feature(tables["values"], "TME_IL1_INDUCED|singscore", ARMS, "pre", "post", row, None, "IL-1", 0.9)
+    title = fig._suptitle.get_text()
+    assert title.startswith("IL-1\n") and "90% CI" in title and "95" not in title
     plt.close(fig)
 
 
@@ -319,8 +375,8 @@ def test_empty_inputs_give_a_figure_that_says_why():
     empty = pd.DataFrame(
         columns=["feature", "analysis", "family", "estimate", "ci_low", "ci_high", "p_adjusted", "note"]
     )
-    fig = plot_forest(empty)
-    assert any("No ancova rows" in t for t in _texts(fig))
+    fig = plot_forest(forest_rows(empty))
+    assert any("No rows to draw" in t for t in _texts(fig))
     plt.close(fig)
 
 
@@ -343,4 +399,151 @@ def test_blinded_annotation_is_the_pooled_change(tables):
     assert "not estimable (too few pairs)" in change_text({"estimate": float("nan"), "note": "too few pairs"})
     fig = plot_feature(tables["values"], "CD68", ["usual_care", "anakinra"], "pre", "post", annotation=text)
     assert "ANCOVA" not in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def _grid(endpoint: str, fragile: bool) -> pd.DataFrame:
+    delta = np.round(np.arange(-2, 2.01, 0.5), 2)
+    est = -0.4 + 0.2 * delta if fragile else -0.4 + 0.0 * delta
+    return pd.DataFrame(
+        dict(
+            endpoint=endpoint,
+            display_name=f"{endpoint} display",
+            role="primary",
+            unit="log2 expression",
+            feature=f"{endpoint}|singscore",
+            delta=delta,
+            delta_sd=delta,
+            estimate=est,
+            ci_low=est - 0.3,
+            ci_high=est + 0.3,
+            significant=(est + 0.3) < 0,
+        )
+    )
+
+
+def test_tipping_point_figures_one_per_endpoint_with_display_name_and_level():
+    from tme.plots.sensitivity import tipping_point_figures
+
+    secondary = _grid("nk", True).assign(role="key_secondary")  # figures are per primary endpoint
+    grid = pd.concat([_grid("macrophages", True), secondary, _grid(HOSTILE, False)], ignore_index=True)
+    sensitivity = pd.DataFrame(
+        dict(
+            endpoint=["macrophages", HOSTILE, "macrophages"],
+            analysis=["tipping_point", "tipping_point", "ancova"],
+            tipping_delta=[-0.5, np.nan, np.nan],
+        )
+    )
+    figures = list(tipping_point_figures(grid, sensitivity, ARMS, conf_level=0.9))
+    assert len(figures) == 2 and figures[0][0] == "01_macrophages" and figures[1][0].startswith("02_")
+    assert all(c.isalnum() or c in "._-" for c in figures[1][0])
+    texts = _texts(figures[0][1])
+    assert "Tipping point: macrophages display" in texts and "90% CI" in texts
+    assert "tipping point δ = -0.5" in texts and "Difference, anakinra − usual care (log2 expression)" in texts
+    assert not any(t.startswith("tipping point δ") for t in _texts(figures[1][1]))  # no flip: no line
+    for _, fig in figures:
+        _draw(fig)
+
+
+def test_residual_figures_pages_of_three_endpoints():
+    from tme.plots.sensitivity import residual_figures
+
+    rng = np.random.default_rng(7)
+    residuals, checks = [], []
+    for k in range(4):
+        n = 12
+        residuals.append(
+            pd.DataFrame(
+                dict(
+                    endpoint=f"e{k}",
+                    display_name=f"Endpoint {k}",
+                    feature=f"f{k}",
+                    patient_id=[f"P{i}" for i in range(n)],
+                    treated=np.arange(n) % 2,
+                    fitted=rng.normal(size=n),
+                    residual=rng.normal(size=n),
+                    cooks_distance=rng.uniform(0, 0.5, n),
+                    influential=np.arange(n) == 3,
+                )
+            )
+        )
+        checks.append(
+            pd.DataFrame(
+                dict(endpoint=f"e{k}", feature=f"f{k}", check=["shapiro_wilk", "arm_x_baseline"], p=[0.2, 0.7])
+            )
+        )
+    pages = list(residual_figures(pd.concat(residuals), pd.concat(checks), ARMS))
+    assert [s for s, _ in pages] == ["page_01", "page_02"]
+    assert len(pages[0][1].axes) == 9 and len(pages[1][1].axes) == 3
+    assert any(t.startswith("Endpoint 3\narm × baseline p = 0.7") for t in _texts(pages[1][1]))
+    for _, fig in pages:
+        plt.close(fig)
+    empty = pd.concat(residuals).iloc[0:0]
+    [(stem, fig)] = residual_figures(empty, pd.concat(checks).iloc[0:0], ARMS)
+    assert stem == "page_01" and any("No residual diagnostics" in t for t in _texts(fig))
+    plt.close(fig)
+
+
+def test_immune_panels_count_patients_per_timepoint_and_pairs_per_measure(tables):
+    immune = tables["immune"].copy()
+    # P00 (usual care): CD68 post not measured (NaN); P11 (anakinra) has no post sample at all
+    immune.loc[
+        (immune["patient_id"] == "P00") & (immune["timepoint"] == "post") & (immune["measure"] == "CD68"), "value"
+    ] = np.nan
+    fig = plot_immune_values(immune, ARMS, "pre", "post")
+    cd68, cd66b = (
+        [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes[:2]
+    )
+    assert {"usual care\n5 pairs", "anakinra\n5 pairs", "pre\nn = 6", "post\nn = 5"} <= set(cd68)
+    assert sum(t == "post\nn = 5" for t in cd68) == 2  # usual care lost one post, anakinra has 5
+    assert {"usual care\n6 pairs", "anakinra\n5 pairs", "post\nn = 6"} <= set(cd66b)
+    plt.close(fig)
+
+
+def _colours(fig) -> set[str]:
+    from matplotlib.collections import Collection
+    from matplotlib.colors import to_hex
+    from matplotlib.lines import Line2D
+
+    found = set()
+    for artist in fig.findobj(lambda a: isinstance(a, Line2D | Collection)):
+        if isinstance(artist, Line2D):
+            found.add(to_hex(artist.get_color()))
+        else:
+            found |= {to_hex(c) for c in artist.get_facecolor()} | {to_hex(c) for c in artist.get_edgecolor()}
+    return {c.upper() for c in found}
+
+
+def test_arm_colours_mean_arms_only():
+    """Figures without arms (volcano, tipping point) never draw in the two arms' colours; the arm figures do."""
+    from tme.plots.sensitivity import plot_tipping_point
+    from tme.plots.style import ARM_COLOURS
+
+    arms = {c.upper() for c in ARM_COLOURS[:2]}
+    for fig in (plot_volcano(de_table(), ARMS), plot_tipping_point(_grid("x", True), -0.5, "x", "u", 0.95, ARMS)):
+        assert not _colours(fig) & arms
+        plt.close(fig)
+    fig = plot_immune_values(immune_table(scores_table()), ARMS, "pre", "post")
+    assert arms <= _colours(fig)
+    plt.close(fig)
+
+
+def test_spearman_rho_matches_scipy_with_ties():
+    from scipy.stats import spearmanr
+
+    from tme.plots.immune import spearman_rho
+
+    x = pd.Series([1.0, 2, 2, 3, 5, 5, 5, 0.5, 7, 8])
+    y = pd.Series([0.3, 0.1, 0.2, 0.2, 0.9, 0.4, 0.4, 0.0, 1.5, 1.1])
+    assert spearman_rho(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    assert spearman_rho(x, -x) == pytest.approx(-1.0)
+
+
+def test_tipping_point_without_endpoints_says_why():
+    from tme.plots.sensitivity import tipping_point_figures
+
+    grid = _grid("x", True).iloc[0:0]
+    sensitivity = pd.DataFrame(columns=["endpoint", "analysis", "tipping_delta"])
+    [(stem, fig)] = tipping_point_figures(grid, sensitivity, ARMS)
+    assert stem == "00_none" and any("No tipping-point analysis" in t for t in _texts(fig))
     plt.close(fig)

@@ -1,15 +1,25 @@
-# Figures (PNG for the report, PDF + SVG for papers): each rule runs a thin script calling one
-# tme.plots function; captions in workflow/report/*.rst are Jinja templates reading the config.
-from tme.report.targets import caption_counts, statistics_table
-
-# Per arm role (reference / treatment), from the sample sheet: patients randomised, rows at pre and
-# at post, for the captions. Params hold numbers only: Snakemake's report embeds job params and
-# wildcards unescaped in a <script> block, so no user string (arm, signature, path) may go there;
+# Figures (PNG for the report, PDF + SVG for papers; a series of pages as PNGs + one multi-page
+# PDF): each rule runs a thin script calling tme.plots; captions in workflow/report/*.rst are Jinja
+# templates reading the config. Snakemake's report prints each job's params on its figure pages and
+# embeds them unescaped in a <script> block: params hold numbers only (no user string, no dict);
 # scripts and captions read names from the config instead.
-REPORT_COUNTS = caption_counts(SAMPLES, DESIGN.reference_arm, DESIGN.treatment_arm, DESIGN.pre, DESIGN.post)
+from tme.report.targets import statistics_table
+
 # The per-feature statistics the figures annotate (between-arm effects; pooled changes if blinded).
 REPORT_STATISTICS = statistics_table(config)
 FIGURES = "results/figures"
+# The confidence level of every interval a figure draws (a param: a new level redraws the figures).
+CONF_LEVEL = config["statistics"]["confidence_level"]
+
+
+def figure_value_tables(wildcards):
+    """The per-sample feature tables a figure reads values or scales from."""
+    tables = {}
+    if config.get("expression"):
+        tables["scores"] = "results/tables/signature_scores.tsv"
+    if config.get("immune"):
+        tables["immune"] = "results/immune/immune_values.tsv"
+    return tables
 
 
 rule plot_sample_flow:
@@ -33,8 +43,6 @@ rule plot_sample_flow:
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    params:
-        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_sample_flow.py"
 
@@ -67,7 +75,6 @@ rule plot_expression_qc:
         mem_mb=lambda wc, input, attempt: (1500 + 10 * int(input.size_mb)) * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     params:
-        counts=REPORT_COUNTS,
         min_library_size=config["expression"]["min_library_size"] if has_counts(config.get("expression")) else None,
     script:
         "../scripts/plot_expression_qc.py"
@@ -93,8 +100,6 @@ rule plot_immune:
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    params:
-        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_immune.py"
 
@@ -120,41 +125,40 @@ rule plot_agreement:
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    params:
-        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_agreement.py"
 
 
 rule plot_forest:
     input:
-        unpack(statistics_inputs),
         effects="results/tables/effects_between_arms.tsv",
     output:
-        forest=report(
-            f"{FIGURES}/effects/forest_ancova.png",
+        pages=report(
+            directory(f"{FIGURES}/effects/forest"),
+            patterns=[r"{rank,\d+}_{family}_{page,\d+}.png"],
             caption="../report/forest.rst",
             category="Between-arm effects",
-            subcategory="Figures",
-            labels={"figure": "forest plot (ANCOVA)"},
+            subcategory="Forest plots by family",
+            labels={"family": "{family}", "page": "{page}"},
         ),
-        other=multiext(f"{FIGURES}/effects/forest_ancova", ".pdf", ".svg"),
+        pdf=f"{FIGURES}/effects/forest.pdf",
     log:
         "logs/report/plot_forest.log",
+    localrule: True
     conda:
         "../../envs/tme.yaml"
     resources:
-        mem_mb=lambda wc, attempt: 1500 * attempt,
+        mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     params:
-        counts=REPORT_COUNTS,
+        conf_level=CONF_LEVEL,
     script:
         "../scripts/plot_forest.py"
 
 
 rule plot_change_heatmap:
     input:
-        unpack(statistics_inputs),
+        unpack(figure_value_tables),
         stats=REPORT_STATISTICS,
     output:
         heatmap=report(
@@ -172,15 +176,13 @@ rule plot_change_heatmap:
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    params:
-        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_change_heatmap.py"
 
 
 rule plot_paired_features:
     input:
-        unpack(statistics_inputs),
+        unpack(figure_value_tables),
         stats=REPORT_STATISTICS,
     output:
         signatures=report(
@@ -199,15 +201,18 @@ rule plot_paired_features:
             subcategory="Paired plots",
             labels={"feature": "{name}"},
         ),
+        signatures_pdf=f"{FIGURES}/paired/signatures.pdf",
+        immune_pdf=f"{FIGURES}/paired/immune.pdf",
     log:
         "logs/report/plot_paired_features.log",
+    localrule: True
     conda:
         "../../envs/tme.yaml"
     resources:
-        mem_mb=lambda wc, attempt: 1500 * attempt,
-        runtime=lambda wc, attempt: 20 * attempt,
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
     params:
-        counts=REPORT_COUNTS,
+        conf_level=CONF_LEVEL,
     script:
         "../scripts/plot_paired_features.py"
 
@@ -245,7 +250,59 @@ rule plot_genes:
     resources:
         mem_mb=lambda wc, attempt: 1500 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
-    params:
-        counts=REPORT_COUNTS,
     script:
         "../scripts/plot_genes.py"
+
+
+rule plot_tipping_point:
+    input:
+        grid="results/tables/tipping_point_grid.tsv",
+        sensitivity="results/tables/sensitivity.tsv",
+    output:
+        pages=report(
+            directory(f"{FIGURES}/sensitivity/tipping_point"),
+            patterns=[r"{rank,\d+}_{endpoint}.png"],
+            caption="../report/tipping_point.rst",
+            category="Between-arm effects",
+            subcategory="Missing-post sensitivity",
+            labels={"endpoint": "{endpoint}"},
+        ),
+        pdf=f"{FIGURES}/sensitivity/tipping_point.pdf",
+    log:
+        "logs/report/plot_tipping_point.log",
+    localrule: True
+    conda:
+        "../../envs/tme.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        conf_level=CONF_LEVEL,
+    script:
+        "../scripts/plot_tipping_point.py"
+
+
+rule plot_residuals:
+    input:
+        residuals="results/tables/residuals.tsv",
+        diagnostics="results/tables/residual_diagnostics.tsv",
+    output:
+        pages=report(
+            directory(f"{FIGURES}/sensitivity/residuals"),
+            patterns=[r"page_{page,\d+}.png"],
+            caption="../report/residuals.rst",
+            category="Between-arm effects",
+            subcategory="Model checks",
+            labels={"figure": "residual diagnostics", "page": "{page}"},
+        ),
+        pdf=f"{FIGURES}/sensitivity/residuals.pdf",
+    log:
+        "logs/report/plot_residuals.log",
+    localrule: True
+    conda:
+        "../../envs/tme.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,
+    script:
+        "../scripts/plot_residuals.py"

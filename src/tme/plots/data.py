@@ -175,8 +175,25 @@ def file_stems(names: Iterable[str], max_len: int = 48) -> dict[str, str]:
     return out
 
 
+def display_names(stats: pd.DataFrame | None) -> dict[str, str]:
+    """Feature → the name figures show: the plan's ``display_name`` where the statistics table has
+    one (features outside the plan keep their feature name)."""
+    if stats is None or stats.empty or "display_name" not in stats:
+        return {}
+    rows = stats.drop_duplicates("feature")
+    names = rows["display_name"].fillna("").astype(str)
+    return {str(f): n for f, n in zip(rows["feature"], names) if n.strip()}
+
+
 def feature_scales(values: pd.DataFrame) -> dict[str, str]:
     """Feature → the name of its analysis scale (from :func:`feature_values`)."""
     if values.empty:
         return {}
     return values.drop_duplicates("feature").set_index("feature")["scale"].astype(str).to_dict()
+
+
+def timepoint_counts(values: pd.DataFrame, arm: str, pre: str, post: str) -> tuple[int, int, int]:
+    """Patients of ``arm`` with a value at ``pre``, at ``post``, and at both (the pairs)."""
+    sub = values[(values["arm"] == arm) & values["value"].notna()]
+    at = {tp: set(sub.loc[sub["timepoint"] == tp, "patient_id"]) for tp in (pre, post)}
+    return len(at[pre]), len(at[post]), len(at[pre] & at[post])

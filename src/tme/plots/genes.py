@@ -14,6 +14,10 @@ import pandas as pd
 
 from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, empty_figure, label, theme
 
+#: Genes up / down in the interaction: the heatmap's orange / purple, never an arm's colour (blue and
+#: vermillion mean "usual care" and "anakinra" in every other figure).
+UP, DOWN = OKABE_ITO["orange"], OKABE_ITO["reddish_purple"]
+
 
 def plot_volcano(
     de: pd.DataFrame, arms: Sequence[str] = ("reference", "treatment"), fdr: float = 0.1, n_labels: int = 10
@@ -44,7 +48,7 @@ def plot_volcano(
             de.loc[up, "log2FoldChange"],
             de.loc[up, "mlog10p"],
             s=8,
-            color=OKABE_ITO["vermillion"],
+            color=UP,
             linewidths=0,
             label=f"higher with {arm_label(arms[1])} (padj < {fdr:g}, n = {int(up.sum())})",
         )
@@ -52,7 +56,7 @@ def plot_volcano(
             de.loc[down, "log2FoldChange"],
             de.loc[down, "mlog10p"],
             s=8,
-            color=OKABE_ITO["blue"],
+            color=DOWN,
             linewidths=0,
             label=f"lower with {arm_label(arms[1])} (padj < {fdr:g}, n = {int(down.sum())})",
         )

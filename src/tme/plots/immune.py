@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from tme.plots.data import timepoint_counts
 from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, plain_log_ticks, theme
 
 #: Default agreement pairs: (word in the signature name, case-insensitive, plural allowed; measure).
@@ -35,10 +35,32 @@ AGREEMENT_PAIRS = (
 )
 
 
+def _count_labels(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, colours) -> None:
+    """Tick labels ``pre / n = 20`` per timepoint and ``arm / 19 pairs`` under each arm, for one measure."""
+    ticks, names = [], []
+    for i, arm in enumerate(arms):
+        n_pre, n_post, n_pairs = timepoint_counts(sub, arm, pre, post)
+        ticks += [2.5 * i, 2.5 * i + 1]
+        names += [f"{label(pre, 6)}\nn = {n_pre}", f"{label(post, 6)}\nn = {n_post}"]
+        ax.text(
+            2.5 * i + 0.5,
+            -0.2,
+            f"{arm_label(arm)}\n{n_pairs} pairs",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=6.5,
+            color=colours[arm],
+            fontweight="bold",
+        )
+    ax.set_xticks(ticks, names, fontsize=6.5)
+
+
 def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, log_axis: bool) -> None:
     """One panel: ``sub``'s values (``patient_id, arm, timepoint, value``) at pre and post per arm, each
-    patient's pair joined, the median as a black bar, patients per arm in the corner. ``log_axis``:
-    logarithmic (symmetric-log when zeros are present)."""
+    patient's pair joined, the median as a black bar; under each timepoint the patients of the arm with a
+    value there, under each arm the pairs (:func:`_count_labels`). ``log_axis``: logarithmic
+    (symmetric-log when zeros are present)."""
     colours = arm_colours(arms)
     for i, arm in enumerate(arms):
         a = sub[sub["arm"] == arm]
@@ -59,20 +81,15 @@ def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post
         else:  # zeros present: linear near zero, logarithmic above
             ax.set_yscale("symlog", linthresh=1)
         plain_log_ticks(ax)
-    ax.set_xticks(
-        [2.5 * i + j for i in range(len(arms)) for j in (0, 1)],
-        [f"{label(tp, 6)}\n{arm_label(arm) if j == 0 else ''}" for arm in arms for j, tp in enumerate((pre, post))],
-        fontsize=6.5,
-    )
-    n = {arm: sub.loc[sub["arm"] == arm, "patient_id"].nunique() for arm in arms}
-    ax.text(0.99, 0.01, "n = " + "/".join(str(n[a]) for a in arms) + " patients", transform=ax.transAxes,
-            ha="right", va="bottom", fontsize=6, color=NEUTRAL)  # fmt: skip
+    _count_labels(ax, sub, arms, pre, post, colours)
 
 
 def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post: str, ncols: int = 4):
     """One panel per measure: values at pre and post per arm, each patient's pair joined.
 
-    Densities are drawn on a symmetric-log axis (zero allowed) in their measured unit.
+    Densities are drawn on a symmetric-log axis (zero allowed) in their measured unit. Under each
+    timepoint: the patients of the arm with a value of this measure there; under each arm: the
+    pairs (patients with both values, the lines).
     """
     if immune is None or immune.empty:
         return empty_figure("No immune measurements.", "Immune cells")
@@ -171,8 +188,18 @@ def plot_agreement(
     colours = arm_colours(arms)
     nc = min(ncols, len(pairs))
     nrows = int(np.ceil(len(pairs) / nc))
+    width, height = 3.1 * nc, 3.0 * nrows + 0.2
     with theme():
-        fig, axes = plt.subplots(nrows, nc, figsize=(3.1 * nc, 3.0 * nrows), squeeze=False)
+        fig, axes = plt.subplots(nrows, nc, figsize=(width, height), squeeze=False)
+        # fixed margins in inches (tight_layout cost as much as drawing): title, legend, 2-line labels
+        fig.subplots_adjust(
+            left=0.75 / width,
+            right=1 - 0.1 / width,
+            top=1 - 0.45 / height,
+            bottom=0.75 / height,
+            wspace=0.75 / 2.2,
+            hspace=0.75 / 2.2,
+        )
         for ax in axes.flat[len(pairs) :]:
             ax.axis("off")
         for ax, (sig, measure) in zip(axes.flat, pairs):
@@ -194,7 +221,7 @@ def plot_agreement(
                         edgecolors=colours[arm],
                     )
             if len(m) >= 3 and m["score"].nunique() > 1 and m["analysis_value"].nunique() > 1:
-                rho, p = stats.spearmanr(m["analysis_value"], m["score"])
+                rho = spearman_rho(m["analysis_value"], m["score"])
                 ax.text(
                     0.03,
                     0.97,
@@ -213,7 +240,17 @@ def plot_agreement(
         handles.append(
             plt.Line2D([], [], ls="", marker="o", mfc="white", mec=NEUTRAL, label=f"{label(pre, 10)} (open)")
         )
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, bbox_to_anchor=(0.5, -0.03))
-        fig.suptitle("Expression-based estimates vs measured immune cells (all samples with both)", fontsize=9)
-        fig.tight_layout()
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, bbox_to_anchor=(0.5, 0))
+        fig.suptitle(
+            "Expression-based estimates vs measured immune cells (all samples with both)",
+            fontsize=9,
+            y=1 - 0.1 / height,
+        )
     return fig
+
+
+def spearman_rho(x: pd.Series, y: pd.Series) -> float:
+    """Spearman's ρ: the Pearson correlation of the mid-ranks (ties share their average rank), as
+    ``scipy.stats.spearmanr`` and R's ``cor(method = "spearman")`` compute it; no p-value (the figure
+    prints none), which spares the figure scipy's import time."""
+    return float(np.corrcoef(x.rank().to_numpy(float), y.rank().to_numpy(float))[0, 1])

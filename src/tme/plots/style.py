@@ -9,16 +9,22 @@
   inside :func:`theme`, so a ``$`` in a name is printed, not interpreted.
 * **Saving**: :func:`save_figure` writes PNG (for the report) and PDF + SVG (for papers) with fixed
   dpi and no timestamps (``metadata`` Date/CreationDate = None, ``svg.hashsalt`` fixed), so the
-  same data give byte-identical files on every run.
+  same data give byte-identical files on every run; :class:`FigurePages` writes many figures as
+  one PNG each plus one multi-page PDF (fonts embedded once, which is most of a PDF's cost). The
+  layout is computed once per figure and shared by every format. PNGs are at most
+  :data:`MAX_PNG_WIDTH` pixels wide (the report shows them at natural size in a ~1140 px pane).
+* **Numbers**: :func:`ci_label` and :func:`format_estimate` take the run's confidence level;
+  :data:`MULTIPLICITY_LABELS` names each multiplicity procedure as figures print it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -62,6 +68,17 @@ NEUTRAL = "#4D4D4D"
 MISSING = "#D9D9D9"
 DPI = 150
 FORMATS = ("png", "pdf", "svg")
+#: Widest PNG the report shows at natural size; wider figures are saved at a lower dpi.
+MAX_PNG_WIDTH = 1100
+#: The tables' ``multiplicity`` values as figures print them.
+MULTIPLICITY_LABELS = {
+    "holm": "Holm",
+    "hochberg": "Hochberg",
+    "bonferroni": "Bonferroni",
+    "hierarchical": "fixed sequence",
+    "bh": "BH",
+    "none": "unadjusted",
+}
 
 RC = {
     "text.parse_math": False,  # user strings are printed literally ($, ^, _ and \ included)
@@ -177,17 +194,67 @@ def ci_label(conf_level: float = 0.95) -> str:
     return f"{100 * conf_level:.4g}% CI"
 
 
-def format_estimate(estimate: float, low: float, high: float, digits: int = 2, conf_level: float = 0.95) -> str:
-    """``-0.52 (95% CI -0.80 to -0.24)`` (the level from ``conf_level``)."""
+def format_number(x: object, digits: int) -> str:
+    """``x`` with ``digits`` decimals and a true minus sign; ``NA`` when missing; never ``−0.0``."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "NA"
+    if not math.isfinite(x):
+        return "NA"
+    text = f"{x:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text.replace("-", "−")
 
-    def f(x):
-        try:
-            x = float(x)
-        except (TypeError, ValueError):
-            return "NA"
-        return "NA" if x != x else f"{x:.{digits}f}".replace("-", "−")
 
-    return f"{f(estimate)} ({ci_label(conf_level)} {f(low)} to {f(high)})"
+def ci_digits(low: object, high: object) -> int:
+    """Decimals that show two significant digits of a CI's half-width (0 to 4; 2 without a CI)."""
+    try:
+        half = abs(float(high) - float(low)) / 2
+    except (TypeError, ValueError):
+        return 2
+    if not math.isfinite(half) or half == 0:
+        return 2
+    return min(max(1 - math.floor(math.log10(half)), 0), 4)
+
+
+def format_estimate(
+    estimate: float, low: float, high: float, digits: int | None = None, conf_level: float = 0.95
+) -> str:
+    """``−0.52 (95% CI −0.80 to −0.24)`` (the level from ``conf_level``; ``digits`` by default from
+    the CI's width, :func:`ci_digits`)."""
+    d = ci_digits(low, high) if digits is None else digits
+    values = (format_number(v, d) for v in (estimate, low, high))
+    return "{} ({} {} to {})".format(next(values), ci_label(conf_level), *values)
+
+
+def adjusted_p_name(method: object) -> str:
+    """``adj. p (Holm)``: an adjusted p-value named with its procedure (a ``multiplicity`` value)."""
+    key = "" if method is None else str(method).strip()
+    if not key or key.lower() == "nan":
+        return "adj. p"
+    return f"adj. p ({MULTIPLICITY_LABELS.get(key, label(key, 20))})"
+
+
+def _layout_box(fig):
+    """The figure's tight bounding box in inches, padded as ``bbox_inches="tight"`` pads it.
+
+    Computed once and passed to every format's ``savefig`` (each would otherwise lay the figure
+    out again to find it).
+    """
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    return box.padded(plt.rcParams["savefig.pad_inches"])
+
+
+def png_dpi(width_inches: float, dpi: int = DPI, max_width: int = MAX_PNG_WIDTH) -> float:
+    """``dpi``, lowered so that a figure ``width_inches`` wide is at most ``max_width`` pixels."""
+    return min(float(dpi), max_width / width_inches) if width_inches > 0 else float(dpi)
+
+
+def _savefig(fig, target, fmt: str, box, dpi: int) -> None:
+    """``box``: the tight bounding box, or None to save the whole figure as laid out."""
+    width = fig.get_figwidth() if box is None else box.width
+    resolution = png_dpi(width, dpi) if fmt == "png" else dpi
+    fig.savefig(target, format=fmt, dpi=resolution, metadata=_METADATA[fmt], bbox_inches=box, facecolor="white")
 
 
 def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, dpi: int = DPI) -> list[Path]:
@@ -201,13 +268,60 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = FORMATS, 
     paths = []
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # font subsetting chatter in rule logs
     with theme():
+        box = _layout_box(fig)
         for fmt in formats:
             path = stem.parent / f"{stem.name}.{fmt}"
             with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_METADATA[fmt], bbox_inches="tight", facecolor="white")
+                _savefig(fig, tmp, fmt, box, dpi)
             paths.append(path)
     plt.close(fig)
     return paths
+
+
+class FigurePages:
+    """Many figures as one PNG each (for the report) and one multi-page PDF (for papers).
+
+    A multi-page PDF embeds its fonts once, where one PDF per figure would subset them per
+    figure (most of the cost of writing a PDF). Use as a context manager; the PDF appears
+    atomically when the block ends without error::
+
+        with FigurePages("forest.pdf") as pages:
+            for fig, png in figures:
+                pages.save(fig, png)
+    """
+
+    def __init__(self, pdf: str | os.PathLike, dpi: int = DPI):
+        self.pdf, self.dpi = Path(pdf), dpi
+        self._stack = ExitStack()
+        self._pages = None
+
+    def __enter__(self) -> FigurePages:
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        logging.getLogger("fontTools").setLevel(logging.WARNING)
+        with ExitStack() as stack:
+            tmp = stack.enter_context(atomic_path(self.pdf))
+            self._pages = stack.enter_context(PdfPages(tmp, metadata=_METADATA["pdf"]))
+            self._stack = stack.pop_all()
+        return self
+
+    def save(self, fig, png: str | os.PathLike, tight: bool = True) -> Path:
+        """Write ``fig`` to ``png`` and as the next page of the PDF, and close it.
+
+        ``tight=False`` for a figure laid out in inches that fills its canvas: saved as it is,
+        without the extra layout pass that finds the tight bounding box.
+        """
+        png = Path(png)
+        with theme():
+            box = _layout_box(fig) if tight else None
+            with atomic_path(png) as tmp:
+                _savefig(fig, tmp, "png", box, self.dpi)
+            self._pages.savefig(fig, dpi=self.dpi, bbox_inches=box, facecolor="white")
+        plt.close(fig)
+        return png
+
+    def __exit__(self, *exc) -> bool:
+        return self._stack.__exit__(*exc)
 
 
 def plain_log_ticks(ax, axis: str = "y") -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 from tme.report.tables import report_tables
 
 FIGURES = "results/figures"
@@ -22,7 +20,8 @@ def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
     """Figures and the methods page that ``rule all`` needs for the report, by config switches.
 
     ``gene_level``: whether the DE + GSEA interaction runs (count data and the switch on). A run that
-    compares no arms (blinded, or single-arm) gets no between-arm figure (no forest plot, no gene level).
+    compares no arms (blinded, or single-arm) gets no between-arm figure (no forest plots, no
+    sensitivity figures, no gene level).
     """
     blinded = not compares_arms(config)
     targets = [
@@ -33,7 +32,12 @@ def report_targets(config: Mapping[str, Any], gene_level: bool) -> list[str]:
         "results/report/methods.html",
     ]
     if not blinded:
-        targets.append(f"{FIGURES}/effects/forest_ancova.png")
+        targets += [
+            f"{FIGURES}/effects/forest",
+            f"{FIGURES}/effects/forest.pdf",
+            f"{FIGURES}/sensitivity/tipping_point",
+            f"{FIGURES}/sensitivity/residuals",
+        ]
     if config.get("expression"):
         targets += [f"{FIGURES}/cohort/expression_qc.png", f"{FIGURES}/cohort/expression_pca.png"]
         if gene_level and not blinded:
@@ -58,27 +62,3 @@ def statistics_table(config: Mapping[str, Any]) -> str:
 def report_table_specs(config: Mapping[str, Any], gene_level: bool) -> dict[str, tuple[str, str]]:
     """Result tables attached to the report as TSV downloads: key → (path, report category)."""
     return {t.key: (t.path, t.category) for t in report_tables(config, gene_level)}
-
-
-def caption_counts(
-    samples: pd.DataFrame, reference_arm: str, treatment_arm: str, pre: str, post: str
-) -> dict[str, dict[str, int]]:
-    """Per arm role (``reference``, ``treatment``, and ``pooled`` = all), from the sample sheet:
-    patients, rows at pre and at post.
-
-    Known when Snakemake reads the workflow (so captions can quote them without rerunning jobs);
-    the usable and paired counts after QC are printed in each figure. Keyed by role, not arm name,
-    and numbers only: Snakemake's report embeds rule params unescaped in a ``<script>`` block.
-    """
-    out = {}
-    for role, s in (
-        ("reference", samples[samples["arm"] == reference_arm]),
-        ("treatment", samples[samples["arm"] == treatment_arm]),
-        ("pooled", samples),
-    ):
-        out[role] = {
-            "patients": int(s["patient_id"].nunique()),
-            "pre": int((s["timepoint"] == pre).sum()),
-            "post": int((s["timepoint"] == post).sum()),
-        }
-    return out
