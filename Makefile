@@ -38,10 +38,11 @@ config/example_ns/samples.tsv: $(STAMP)
 config/example_cells/manifest.tsv: $(STAMP)
 	$(BIN)/tme simulate --cells --seed 34 --out config/example_cells
 
-# Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers (tests sharing a
-# workflow run stay on one worker: see tests/conftest.py)
+# Lint (ruff, snakefmt, snakemake --lint), then every test on $(CORES) workers, one test module per
+# worker at a time (a module's workflow run is built once; the run several modules share is built
+# once for all workers: tests/conftest.py)
 test: lint
-	$(BIN)/python -m pytest -n $(CORES) --dist loadgroup --durations=25
+	$(BIN)/python -m pytest -n $(CORES) --dist loadfile --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

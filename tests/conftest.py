@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,30 @@ def repo() -> Path:
     return REPO
 
 
+@contextmanager
+def built_once(tmp_path_factory, name: str):
+    """A directory every xdist worker shares, built by the first worker that asks (the others wait on
+    its lock, then reuse it): yields ``(directory, build)``, where ``build`` says whether to build it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's base directory, common to the workers
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / f"{name}.done"
+        yield folder, not done.exists()
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def small_cohort(tmp_path_factory) -> Path:
     """A small simulated cohort (16 patients, 6,000 genes) written once per session."""
     from tme.simulate import write_cohort
 
-    out = tmp_path_factory.mktemp("cohort")
-    write_cohort(out, seed=7, n_patients=16, n_genes=6000)
+    with built_once(tmp_path_factory, "small_cohort") as (out, build):
+        if build:
+            out.mkdir(parents=True, exist_ok=True)
+            write_cohort(out, seed=7, n_patients=16, n_genes=6000)
     return out
 
 
@@ -78,22 +97,10 @@ def run_workflow(
 
 @pytest.fixture(scope="session")
 def small_run(small_cohort, tmp_path_factory) -> Path:
-    """The whole workflow run once on the small cohort; returns its working directory."""
-    workdir = tmp_path_factory.mktemp("small_run")
-    proc = run_workflow(workdir, cohort_config(small_cohort))
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    """The whole workflow run once on the small cohort (once for all xdist workers); returns its
+    working directory. Tests only read it (or dry-run Snakemake in it)."""
+    with built_once(tmp_path_factory, "small_run") as (workdir, build):
+        if build:
+            proc = run_workflow(workdir, cohort_config(small_cohort))
+            assert proc.returncode == 0, proc.stderr[-4000:]
     return workdir
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test``), keep the tests that share an expensive resource on one worker,
-    so that it is built once: the shared small workflow run, the real SLURM cluster, and each workflow
-    module's own run."""
-    for item in items:
-        if "small_run" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("small_run"))
-        elif item.get_closest_marker("slurm"):
-            item.add_marker(pytest.mark.xdist_group("slurm"))
-        elif item.get_closest_marker("workflow"):
-            # a workflow module's tests share its module-scoped run: one worker builds it once
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -35,6 +35,11 @@ def test_changing_the_bootstrap_reruns_only_the_statistics_and_what_reads_them(s
         "plot_forest",
         "plot_change_heatmap",
         "plot_paired_features",
+        "plot_tipping_point",
+        "plot_residuals",
+        "collect_warnings",  # reads the endpoint flow the statistics write
+        "key_results",
+        "report_tables",
         "provenance",
         "report_methods",
         "all",

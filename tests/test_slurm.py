@@ -44,6 +44,7 @@ USE_EXAMPLE = os.environ.get("TME_SLURM_TEST_DATA", "").lower() == "example"
 SMALL_COHORT = ["--seed", "34", "--patients", "12", "--genes", "4800"]
 # Fewer resamples on the small cohort (same code paths, a fraction of the time).
 SMALL_STATISTICS = {"n_bootstrap": 200, "gsea_permutations": 100}
+SMALL_PLANNING = {"n_trials": 100, "n_bootstrap": 100}
 
 # Every snakemake call gets a hard timeout so that a hang fails the test instead of CI.
 RUN_TIMEOUT = int(os.environ.get("TME_SLURM_RUN_TIMEOUT", "300"))
@@ -115,6 +116,8 @@ def copy_workflow(dest: Path, cohort: Path | None) -> Path:
         assert "config/example/" in text, "config/config.yaml no longer points at config/example/"
         config = yaml.safe_load(text.replace("config/example/", "config/slurm-test/"))
         config.setdefault("statistics", {}).update(SMALL_STATISTICS)
+        if config.get("planning"):
+            config["planning"].update(SMALL_PLANNING)
         path.write_text(yaml.safe_dump(config, sort_keys=False))
     return dest
 

@@ -18,17 +18,15 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tme.config import Design, validate_config
-from tme.configfile import read_yaml_config
 from tme.errors import REPORTED_WARNINGS, TmeInputError
 from tme.io import write_tsv
-from tme.plan.freeze import check_frozen
-from tme.planning.settings import check_planned_pairs
-from tme.samplesheet import read_samplesheet
+
+if TYPE_CHECKING:
+    from tme.config import Design
 
 
 def run(snakemake: Any, main: Callable[[Any], None]) -> None:
@@ -93,6 +91,13 @@ def check_workflow_config(config: dict, configfiles: Sequence[str]) -> tuple[dic
     Returns the validated config (defaults filled), the design and the sheet. The first rule
     runs :func:`tme.inputs.check_inputs`; ``tme validate`` runs the same two steps.
     """
+    # imported here: every rule's script imports this module for run(), which needs none of them
+    from tme.config import Design, validate_config
+    from tme.configfile import read_yaml_config
+    from tme.plan.freeze import check_frozen
+    from tme.planning.settings import check_planned_pairs
+    from tme.samplesheet import read_samplesheet
+
     for configfile in configfiles:
         read_yaml_config(configfile)
     file = ", ".join(map(str, configfiles)) or None
