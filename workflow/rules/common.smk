@@ -2,6 +2,8 @@
 # workflow, before any job: a bad config or sample sheet stops here with one message naming the
 # file, line, column and the fix (the same checks as `tme validate`).
 import os
+import hashlib
+import json
 import sys
 
 import tme
@@ -50,6 +52,12 @@ def config_part(*keys):
         if last in source:
             target[last] = source[last]
     return part
+
+
+def config_digest(*keys):
+    """SHA-256 of :func:`config_part` for a rule whose script reads those keys from ``snakemake.config``
+    (free text the report must not embed as a param): changing them reruns the rule, nothing else does."""
+    return hashlib.sha256(json.dumps(config_part(*keys), sort_keys=True).encode()).hexdigest()
 
 
 def design_params():
@@ -138,6 +146,16 @@ def sample_flow_runtime(wildcards, attempt):
 def expression_tables():
     """The expression format's own QC tables (e.g. the nCounter QC of RCC files), by name."""
     return {name: f"results/qc/{name}.tsv" for name in format_tables(config.get("expression"))}
+
+
+def figure_value_tables(wildcards):
+    """The per-sample feature tables a figure reads values or scales from."""
+    tables = {}
+    if config.get("expression"):
+        tables["scores"] = "results/tables/signature_scores.tsv"
+    if config.get("immune"):
+        tables["immune"] = "results/immune/immune_values.tsv"
+    return tables
 
 
 def statistics_inputs(wildcards):

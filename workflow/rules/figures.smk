@@ -12,16 +12,6 @@ FIGURES = "results/figures"
 CONF_LEVEL = config["statistics"]["confidence_level"]
 
 
-def figure_value_tables(wildcards):
-    """The per-sample feature tables a figure reads values or scales from."""
-    tables = {}
-    if config.get("expression"):
-        tables["scores"] = "results/tables/signature_scores.tsv"
-    if config.get("immune"):
-        tables["immune"] = "results/immune/immune_values.tsv"
-    return tables
-
-
 rule plot_sample_flow:
     input:
         flow="results/tables/sample_flow.tsv",

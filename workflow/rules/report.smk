@@ -110,6 +110,9 @@ rule key_results:
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        # the script reads these from the config (free text stays out of the report's params)
+        settings=config_digest("design", "analysis_plan", "statistics.confidence_level", "blinded"),
     script:
         "../scripts/key_results.py"
 
