@@ -280,7 +280,7 @@ def test_report_renders_in_chromium(built_report, tmp_path):
     assert "Between-arm effects" in app and "Cohort &amp; QC" in app  # React rendered the menu
     # click through to the forest plot, the methods page (in its frame) and a per-feature plot
     for name, steps in (
-        ("forest", ["Between-arm effects", "Figures", "forest plot (ANCOVA)"]),
+        ("forest", ["Between-arm effects", "Forest plots by family", "primary"]),
         ("methods", ["Methods", "Methods and provenance", "methods and provenance"]),
         ("paired_cd68", ["Immune cells", "Paired plots", "CD68"]),
     ):
