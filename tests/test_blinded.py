@@ -48,7 +48,11 @@ def test_blinded_outputs_invariant_under_arm_permutation(small_cohort, tmp_path)
             "expression": {"path": "inputs/salmon.merged.gene_counts.tsv.gz", "format": "nfcore_salmon_counts"},
             "immune": {"path": "inputs/immune.tsv"},
             "analysis_plan": {"endpoints": PRIMARY},
-            "planning": {"targets": {"tam": {"effect": 0.67, "scale": "ln"}, "il1": {"effect": -0.1}}},
+            "planning": {
+                "targets": {"tam": {"effect": 0.67, "scale": "ln"}, "il1": {"effect": -0.1}},
+                "n_trials": 200,
+                "n_bootstrap": 200,
+            },
         }
         proc = run_workflow(workdir, config)
         assert proc.returncode == 0, proc.stderr[-3000:]

@@ -30,6 +30,7 @@ def example_effects(tmp_path_factory):
     for section in ("expression", "immune"):
         config[section]["path"] = str(REPO / config[section]["path"])
     config["statistics"] = {"differential_expression": False, "n_bootstrap": 200}
+    config.pop("planning", None)  # planned power is tested on its own (test_plan_workflow, test_readme)
     proc = run_workflow(workdir, config)
     assert proc.returncode == 0, proc.stderr[-3000:]
     effects = pd.read_csv(workdir / "results" / "tables" / "effects_between_arms.tsv", sep="\t")

@@ -1,7 +1,8 @@
 """Every input format through the whole workflow to a built report, on small data.
 
 The 12-patient cohort in ``.test/data`` (nf-core salmon counts) is rewritten in each format:
-nf-core TPM and normalised values on log2, log10 and linear scales; plus an immune-only config.
+nf-core TPM and normalised values on log2, log10 and linear scales; plus an immune-only config
+(log10 and linear run the steps that read the scale, up to the statistics; the others to a report).
 Gene-level DE is off here. The other formats reach a report elsewhere: ``counts`` through the
 README's own-trial commands (tests/test_readme.py, with DE), ``nfcore_salmon_counts`` as a deployed
 module (tests/test_deploy.py, with DE), single cell in tests/test_singlecell_workflow.py.
@@ -49,6 +50,12 @@ CASES = {
 }
 
 
+# log10 and linear values differ from log2 only where the scale is read (ingest, the expression QC
+# figure, the analysis transform of the scores): those steps run; the rest is log2's path to a report.
+PARTIAL = {"normalised log10", "normalised linear"}
+PARTIAL_TARGETS = ("results/figures/cohort/expression_qc.png", "results/tables/effects_between_arms.tsv")
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_format_reaches_a_report(tmp_path, matrices, case):
     name, settings = CASES[case]
@@ -61,10 +68,14 @@ def test_format_reaches_a_report(tmp_path, matrices, case):
     if name:
         config["expression"] = {"path": matrices[name], **settings}
     work = tmp_path / "run"
-    for args in ((), ("--report", str(work / "report.html"))):
-        done = run_workflow(work, config, *args)
+    if case in PARTIAL:  # the scale-dependent steps only: reading, QC figure, scores, statistics
+        done = run_workflow(work, config, *PARTIAL_TARGETS)
         assert done.returncode == 0, done.stderr[-3000:]
-    assert (work / "report.html").stat().st_size > 100_000
+    else:
+        for args in ((), ("--report", str(work / "report.html"))):
+            done = run_workflow(work, config, *args)
+            assert done.returncode == 0, done.stderr[-3000:]
+        assert (work / "report.html").stat().st_size > 100_000
     effects = pd.read_csv(work / "results" / "tables" / "effects_between_arms.tsv", sep="\t")
     families = set(effects["family"])
     assert "immune_measures" in families and (("exploratory_signatures" in families) == bool(name))

@@ -36,6 +36,7 @@ def test_no_identifier_in_any_output(small_cohort, tmp_path):
         small_cohort,
         pseudonymise_ids=True,
         pseudonymisation={"key_file": str(secure / "key"), "mapping_file": str(secure / "ids.tsv")},
+        statistics={"n_bootstrap": 100, "gsea_permutations": 100},  # every output, fewer resamples
     )
     workdir = tmp_path / "run"
     proc = run_workflow(workdir, config)
