@@ -69,7 +69,7 @@ def test_format_reaches_a_report(tmp_path, matrices, case):
         config["expression"] = {"path": matrices[name], **settings}
     work = tmp_path / "run"
     if case in PARTIAL:  # the scale-dependent steps only: reading, QC figure, scores, statistics
-        done = run_workflow(work, config, *PARTIAL_TARGETS)
+        done = run_workflow(work, config, "--printshellcmds", *PARTIAL_TARGETS)  # a flag ends --quiet's list
         assert done.returncode == 0, done.stderr[-3000:]
     else:
         for args in ((), ("--report", str(work / "report.html"))):

@@ -9,8 +9,22 @@ module             content
 =================  ==========================================================================
 """
 
-from tme.report.html import escape, html_table
-from tme.report.methods import methods_html
-from tme.report.targets import report_table_specs, report_targets, statistics_table
+from importlib import import_module
 
-__all__ = ["escape", "html_table", "methods_html", "report_table_specs", "report_targets", "statistics_table"]
+#: Public names and the module each comes from (imported on first use: rule scripts that need one
+#: page do not pay for the statistics the methods page imports).
+_EXPORTS = {
+    "escape": "html",
+    "html_table": "html",
+    "methods_html": "methods",
+    "report_table_specs": "targets",
+    "report_targets": "targets",
+    "statistics_table": "targets",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f"tme.report.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'tme.report' has no attribute {name!r}")
