@@ -90,6 +90,11 @@ ReturnToService=2
 MinJobAge=3600
 SlurmctldTimeout=30
 SlurmdTimeout=30
+# Snakemake imports the SLURM executor plugin on every call, and the plugin runs "scontrol show
+# config" then: with the test cluster stopped, scontrol waits MessageTimeout - 1 s (9 s by
+# default) for a controller that is gone. 5 s keeps every later Snakemake call of the suite 5 s
+# shorter and is ample for messages on localhost.
+MessageTimeout=5
 InactiveLimit=0
 KillWait=5
 Waittime=0
