@@ -14,8 +14,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tme.plots.data import timepoint_counts
-from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, plain_log_ticks, theme
+from tme.plots.style import (
+    NEUTRAL,
+    arm_colours,
+    arm_label,
+    empty_figure,
+    label,
+    plain_log_ticks,
+    theme,
+    timepoint_count_ticks,
+)
 
 #: Default agreement pairs: (word in the signature name, case-insensitive, plural allowed; measure).
 AGREEMENT_PAIRS = (
@@ -35,31 +43,10 @@ AGREEMENT_PAIRS = (
 )
 
 
-def _count_labels(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, colours) -> None:
-    """Tick labels ``pre / n = 20`` per timepoint and ``arm / 19 pairs`` under each arm, for one measure."""
-    ticks, names = [], []
-    for i, arm in enumerate(arms):
-        n_pre, n_post, n_pairs = timepoint_counts(sub, arm, pre, post)
-        ticks += [2.5 * i, 2.5 * i + 1]
-        names += [f"{label(pre, 6)}\nn = {n_pre}", f"{label(post, 6)}\nn = {n_post}"]
-        ax.text(
-            2.5 * i + 0.5,
-            -0.2,
-            f"{arm_label(arm)}\n{n_pairs} pairs",
-            transform=ax.get_xaxis_transform(),
-            ha="center",
-            va="top",
-            fontsize=6.5,
-            color=colours[arm],
-            fontweight="bold",
-        )
-    ax.set_xticks(ticks, names, fontsize=6.5)
-
-
 def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post: str, log_axis: bool) -> None:
     """One panel: ``sub``'s values (``patient_id, arm, timepoint, value``) at pre and post per arm, each
     patient's pair joined, the median as a black bar; under each timepoint the patients of the arm with a
-    value there, under each arm the pairs (:func:`_count_labels`). ``log_axis``: logarithmic
+    value there, under each arm the pairs (:func:`tme.plots.style.timepoint_count_ticks`). ``log_axis``: logarithmic
     (symmetric-log when zeros are present)."""
     colours = arm_colours(arms)
     for i, arm in enumerate(arms):
@@ -81,7 +68,7 @@ def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post
         else:  # zeros present: linear near zero, logarithmic above
             ax.set_yscale("symlog", linthresh=1)
         plain_log_ticks(ax)
-    _count_labels(ax, sub, arms, pre, post, colours)
+    timepoint_count_ticks(ax, sub, arms, pre, post, colours, spacing=2.5, width=6, fontsize=6.5)
 
 
 def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post: str, ncols: int = 4):

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tme.plots.data import changes, timepoint_counts
+from tme.plots.data import changes
 from tme.plots.style import (
     MISSING,
     NEUTRAL,
@@ -30,6 +30,7 @@ from tme.plots.style import (
     format_p,
     label,
     theme,
+    timepoint_count_ticks,
 )
 
 
@@ -96,7 +97,6 @@ def plot_feature(
     with theme():
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.1, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
         fig.subplots_adjust(left=0.1, right=0.985, bottom=0.25, top=0.8, wspace=0.32)
-        ticks, ticklabels = [], []
         for i, arm in enumerate(arms):
             x_pre, x_post = 3 * i, 3 * i + 1
             pairs = ch[ch["arm"] == arm]
@@ -110,21 +110,7 @@ def plot_feature(
             if len(pairs):
                 medians = [pairs["pre"].median(), pairs["post"].median()]
                 ax1.plot([x_pre, x_post], medians, color="black", lw=2.4, marker="o", ms=5, zorder=4)
-            n_pre, n_post, n_pairs = timepoint_counts(sub, arm, pre, post)
-            ticks += [x_pre, x_post]
-            ticklabels += [f"{label(pre, 10)}\nn = {n_pre}", f"{label(post, 10)}\nn = {n_post}"]
-            ax1.text(
-                x_pre + 0.5,
-                -0.2,
-                f"{arm_label(arm)}\n{n_pairs} pairs",
-                transform=ax1.get_xaxis_transform(),
-                ha="center",
-                va="top",
-                fontsize=7,
-                color=colours[arm],
-                fontweight="bold",
-            )
-        ax1.set_xticks(ticks, ticklabels, fontsize=6.5)
+        timepoint_count_ticks(ax1, sub, arms, pre, post, colours, spacing=3, width=10, fontsize=7)
         ax1.set_xlim(-0.6, 3 * (len(arms) - 1) + 1.6)
         ax1.autoscale_view(scalex=False)
         ax1.set_ylabel(label(axis_label, 45, lines=2), fontsize=8)

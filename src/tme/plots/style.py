@@ -344,3 +344,29 @@ def empty_figure(message: str, title: str = "", size=(6, 2.5)):
             ax.set_title(label(title, 80))
         ax.text(0.5, 0.5, label(message, 90, lines=4), ha="center", va="center", wrap=True, color=NEUTRAL)
     return fig
+
+
+def timepoint_count_ticks(
+    ax, sub, arms: Sequence[str], pre: str, post: str, colours, *, spacing: float, width: int, fontsize: float
+) -> None:
+    """Tick labels ``pre / n = 20`` at ``spacing * i`` and ``spacing * i + 1`` for arm ``i``, and
+    ``arm / 19 pairs`` under each arm, counted from ``sub`` (``patient_id, arm, timepoint, value``)."""
+    from tme.plots.data import timepoint_counts
+
+    ticks, names = [], []
+    for i, arm in enumerate(arms):
+        n_pre, n_post, n_pairs = timepoint_counts(sub, arm, pre, post)
+        ticks += [spacing * i, spacing * i + 1]
+        names += [f"{label(pre, width)}\nn = {n_pre}", f"{label(post, width)}\nn = {n_post}"]
+        ax.text(
+            spacing * i + 0.5,
+            -0.2,
+            f"{arm_label(arm)}\n{n_pairs} pairs",
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=fontsize,
+            color=colours[arm],
+            fontweight="bold",
+        )
+    ax.set_xticks(ticks, names, fontsize=6.5)
