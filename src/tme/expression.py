@@ -38,15 +38,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 
 from tme.errors import TmeInputError
 from tme.genes import GeneMap, describe_excel_mangled, find_excel_mangled
 from tme.io import MISSING_TOKENS, read_matrix_text
+
+if TYPE_CHECKING:  # anndata takes 0.6 s to import; rules that only read the config never need it
+    import anndata as ad
 
 
 @dataclass
@@ -331,6 +333,8 @@ def read_matrix(spec: MatrixFormat, settings: Mapping[str, Any], samples: pd.Dat
         x, label = spec.scale(values, settings)
     obs = samples.loc[keep].drop(columns=["_line", "source_id", "source_patient_id"])
     var = pd.DataFrame({"n_input_ids": n_ids}, index=pd.Index(symbols, name=None))
+    import anndata as ad
+
     adata = ad.AnnData(X=x.T.astype(np.float64), obs=obs, var=var)
     if counts is not None:
         adata.layers["counts"] = counts.T

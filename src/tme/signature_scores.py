@@ -37,9 +37,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 
@@ -56,6 +55,9 @@ from tme.signatures import (
     read_signature_table,
     resolve_symbols,
 )
+
+if TYPE_CHECKING:  # rules that read only the config do not import anndata (0.6 s)
+    import anndata as ad
 
 #: Default coverage rule (see the module docstring; ``scoring.min_genes``, ``scoring.min_fraction``).
 MIN_GENES, MIN_FRACTION = 3, 0.5

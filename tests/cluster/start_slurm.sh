@@ -13,7 +13,8 @@
 #      Snakemake SLURM job-step plugin strips every SLURM_* variable (SLURM_CONF
 #      too) before its inner srun, so a config elsewhere fails every job;
 #   4. starts slurmctld and slurmd, waits until the node is idle and prints the
-#      pidfiles (stop_slurm.sh kills by those PIDs, never by process name).
+#      pidfiles (stop_slurm.sh kills by those PIDs, never by process name, and removes
+#      the slurm.conf written here, restoring one it replaced).
 #
 # No accounting (no slurmdbd/MariaDB): Snakemake must then be run with
 # `--slurm-status-command squeue` (tests/cluster/profile-test does this), and
@@ -36,6 +37,7 @@ CTLD_PID="$SCRATCH/run/slurmctld.pid"
 SLURMD_PID="$SCRATCH/run/slurmd.pid"
 MUNGED_OURS="$SCRATCH/run/munged.started-by-tme"   # holds munged's PID if we started it
 MUNGE_PIDFILE=/run/munge/munged.pid
+CONF_BACKUP_OURS="$SCRATCH/run/slurm.conf.backup-path"   # holds the backup of a slurm.conf found here
 
 say()  { printf 'start_slurm: %s\n' "$*"; }
 cannot() { printf 'start_slurm: CANNOT RUN SLURM HERE: %s\n' "$*" >&2; exit 2; }
@@ -91,9 +93,9 @@ MinJobAge=3600
 SlurmctldTimeout=30
 SlurmdTimeout=30
 # Snakemake imports the SLURM executor plugin on every call, and the plugin runs "scontrol show
-# config" then: with the test cluster stopped, scontrol waits MessageTimeout - 1 s (9 s by
-# default) for a controller that is gone. 5 s keeps every later Snakemake call of the suite 5 s
-# shorter and is ample for messages on localhost.
+# config" then: with a controller that is gone, scontrol waits MessageTimeout - 1 s (9 s by
+# default). stop_slurm.sh removes this file (no wait at all); 5 s bounds the wait if the cluster
+# dies without it and is ample for messages on localhost.
 MessageTimeout=5
 InactiveLimit=0
 KillWait=5
@@ -176,7 +178,9 @@ done
 mkdir -p "$SCRATCH"/{state,spool,log,run} /etc/slurm
 
 if [[ -e "$CONF" ]] && ! grep -qF "$MARKER" "$CONF"; then
-  cp -p "$CONF" "$CONF.before-tme.$(date +%s)"
+  backup="$CONF.before-tme.$(date +%s)"
+  cp -p "$CONF" "$backup"
+  echo "$backup" >"$CONF_BACKUP_OURS"
   say "backed up an existing $CONF"
 fi
 write_conf >"$CONF"

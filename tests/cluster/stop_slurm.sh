@@ -3,7 +3,8 @@
 #
 # Cancels queued/running jobs, then stops slurmd and slurmctld by the PIDs in
 # their pidfiles (never by process name), and munged only if start_slurm.sh
-# started it.  Safe to call when nothing is running.
+# started it; removes the slurm.conf start_slurm.sh wrote (restoring the one it
+# replaced, if any).  Safe to call when nothing is running.
 #
 #   bash tests/cluster/stop_slurm.sh            # keep $TME_SLURM_DIR (logs)
 #   bash tests/cluster/stop_slurm.sh --purge    # also delete $TME_SLURM_DIR
@@ -47,6 +48,21 @@ if [[ -s "$MUNGED_OURS" ]]; then
   rm -f "$MUNGED_OURS"
 fi
 rm -f "$CTLD_PID" "$SLURMD_PID"
+
+# Remove the test cluster's slurm.conf (restoring one start_slurm.sh replaced): the Snakemake SLURM
+# plugin runs "scontrol show config" at every Snakemake start, and with a config naming a stopped
+# controller that call waits MessageTimeout (4 s); with no config it fails at once.
+CONF=/etc/slurm/slurm.conf
+MARKER="# tme-test-cluster: written by tests/cluster/start_slurm.sh"
+if grep -qF "$MARKER" "$CONF" 2>/dev/null; then
+  backup="$(cat "$SCRATCH/run/slurm.conf.backup-path" 2>/dev/null || true)"
+  if [[ -n "$backup" && -s "$backup" ]]; then
+    mv -f "$backup" "$CONF" && say "restored $CONF from $backup"
+  else
+    rm -f "$CONF" && say "removed the test cluster's $CONF"
+  fi
+  rm -f "$SCRATCH/run/slurm.conf.backup-path"
+fi
 
 if [[ "${1:-}" == --purge ]]; then
   rm -rf -- "$SCRATCH"

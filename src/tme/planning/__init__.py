@@ -26,62 +26,52 @@ characteristics of an internal pilot with blinded re-estimation, by simulation,
 The power-curve figure is :func:`tme.plots.planning.plot_power_curves`.
 """
 
-from tme.planning.analytic import ancova_power, ancova_sample_size, inflate_for_missing, minimum_detectable_effect
-from tme.planning.family import MULTIPLICITY, adjust_p, per_endpoint_alpha
-from tme.planning.nuisance import PARAMETERS, estimate_nuisance
-from tme.planning.pilot import PILOT_COLUMNS, PilotResult, internal_pilot, internal_pilot_table
-from tme.planning.plan import Planning, default_n_grid, plan_next_trial, write_planning
-from tme.planning.reestimation import (
-    REESTIMATE_COLUMNS,
-    Reestimate,
-    adjusted_variance,
-    blinded_reestimate,
-    blinded_reestimation_table,
-    lumped_variance,
-)
-from tme.planning.simulation import GRID_COLUMNS, power_grid, simulated_power
-from tme.planning.table import TABLE_COLUMNS, planning_table
-from tme.planning.targets import SCALES, Target, resolve_targets
-from tme.planning.text import assumptions_text
-from tme.planning.trials import AncovaFits, TrialModel, Trials, ancova_analysis, ancova_many, simulate_trials
+from tme.lazy import lazy_exports
 
-__all__ = [
-    "GRID_COLUMNS",
-    "MULTIPLICITY",
-    "PARAMETERS",
-    "PILOT_COLUMNS",
-    "PilotResult",
-    "REESTIMATE_COLUMNS",
-    "SCALES",
-    "TABLE_COLUMNS",
-    "AncovaFits",
-    "Planning",
-    "Reestimate",
-    "Target",
-    "TrialModel",
-    "Trials",
-    "adjust_p",
-    "adjusted_variance",
-    "ancova_analysis",
-    "ancova_many",
-    "ancova_power",
-    "ancova_sample_size",
-    "assumptions_text",
-    "blinded_reestimate",
-    "blinded_reestimation_table",
-    "default_n_grid",
-    "estimate_nuisance",
-    "inflate_for_missing",
-    "internal_pilot",
-    "internal_pilot_table",
-    "lumped_variance",
-    "minimum_detectable_effect",
-    "per_endpoint_alpha",
-    "plan_next_trial",
-    "planning_table",
-    "power_grid",
-    "resolve_targets",
-    "simulate_trials",
-    "simulated_power",
-    "write_planning",
-]
+# Exports load on first use (PEP 562): rules that only check the config (tme.planning.settings via
+# tme.inputs) do not pay for scipy's optimisers and distributions.
+_EXPORTS = {
+    "ancova_power": "analytic",
+    "ancova_sample_size": "analytic",
+    "inflate_for_missing": "analytic",
+    "minimum_detectable_effect": "analytic",
+    "MULTIPLICITY": "family",
+    "adjust_p": "family",
+    "per_endpoint_alpha": "family",
+    "PARAMETERS": "nuisance",
+    "estimate_nuisance": "nuisance",
+    "PILOT_COLUMNS": "pilot",
+    "PilotResult": "pilot",
+    "internal_pilot": "pilot",
+    "internal_pilot_table": "pilot",
+    "Planning": "plan",
+    "default_n_grid": "plan",
+    "plan_next_trial": "plan",
+    "write_planning": "plan",
+    "REESTIMATE_COLUMNS": "reestimation",
+    "Reestimate": "reestimation",
+    "adjusted_variance": "reestimation",
+    "blinded_reestimate": "reestimation",
+    "blinded_reestimation_table": "reestimation",
+    "lumped_variance": "reestimation",
+    "GRID_COLUMNS": "simulation",
+    "power_grid": "simulation",
+    "simulated_power": "simulation",
+    "TABLE_COLUMNS": "table",
+    "planning_table": "table",
+    "SCALES": "targets",
+    "Target": "targets",
+    "resolve_targets": "targets",
+    "assumptions_text": "text",
+    "AncovaFits": "trials",
+    "TrialModel": "trials",
+    "Trials": "trials",
+    "ancova_analysis": "trials",
+    "ancova_many": "trials",
+    "simulate_trials": "trials",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Fewest pooled patients with both samples for a blinded variance (2 residual df of the pooled regression).
+MIN_PILOT_PAIRS = 4
+
 
 @dataclass(frozen=True)
 class ArmSums:

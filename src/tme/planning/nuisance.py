@@ -56,8 +56,7 @@ from tme.errors import TmeInputError
 from tme.planning.moments import within_arm_sums
 from tme.planning.targets import nearest
 from tme.stats.bootstrap import bca_interval
-from tme.stats.design import validate_values
-from tme.stats.paired import MIN_PAIRS  # fewest pairs per arm, as for the paired statistics
+from tme.stats.design import MIN_PAIRS, validate_values
 
 #: Estimated parameters, in table order.
 PARAMETERS = ("baseline_sd", "post_sd", "rho", "residual_sd", "drift_reference", "drift_treatment", "missing_post")

@@ -33,7 +33,8 @@ import pandas as pd
 
 from tme.errors import TmeInputError
 from tme.planning.analytic import ancova_sample_size, inflate_for_missing, minimum_detectable_effect
-from tme.planning.reestimation import MIN_PILOT_PAIRS, adjusted_variance, lumped_variance
+from tme.planning.moments import MIN_PILOT_PAIRS
+from tme.planning.reestimation import adjusted_variance, lumped_variance
 from tme.planning.trials import Analysis, TrialModel, Trials, ancova_analysis, simulate_trials
 
 

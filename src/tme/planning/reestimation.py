@@ -49,12 +49,10 @@ from tme.config import Design
 from tme.errors import TmeInputError
 from tme.planning.analytic import ancova_sample_size, inflate_for_missing
 from tme.planning.family import per_endpoint_alpha
-from tme.planning.moments import within_arm_sums
+from tme.planning.moments import MIN_PILOT_PAIRS, within_arm_sums
 from tme.planning.targets import Target, nearest, resolve_targets
 
 ESTIMATORS = ("ancova", "change")
-#: Fewest pooled patients with both samples for a blinded variance (2 residual df of the pooled regression).
-MIN_PILOT_PAIRS = 4
 #: The only columns the blinded re-estimation accepts.
 BLINDED_COLUMNS = ("patient_id", "timepoint", "value")
 

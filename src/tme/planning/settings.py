@@ -17,20 +17,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tme.config import Design
 from tme.errors import TmeInputError
 from tme.plan import AnalysisPlan
-from tme.planning.analytic import check_levels
-from tme.planning.nuisance import check_priors
-from tme.planning.pilot import internal_pilot_table
-from tme.planning.plan import Planning, plan_next_trial
-from tme.planning.reestimation import MIN_PILOT_PAIRS, blinded_reestimation_table
+from tme.planning.moments import MIN_PILOT_PAIRS
 from tme.planning.targets import Target, nearest
-from tme.stats.paired import MIN_PAIRS
+from tme.stats.design import MIN_PAIRS
+
+if TYPE_CHECKING:
+    from tme.planning.plan import Planning
+
+# The planning itself (scipy's optimisers and distributions) is imported where it runs: tme.inputs
+# checks the planning settings in every rule that reads the config.
 
 
 @contextlib.contextmanager
@@ -88,6 +90,9 @@ class PlanningSettings:
                 fix="name the primary endpoints under analysis_plan.endpoints (role: primary), or remove planning",
             )
         targets = _targets(section["targets"], endpoints, plan, file)
+        from tme.planning.analytic import check_levels
+        from tme.planning.nuisance import check_priors
+
         with _config_key(file):
             check_levels(section["alpha"], section["power"])
             check_priors(section["priors"], list(endpoints))
@@ -116,6 +121,8 @@ class PlanningSettings:
 
     def plan(self, values: pd.DataFrame, design: Design) -> Planning:
         """:func:`tme.planning.plan_next_trial` with these settings (unblinded ``values``)."""
+        from tme.planning.plan import plan_next_trial
+
         return plan_next_trial(
             values,
             design,
@@ -138,6 +145,8 @@ class PlanningSettings:
 
     def internal_pilot(self, table: pd.DataFrame) -> pd.DataFrame:
         """:func:`tme.planning.internal_pilot_table` of a planning table with these settings."""
+        from tme.planning.pilot import internal_pilot_table
+
         return internal_pilot_table(
             table,
             pilot_fraction=self.pilot_fraction,
@@ -149,6 +158,8 @@ class PlanningSettings:
 
     def reestimate(self, pooled: pd.DataFrame, design: Design) -> pd.DataFrame:
         """:func:`tme.planning.blinded_reestimation_table` of pooled values without an arm column."""
+        from tme.planning.reestimation import blinded_reestimation_table
+
         return blinded_reestimation_table(
             pooled,
             design,

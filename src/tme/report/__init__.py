@@ -9,7 +9,7 @@ module             content
 =================  ==========================================================================
 """
 
-from importlib import import_module
+from tme.lazy import lazy_exports
 
 #: Public names and the module each comes from (imported on first use: rule scripts that need one
 #: page do not pay for the statistics the methods page imports).
@@ -24,7 +24,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f"tme.report.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'tme.report' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

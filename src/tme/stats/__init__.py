@@ -16,7 +16,7 @@ gene level :func:`differential_expression` (:mod:`tme.stats.de`) and :func:`prer
 (:mod:`tme.stats.gsea`).
 """
 
-from importlib import import_module
+from tme.lazy import lazy_exports
 
 #: Public name → the module of tme.stats that defines it (imported on first use: statsmodels and
 #: scipy.stats are slow to import and a job needs only its own analysis).
@@ -59,11 +59,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str):
-    if name in _API:
-        return getattr(import_module(f"tme.stats.{_API[name]}"), name)
-    raise AttributeError(f"module 'tme.stats' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _API)

@@ -26,6 +26,9 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from tme.config import Design  # noqa: F401  (re-exported: the one design type of tme)
 from tme.errors import TmeInputError
 
+#: Fewest patients with both samples per arm for a within-arm statistic or a pre-post correlation.
+MIN_PAIRS = 3
+
 REQUIRED_COLUMNS = ("patient_id", "arm", "timepoint", "feature", "value")
 
 

@@ -92,6 +92,7 @@ import pandas as pd
 
 from tme.stats.analyses import BETWEEN_ARM, FeatureData, adjusted_for, rank_estimate, readable_columns
 from tme.stats.design import (
+    MIN_PAIRS,
     Design,
     check_covariates,
     check_patient_covariates,
@@ -104,7 +105,6 @@ from tme.stats.parametric import paired_t
 from tme.stats.rank_tests import signed_rank_test
 from tme.stats.result import not_estimable
 
-MIN_PAIRS = 3
 #: Families whose size is pre-specified: a missing p counts as 1 (tme.stats.multiplicity).
 CONFIRMATORY = ("primary", "key_secondary")
 #: Endpoint columns of the feature table (from the analysis plan; empty outside it).
