@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tme.plots.immune import draw_paired_panel
-from tme.plots.style import CATEGORY_COLOURS, NEUTRAL, arm_label, empty_figure, label, theme
+from tme.plots.style import CATEGORY_COLOURS, NEUTRAL, arm_label, empty_figure, label, theme, tight_layout
 
 #: Background cell types drawn in greys under the immune cells.
 BACKGROUND = {"tumour cell": "#8C8C8C", "other": "#D0D0D0"}
@@ -112,7 +112,7 @@ def plot_slide_pair(
             fontsize=9.5,
         )
         fig.text(0.99, 0.01, f"drawn: ≤ {max_cells:,} cells per slide", ha="right", fontsize=6, color=NEUTRAL)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
+        tight_layout(fig, rect=(0, 0.1, 1, 1))
     return fig
 
 
@@ -177,5 +177,5 @@ def plot_cell_metrics(
         fig.suptitle(
             "Cell metrics per arm, pre and post (black bar: median; lines join a patient's biopsies)", fontsize=9
         )
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
-from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, theme
+from tme.plots.style import NEUTRAL, arm_colours, arm_label, empty_figure, label, theme, tight_layout
 
 STEPS = (
     ("randomised", "Randomised"),
@@ -118,5 +118,5 @@ def plot_sample_flow(flow: pd.DataFrame, arms: Sequence[str] | None = None):
                         arrowprops=dict(arrowstyle="->", color=NEUTRAL, lw=1),
                     )
                 _box(ax, x0, 0.19, 0.94, 0.34, _losses(sub, arm), NEUTRAL, fontsize=6.5, ha="left")
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, empty_figure, label, theme
+from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, empty_figure, label, theme, tight_layout
 
 #: Genes up / down in the interaction: the heatmap's orange / purple, never an arm's colour (blue and
 #: vermillion mean "usual care" and "anakinra" in every other figure).
@@ -76,7 +76,7 @@ def plot_volcano(
         ax.set_ylabel("−log10 p")
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1)
         ax.set_title(f"Gene-level arm × timepoint interaction ({len(de):,} genes; BH over genes)", fontsize=9)
-        fig.tight_layout()
+        tight_layout(fig)
     return fig
 
 
@@ -124,5 +124,5 @@ def plot_gsea_dots(gsea: pd.DataFrame, n_sets: int = 30, fdr: float = 0.25):
         cb = fig.colorbar(sc, ax=ax, fraction=0.04)
         cb.set_label("−log10 q (BH over gene sets)")
         ax.set_title(f"Top {len(g)} gene sets by q; hollow: q ≥ {fdr:g}; dot size: set size", fontsize=9)
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

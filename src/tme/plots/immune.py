@@ -22,6 +22,7 @@ from tme.plots.style import (
     label,
     plain_log_ticks,
     theme,
+    tight_layout,
     timepoint_count_ticks,
 )
 
@@ -101,7 +102,7 @@ def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post
             "Measured immune cells per arm, pre and post (black bar: median; lines join a patient's samples)",
             fontsize=9,
         )
-        fig.tight_layout()
+        tight_layout(fig)
     return fig
 
 

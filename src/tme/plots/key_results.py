@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, ci_label, empty_figure, label, theme
+from tme.plots.style import NEUTRAL, OKABE_ITO, arm_label, ci_label, empty_figure, label, theme, tight_layout
 from tme.report.key_results import ROLES, Trial, confirmatory_rows
 
 
@@ -71,5 +71,5 @@ def plot_key_forest(effects: pd.DataFrame, trial: Trial):
         contrast = f"{arm_label(trial.treatment_arm)} − {arm_label(trial.reference_arm)}"
         ax.set_xlabel(f"Standardised difference in change, {contrast} (baseline SDs; {ci_label(trial.conf_level)})")
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=7.5)
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from tme.nanostring.qc import QcThresholds
-from tme.plots.style import NEUTRAL, OKABE_ITO, empty_figure, label, plain_log_ticks, theme
+from tme.plots.style import NEUTRAL, OKABE_ITO, empty_figure, label, plain_log_ticks, theme, tight_layout
 
 FAIL = OKABE_ITO["vermillion"]
 _MAX_LABELS = 8
@@ -102,5 +102,5 @@ def plot_nanostring_qc(qc: pd.DataFrame, thresholds: QcThresholds = QcThresholds
         fig.suptitle(
             f"nCounter QC: {len(qc)} samples, {n_fail} failing at least one rule (policy: {t.policy})", fontsize=10
         )
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tme.plots.style import NEUTRAL, OKABE_ITO, empty_figure, label, theme
+from tme.plots.style import NEUTRAL, OKABE_ITO, empty_figure, label, theme, tight_layout
 
 #: Colours of the other effects (yellow is too pale for thin lines); the target's curve is black.
 EFFECT_COLOURS = tuple(
@@ -95,5 +95,5 @@ def plot_power_curves(grid: pd.DataFrame, table: pd.DataFrame | None = None, nco
             ),
             fontsize=8.5,
         )
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

@@ -22,6 +22,7 @@ from tme.plots.style import (
     label,
     plain_log_ticks,
     theme,
+    tight_layout,
 )
 
 
@@ -101,7 +102,7 @@ def plot_expression_qc(
         fig.suptitle(
             "Expression QC: " + ", ".join(f"{arm_label(a)} {int(n.get(a, 0))} samples" for a in arm_order), fontsize=10
         )
-        fig.tight_layout()
+        tight_layout(fig)
     return fig
 
 
@@ -196,5 +197,5 @@ def plot_pca(
             f"PCA of log2 CPM+1, {min(n_top, np.asarray(X).shape[1])} most variable genes, {len(obs)} usable samples",
             fontsize=10,
         )
-        fig.tight_layout()
+        tight_layout(fig)
     return fig

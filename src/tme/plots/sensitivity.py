@@ -34,6 +34,7 @@ from tme.plots.style import (
     format_p,
     label,
     theme,
+    tight_layout,
 )
 
 
@@ -92,7 +93,7 @@ def plot_tipping_point(
         ax.tick_params(labelsize=7)
         ax.set_title(f"Tipping point: {label(feature, 50)}", loc="left", fontsize=9, fontweight="bold")
         ax.legend(fontsize=6.5, loc="best")
-        fig.tight_layout()
+        tight_layout(fig)
     return fig
 
 

@@ -235,6 +235,18 @@ def adjusted_p_name(method: object) -> str:
     return f"adj. p ({MULTIPLICITY_LABELS.get(key, label(key, 20))})"
 
 
+def tight_layout(fig, **kwargs) -> None:
+    """``fig.tight_layout(**kwargs)`` applied once, leaving no layout engine on the figure.
+
+    ``Figure.tight_layout`` leaves a placeholder engine behind, and ``savefig`` lays out (draws) a
+    figure with any engine once more before drawing it: a third of a figure rule's time for three
+    formats. The margins it computes are kept as ``subplots_adjust`` values.
+    """
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    TightLayoutEngine(**kwargs).execute(fig)
+
+
 def _layout_box(fig):
     """The figure's tight bounding box in inches, padded as ``bbox_inches="tight"`` pads it.
 
