@@ -1,25 +1,33 @@
-"""Package exports that import their module on first use (PEP 562).
+"""Package exports that import their module on first use (PEP 562, and PEP 549's module class).
 
 A rule script pays only for the modules it uses: ``tme.stats`` would otherwise import scipy and every
-analysis, ``tme.planning`` scipy's optimisers, for a job that reads one table.
+analysis, ``tme.planning`` scipy's optimisers, ``tme.nanostring`` anndata, for a job that reads one
+table or a Snakefile that only plans jobs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import sys
+import types
+from collections.abc import Mapping
 from importlib import import_module
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], object], Callable[[], list]]:
-    """``(__getattr__, __dir__)`` for ``package`` whose public names come from ``exports``
-    (name → submodule of ``package``)."""
+def lazy_exports(package: str, exports: Mapping[str, str]) -> None:
+    """Make the public names of ``package`` (name → submodule in ``exports``) load on first use.
 
-    def __getattr__(name: str) -> object:
-        if name in exports:
-            return getattr(import_module(f"{package}.{exports[name]}"), name)
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+    The package's class is swapped rather than given a module ``__getattr__``: an export named like
+    its submodule (``tme.stats.clda``, ``tme.nanostring.normalise``) must stay the function once the
+    import system has bound the submodule to that name on the package.
+    """
 
-    def __dir__() -> list[str]:
-        return sorted(exports)
+    class LazyPackage(types.ModuleType):
+        def __getattribute__(self, name: str):
+            if name in exports:
+                return getattr(import_module(f"{package}.{exports[name]}"), name)
+            return super().__getattribute__(name)
 
-    return __getattr__, __dir__
+        def __dir__(self) -> list[str]:
+            return sorted(set(super().__dir__()) | set(exports))
+
+    sys.modules[package].__class__ = LazyPackage

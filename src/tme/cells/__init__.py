@@ -16,63 +16,42 @@
 * :func:`write_cell_cohort` — a simulated OZM-034-like cohort with planted truth.
 """
 
-from tme.cells.cohort import (
-    CellSettings,
-    check_cell_cohort,
-    cohort_metrics,
-    exports_in_directory,
-    job_metrics,
-    patient_slides,
-    read_manifest,
-    slide_biopsy,
-    slide_cells,
-    slide_job,
-    slide_metrics,
-    usable_exports,
-)
-from tme.cells.exports import CellExport, detect_software, read_cell_export
-from tme.cells.metrics import (
-    METRIC_COLUMNS,
-    Biopsy,
-    MetricPlan,
-    biopsy_from_export,
-    biopsy_metrics,
-    paired_values,
-    planned_features,
-    read_metrics,
-)
-from tme.cells.phenotypes import PhenotypeMap
-from tme.cells.regions import CompartmentMap, read_annotation_areas, read_region_table
-from tme.cells.simulate import simulate_cell_cohort, write_cell_cohort
+from tme.lazy import lazy_exports
 
-__all__ = [
-    "METRIC_COLUMNS",
-    "Biopsy",
-    "CellExport",
-    "CellSettings",
-    "CompartmentMap",
-    "MetricPlan",
-    "PhenotypeMap",
-    "biopsy_from_export",
-    "biopsy_metrics",
-    "check_cell_cohort",
-    "cohort_metrics",
-    "detect_software",
-    "exports_in_directory",
-    "job_metrics",
-    "paired_values",
-    "patient_slides",
-    "planned_features",
-    "read_annotation_areas",
-    "read_cell_export",
-    "read_manifest",
-    "read_metrics",
-    "read_region_table",
-    "simulate_cell_cohort",
-    "slide_biopsy",
-    "slide_cells",
-    "slide_job",
-    "slide_metrics",
-    "usable_exports",
-    "write_cell_cohort",
-]
+#: Public name → the module defining it (imported on first use: the workflow reads this package
+#: when it parses the Snakefile, and most runs never read a cell export or an RCC file).
+_EXPORTS = {
+    "CellSettings": "cohort",
+    "check_cell_cohort": "cohort",
+    "cohort_metrics": "cohort",
+    "exports_in_directory": "cohort",
+    "job_metrics": "cohort",
+    "patient_slides": "cohort",
+    "read_manifest": "cohort",
+    "slide_biopsy": "cohort",
+    "slide_cells": "cohort",
+    "slide_job": "cohort",
+    "slide_metrics": "cohort",
+    "usable_exports": "cohort",
+    "CellExport": "exports",
+    "detect_software": "exports",
+    "read_cell_export": "exports",
+    "Biopsy": "metrics",
+    "METRIC_COLUMNS": "metrics",
+    "MetricPlan": "metrics",
+    "biopsy_from_export": "metrics",
+    "biopsy_metrics": "metrics",
+    "paired_values": "metrics",
+    "planned_features": "metrics",
+    "read_metrics": "metrics",
+    "PhenotypeMap": "phenotypes",
+    "CompartmentMap": "regions",
+    "read_annotation_areas": "regions",
+    "read_region_table": "regions",
+    "simulate_cell_cohort": "simulate",
+    "write_cell_cohort": "simulate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_exports(__name__, _EXPORTS)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
+import scipy  # scipy.spatial loads on first use: the workflow imports this module to plan its jobs
 
 CHUNK_SIZE = 100_000
 MAX_EDGE_WEIGHT = 100.0  # spatstat edge.Ripley(maxweight = 100)
@@ -80,7 +80,7 @@ def nearest_distance(xy_from: np.ndarray, xy_to: np.ndarray, chunk_size: int = C
     out = np.full(len(xy_from), np.inf)
     if len(xy_to) == 0 or len(xy_from) == 0:
         return out
-    tree = cKDTree(xy_to, balanced_tree=False, compact_nodes=False)
+    tree = scipy.spatial.cKDTree(xy_to, balanced_tree=False, compact_nodes=False)
     for start in range(0, len(xy_from), chunk_size):
         out[start : start + chunk_size] = tree.query(xy_from[start : start + chunk_size], k=1)[0]
     return out
@@ -109,9 +109,9 @@ def ripley_edge_weight(xy: np.ndarray, d: np.ndarray, window: Window) -> np.ndar
     return np.where(d > 0, np.clip(weight, 1.0, MAX_EDGE_WEIGHT), 1.0)
 
 
-def _pairs(tree_j: cKDTree, xy_i: np.ndarray, r: float):
+def _pairs(tree_j: scipy.spatial.cKDTree, xy_i: np.ndarray, r: float):
     """Pairs ``(i, j, d)`` with ``d ≤ r`` between the chunk ``xy_i`` and the tree of type *j*."""
-    tree_i = cKDTree(xy_i, balanced_tree=False, compact_nodes=False)
+    tree_i = scipy.spatial.cKDTree(xy_i, balanced_tree=False, compact_nodes=False)
     pairs = tree_i.sparse_distance_matrix(tree_j, r, output_type="ndarray")
     return pairs["i"], pairs["v"]
 
@@ -130,7 +130,7 @@ def pair_sums(
     weights = np.zeros((len(xy_i), len(radii)))
     if len(xy_i) == 0 or len(xy_j) == 0:
         return counts, weights
-    tree_j = cKDTree(xy_j, balanced_tree=False, compact_nodes=False)
+    tree_j = scipy.spatial.cKDTree(xy_j, balanced_tree=False, compact_nodes=False)
     for start in range(0, len(xy_i), chunk_size):
         chunk = xy_i[start : start + chunk_size]
         i, d = _pairs(tree_j, chunk, float(radii.max()))

@@ -7,31 +7,30 @@ Modules: :mod:`~tme.nanostring.rcc` (one RCC file), :mod:`~tme.nanostring.rlf` (
 expression reader), :mod:`~tme.nanostring.simulate` (a simulated OZM-034-like RCC cohort).
 """
 
-from tme.nanostring.genorm import genorm
-from tme.nanostring.match import match_files
-from tme.nanostring.normalise import NormalisationOptions, Normalised, normalise
-from tme.nanostring.panel import RccSet, read_rcc_set
-from tme.nanostring.qc import QcThresholds, nanostring_qc
-from tme.nanostring.rcc import RccFile, parse_rcc, rcc_paths, read_rcc
-from tme.nanostring.reader import NanostringInput, nanostring_options, read_nanostring
-from tme.nanostring.rlf import read_rlf
+from tme.lazy import lazy_exports
 
-__all__ = [
-    "NanostringInput",
-    "NormalisationOptions",
-    "Normalised",
-    "QcThresholds",
-    "RccFile",
-    "RccSet",
-    "genorm",
-    "match_files",
-    "nanostring_options",
-    "nanostring_qc",
-    "normalise",
-    "parse_rcc",
-    "rcc_paths",
-    "read_nanostring",
-    "read_rcc",
-    "read_rcc_set",
-    "read_rlf",
-]
+#: Public name → the module defining it (imported on first use: the workflow reads this package
+#: when it parses the Snakefile, and most runs never read an RCC file or a cell export).
+_EXPORTS = {
+    "genorm": "genorm",
+    "match_files": "match",
+    "NormalisationOptions": "normalise",
+    "Normalised": "normalise",
+    "normalise": "normalise",
+    "RccSet": "panel",
+    "read_rcc_set": "panel",
+    "QcThresholds": "qc",
+    "nanostring_qc": "qc",
+    "RccFile": "rcc",
+    "parse_rcc": "rcc",
+    "rcc_paths": "rcc",
+    "read_rcc": "rcc",
+    "NanostringInput": "reader",
+    "nanostring_options": "reader",
+    "read_nanostring": "reader",
+    "read_rlf": "rlf",
+}
+
+__all__ = sorted(_EXPORTS)
+
+lazy_exports(__name__, _EXPORTS)

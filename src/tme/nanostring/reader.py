@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 
@@ -32,6 +31,9 @@ from tme.nanostring.match import match_files
 from tme.nanostring.normalise import NormalisationOptions, Normalised, normalise
 from tme.nanostring.panel import RccSet, read_rcc_set
 from tme.nanostring.qc import QcThresholds, nanostring_qc
+
+if TYPE_CHECKING:  # anndata (0.6 s) only where an RCC cohort is read, not when the workflow is planned
+    import anndata as ad
 
 _GENE_CLASSES = ("Endogenous", "Housekeeping")
 #: What replaces file names and typed IDs in the returned tables when the sheet is pseudonymised.
@@ -134,6 +136,8 @@ def _genes(symbols: pd.DataFrame, log2: np.ndarray) -> np.ndarray:
 def _anndata(rcc: RccSet, norm: Normalised, obs: pd.DataFrame) -> tuple[ad.AnnData, pd.DataFrame]:
     """The genes of the panel (Endogenous and Housekeeping probes mapped to symbols) as an AnnData, and
     the unmapped names."""
+    import anndata as ad
+
     genes = np.flatnonzero(rcc.probes["code_class"].isin(_GENE_CLASSES).to_numpy())
     symbols = GeneMap.load().to_symbols(rcc.probes["name"].to_numpy()[genes].tolist()).reset_index(drop=True)
     unmapped = symbols.loc[symbols["status"] != "mapped", ["input_id", "id_type", "status"]].reset_index(drop=True)

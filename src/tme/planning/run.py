@@ -33,7 +33,6 @@ import pandas as pd
 from tme.config import POOLED, Design
 from tme.errors import TmeInputError
 from tme.io import write_tsv
-from tme.planning.plan import Planning, write_planning
 from tme.planning.settings import PlanningSettings
 from tme.run_features import assemble_features, feature_tables, require_tables
 
@@ -97,6 +96,8 @@ def compute_planning(settings: PlanningSettings, values: pd.DataFrame, design: D
 
 def write_outputs(computed: Mapping[str, Any], paths: Mapping[str, str | os.PathLike]) -> list[Path]:
     """Write what :func:`compute_planning` returned to ``paths`` (same keys), atomically."""
+    from tme.planning.plan import Planning, write_planning  # scipy: not when the workflow is planned
+
     if "blinded" in computed:
         write_tsv(computed["blinded"], paths["blinded"])
         return [Path(paths["blinded"])]

@@ -59,4 +59,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _API)
+lazy_exports(__name__, _API)
