@@ -6,10 +6,9 @@ workflow runs with ``--profile workflow/profiles/slurm --profile tests/cluster/p
 the shipped profile plus a test override (partition ``debug``, squeue status checks, short
 intervals).  Nothing is mocked.
 
-The workflow runs on a small cohort made by ``tme simulate`` (12 patients, 4,800 genes) with
-200 bootstrap resamples and 100 GSEA permutations: every rule runs, in a fraction of the bundled
-example's time, so that the module stays within a few minutes on 2 cores.
-``TME_SLURM_TEST_DATA=example`` uses the bundled config/example with its own settings instead.
+The workflow runs on the suite's shared small cohort with the config of the suite's shared local
+run (``small_cohort``, ``small_run`` in tests/conftest.py), which is the reference the SLURM
+tables are compared with byte for byte: no second local run of the same workflow.
 
 Skipped only where SLURM cannot run at all (not root, or neither apt-get nor SLURM binaries);
 with ``CI=true`` that is a failure instead, so CI cannot go green without running these tests.
@@ -32,6 +31,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import cohort_config
+
 pytestmark = pytest.mark.slurm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +41,6 @@ START = CLUSTER / "start_slurm.sh"
 STOP = CLUSTER / "stop_slurm.sh"
 TEST_PROFILE = CLUSTER / "profile-test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
-USE_EXAMPLE = os.environ.get("TME_SLURM_TEST_DATA", "").lower() == "example"
-SMALL_COHORT = ["--seed", "34", "--patients", "12", "--genes", "4800"]
-# Fewer resamples on the small cohort (same code paths, a fraction of the time).
-SMALL_STATISTICS = {"n_bootstrap": 200, "gsea_permutations": 100}
-SMALL_PLANNING = {"n_trials": 100, "n_bootstrap": 100}
-
 # Every snakemake call gets a hard timeout so that a hang fails the test instead of CI.
 RUN_TIMEOUT = int(os.environ.get("TME_SLURM_RUN_TIMEOUT", "300"))
 # The resume test runs the workflow up to this rule (a short chain of SLURM jobs).
@@ -99,26 +94,16 @@ def slurm_cluster():
 
 
 # --------------------------------------------------------------------------- helpers
-def copy_workflow(dest: Path, cohort: Path | None) -> Path:
-    """A private copy of the runnable workflow (Snakefile, workflow/, config/, envs/).
-
-    With *cohort*, that directory replaces config/example/ in config/config.yaml."""
+def copy_workflow(dest: Path, cohort: Path) -> Path:
+    """A private copy of the runnable workflow (Snakefile, workflow/, config/, envs/) whose
+    config/config.yaml is the shared local run's config (:func:`conftest.cohort_config` of *cohort*)."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "Snakefile", dest / "Snakefile")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for sub in ("workflow", "config", "envs"):
         if (ROOT / sub).is_dir():
             shutil.copytree(ROOT / sub, dest / sub, ignore=ignore)
-    if cohort is not None:
-        shutil.copytree(cohort, dest / "config" / "slurm-test")
-        path = dest / "config" / "config.yaml"
-        text = path.read_text()
-        assert "config/example/" in text, "config/config.yaml no longer points at config/example/"
-        config = yaml.safe_load(text.replace("config/example/", "config/slurm-test/"))
-        config.setdefault("statistics", {}).update(SMALL_STATISTICS)
-        if config.get("planning"):
-            config["planning"].update(SMALL_PLANNING)
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(cohort_config(cohort)))
     return dest
 
 
@@ -211,55 +196,15 @@ def assert_same_results(local: dict[str, bytes], workdir: Path, part: bool = Fal
 
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def cohort(tmp_path_factory):
-    """Input data for the runs: a small simulated cohort, or None for config/example."""
-    if USE_EXAMPLE:
-        return None
-    out = tmp_path_factory.mktemp("cohort")
-    tme = Path(sys.executable).with_name("tme")
-    cmd = [str(tme) if tme.exists() else "tme", "simulate", *SMALL_COHORT, "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"`{' '.join(cmd)}` failed:\n{done.stderr}"
-    return out
+def cohort(small_cohort):
+    """Input data for the runs: the suite's shared small cohort."""
+    return small_cohort
 
 
 @pytest.fixture(scope="session")
-def local_run(tmp_path_factory, cohort):
-    """The reference run (same workflow, locally, --cores 2), started in the background as soon
-    as the module starts, so that it overlaps the short SLURM tests that do not need it."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("local"), cohort)
-    log_path = workdir / "local-run.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [snakemake_bin(), "--cores", "2"],
-            cwd=workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        yield workdir, proc
-    finally:
-        stop_process_group(proc)
-
-
-@pytest.fixture(autouse=True)
-def _start_local_run_early(slurm_cluster, local_run):
-    """Every test of the module requests the background reference run (once SLURM is known to
-    be up, so that a skip costs nothing), so it starts with the first test."""
-
-
-@pytest.fixture(scope="session")
-def local_results(local_run):
-    workdir, proc = local_run
-    try:
-        proc.wait(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the local reference run did not finish within {RUN_TIMEOUT} s")
-    log = (workdir / "local-run.log").read_text()
-    assert proc.returncode == 0, f"local run failed:\n{log[-4000:]}"
-    return result_files(workdir)
+def local_results(small_run):
+    """The reference: the suite's shared local run of the same config (tests/conftest.py)."""
+    return result_files(small_run)
 
 
 def stop_process_group(proc: subprocess.Popen):
@@ -275,7 +220,7 @@ def stop_process_group(proc: subprocess.Popen):
 
 
 # --------------------------------------------------------------------------- tests
-# The short tests come first: they overlap the local reference run started in the background.
+# The short tests come first (the shared local run may still be building on another worker).
 def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, cohort, tmp_path):
     workdir = copy_workflow(tmp_path / "wf", cohort)
     bad = tmp_path / "profile-bad-partition"
