@@ -13,20 +13,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from tme.stats.bootstrap import bootstrap_mean_change_difference
-from tme.stats.clda import clda
+from tme import stats  # the analyses' implementations load on first use (scipy): not for the registry's names
 from tme.stats.design import Design, confounded_covariates, covariate_matrix
-from tme.stats.effects import readable_effects
-from tme.stats.imputation import multiple_imputation_ancova
-from tme.stats.mixed import mixed_model_interaction
-from tme.stats.parametric import ancova, ancova_hc3, welch_t
-from tme.stats.rank_tests import RankTestResult, rank_sum_test
 from tme.stats.result import Estimate, not_estimable
+
+if TYPE_CHECKING:
+    from tme.stats.rank_tests import RankTestResult
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,7 @@ def _ancova_with(data: FeatureData, frame: pd.DataFrame, prepared: tuple | None 
     """ANCOVA adjusted for the covariates in ``frame`` (``prepared``: their :func:`feature_covariates`)."""
     covs, note = prepared or feature_covariates(frame)
     pairs = data.pairs
-    result = ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
+    result = stats.ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
     if result.note == "ANCOVA design is rank-deficient":
         why = confounded_covariates(
             {"baseline value": pairs["pre"].to_numpy(), "arm": data.treated},
@@ -168,7 +165,7 @@ def _mixed_model(data: FeatureData) -> Estimate:
     treated = (frame["arm"] == design.treatment_arm).to_numpy(float)
     per_sample = data.covariates.reindex(frame["patient_id"]).reset_index(drop=True)
     covs, note = feature_covariates(per_sample)
-    result = mixed_model_interaction(
+    result = stats.mixed_model_interaction(
         frame["value"].to_numpy(), post, treated, frame["patient_id"].to_numpy(), covs, data.conf_level
     )
     if result.note == "mixed-model design is rank-deficient":
@@ -184,20 +181,20 @@ def _mixed_model(data: FeatureData) -> Estimate:
 def _ancova_hc3(data: FeatureData) -> Estimate:
     covs, note = data.paired_covariates
     pairs = data.pairs
-    return _with_note(ancova_hc3(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
+    return _with_note(stats.ancova_hc3(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
                                  data.conf_level), note)  # fmt: skip
 
 
 def _clda(data: FeatureData) -> Estimate:
     patients = data.every_patient
     covs, note = data.patient_covariates
-    return _with_note(clda(patients["pre"], patients["post"], patients["treated"], covs, data.conf_level), note)
+    return _with_note(stats.clda(patients["pre"], patients["post"], patients["treated"], covs, data.conf_level), note)
 
 
 def _mi_mar(data: FeatureData) -> Estimate:
     patients = data.every_patient
     covs, note = data.patient_covariates
-    result = multiple_imputation_ancova(patients["pre"], patients["post"], patients["treated"], covs,
+    result = stats.multiple_imputation_ancova(patients["pre"], patients["post"], patients["treated"], covs,
                                         data.options.get("n_imputations", 50), data.options.get("seed", 0),
                                         data.conf_level)  # fmt: skip
     return _with_note(result, note)
@@ -210,23 +207,25 @@ def readable_columns(data: FeatureData, result: Estimate) -> dict:
         return {}
     covs, _ = data.paired_covariates
     pairs = data.pairs
-    return readable_effects(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
+    return stats.readable_effects(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
                             data.transform, data.conf_level, result)  # fmt: skip
 
 
 def _mann_whitney(data: FeatureData) -> Estimate:
     d = data.design
-    return rank_estimate(rank_sum_test(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level))
+    return rank_estimate(
+        stats.rank_sum_test(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level)
+    )
 
 
 def _welch(data: FeatureData) -> Estimate:
     d = data.design
-    return welch_t(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level)
+    return stats.welch_t(data.changes(d.treatment_arm), data.changes(d.reference_arm), data.conf_level)
 
 
 def _bootstrap(data: FeatureData) -> Estimate:
     d = data.design
-    return bootstrap_mean_change_difference(
+    return stats.bootstrap_mean_change_difference(
         data.changes(d.treatment_arm),
         data.changes(d.reference_arm),
         data.options.get("n_bootstrap", 2000),
