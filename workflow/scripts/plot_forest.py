@@ -19,7 +19,7 @@ def main(snakemake):
     with FigurePages(snakemake.output.pdf) as files:
         for page in pages:
             fig = plot_forest(page.rows, arms, level, page_title(page), page.xlim)
-            files.save(fig, out / f"{page.stem}.png", tight=False)  # laid out in inches, fills its canvas
+            files.save(fig, out / f"{page.stem}.png")
         if not pages:  # the report still gets a page saying why
             files.save(plot_forest(None, arms, level), out / "00_none_01.png")
 

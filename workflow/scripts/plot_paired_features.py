@@ -48,8 +48,7 @@ def main(snakemake):
             fig = plot_feature(
                 values, feature, arms, design.pre, design.post, row, annotation, names.get(feature), level
             )
-            # laid out in inches within its canvas: no tight-bounding-box pass
-            (imm if kind == "immune" else sig).save(fig, Path(outputs[kind]) / f"{stems[feature]}.png", tight=False)
+            (imm if kind == "immune" else sig).save(fig, Path(outputs[kind]) / f"{stems[feature]}.png")
             logging.info("plotted %s as %s", feature, stems[feature])
 
 

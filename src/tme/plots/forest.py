@@ -200,8 +200,7 @@ def plot_forest(
 
     Filled squares: adjusted p < 1 − ``conf_level``; open squares otherwise; bars: the CI at
     ``conf_level``. ``xlim`` (default: fitted to the rows) lets a family's pages share an axis.
-    Laid out in inches within its canvas, so it can be saved without a tight bounding box
-    (``FigurePages.save(..., tight=False)``).
+    Laid out in inches within its canvas.
     """
     if rows is None or rows.empty:
         return empty_figure("No rows to draw in the between-arm table.", title)

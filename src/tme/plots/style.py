@@ -317,15 +317,12 @@ class FigurePages:
             self._stack = stack.pop_all()
         return self
 
-    def save(self, fig, png: str | os.PathLike, tight: bool = True) -> Path:
-        """Write ``fig`` to ``png`` and as the next page of the PDF, and close it.
-
-        ``tight=False`` for a figure laid out in inches that fills its canvas: saved as it is,
-        without the extra layout pass that finds the tight bounding box.
-        """
+    def save(self, fig, png: str | os.PathLike) -> Path:
+        """Write ``fig`` to ``png`` and as the next page of the PDF (both cut to the tight bounding box,
+        found once), and close it."""
         png = Path(png)
         with theme():
-            box = _layout_box(fig) if tight else None
+            box = _layout_box(fig)
             with atomic_path(png) as tmp:
                 _savefig(fig, tmp, "png", box, self.dpi)
             self._pages.savefig(fig, dpi=self.dpi, bbox_inches=box, facecolor="white")
