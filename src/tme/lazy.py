@@ -1,4 +1,4 @@
-"""Package exports that import their module on first use (PEP 562, and PEP 549's module class).
+"""Package exports that import their module on first use (the package module's ``__class__`` swapped).
 
 A rule script pays only for the modules it uses: ``tme.stats`` would otherwise import scipy and every
 analysis, ``tme.planning`` scipy's optimisers, ``tme.nanostring`` anndata, for a job that reads one

@@ -28,7 +28,7 @@ The power-curve figure is :func:`tme.plots.planning.plot_power_curves`.
 
 from tme.lazy import lazy_exports
 
-# Exports load on first use (PEP 562): rules that only check the config (tme.planning.settings via
+# Exports load on first use (tme.lazy): rules that only check the config (tme.planning.settings via
 # tme.inputs) do not pay for scipy's optimisers and distributions.
 _EXPORTS = {
     "ancova_power": "analytic",
