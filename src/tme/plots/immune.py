@@ -69,7 +69,7 @@ def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post
         else:  # zeros present: linear near zero, logarithmic above
             ax.set_yscale("symlog", linthresh=1)
         plain_log_ticks(ax)
-    timepoint_count_ticks(ax, sub, arms, pre, post, colours, spacing=2.5, width=6, fontsize=6.5)
+    timepoint_count_ticks(ax, sub, arms, pre, post, colours, spacing=2.5, width=6, arm_fontsize=6.5)
 
 
 def plot_immune_values(immune: pd.DataFrame, arms: Sequence[str], pre: str, post: str, ncols: int = 4):

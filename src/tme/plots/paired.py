@@ -110,7 +110,7 @@ def plot_feature(
             if len(pairs):
                 medians = [pairs["pre"].median(), pairs["post"].median()]
                 ax1.plot([x_pre, x_post], medians, color="black", lw=2.4, marker="o", ms=5, zorder=4)
-        timepoint_count_ticks(ax1, sub, arms, pre, post, colours, spacing=3, width=10, fontsize=7)
+        timepoint_count_ticks(ax1, sub, arms, pre, post, colours, spacing=3, width=10, arm_fontsize=7)
         ax1.set_xlim(-0.6, 3 * (len(arms) - 1) + 1.6)
         ax1.autoscale_view(scalex=False)
         ax1.set_ylabel(label(axis_label, 45, lines=2), fontsize=8)

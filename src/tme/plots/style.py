@@ -356,10 +356,11 @@ def empty_figure(message: str, title: str = "", size=(6, 2.5)):
 
 
 def timepoint_count_ticks(
-    ax, sub, arms: Sequence[str], pre: str, post: str, colours, *, spacing: float, width: int, fontsize: float
+    ax, sub, arms: Sequence[str], pre: str, post: str, colours, *, spacing: float, width: int, arm_fontsize: float
 ) -> None:
-    """Tick labels ``pre / n = 20`` at ``spacing * i`` and ``spacing * i + 1`` for arm ``i``, and
-    ``arm / 19 pairs`` under each arm, counted from ``sub`` (``patient_id, arm, timepoint, value``)."""
+    """Tick labels ``pre / n = 20`` at ``spacing * i`` and ``spacing * i + 1`` for arm ``i`` (timepoint
+    names cut to ``width`` characters, 6.5 pt), and ``arm / 19 pairs`` under each arm (``arm_fontsize``),
+    counted from ``sub`` (``patient_id, arm, timepoint, value``)."""
     from tme.plots.data import timepoint_counts
 
     ticks, names = [], []
@@ -374,7 +375,7 @@ def timepoint_count_ticks(
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="top",
-            fontsize=fontsize,
+            fontsize=arm_fontsize,
             color=colours[arm],
             fontweight="bold",
         )
