@@ -137,6 +137,22 @@ def test_huge_effects_and_tails():
     assert np.isnan(ancova_power(1.5, 1.0, 1.0, 0.05))  # 2n - 3 = 0 df
 
 
+def test_two_tailed_power_equals_scipy_nct_including_where_nctdtr_fails():
+    """The fast path (special.nctdtr) against stats.nct.sf: one residual df, large df, ncp 0 to 40,
+    and points where nctdtr returns NaN far in a tail (the fallback must take over there)."""
+    from tme.planning.analytic import _two_tailed
+
+    rng = np.random.default_rng(7)
+    # nctdtr(df, -ncp, q) is NaN at these two points with scipy 1.17 (the fallback's cases)
+    tails = [(290.58586060743846, 3.7453873756059797, 5.052575912088136)]
+    tails += [(203.8486580373152, 4.960451586665122, 4.948813610096047)]
+    cases = [(1.0, 12.7, np.array([0.0, 0.5, 3.0, 40.0]))] + [(df, q, np.array([ncp])) for df, q, ncp in tails]
+    cases += [(rng.uniform(1, 500), rng.uniform(0.5, 6), rng.uniform(0, 40, 20)) for _ in range(200)]
+    for df, q, ncp in cases:
+        expected = stats.nct.sf(q, df, ncp) + stats.nct.sf(q, df, -ncp)
+        np.testing.assert_allclose(_two_tailed(q, df, ncp), expected, rtol=0, atol=1e-14)
+
+
 def test_inflation_for_missing_posts():
     assert inflate_for_missing(20, 0.0) == 20
     assert inflate_for_missing(20, 0.1) == 23  # 20 / 0.9 = 22.2
