@@ -8,7 +8,10 @@ intervals).  Nothing is mocked.
 
 The workflow runs on the suite's shared small cohort with the config of the suite's shared local
 run (``small_cohort``, ``small_run`` in tests/conftest.py), which is the reference the SLURM
-tables are compared with byte for byte: no second local run of the same workflow.
+tables are compared with byte for byte: no second local run of the same workflow. That config has
+no analysis plan and no ``planning`` section, so the ``planning`` rule is not submitted here (its
+resources are in the shipped profile like every other rule's; it runs locally in tests/test_readme.py
+and tests/test_plan_workflow.py).
 
 Skipped only where SLURM cannot run at all (not root, or neither apt-get nor SLURM binaries);
 with ``CI=true`` that is a failure instead, so CI cannot go green without running these tests.
@@ -196,12 +199,6 @@ def assert_same_results(local: dict[str, bytes], workdir: Path, part: bool = Fal
 
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
-def cohort(small_cohort):
-    """Input data for the runs: the suite's shared small cohort."""
-    return small_cohort
-
-
-@pytest.fixture(scope="session")
 def local_results(small_run):
     """The reference: the suite's shared local run of the same config (tests/conftest.py)."""
     return result_files(small_run)
@@ -221,8 +218,8 @@ def stop_process_group(proc: subprocess.Popen):
 
 # --------------------------------------------------------------------------- tests
 # The short tests come first (the shared local run may still be building on another worker).
-def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, cohort, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf", cohort)
+def test_nonexistent_partition_fails_fast_with_slurms_message(slurm_cluster, small_cohort, tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", small_cohort)
     bad = tmp_path / "profile-bad-partition"
     bad.mkdir()
     (bad / "config.yaml").write_text(
@@ -276,8 +273,8 @@ def test_job_over_its_memory_is_retried_with_more(slurm_cluster, tmp_path):
     assert (workdir / "out" / "hog.txt").read_text().strip() == "1200"
 
 
-def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, cohort, tmp_path):
-    workdir = copy_workflow(tmp_path / "wf", cohort)
+def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_results, small_cohort, tmp_path):
+    workdir = copy_workflow(tmp_path / "wf", small_cohort)
     before, started = last_job_id(), time.monotonic()
     done = run(slurm_cmd(), cwd=workdir)
     elapsed = time.monotonic() - started
@@ -313,12 +310,12 @@ def test_every_job_goes_through_sbatch_and_matches_local(slurm_cluster, local_re
     )
 
 
-def test_resume_after_a_cancelled_job(slurm_cluster, local_results, cohort, tmp_path):
+def test_resume_after_a_cancelled_job(slurm_cluster, local_results, small_cohort, tmp_path):
     """Cancel a running job with scancel; the same command again finishes only what is missing.
 
     Runs the part of the workflow up to RESUME_TARGET (ingest, then scoring) to keep it short;
     the whole workflow is covered by the test above."""
-    workdir = copy_workflow(tmp_path / "wf", cohort)
+    workdir = copy_workflow(tmp_path / "wf", small_cohort)
     log_path = workdir / "first-run.log"
     before = last_job_id()
     with log_path.open("w") as log:
