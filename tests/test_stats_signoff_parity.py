@@ -107,6 +107,15 @@ def test_clda_not_estimable_without_pairs():
     assert np.isnan(result.estimate) and "both samples" in result.note
 
 
+def test_clda_not_estimable_when_reml_runs_to_a_singular_covariance():
+    """Six patients, three pairs: REML drives the pre-post correlation to 1 (1 - rho^2 ~ 2e-7 when
+    step halving stalls); an estimate on ~1 Kenward-Roger df with p 3e-4 would be noise, so NA."""
+    pre = [0.77690202, 0.96488113, -1.08217839, np.nan, -0.16816076, -0.18966098]
+    post = [-0.76189137, np.nan, np.nan, -1.3279093, -1.1375595, 0.01619465]
+    result = clda(pre, post, [0, 1, 0, 1, 0, 1])
+    assert np.isnan(result.estimate) and "singular or at its boundary" in result.note
+
+
 RANK = read("rank_expected.tsv")
 
 

@@ -70,50 +70,79 @@ class CldaFit:
 
 
 class _Structure:
-    """Stacked samples of the patients: response, design and the covariance pattern matrices."""
+    """The patients' samples as 2-slot blocks (slot 0 pre, 1 post; a missing sample's slot is zero).
+
+    ``V`` is block diagonal, one 2 x 2 (or 1 x 1) block per patient, so every quantity of the REML
+    fit is a sum over patients of 2 x 2 products: ``X'V^-1 X = sum_i X_i' W_i X_i`` with ``W_i`` the
+    inverse of the patient's observed block, zero-padded. ``x``, ``y`` and :meth:`dense_v_k` are the
+    stacked samples (each patient's pre then post) for the rank check and Kenward-Roger.
+    """
 
     def __init__(self, pre, post, treated, covariates):
-        observed = np.column_stack([~np.isnan(pre), ~np.isnan(post)])
-        patient, timepoint = np.nonzero(observed)  # row-major: each patient's pre then post
-        values = np.column_stack([pre, post])
-        self.y = values[patient, timepoint]
-        is_post = timepoint.astype(float)
-        columns = [np.ones(len(self.y)), is_post, is_post * treated[patient]]
+        self.observed = np.column_stack([~np.isnan(pre), ~np.isnan(post)])
+        self.y2 = np.where(self.observed, np.column_stack([pre, post]), 0.0)
+        ones = np.ones(len(pre))
+        pre_row = [ones, 0 * ones, 0 * ones]
+        post_row = [ones, ones, treated]
         if covariates is not None:
-            z = covariates[patient]
-            columns += [*((1 - is_post)[:, None] * z).T, *(is_post[:, None] * z).T]
-        self.x = np.column_stack(columns)
-        same = patient[:, None] == patient[None, :]
-        pair = same & (timepoint[:, None] != timepoint[None, :])
-        # dV/d theta for theta = (s_pre^2, s_post^2, s_pre_post)
-        self.v_k = [np.diag(1 - is_post), np.diag(is_post), pair.astype(float)]
-        self.n_pairs = int(observed.all(axis=1).sum())
+            zeros = np.zeros_like(covariates)
+            pre_row, post_row = [*pre_row, *covariates.T, *zeros.T], [*post_row, *zeros.T, *covariates.T]
+        self.x2 = np.stack([np.column_stack(pre_row), np.column_stack(post_row)], axis=1) * self.observed[..., None]
+        self.x, self.y = self.x2[self.observed], self.y2[self.observed]
+        both = self.observed.all(axis=1).astype(float)
+        # dV_i / d theta_k for theta = (s_pre^2, s_post^2, s_pre_post), per patient (observed slots only)
+        self.d = np.zeros((3, len(pre), 2, 2))
+        self.d[0, :, 0, 0], self.d[1, :, 1, 1] = self.observed[:, 0], self.observed[:, 1]
+        self.d[2, :, 0, 1] = self.d[2, :, 1, 0] = both
+        self.n_pairs = int(both.sum())
 
-    def covariance(self, theta: np.ndarray) -> np.ndarray:
-        return sum(t * v for t, v in zip(theta, self.v_k))
+    def inverse_blocks(self, theta: np.ndarray) -> tuple[np.ndarray, float]:
+        """``W_i`` (inverse of each patient's observed block, zero-padded) and ``log|V|``."""
+        s_pre, s_post, s_pp = theta
+        o_pre, o_post = self.observed[:, 0], self.observed[:, 1]
+        both = o_pre & o_post
+        det = np.where(both, s_pre * s_post - s_pp**2, np.where(o_pre, s_pre, s_post))
+        w = np.empty((len(det), 2, 2))
+        w[:, 0, 0] = np.where(both, s_post / det, np.where(o_pre, 1 / s_pre, 0.0))
+        w[:, 1, 1] = np.where(both, s_pre / det, np.where(o_post, 1 / s_post, 0.0))
+        w[:, 0, 1] = w[:, 1, 0] = np.where(both, -s_pp / det, 0.0)
+        return w, float(np.sum(np.log(det)))
+
+    def dense_v_k(self) -> list[np.ndarray]:
+        """The stacked samples' ``dV / d theta_k`` (n x n), for Kenward-Roger."""
+        patient, slot = np.nonzero(self.observed)
+        return [self.d[k][patient[:, None], slot[:, None], slot[None, :]] * (patient[:, None] == patient[None, :])
+                for k in range(3)]  # fmt: skip
 
 
 def _reml_pieces(s: _Structure, theta: np.ndarray) -> dict:
-    """``V^-1``, ``Phi``, ``beta``, ``P``, ``P y`` and the REML log-likelihood at ``theta``."""
-    v_inv = np.linalg.inv(s.covariance(theta))
-    xtv = s.x.T @ v_inv
-    phi = np.linalg.inv(xtv @ s.x)
-    beta = phi @ xtv @ s.y
-    p_mat = v_inv - xtv.T @ phi @ xtv
-    py = p_mat @ s.y
-    loglik = -0.5 * (-np.linalg.slogdet(v_inv)[1] - np.linalg.slogdet(phi)[1] + s.y @ py)
-    return {"v_inv": v_inv, "phi": phi, "beta": beta, "p": p_mat, "py": py, "loglik": loglik}
+    """``W``, ``W X``, ``Phi``, ``beta``, ``P y`` (per patient) and the REML log-likelihood at ``theta``."""
+    w, log_det_v = s.inverse_blocks(theta)
+    wx = w @ s.x2
+    stacked = wx.reshape(-1, wx.shape[2])  # (W X) with the patients' slots as rows
+    xtwx = s.x2.reshape(stacked.shape).T @ stacked
+    phi = np.linalg.inv(xtwx)
+    beta = phi @ (stacked.T @ s.y2.ravel())
+    resid = (s.y2 - s.x2 @ beta) * s.observed
+    py = (w @ resid[..., None])[..., 0]  # P y = V^-1 (y - X beta)
+    loglik = -0.5 * (log_det_v + np.linalg.slogdet(xtwx)[1] + np.sum(resid * py))
+    return {"w": w, "wx": wx, "phi": phi, "beta": beta, "py": py, "loglik": loglik}
 
 
 def _positive_definite(theta: np.ndarray) -> bool:
     return bool(theta[0] > 0 and theta[1] > 0 and theta[2] ** 2 < theta[0] * theta[1])
 
 
+def _at_boundary(theta: np.ndarray) -> bool:
+    """``Sigma`` singular to 6 digits: pre-post correlation ±1, or a variance 0 (no REML optimum inside)."""
+    return bool(theta[2] ** 2 >= (1 - 1e-6) * theta[0] * theta[1])
+
+
 def _start(s: _Structure) -> np.ndarray:
     """Moment start: per-timepoint residual variances of OLS and half their geometric mean."""
     resid = s.y - s.x @ np.linalg.lstsq(s.x, s.y, rcond=None)[0]
-    pre, post = np.diag(s.v_k[0]) == 1, np.diag(s.v_k[1]) == 1
-    var_pre, var_post = np.mean(resid[pre] ** 2), np.mean(resid[post] ** 2)
+    post = np.nonzero(s.observed)[1] == 1
+    var_pre, var_post = np.mean(resid[~post] ** 2), np.mean(resid[post] ** 2)
     return np.array([var_pre, var_post, 0.5 * np.sqrt(var_pre * var_post)])
 
 
@@ -126,11 +155,25 @@ def fit_clda(pre, post, treated, covariates=None) -> CldaFit:
     return _fit(_Structure(*_as_arrays(pre, post, treated, covariates)))
 
 
-def _score(s: _Structure, pieces: dict) -> tuple[np.ndarray, list[np.ndarray]]:
-    """REML score ``1/2 (y'P V_k P y - tr(P V_k))`` and the products ``P V_k``."""
-    pv = [pieces["p"] @ v for v in s.v_k]
-    py = pieces["py"]
-    return 0.5 * np.array([py @ v @ py - np.trace(a) for v, a in zip(s.v_k, pv)]), pv
+def _score_and_information(s: _Structure, pieces: dict) -> tuple[np.ndarray, np.ndarray]:
+    """REML score ``1/2 (y'P V_k P y - tr(P V_k))`` and expected information ``1/2 tr(P V_k P V_l)``.
+
+    With ``P = V^-1 - V^-1 X Phi X' V^-1`` and ``V_k`` block diagonal (blocks ``D_ik``):
+    ``tr(P V_k) = sum_i tr(W_i D_ik) - tr(Phi B_k)``, ``B_k = sum_i (W X)_i' D_ik (W X)_i``, and
+    ``tr(P V_k P V_l) = sum_i tr(W_i D_ik W_i D_il) - 2 tr(Phi C_kl) + tr(Phi B_k Phi B_l)``,
+    ``C_kl = sum_i (W X)_i' D_ik W_i D_il (W X)_i``.
+    """
+    w, wx, phi, py = pieces["w"], pieces["wx"], pieces["phi"], pieces["py"]
+    k, p = len(s.d), phi.shape[0]
+    wd = w @ s.d  # W_i D_ik, (k, n, 2, 2)
+    dwx = s.d @ wx  # D_ik (W X)_i, (k, n, 2, p)
+    phi_b = phi @ (wx.reshape(-1, p).T @ dwx.reshape(k, -1, p))  # Phi B_k
+    quadratic = np.sum(py * (s.d @ py[..., None])[..., 0], axis=(1, 2))
+    score = 0.5 * (quadratic - np.trace(wd, axis1=2, axis2=3).sum(axis=1) + np.trace(phi_b, axis1=1, axis2=2))
+    blocks = wd.reshape(k, -1) @ wd.transpose(0, 1, 3, 2).reshape(k, -1).T
+    cross = (dwx @ phi).reshape(k, -1) @ (w @ dwx).reshape(k, -1).T  # tr(Phi C_kl)
+    information = 0.5 * (blocks - 2 * cross + phi_b.reshape(k, -1) @ phi_b.transpose(0, 2, 1).reshape(k, -1).T)
+    return score, information
 
 
 def _fit(s: _Structure) -> CldaFit:
@@ -139,9 +182,8 @@ def _fit(s: _Structure) -> CldaFit:
     theta = _start(s)
     pieces = _reml_pieces(s, theta)
     for _ in range(_MAX_ITER):
-        score, pv = _score(s, pieces)
-        fisher = 0.5 * np.array([[np.sum(a * b.T) for b in pv] for a in pv])
-        step = np.linalg.solve(fisher, score)
+        score, information = _score_and_information(s, pieces)
+        step = np.linalg.solve(information, score)
         while True:  # halve until Sigma stays positive definite and the likelihood does not drop
             candidate = theta + step
             if _positive_definite(candidate):
@@ -155,7 +197,7 @@ def _fit(s: _Structure) -> CldaFit:
         theta, pieces = candidate, new
         if np.all(np.abs(step) <= _STEP_TOL * np.abs(theta).max()):
             break
-    score = _score(s, pieces)[0]
+    score = _score_and_information(s, pieces)[0]
     converged = bool(np.abs(score).max() * max(theta[0], theta[1]) < 1e-6)
     return CldaFit(pieces["beta"], pieces["phi"], theta, float(pieces["loglik"]), converged)
 
@@ -207,10 +249,10 @@ def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estim
     contrast[2] = 1.0
     try:
         fit = _fit(s)
-        variance, df = kenward_roger(s.x, s.v_k, fit.theta, contrast)
+        variance, df = kenward_roger(s.x, s.dense_v_k(), fit.theta, contrast)
     except np.linalg.LinAlgError:
         variance = np.nan
-    if not variance > 0:
+    if not variance > 0 or _at_boundary(fit.theta):
         return not_estimable(
             "the pre/post covariance is singular or at its boundary (no residual "
             "variation, or post equal to pre up to a shift)",

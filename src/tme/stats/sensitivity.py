@@ -13,7 +13,7 @@ Table ``sensitivity`` — one row per feature × analysis:
     ``ancova`` — the primary complete-case ANCOVA ``post ~ pre + arm (+ covariates)``, repeated
     for comparison; ``ancova_hc3`` — the same coefficient with the HC3 sandwich SE
     (:func:`tme.stats.parametric.ancova_hc3`); ``clda`` — constrained longitudinal data analysis
-    on every patient with ≥ 1 sample, REML, Satterthwaite df (:mod:`tme.stats.clda`);
+    on every patient with ≥ 1 sample, REML, Kenward–Roger SE and df (:mod:`tme.stats.clda`);
     ``mi_mar`` — multiple imputation of missing posts within arm under MAR, ANCOVA, Rubin's rules
     with Barnard–Rubin df (:mod:`tme.stats.imputation`); ``tipping_point`` — delta-adjusted MI:
     the shift of the imputed treatment-arm posts at which the ``mi_mar`` conclusion at
