@@ -9,7 +9,7 @@ one entry in :data:`BETWEEN_ARM`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -26,27 +26,60 @@ if TYPE_CHECKING:
     from tme.stats.rank_tests import RankTestResult
 
 
+class PatientCovariates:
+    """A covariate table (one row per patient) with its rows and :func:`feature_covariates` memoised
+    per list of patients: the features measured on the same patients (every gene and score of one
+    assay) share one design matrix instead of rebuilding it per feature and analysis."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self._rows: dict[tuple, pd.DataFrame] = {}
+        self._matrices: dict[tuple, tuple[np.ndarray | None, str]] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.frame.columns)
+
+    def rows(self, patients: Iterable[str]) -> pd.DataFrame:
+        """The table's rows for ``patients``, in that order."""
+        key = tuple(patients)
+        if key not in self._rows:
+            self._rows[key] = self.frame.reindex(key)
+        return self._rows[key]
+
+    def matrix(self, patients: Iterable[str]) -> tuple[np.ndarray | None, str]:
+        """:func:`feature_covariates` of ``patients``' rows."""
+        key = tuple(patients)
+        if key not in self._matrices:
+            self._matrices[key] = feature_covariates(self.rows(key))
+        return self._matrices[key]
+
+
 @dataclass(frozen=True)
 class FeatureData:
     """One feature, as the between-arm analyses see it.
 
-    ``values``: every sample with a value (``patient_id, arm, timepoint, value``);
-    ``pairs``: the paired patients (``arm, pre, post, change``, indexed by patient);
-    ``covariates``: the baseline covariates and stratification factors every adjusted model uses,
-    one row per patient (indexed by patient; no columns = unadjusted); ``post_covariates``: the
-    post-window sample values that only ``ancova_post_covariates`` adds; ``options``: analysis
-    settings (``n_bootstrap``, ``seed``).
+    ``patients``: every patient with at least one sample, indexed by patient: ``arm``, ``pre``,
+    ``post`` (NaN where the sample is missing), ``change`` (``post - pre``) and ``treated`` (1 for
+    the treatment arm); ``covariates``: the baseline covariates and stratification factors every
+    adjusted model uses (no columns = unadjusted); ``post_covariates``: those and the post-window
+    sample values (``post_``-prefixed) that only ``ancova_post_covariates`` uses, or None;
+    ``options``: analysis settings (``n_bootstrap``, ``seed``, ``n_imputations``).
     """
 
     feature: str
-    values: pd.DataFrame
-    pairs: pd.DataFrame
-    covariates: pd.DataFrame
+    patients: pd.DataFrame
+    covariates: PatientCovariates
     design: Design
     conf_level: float = 0.95
     options: Mapping[str, Any] = field(default_factory=dict)
-    post_covariates: pd.DataFrame | None = None
+    post_covariates: PatientCovariates | None = None
     transform: str = "none"
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        """The paired patients (both samples), as :attr:`patients`."""
+        return self.patients[self.patients["change"].notna()]
 
     def changes(self, arm: str) -> np.ndarray:
         return self.pairs.loc[self.pairs["arm"] == arm, "change"].to_numpy()
@@ -54,27 +87,17 @@ class FeatureData:
     @property
     def treated(self) -> np.ndarray:
         """1 for paired patients of the treatment arm, 0 for the reference arm."""
-        return (self.pairs["arm"] == self.design.treatment_arm).to_numpy(float)
+        return self.pairs["treated"].to_numpy()
 
-    @cached_property
-    def every_patient(self) -> pd.DataFrame:
-        """Every patient with at least one sample: ``pre``, ``post`` (NaN where missing) and ``treated``."""
-        wide = self.values.pivot(index="patient_id", columns="timepoint", values="value")
-        wide = wide.reindex(columns=[self.design.pre, self.design.post])
-        wide.columns = ["pre", "post"]
-        arms = self.values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
-        return wide.assign(treated=(arms.reindex(wide.index) == self.design.treatment_arm).astype(float))
-
-    # The covariate matrices, built once per feature (several analyses use each).
-    @cached_property
+    @property
     def paired_covariates(self) -> tuple[np.ndarray | None, str]:
         """:func:`feature_covariates` of the paired patients."""
-        return feature_covariates(self.covariates.reindex(self.pairs.index))
+        return self.covariates.matrix(self.pairs.index)
 
-    @cached_property
+    @property
     def patient_covariates(self) -> tuple[np.ndarray | None, str]:
-        """:func:`feature_covariates` of every patient with a sample (:attr:`every_patient`)."""
-        return feature_covariates(self.covariates.reindex(self.every_patient.index))
+        """:func:`feature_covariates` of every patient with a sample (:attr:`patients`)."""
+        return self.covariates.matrix(self.patients.index)
 
 
 @dataclass(frozen=True)
@@ -147,32 +170,34 @@ def _ancova_with(data: FeatureData, frame: pd.DataFrame, prepared: tuple | None 
 
 
 def _ancova(data: FeatureData) -> Estimate:
-    return _ancova_with(data, data.covariates.reindex(data.pairs.index), data.paired_covariates)
+    return _ancova_with(data, data.covariates.rows(data.pairs.index), data.paired_covariates)
 
 
 def _ancova_post_covariates(data: FeatureData) -> Estimate:
-    if data.post_covariates is None or data.post_covariates.shape[1] == 0:
+    if data.post_covariates is None:
         return not_estimable("no post_covariates in the analysis plan")
-    post = data.post_covariates.reindex(data.pairs.index).add_prefix("post_")
-    if post.isna().any().any():
+    frame = data.post_covariates.rows(data.pairs.index)
+    if frame.isna().any().any():  # baseline covariates are complete (checked): a post-window value is missing
         return not_estimable("a post-window covariate value is missing for a paired patient")
-    return _ancova_with(data, data.covariates.reindex(data.pairs.index).join(post))
+    return _ancova_with(data, frame, data.post_covariates.matrix(data.pairs.index))
 
 
 def _mixed_model(data: FeatureData) -> Estimate:
-    frame, design = data.values, data.design
-    post = (frame["timepoint"] == design.post).to_numpy(float)
-    treated = (frame["arm"] == design.treatment_arm).to_numpy(float)
-    per_sample = data.covariates.reindex(frame["patient_id"]).reset_index(drop=True)
-    covs, note = feature_covariates(per_sample)
-    result = stats.mixed_model_interaction(
-        frame["value"].to_numpy(), post, treated, frame["patient_id"].to_numpy(), covs, data.conf_level
-    )
+    """Every sample of every patient (patients with one sample included)."""
+    patients = data.patients
+    observed = patients[["pre", "post"]].to_numpy()
+    patient, post = np.nonzero(~np.isnan(observed))  # each patient's pre then post
+    post, treated = post.astype(float), patients["treated"].to_numpy()[patient]
+    ids = patients.index.to_numpy()[patient]
+    covs, note = data.patient_covariates  # per patient; a covariate varies across samples iff across patients
+    result = stats.mixed_model_interaction(observed[patient, post.astype(int)], post, treated, ids,
+                                           None if covs is None else covs[patient], data.conf_level)  # fmt: skip
     if result.note == "mixed-model design is rank-deficient":
+        per_sample = data.covariates.rows(ids)
         why = confounded_covariates(
             {"timepoint": post, "arm": treated, "timepoint × arm": post * treated},
-            covariate_matrix(per_sample, list(per_sample.columns)),
-            list(per_sample.columns),
+            covariate_matrix(per_sample, data.covariates.names),
+            data.covariates.names,
         )
         result = not_estimable(f"mixed-model design rank-deficient: {'; '.join(why)}", result.method)
     return _with_note(result, note)
@@ -186,13 +211,13 @@ def _ancova_hc3(data: FeatureData) -> Estimate:
 
 
 def _clda(data: FeatureData) -> Estimate:
-    patients = data.every_patient
+    patients = data.patients
     covs, note = data.patient_covariates
     return _with_note(stats.clda(patients["pre"], patients["post"], patients["treated"], covs, data.conf_level), note)
 
 
 def _mi_mar(data: FeatureData) -> Estimate:
-    patients = data.every_patient
+    patients = data.patients
     covs, note = data.patient_covariates
     result = stats.multiple_imputation_ancova(patients["pre"], patients["post"], patients["treated"], covs,
                                         data.options.get("n_imputations", 50), data.options.get("seed", 0),

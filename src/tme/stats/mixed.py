@@ -41,18 +41,20 @@ class _PatientSums:
     ``V / s_e^2 = I + ratio ZZ'`` is block diagonal with blocks ``I + ratio J`` (a patient with ``m``
     samples), whose inverse is ``I - ratio / (1 + ratio m) J`` and log-determinant
     ``log(1 + ratio m)``. So with ``S = Z'X`` (per-patient column sums of ``X``) and ``t = Z'y``,
-    ``X'V^-1 X = X'X - S' diag(w) S``, ``X'V^-1 y = X'y - S' diag(w) t`` and
-    ``y'V^-1 y = y'y - t' diag(w) t`` with ``w = ratio / (1 + ratio m)``: each evaluation is
-    O(patients x p^2), without the n x n matrix.
+    ``X'V^-1 X = X'X - S' diag(w) S`` and ``X'V^-1 y = X'y - S' diag(w) t`` with
+    ``w = ratio / (1 + ratio m)``, and for the GLS residuals ``r``,
+    ``r'V^-1 r = r'r - (Z'r)' diag(w) (Z'r)`` (from ``r`` itself, not by subtracting two large
+    quadratic forms): each evaluation is O(n p + patients p^2), without the n x n matrix.
     """
 
     def __init__(self, y: np.ndarray, x: np.ndarray, groups: np.ndarray):
-        _, patient = np.unique(groups, return_inverse=True)
-        z = np.zeros((len(y), patient.max() + 1))
-        z[np.arange(len(y)), patient] = 1.0
+        _, self.patient = np.unique(groups, return_inverse=True)
+        z = np.zeros((len(y), self.patient.max() + 1))
+        z[np.arange(len(y)), self.patient] = 1.0
         self.m = z.sum(axis=0)
         self.s, self.t = z.T @ x, z.T @ y
-        self.xtx, self.xty, self.yty = x.T @ x, x.T @ y, float(y @ y)
+        self.xtx, self.xty = x.T @ x, x.T @ y
+        self.x, self.y = x, y
         self.n, self.p = x.shape
 
 
@@ -62,14 +64,14 @@ def _profiled_reml_deviance(ratio: float, sums: _PatientSums) -> tuple:
     With ``V = s_e^2 (I + ratio ZZ')`` the REML deviance (up to a constant) is
     ``log|I + ratio ZZ'| + log|X'(I + ratio ZZ')^{-1}X| + (n - p) log(s_e^2)`` with
     ``s_e^2 = r'(I + ratio ZZ')^{-1} r / (n - p)`` and ``r`` the GLS residuals
-    (``r'V^-1 r = y'V^-1 y - b'X'V^-1 y``; :class:`_PatientSums`).
+    (:class:`_PatientSums`).
     """
     w = ratio / (1.0 + ratio * sums.m)
     ws = sums.s * w[:, None]
     xtvx = sums.xtx - sums.s.T @ ws
-    xtvy = sums.xty - ws.T @ sums.t
-    ytvy = sums.yty - float(sums.t @ (w * sums.t))
-    var_residual = (ytvy - xtvy @ np.linalg.solve(xtvx, xtvy)) / (sums.n - sums.p)
+    resid = sums.y - sums.x @ np.linalg.solve(xtvx, sums.xty - ws.T @ sums.t)
+    per_patient = np.bincount(sums.patient, resid, minlength=len(w))
+    var_residual = (resid @ resid - per_patient @ (w * per_patient)) / (sums.n - sums.p)
     log_det_v = float(np.sum(np.log1p(ratio * sums.m)))
     deviance = log_det_v + np.linalg.slogdet(xtvx)[1] + (sums.n - sums.p) * np.log(var_residual)
     return deviance, var_residual

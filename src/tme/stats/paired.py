@@ -86,11 +86,19 @@ References: Vickers & Altman, BMJ 2001;323:1123 (ANCOVA); Hodges & Lehmann, Ann 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
-from tme.stats.analyses import BETWEEN_ARM, FeatureData, adjusted_for, rank_estimate, readable_columns
+from tme.stats.analyses import (
+    BETWEEN_ARM,
+    FeatureData,
+    PatientCovariates,
+    adjusted_for,
+    rank_estimate,
+    readable_columns,
+)
 from tme.stats.design import (
     MIN_PAIRS,
     Design,
@@ -122,15 +130,26 @@ BETWEEN_COLUMNS = [
 ]  # fmt: skip
 
 
-def _paired_table(sub: pd.DataFrame, design: Design) -> pd.DataFrame:
-    """Patients with both samples for one feature: ``arm, pre, post, change`` indexed by patient."""
-    wide = sub.pivot(index="patient_id", columns="timepoint", values="value")
-    wide = wide.reindex(columns=[design.pre, design.post]).dropna()
-    wide.columns = ["pre", "post"]
-    arms = sub.drop_duplicates("patient_id").set_index("patient_id")["arm"]
-    wide.insert(0, "arm", arms.loc[wide.index])
+def _patients_by_feature(values: pd.DataFrame, design: Design) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each feature (in order of first appearance) with its patients that have at least one sample:
+    ``arm, pre, post, change, treated`` indexed by patient (sorted), NaN where a sample is missing.
+    One reshape of the whole table, not one per feature."""
+    wide = values.set_index(["feature", "patient_id", "timepoint"])["value"].unstack("timepoint")
+    wide = wide.reindex(columns=[design.pre, design.post]).set_axis(["pre", "post"], axis=1)
+    arms = values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
+    wide.insert(0, "arm", arms.reindex(wide.index.get_level_values("patient_id")).to_numpy())
     wide["change"] = wide["post"] - wide["pre"]
-    return wide
+    wide["treated"] = (wide["arm"] == design.treatment_arm).to_numpy(float)
+    groups = dict(iter(wide.groupby(level="feature", sort=False)))
+    for feature in values["feature"].unique():
+        yield feature, groups[feature].droplevel("feature")
+
+
+def _constant(patients: pd.DataFrame) -> bool:
+    """Every sample of the feature has the same value."""
+    observed = patients[["pre", "post"]].to_numpy()
+    observed = observed[~np.isnan(observed)]
+    return bool((observed == observed[0]).all())
 
 
 def _summaries(pairs: pd.DataFrame) -> dict:
@@ -193,9 +212,9 @@ def changes_within_arm(
     values = validate_values(values, design)
     features = feature_table(values["feature"].unique(), feature_info, families)
     rows = []
-    for feature, sub in values.groupby("feature", sort=False):
-        pairs = _paired_table(sub, design)
-        constant = sub["value"].nunique() == 1
+    for feature, patients in _patients_by_feature(values, design):
+        pairs = patients[patients["change"].notna()]
+        constant = _constant(patients)
         for arm in design.arms:
             arm_pairs = pairs[pairs["arm"] == arm]
             change = arm_pairs["change"].to_numpy()
@@ -224,9 +243,9 @@ def _arm_counts(frame: pd.DataFrame, design: Design) -> dict[str, int]:
     }
 
 
-def _not_estimable_reason(sub: pd.DataFrame, pair_counts: dict[str, int]) -> str:
+def _not_estimable_reason(patients: pd.DataFrame, pair_counts: dict[str, int]) -> str:
     """Why no between-arm analysis can run for a feature ('' when they can)."""
-    if sub["value"].nunique() == 1:
+    if _constant(patients):
         return "feature is constant in all samples"
     if min(pair_counts.values()) < MIN_PAIRS:
         return (
@@ -292,17 +311,20 @@ def effects_between_arms(
     options = {"n_bootstrap": n_bootstrap, "seed": seed, "n_imputations": n_imputations}
     terms = adjusted_for(covariates)
     transforms = features.set_index("feature")["transform"] if "transform" in features else pd.Series(dtype=str)
+    baseline = PatientCovariates(covariates)
+    with_post = None
+    if post_covariates is not None and post_covariates.shape[1]:
+        with_post = PatientCovariates(covariates.join(post_covariates.add_prefix("post_")))
     rows = []
-    for feature, sub in values.groupby("feature", sort=False):
-        pairs = _paired_table(sub, design)
+    for feature, patients in _patients_by_feature(values, design):
         transform = transforms.get(feature, "none")
-        data = FeatureData(feature, sub, pairs, covariates, design, conf_level, options, post_covariates,
+        data = FeatureData(feature, patients, baseline, design, conf_level, options, with_post,
                            transform if isinstance(transform, str) else "none")  # fmt: skip
-        n_pairs = _arm_counts(pairs, design)
-        reason = _not_estimable_reason(sub, n_pairs)
+        n_pairs = _arm_counts(data.pairs, design)
+        reason = _not_estimable_reason(patients, n_pairs)
         for analysis in chosen:
             result = not_estimable(reason) if reason else analysis.run(data)
-            counts = _arm_counts(sub.drop_duplicates("patient_id"), design) if analysis.all_samples else n_pairs
+            counts = _arm_counts(patients, design) if analysis.all_samples else n_pairs
             readable = readable_columns(data, result) if analysis.readable else {}
             rows.append({"feature": feature, "analysis": analysis.name, "model": analysis.model(terms),
                          "covariates": ";".join(covariates.columns) if analysis.adjusted else "",
