@@ -17,7 +17,7 @@ the bootstrap distribution. A bootstrap gives no p-value here (``p`` is NaN).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from tme.stats.result import Estimate, not_estimable
 
@@ -65,11 +65,11 @@ def bca_interval(
     below = np.mean(boot < estimate) if len(boot) else 0.0
     if below in (0.0, 1.0) or np.ptp(boot) == 0:
         return float("nan"), float("nan")
-    z0 = stats.norm.ppf(below)
+    z0 = special.ndtri(below)  # the standard normal quantile (scipy.stats.norm.ppf without its overhead)
     dev = jackknife.mean() - jackknife
     denom = 6 * np.sum(dev**2) ** 1.5
     accel = np.sum(dev**3) / denom if denom > 0 else 0.0
-    z = stats.norm.ppf([(1 - conf_level) / 2, (1 + conf_level) / 2])
-    levels = stats.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+    z = special.ndtri([(1 - conf_level) / 2, (1 + conf_level) / 2])
+    levels = special.ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
     low, high = np.quantile(boot, levels)
     return float(low), float(high)

@@ -45,10 +45,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from tme.stats.kenward_roger import kenward_roger
-from tme.stats.result import Estimate, not_estimable
+from tme.stats.result import Estimate, not_estimable, t_estimate
 
 METHOD = "cLDA: REML, unstructured 2x2 covariance, Kenward-Roger SE and df"
 _MAX_ITER = 200
@@ -262,17 +261,4 @@ def clda(pre, post, treated, covariates=None, conf_level: float = 0.95) -> Estim
     if not np.isfinite(df) or df <= 0:
         df = float(len(s.y) - rank)
         notes.append("Kenward-Roger df unavailable: residual df used")
-    estimate, se = float(fit.beta[2]), float(np.sqrt(variance))
-    half = stats.t.ppf(0.5 + conf_level / 2, df) * se
-    t = estimate / se
-    return Estimate(
-        estimate,
-        se,
-        estimate - half,
-        estimate + half,
-        t,
-        df,
-        float(2 * stats.t.sf(abs(t), df)),
-        METHOD,
-        "; ".join(notes),
-    )
+    return t_estimate(float(fit.beta[2]), float(np.sqrt(variance)), float(df), conf_level, METHOD, "; ".join(notes))

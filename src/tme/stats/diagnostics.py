@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from tme.stats.parametric import ancova_design, fit_ols
+from tme.stats.result import t_two_sided_p
 
 DIAGNOSTIC_COLUMNS = [
     "feature",
@@ -82,7 +83,7 @@ def _interaction(x: np.ndarray, post: np.ndarray, alpha: float) -> dict:
     if se == 0:
         return _row("arm_x_baseline", estimate=estimate, se=se, n=len(post), note="residuals are 0: no test")
     t = estimate / se
-    p = float(2 * stats.t.sf(abs(t), fit.df))
+    p = t_two_sided_p(t, fit.df)
     return _row(
         "arm_x_baseline",
         estimate=estimate,

@@ -40,9 +40,9 @@ forest-plot axis in these units.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from tme.stats.parametric import ancova, ancova_design, fit_ols
+from tme.stats.result import t_quantile
 
 #: transform → (base B, offset k) of the analysis value ``log_B(x + k)``, and the ratio's meaning
 BACK_TRANSFORMS: dict[str, tuple[float, float, str] | None] = {
@@ -78,7 +78,7 @@ def ls_means(pre, post, treated, covariates=None, conf_level: float = 0.95) -> d
     fit = fit_ols(x, post)
     if isinstance(fit, str):
         return dict.fromkeys([*LSMEAN_COLUMNS, *CHANGE_COLUMNS], np.nan)
-    quantile = stats.t.ppf(0.5 + conf_level / 2, fit.df)
+    quantile = t_quantile(conf_level, fit.df)
     baseline = float(x[:, 1].mean())
     out = {"baseline_mean": baseline}
     for arm, indicator in (("reference", 0.0), ("treatment", 1.0)):

@@ -46,11 +46,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from tme.stats.effects import pooled_baseline_sd
 from tme.stats.parametric import ancova_design
-from tme.stats.result import Estimate, not_estimable
+from tme.stats.result import Estimate, not_estimable, t_estimate
 
 MI_METHOD = (
     "multiple imputation given arm and baseline (Bayesian linear regression post ~ pre + arm + covariates, "
@@ -78,19 +78,7 @@ class RubinPooled:
         se = float(np.sqrt(self.t))
         if not se > 0:
             return not_estimable("pooled variance is 0", method)
-        statistic = self.qbar / se
-        half = stats.t.ppf(0.5 + conf_level / 2, self.df) * se
-        return Estimate(
-            self.qbar,
-            se,
-            self.qbar - half,
-            self.qbar + half,
-            statistic,
-            self.df,
-            float(2 * stats.t.sf(abs(statistic), self.df)),
-            method,
-            note,
-        )
+        return t_estimate(self.qbar, se, self.df, conf_level, method, note)
 
 
 def rubin_pool(estimates, variances, dfcom: float) -> RubinPooled:

@@ -28,9 +28,9 @@ run over ``s_e^2`` alone, which gives ``n - p`` exactly.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
-from tme.stats.result import Estimate, not_estimable
+from tme.stats.result import Estimate, not_estimable, t_estimate
 
 _METHOD = "REML (profiled deviance, Brent), Satterthwaite df"
 
@@ -157,17 +157,4 @@ def mixed_model_interaction(
         note = "; ".join(
             filter(None, [note, "Satterthwaite df unavailable (variance component at the boundary): residual df used"])
         )
-    se = float(np.sqrt(variance))
-    t = beta[3] / se
-    half = stats.t.ppf(0.5 + conf_level / 2, df) * se
-    return Estimate(
-        float(beta[3]),
-        se,
-        beta[3] - half,
-        beta[3] + half,
-        float(t),
-        float(df),
-        float(2 * stats.t.sf(abs(t), df)),
-        _METHOD,
-        note,
-    )
+    return t_estimate(float(beta[3]), float(np.sqrt(variance)), float(df), conf_level, _METHOD, note)

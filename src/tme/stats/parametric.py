@@ -22,9 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from tme.stats.result import Estimate, not_estimable
+from tme.stats.result import Estimate, not_estimable, t_estimate
 
 
 def _t_result(estimate: float, se: float, df: float, conf_level: float, method: str) -> Estimate:
@@ -39,9 +38,7 @@ def _t_result(estimate: float, se: float, df: float, conf_level: float, method: 
         )
     if not np.isfinite(se) or se < 0:
         return not_estimable("the standard error is not finite", method)
-    t = estimate / se
-    half = stats.t.ppf(0.5 + conf_level / 2, df) * se
-    return Estimate(estimate, se, estimate - half, estimate + half, t, df, float(2 * stats.t.sf(abs(t), df)), method)
+    return t_estimate(estimate, se, df, conf_level, method)
 
 
 def paired_t(change: np.ndarray, conf_level: float = 0.95) -> Estimate:

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 _EXACT_MAX_N = 50
 _FUZZ = 10 * np.finfo(float).eps  # R's qsignrank/qwilcox fuzz
@@ -219,7 +219,7 @@ def _rank_sum_z(x: np.ndarray, y: np.ndarray, correct: bool = True) -> tuple[flo
 
 
 def _normal_p(z: float) -> float:
-    return float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
+    return float(2 * special.ndtr(-abs(z))) if np.isfinite(z) else np.nan
 
 
 def _walsh_averages(d: np.ndarray) -> np.ndarray:
@@ -243,14 +243,14 @@ def _signed_rank_normal_ci(d: np.ndarray, conf_level: float) -> tuple[float, flo
         return (low_end + high_end) / 2, np.nan, np.nan, _NORMAL + "; all differences tied: no CI"
     w_high = w(high_end)
     alpha, method = 1.0 - conf_level, _NORMAL
-    while w_low < stats.norm.isf(alpha / 2) or w_high > stats.norm.ppf(alpha / 2):
+    while w_low < -special.ndtri(alpha / 2) or w_high > special.ndtri(alpha / 2):
         alpha *= 2
     if alpha >= 1 or 1 - conf_level < alpha * 0.75:
         method += f"; requested confidence level not achievable: CI at level {1 - min(1.0, alpha):.4g}"
     if alpha < 1:
         low, high = (
             _uniroot(lambda t, q=q: w(t) - q, low_end, high_end, w_low - q, w_high - q)
-            for q in (stats.norm.isf(alpha / 2), stats.norm.ppf(alpha / 2))
+            for q in (-special.ndtri(alpha / 2), special.ndtri(alpha / 2))
         )
     else:
         low = high = float(np.median(d))
@@ -300,7 +300,7 @@ def _rank_sum_normal_ci(x: np.ndarray, y: np.ndarray, conf_level: float) -> tupl
 
     w_low, w_high = w(low_end), w(high_end)
     limits = []
-    for q in (stats.norm.isf((1 - conf_level) / 2), stats.norm.ppf((1 - conf_level) / 2)):
+    for q in (-special.ndtri((1 - conf_level) / 2), special.ndtri((1 - conf_level) / 2)):
         if w_low - q <= 0:
             limits.append(low_end)
         elif w_high - q >= 0:
