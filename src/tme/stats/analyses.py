@@ -81,13 +81,29 @@ class FeatureData:
         """The paired patients (both samples), as :attr:`patients`."""
         return self.patients[self.patients["change"].notna()]
 
-    def changes(self, arm: str) -> np.ndarray:
-        return self.pairs.loc[self.pairs["arm"] == arm, "change"].to_numpy()
+    @cached_property
+    def pre(self) -> np.ndarray:
+        """The paired patients' baseline values."""
+        return self.pairs["pre"].to_numpy()
 
-    @property
+    @cached_property
+    def post(self) -> np.ndarray:
+        """The paired patients' post-window values."""
+        return self.pairs["post"].to_numpy()
+
+    @cached_property
     def treated(self) -> np.ndarray:
         """1 for paired patients of the treatment arm, 0 for the reference arm."""
         return self.pairs["treated"].to_numpy()
+
+    @cached_property
+    def _changes(self) -> dict[str, np.ndarray]:
+        arm, change = self.pairs["arm"].to_numpy(), self.pairs["change"].to_numpy()
+        return {name: change[arm == name] for name in self.design.arms}
+
+    def changes(self, arm: str) -> np.ndarray:
+        """The paired patients' changes ``post - pre`` in ``arm``."""
+        return self._changes[arm]
 
     @property
     def paired_covariates(self) -> tuple[np.ndarray | None, str]:
@@ -157,11 +173,10 @@ def adjusted_for(data_or_names) -> str:
 def _ancova_with(data: FeatureData, frame: pd.DataFrame, prepared: tuple | None = None) -> Estimate:
     """ANCOVA adjusted for the covariates in ``frame`` (``prepared``: their :func:`feature_covariates`)."""
     covs, note = prepared or feature_covariates(frame)
-    pairs = data.pairs
-    result = stats.ancova(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs, data.conf_level)
+    result = stats.ancova(data.pre, data.post, data.treated, covs, data.conf_level)
     if result.note == "ANCOVA design is rank-deficient":
         why = confounded_covariates(
-            {"baseline value": pairs["pre"].to_numpy(), "arm": data.treated},
+            {"baseline value": data.pre, "arm": data.treated},
             covariate_matrix(frame, list(frame.columns)),
             list(frame.columns),
         )
@@ -205,9 +220,7 @@ def _mixed_model(data: FeatureData) -> Estimate:
 
 def _ancova_hc3(data: FeatureData) -> Estimate:
     covs, note = data.paired_covariates
-    pairs = data.pairs
-    return _with_note(stats.ancova_hc3(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
-                                 data.conf_level), note)  # fmt: skip
+    return _with_note(stats.ancova_hc3(data.pre, data.post, data.treated, covs, data.conf_level), note)
 
 
 def _clda(data: FeatureData) -> Estimate:
@@ -231,9 +244,7 @@ def readable_columns(data: FeatureData, result: Estimate) -> dict:
     if not np.isfinite(result.estimate):
         return {}
     covs, _ = data.paired_covariates
-    pairs = data.pairs
-    return stats.readable_effects(pairs["pre"].to_numpy(), pairs["post"].to_numpy(), data.treated, covs,
-                            data.transform, data.conf_level, result)  # fmt: skip
+    return stats.readable_effects(data.pre, data.post, data.treated, covs, data.transform, data.conf_level, result)
 
 
 def _mann_whitney(data: FeatureData) -> Estimate:

