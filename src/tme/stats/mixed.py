@@ -49,7 +49,7 @@ class _PatientSums:
 
     def __init__(self, y: np.ndarray, x: np.ndarray, groups: np.ndarray):
         _, self.patient = np.unique(groups, return_inverse=True)
-        z = np.zeros((len(y), self.patient.max() + 1))
+        self.z = z = np.zeros((len(y), self.patient.max() + 1))
         z[np.arange(len(y)), self.patient] = 1.0
         self.m = z.sum(axis=0)
         self.s, self.t = z.T @ x, z.T @ y
@@ -58,21 +58,21 @@ class _PatientSums:
         self.n, self.p = x.shape
 
 
-def _profiled_reml_deviance(ratio: float, sums: _PatientSums) -> tuple:
-    """REML deviance profiled over ``s_e^2`` at ``ratio = s_p^2 / s_e^2``, and that ``s_e^2``.
+def _profiled_reml_deviance(ratio: np.ndarray, sums: _PatientSums) -> tuple[np.ndarray, np.ndarray]:
+    """REML deviance profiled over ``s_e^2`` at each ``ratio = s_p^2 / s_e^2``, and that ``s_e^2``.
 
     With ``V = s_e^2 (I + ratio ZZ')`` the REML deviance (up to a constant) is
     ``log|I + ratio ZZ'| + log|X'(I + ratio ZZ')^{-1}X| + (n - p) log(s_e^2)`` with
     ``s_e^2 = r'(I + ratio ZZ')^{-1} r / (n - p)`` and ``r`` the GLS residuals
-    (:class:`_PatientSums`).
+    (:class:`_PatientSums`). ``ratio`` is an array (a grid is evaluated in one pass).
     """
-    w = ratio / (1.0 + ratio * sums.m)
-    ws = sums.s * w[:, None]
-    xtvx = sums.xtx - sums.s.T @ ws
-    resid = sums.y - sums.x @ np.linalg.solve(xtvx, sums.xty - ws.T @ sums.t)
-    per_patient = np.bincount(sums.patient, resid, minlength=len(w))
-    var_residual = (resid @ resid - per_patient @ (w * per_patient)) / (sums.n - sums.p)
-    log_det_v = float(np.sum(np.log1p(ratio * sums.m)))
+    w = ratio[:, None] / (1.0 + ratio[:, None] * sums.m)  # (ratios, patients)
+    xtvx = sums.xtx - np.einsum("jp,gj,jq->gpq", sums.s, w, sums.s)
+    xtvy = sums.xty - (w * sums.t) @ sums.s
+    resid = sums.y - np.linalg.solve(xtvx, xtvy[..., None])[..., 0] @ sums.x.T
+    per_patient = resid @ sums.z
+    var_residual = (np.sum(resid**2, axis=1) - np.sum(w * per_patient**2, axis=1)) / (sums.n - sums.p)
+    log_det_v = np.sum(np.log1p(ratio[:, None] * sums.m), axis=1)
     deviance = log_det_v + np.linalg.slogdet(xtvx)[1] + (sums.n - sums.p) * np.log(var_residual)
     return deviance, var_residual
 
@@ -90,10 +90,10 @@ def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> t
     sums = _PatientSums(y, x, np.asarray(groups))
 
     def deviance(ratio: float) -> float:
-        return _profiled_reml_deviance(ratio, sums)[0]
+        return float(_profiled_reml_deviance(np.array([ratio]), sums)[0][0])
 
     grid = np.concatenate([[0.0], np.logspace(-4, 4, 17)])
-    values = np.array([deviance(r) for r in grid])
+    values = _profiled_reml_deviance(grid, sums)[0]
     best = int(np.argmin(values))
     ratio = grid[best]
     if best > 0:
@@ -101,8 +101,36 @@ def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> t
         search = optimize.minimize_scalar(deviance, bounds=bounds, method="bounded", options={"xatol": 1e-10})
         if search.fun < values[best]:
             ratio = float(search.x)
-    var_residual = _profiled_reml_deviance(ratio, sums)[1]
+    var_residual = float(_profiled_reml_deviance(np.array([ratio]), sums)[1][0])
     return ratio * var_residual, var_residual
+
+
+def _satterthwaite_pieces(value, x, z, theta) -> tuple:
+    """GLS ``beta``, ``Phi``, the REML score on the log-variance scale, the observed information
+    ``I_kl = -1/2 tr(P V_k P V_l) + y'P V_k P V_l P y`` and ``g = V^-1 X Phi`` for
+    ``theta = (s_p^2, s_e^2)``, ``V_0 = ZZ'``, ``V_1 = I``.
+
+    ``V^-1 = (I - Z diag(w) Z') / s_e^2`` with ``w = s_p^2 / (s_e^2 + s_p^2 m)`` (no inversion), and
+    the traces reduce to ``Z'PZ`` and ``PZ``: ``tr(P V_0 P V_0) = ||Z'PZ||^2``,
+    ``tr(P V_0 P V_1) = ||PZ||^2``, ``tr(P V_1 P V_1) = ||P||^2`` (Frobenius norms).
+    """
+    var_patient, var_residual = theta
+    w = var_patient / (var_residual + var_patient * z.sum(axis=0))
+    v_inv = (np.eye(len(value)) - (z * w) @ z.T) / var_residual
+    vx = v_inv @ x
+    phi = np.linalg.inv(x.T @ vx)
+    beta = phi @ (vx.T @ value)
+    p_mat = v_inv - vx @ phi @ vx.T
+    pz = p_mat @ z
+    zpz = z.T @ pz
+    py = p_mat @ value
+    zpy = z.T @ py
+    # d l / d log theta_k = theta_k (y'PV_kPy - tr(PV_k)) / 2
+    score = theta * (np.array([zpy @ zpy, py @ py]) - np.array([np.trace(zpz), np.trace(p_mat)])) / 2
+    cross_trace, cross_quadratic = np.sum(pz**2), zpy @ (pz.T @ py)
+    expected = np.array([[np.sum(zpz**2), cross_trace], [cross_trace, np.sum(p_mat**2)]])
+    quadratic = np.array([[zpy @ zpz @ zpy, cross_quadratic], [cross_quadratic, py @ p_mat @ py]])
+    return beta, phi, score, quadratic - 0.5 * expected, vx @ phi
 
 
 def mixed_model_interaction(
@@ -124,30 +152,19 @@ def mixed_model_interaction(
     x = np.column_stack(columns if covariates is None else [*columns, covariates])
     if np.linalg.matrix_rank(x) < x.shape[1]:
         return not_estimable("mixed-model design is rank-deficient", _METHOD)
-    var_patient, var_residual = random_intercept_reml(value, x, np.asarray(patient))
+    theta = np.array(random_intercept_reml(value, x, np.asarray(patient)))
     z = (np.asarray(patient)[:, None] == np.unique(patient)[None, :]).astype(float)
-    v_k = [z @ z.T, np.eye(len(value))]
-    v_inv = np.linalg.inv(var_patient * v_k[0] + var_residual * v_k[1])
-    phi = np.linalg.inv(x.T @ v_inv @ x)
-    beta = phi @ x.T @ v_inv @ value
-    c = np.zeros(x.shape[1])
-    c[3] = 1.0
-    variance = c @ phi @ c
-    p_mat = v_inv - v_inv @ x @ phi @ x.T @ v_inv
-    py = p_mat @ value
-    theta = np.array([var_patient, var_residual])
-    # REML score on the log-variance scale, d l / d log theta_k = theta_k (y'PV_kPy - tr(PV_k)) / 2
-    score = theta * np.array([py @ a @ py - np.trace(p_mat @ a) for a in v_k]) / 2
-    boundary = var_patient <= 1e-8 * theta.sum()
+    beta, phi, score, info, g = _satterthwaite_pieces(value, x, z, theta)
+    variance = phi[3, 3]  # the interaction coefficient's
+    grad = np.array([np.sum((z.T @ g[:, 3]) ** 2), g[:, 3] @ g[:, 3]])  # c'Phi X'V^-1 V_k V^-1 X Phi c
+    boundary = theta[0] <= 1e-8 * theta.sum()
     if boundary:
         note = "patient variance estimated at the boundary (0): df from the residual variance alone, as lmerTest"
-        v_k = v_k[1:]
+        info, grad = info[1:, 1:], grad[1:]
     elif np.abs(score).max() > 1e-3:
         note = f"REML fit did not converge (score {np.abs(score).max():.2g})"
     else:
         note = ""
-    info = np.array([[-0.5 * np.trace(p_mat @ a @ p_mat @ b) + py @ a @ p_mat @ b @ py for b in v_k] for a in v_k])
-    grad = np.array([c @ phi @ x.T @ v_inv @ a @ v_inv @ x @ phi @ c for a in v_k])
     try:
         df = 2 * variance**2 / (grad @ np.linalg.solve(info, grad))
     except np.linalg.LinAlgError:
