@@ -33,6 +33,7 @@ class PatientCovariates:
 
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
+        self.incomplete = frozenset(frame.index[frame.isna().any(axis=1)])  # patients with a missing value
         self._rows: dict[tuple, pd.DataFrame] = {}
         self._matrices: dict[tuple, tuple[np.ndarray | None, str]] = {}
 
@@ -56,19 +57,45 @@ class PatientCovariates:
 
 
 @dataclass(frozen=True)
+class Patients:
+    """One feature's patients as arrays (one entry per patient): ``ids``, ``arm``, ``pre`` and ``post``
+    (NaN where the sample is missing), ``treated`` (1 for the treatment arm, 0 for the reference arm)."""
+
+    ids: np.ndarray
+    arm: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    treated: np.ndarray
+
+    @property
+    def change(self) -> np.ndarray:
+        """``post - pre`` (NaN unless both samples are there)."""
+        return self.post - self.pre
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, mask: np.ndarray) -> Patients:
+        return Patients(self.ids[mask], self.arm[mask], self.pre[mask], self.post[mask], self.treated[mask])
+
+    def paired(self) -> Patients:
+        """The patients with both samples."""
+        return self.subset(~np.isnan(self.change))
+
+
+@dataclass(frozen=True)
 class FeatureData:
     """One feature, as the between-arm analyses see it.
 
-    ``patients``: every patient with at least one sample, indexed by patient: ``arm``, ``pre``,
-    ``post`` (NaN where the sample is missing), ``change`` (``post - pre``) and ``treated`` (1 for
-    the treatment arm); ``covariates``: the baseline covariates and stratification factors every
-    adjusted model uses (no columns = unadjusted); ``post_covariates``: those and the post-window
-    sample values (``post_``-prefixed) that only ``ancova_post_covariates`` uses, or None;
-    ``options``: analysis settings (``n_bootstrap``, ``seed``, ``n_imputations``).
+    ``patients``: every patient with at least one sample (:class:`Patients`); ``covariates``: the
+    baseline covariates and stratification factors every adjusted model uses (no columns =
+    unadjusted); ``post_covariates``: those and the post-window sample values (``post_``-prefixed)
+    that only ``ancova_post_covariates`` uses, or None; ``options``: analysis settings
+    (``n_bootstrap``, ``seed``, ``n_imputations``).
     """
 
     feature: str
-    patients: pd.DataFrame
+    patients: Patients
     covariates: PatientCovariates
     design: Design
     conf_level: float = 0.95
@@ -77,43 +104,23 @@ class FeatureData:
     transform: str = "none"
 
     @cached_property
-    def pairs(self) -> pd.DataFrame:
-        """The paired patients (both samples), as :attr:`patients`."""
-        return self.patients[self.patients["change"].notna()]
-
-    @cached_property
-    def pre(self) -> np.ndarray:
-        """The paired patients' baseline values."""
-        return self.pairs["pre"].to_numpy()
-
-    @cached_property
-    def post(self) -> np.ndarray:
-        """The paired patients' post-window values."""
-        return self.pairs["post"].to_numpy()
-
-    @cached_property
-    def treated(self) -> np.ndarray:
-        """1 for paired patients of the treatment arm, 0 for the reference arm."""
-        return self.pairs["treated"].to_numpy()
-
-    @cached_property
-    def _changes(self) -> dict[str, np.ndarray]:
-        arm, change = self.pairs["arm"].to_numpy(), self.pairs["change"].to_numpy()
-        return {name: change[arm == name] for name in self.design.arms}
+    def pairs(self) -> Patients:
+        """The paired patients (both samples)."""
+        return self.patients.paired()
 
     def changes(self, arm: str) -> np.ndarray:
         """The paired patients' changes ``post - pre`` in ``arm``."""
-        return self._changes[arm]
+        return self.pairs.change[self.pairs.arm == arm]
 
     @property
     def paired_covariates(self) -> tuple[np.ndarray | None, str]:
         """:func:`feature_covariates` of the paired patients."""
-        return self.covariates.matrix(self.pairs.index)
+        return self.covariates.matrix(self.pairs.ids)
 
     @property
     def patient_covariates(self) -> tuple[np.ndarray | None, str]:
         """:func:`feature_covariates` of every patient with a sample (:attr:`patients`)."""
-        return self.covariates.matrix(self.patients.index)
+        return self.covariates.matrix(self.patients.ids)
 
 
 @dataclass(frozen=True)
@@ -173,10 +180,11 @@ def adjusted_for(data_or_names) -> str:
 def _ancova_with(data: FeatureData, frame: pd.DataFrame, prepared: tuple | None = None) -> Estimate:
     """ANCOVA adjusted for the covariates in ``frame`` (``prepared``: their :func:`feature_covariates`)."""
     covs, note = prepared or feature_covariates(frame)
-    result = stats.ancova(data.pre, data.post, data.treated, covs, data.conf_level)
+    pairs = data.pairs
+    result = stats.ancova(pairs.pre, pairs.post, pairs.treated, covs, data.conf_level)
     if result.note == "ANCOVA design is rank-deficient":
         why = confounded_covariates(
-            {"baseline value": data.pre, "arm": data.treated},
+            {"baseline value": pairs.pre, "arm": pairs.treated},
             covariate_matrix(frame, list(frame.columns)),
             list(frame.columns),
         )
@@ -185,25 +193,24 @@ def _ancova_with(data: FeatureData, frame: pd.DataFrame, prepared: tuple | None 
 
 
 def _ancova(data: FeatureData) -> Estimate:
-    return _ancova_with(data, data.covariates.rows(data.pairs.index), data.paired_covariates)
+    return _ancova_with(data, data.covariates.rows(data.pairs.ids), data.paired_covariates)
 
 
 def _ancova_post_covariates(data: FeatureData) -> Estimate:
     if data.post_covariates is None:
         return not_estimable("no post_covariates in the analysis plan")
-    frame = data.post_covariates.rows(data.pairs.index)
-    if frame.isna().any().any():  # baseline covariates are complete (checked): a post-window value is missing
+    ids = data.pairs.ids
+    if data.post_covariates.incomplete.intersection(ids):  # baseline covariates are complete (checked)
         return not_estimable("a post-window covariate value is missing for a paired patient")
-    return _ancova_with(data, frame, data.post_covariates.matrix(data.pairs.index))
+    return _ancova_with(data, data.post_covariates.rows(ids), data.post_covariates.matrix(ids))
 
 
 def _mixed_model(data: FeatureData) -> Estimate:
     """Every sample of every patient (patients with one sample included)."""
     patients = data.patients
-    observed = patients[["pre", "post"]].to_numpy()
+    observed = np.column_stack([patients.pre, patients.post])
     patient, post = np.nonzero(~np.isnan(observed))  # each patient's pre then post
-    post, treated = post.astype(float), patients["treated"].to_numpy()[patient]
-    ids = patients.index.to_numpy()[patient]
+    post, treated, ids = post.astype(float), patients.treated[patient], patients.ids[patient]
     covs, note = data.patient_covariates  # per patient; a covariate varies across samples iff across patients
     result = stats.mixed_model_interaction(observed[patient, post.astype(int)], post, treated, ids,
                                            None if covs is None else covs[patient], data.conf_level)  # fmt: skip
@@ -220,19 +227,20 @@ def _mixed_model(data: FeatureData) -> Estimate:
 
 def _ancova_hc3(data: FeatureData) -> Estimate:
     covs, note = data.paired_covariates
-    return _with_note(stats.ancova_hc3(data.pre, data.post, data.treated, covs, data.conf_level), note)
+    pairs = data.pairs
+    return _with_note(stats.ancova_hc3(pairs.pre, pairs.post, pairs.treated, covs, data.conf_level), note)
 
 
 def _clda(data: FeatureData) -> Estimate:
     patients = data.patients
     covs, note = data.patient_covariates
-    return _with_note(stats.clda(patients["pre"], patients["post"], patients["treated"], covs, data.conf_level), note)
+    return _with_note(stats.clda(patients.pre, patients.post, patients.treated, covs, data.conf_level), note)
 
 
 def _mi_mar(data: FeatureData) -> Estimate:
     patients = data.patients
     covs, note = data.patient_covariates
-    result = stats.multiple_imputation_ancova(patients["pre"], patients["post"], patients["treated"], covs,
+    result = stats.multiple_imputation_ancova(patients.pre, patients.post, patients.treated, covs,
                                         data.options.get("n_imputations", 50), data.options.get("seed", 0),
                                         data.conf_level)  # fmt: skip
     return _with_note(result, note)
@@ -244,7 +252,8 @@ def readable_columns(data: FeatureData, result: Estimate) -> dict:
     if not np.isfinite(result.estimate):
         return {}
     covs, _ = data.paired_covariates
-    return stats.readable_effects(data.pre, data.post, data.treated, covs, data.transform, data.conf_level, result)
+    pairs = data.pairs
+    return stats.readable_effects(pairs.pre, pairs.post, pairs.treated, covs, data.transform, data.conf_level, result)
 
 
 def _mann_whitney(data: FeatureData) -> Estimate:

@@ -95,6 +95,7 @@ from tme.stats.analyses import (
     BETWEEN_ARM,
     FeatureData,
     PatientCovariates,
+    Patients,
     adjusted_for,
     rank_estimate,
     readable_columns,
@@ -130,24 +131,27 @@ BETWEEN_COLUMNS = [
 ]  # fmt: skip
 
 
-def _patients_by_feature(values: pd.DataFrame, design: Design) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Each feature (in order of first appearance) with its patients that have at least one sample:
-    ``arm, pre, post, change, treated`` indexed by patient (sorted), NaN where a sample is missing.
-    One reshape of the whole table, not one per feature."""
+def _patients_by_feature(values: pd.DataFrame, design: Design) -> Iterator[tuple[str, Patients]]:
+    """Each feature (in order of first appearance) with its patients that have at least one sample
+    (sorted by patient; NaN where a sample is missing). One reshape of the whole table, then slices."""
     wide = values.set_index(["feature", "patient_id", "timepoint"])["value"].unstack("timepoint")
-    wide = wide.reindex(columns=[design.pre, design.post]).set_axis(["pre", "post"], axis=1)
+    wide = wide.reindex(columns=[design.pre, design.post])  # sorted by feature, then patient
     arms = values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
-    wide.insert(0, "arm", arms.reindex(wide.index.get_level_values("patient_id")).to_numpy())
-    wide["change"] = wide["post"] - wide["pre"]
-    wide["treated"] = (wide["arm"] == design.treatment_arm).to_numpy(float)
-    groups = dict(iter(wide.groupby(level="feature", sort=False)))
+    ids = wide.index.get_level_values("patient_id").to_numpy()
+    arm = arms.reindex(ids).to_numpy()
+    pre, post = (wide[column].to_numpy() for column in (design.pre, design.post))
+    treated = (arm == design.treatment_arm).astype(float)
+    features = wide.index.get_level_values("feature")
+    starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
+    bounds = dict(zip(features[starts], zip(starts, np.r_[starts[1:], len(features)])))
     for feature in values["feature"].unique():
-        yield feature, groups[feature].droplevel("feature")
+        rows = slice(*bounds[feature])
+        yield feature, Patients(ids[rows], arm[rows], pre[rows], post[rows], treated[rows])
 
 
-def _constant(patients: pd.DataFrame) -> bool:
+def _constant(patients: Patients) -> bool:
     """Every sample of the feature has the same value."""
-    observed = patients[["pre", "post"]].to_numpy()
+    observed = np.concatenate([patients.pre, patients.post])
     observed = observed[~np.isnan(observed)]
     return bool((observed == observed[0]).all())
 
@@ -218,11 +222,11 @@ def changes_within_arm(
     features = feature_table(values["feature"].unique(), feature_info, families)
     rows = []
     for feature, patients in _patients_by_feature(values, design):
-        pairs = patients[patients["change"].notna()]
-        arms = pairs["arm"].to_numpy()
+        pairs = patients.paired()
         constant = _constant(patients)
         for arm in design.arms:
-            arm_pairs = {column: pairs[column].to_numpy()[arms == arm] for column in ("pre", "post", "change")}
+            in_arm = pairs.subset(pairs.arm == arm)
+            arm_pairs = {"pre": in_arm.pre, "post": in_arm.post, "change": in_arm.change}
             change = arm_pairs["change"]
             if constant:
                 reason = "feature is constant in all samples"
@@ -241,15 +245,15 @@ def changes_within_arm(
     return _finish(rows, features, WITHIN_COLUMNS, multiplicity)
 
 
-def _arm_counts(patients: pd.DataFrame, design: Design) -> dict[str, int]:
-    arms = patients["arm"].to_numpy()
+def _arm_counts(patients: Patients, design: Design) -> dict[str, int]:
+    arms = patients.arm
     return {
         "n_reference_arm": int((arms == design.reference_arm).sum()),
         "n_treatment_arm": int((arms == design.treatment_arm).sum()),
     }
 
 
-def _not_estimable_reason(patients: pd.DataFrame, pair_counts: dict[str, int]) -> str:
+def _not_estimable_reason(patients: Patients, pair_counts: dict[str, int]) -> str:
     """Why no between-arm analysis can run for a feature ('' when they can)."""
     if _constant(patients):
         return "feature is constant in all samples"
