@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from tme.stats.normality import shapiro_wilk
 from tme.stats.parametric import ancova_design, fit_ols
 from tme.stats.result import t_two_sided_p
 
@@ -69,7 +69,7 @@ def _row(check: str, **values) -> dict:
 def _shapiro(resid: np.ndarray, alpha: float) -> dict:
     if not 3 <= len(resid) <= 5000 or np.ptp(resid) == 0:
         return _row("shapiro_wilk", n=len(resid), note="Shapiro-Wilk needs 3 to 5000 residuals that are not all equal")
-    w, p = stats.shapiro(resid)
+    w, p = shapiro_wilk(resid)
     return _row("shapiro_wilk", statistic=float(w), p=float(p), threshold=alpha, flagged=bool(p < alpha), n=len(resid))
 
 

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 _EXACT_MAX_N = 50
 _FUZZ = 10 * np.finfo(float).eps  # R's qsignrank/qwilcox fuzz
@@ -190,13 +190,24 @@ def _uniroot(f: Callable[[float], float], lower: float, upper: float, f_lower: f
     return _zeroin(f, lower, upper, f_lower, f_upper)
 
 
+def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks 1..n with ties given their average rank (R ``rank``, ``scipy.stats.rankdata``), and the
+    size of each group of tied values (1 for an untied value)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    edges = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+    sizes = np.diff(edges)
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat((edges[:-1] + 1 + edges[1:]) / 2, sizes)
+    return ranks, sizes
+
+
 def _signed_rank_z(d: np.ndarray, correct: bool = True) -> tuple[float, float]:
     """``(V, z)`` of the normal approximation for ``d`` (zeros dropped; z NaN when no variance)."""
     d = d[d != 0]
     n = len(d)
-    ranks = stats.rankdata(np.abs(d))
+    ranks, ties = _average_ranks(np.abs(d))
     v = float(ranks[d > 0].sum())
-    _, ties = np.unique(ranks, return_counts=True)
     sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24 - np.sum(ties**3 - ties) / 48)
     centred = v - n * (n + 1) / 4
     shift = np.sign(centred) * 0.5 if correct else 0.0
@@ -207,8 +218,7 @@ def _signed_rank_z(d: np.ndarray, correct: bool = True) -> tuple[float, float]:
 def _rank_sum_z(x: np.ndarray, y: np.ndarray, correct: bool = True) -> tuple[float, float]:
     """``(W, z)`` of the normal approximation for ``x`` vs ``y`` (tie-corrected variance)."""
     nx, ny = len(x), len(y)
-    ranks = stats.rankdata(np.concatenate([x, y]))
-    _, ties = np.unique(ranks, return_counts=True)
+    ranks, ties = _average_ranks(np.concatenate([x, y]))
     w = float(ranks[:nx].sum() - nx * (nx + 1) / 2)
     centred = w - nx * ny / 2
     shift = np.sign(centred) * 0.5 if correct else 0.0
@@ -273,8 +283,8 @@ def signed_rank_test(d: np.ndarray, conf_level: float = 0.95) -> RankTestResult:
         return RankTestResult(
             0.0, np.nan, np.nan, np.nan, np.nan, "all differences are zero: no test (R: V = 0, p = NA)"
         )
-    ranks = stats.rankdata(np.abs(d))
-    ties = len(np.unique(ranks)) < n
+    ranks, sizes = _average_ranks(np.abs(d))
+    ties = bool((sizes > 1).any())
     if n < _EXACT_MAX_N and not ties and not zeros:
         pmf = _signrank_pmf(n)
         v = float(ranks[d > 0].sum())
@@ -319,8 +329,8 @@ def rank_sum_test(x: np.ndarray, y: np.ndarray, conf_level: float = 0.95) -> Ran
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     nx, ny = len(x), len(y)
-    ranks = stats.rankdata(np.concatenate([x, y]))
-    ties = len(np.unique(ranks)) < nx + ny
+    ranks, sizes = _average_ranks(np.concatenate([x, y]))
+    ties = bool((sizes > 1).any())
     if nx < _EXACT_MAX_N and ny < _EXACT_MAX_N and not ties:
         pmf = _ranksum_pmf(nx, ny)
         w = float(ranks[:nx].sum() - nx * (nx + 1) / 2)
