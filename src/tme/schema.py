@@ -10,12 +10,14 @@ import copy
 import importlib
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from tme.errors import TmeInputError, shorten
+
+if TYPE_CHECKING:  # jsonschema loads when a config is validated, not in every rule script
+    import jsonschema
 
 
 @cache
@@ -72,7 +74,9 @@ def describe_error(error: jsonschema.ValidationError) -> tuple[str, str, str]:
     """(key path, problem, fix) for one schema violation (for "one of": the alternative it came closest to)."""
     if error.validator in ("oneOf", "anyOf") and error.context:  # "not null" is the least helpful alternative
         not_null = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
-        error = jsonschema.exceptions.best_match(not_null or error.context)
+        from jsonschema.exceptions import best_match
+
+        error = best_match(not_null or error.context)
     key = _key_path(error)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
@@ -115,8 +119,10 @@ def validate(
     instance: Any, name: str, *, file: str | None = None, line: int | None = None, what: str = "config"
 ) -> Any:
     """Validate ``instance`` against schema ``name``, raise the first violation, return it with defaults."""
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if errors:
         key, problem, fix = describe_error(errors[0])

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 
 from tme.plots.style import (
     NEUTRAL,
@@ -54,10 +55,10 @@ def draw_paired_panel(ax, sub: pd.DataFrame, arms: Sequence[str], pre: str, post
         a = sub[sub["arm"] == arm]
         wide = a.pivot_table(index="patient_id", columns="timepoint", values="value", aggfunc="mean")
         x0 = 2.5 * i
-        if pre in wide and post in wide:
+        if pre in wide and post in wide:  # each patient's pair, one collection (not a line artist per patient)
             both = wide[[pre, post]].dropna()
-            for _, r in both.iterrows():
-                ax.plot([x0, x0 + 1], [r[pre], r[post]], color=colours[arm], alpha=0.35, lw=0.7)
+            segments = [((x0, a), (x0 + 1, b)) for a, b in zip(both[pre], both[post])]
+            ax.add_collection(LineCollection(segments, colors=colours[arm], alpha=0.35, linewidths=0.7))
         for j, tp in enumerate((pre, post)):
             v = a.loc[a["timepoint"] == tp, "value"].dropna()
             ax.scatter(np.full(len(v), x0 + j), v, s=10, color=colours[arm], linewidths=0, alpha=0.8, zorder=3)
