@@ -213,3 +213,27 @@ def test_categorical_labels_are_accepted():
     pd.testing.assert_frame_equal(
         effects_between_arms(cat, Design(), n_bootstrap=100), effects_between_arms(values, Design(), n_bootstrap=100)
     )
+
+
+def test_no_values_give_empty_tables_with_every_column():
+    """Every value missing (e.g. an assay that failed for all samples): empty tables, not a traceback."""
+    values = make_values().assign(value=np.nan)
+    assert list(changes_within_arm(values, Design()).columns) == WITHIN_COLUMNS
+    between = effects_between_arms(values, Design(), n_bootstrap=0)
+    assert between.empty and list(between.columns) == BETWEEN_COLUMNS
+
+
+def test_features_measured_on_different_patients_keep_their_own_patients():
+    """A feature missing for some patients gets its own patient set (and covariate rows) in every analysis."""
+    values = make_values(n_per_arm=10, features=("A", "B"))
+    dropped = values["patient_id"].isin(["us00", "an01"]) & (values["feature"] == "B")
+    covariates = pd.DataFrame(
+        {"age": np.linspace(40, 70, 20)}, index=sorted(values["patient_id"].unique())
+    ).rename_axis("patient_id")
+    both = effects_between_arms(values[~dropped], Design(), n_bootstrap=0, covariates=covariates)
+    alone = effects_between_arms(values[~dropped & (values["feature"] == "B")], Design(), n_bootstrap=0,
+                                 covariates=covariates)  # fmt: skip
+    b = both[both["feature"] == "B"].reset_index(drop=True)
+    unadjusted = [c for c in BETWEEN_COLUMNS if c != "p_adjusted"]  # the family differs: A and B, or B alone
+    pd.testing.assert_frame_equal(b[unadjusted], alone.reset_index(drop=True)[unadjusted])
+    assert (b.loc[b["analysis"] == "ancova", ["n_reference_arm", "n_treatment_arm"]].to_numpy() == [9, 9]).all()

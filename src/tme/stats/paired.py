@@ -134,6 +134,8 @@ BETWEEN_COLUMNS = [
 def _patients_by_feature(values: pd.DataFrame, design: Design) -> Iterator[tuple[str, Patients]]:
     """Each feature (in order of first appearance) with its patients that have at least one sample
     (sorted by patient; NaN where a sample is missing). One reshape of the whole table, then slices."""
+    if values.empty:
+        return
     wide = values.set_index(["feature", "patient_id", "timepoint"])["value"].unstack("timepoint")
     wide = wide.reindex(columns=[design.pre, design.post])  # sorted by feature, then patient
     arms = values.drop_duplicates("patient_id").set_index("patient_id")["arm"]
@@ -171,6 +173,8 @@ def _summaries(pairs: dict[str, np.ndarray]) -> dict:
 
 def _finish(rows: list[dict], features: pd.DataFrame, columns: list[str], multiplicity: Mapping[str, str] | None):
     """Rows in the features table's order, endpoint columns joined, adjusted p filled."""
+    if not rows:  # no feature has a value
+        return pd.DataFrame(columns=columns)
     table = pd.DataFrame(rows)
     order = {f: i for i, f in enumerate(features["feature"])}
     table = table.merge(
