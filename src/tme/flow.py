@@ -156,21 +156,16 @@ def endpoint_flow(
     """
     measured = values.dropna(subset=["value"])
     randomised = samples.groupby("arm")["patient_id"].nunique()
-    rows = []
-    for (feature, arm), sub in measured.groupby(["feature", "arm"], sort=False):
-        pre = set(sub.loc[sub["timepoint"] == design.pre, "patient_id"])
-        post = set(sub.loc[sub["timepoint"] == design.post, "patient_id"])
-        rows.append(
-            dict(
-                feature=feature,
-                arm=arm,
-                with_pre=len(pre),
-                with_post=len(post),
-                paired=len(pre & post),
-                randomised=int(randomised.get(arm, samples["patient_id"].nunique())),
-            )  # fmt: skip
-        )
-    counts = pd.DataFrame(rows, columns=["feature", "arm", "with_pre", "with_post", "paired", "randomised"])
+    timepoint = measured["timepoint"]
+    per_patient = (
+        measured.assign(with_pre=timepoint == design.pre, with_post=timepoint == design.post)
+        .groupby(["feature", "arm", "patient_id"], sort=False)[["with_pre", "with_post"]]
+        .any()
+    )
+    per_patient["paired"] = per_patient["with_pre"] & per_patient["with_post"]
+    counts = per_patient.groupby(level=["feature", "arm"], sort=False).sum().astype(int).reset_index()
+    everyone = samples["patient_id"].nunique()
+    counts["randomised"] = [int(randomised.get(arm, everyone)) for arm in counts["arm"]]
     info = features.reindex(columns=["feature", "endpoint", "display_name", "role", "family"])
     table = info.merge(counts, on="feature", how="inner").merge(analysed, on=["feature", "arm"], how="left")
     arm_order = {arm: i for i, arm in enumerate(design.arms)}
