@@ -96,6 +96,9 @@ RC = {
     "svg.fonttype": "none",  # text stays text in SVG (matplotlib XML-escapes it)
     "svg.hashsalt": "tme",  # fixed clip-path ids
     "path.simplify": True,
+    # raster text unhinted: the glyph shapes of the PDF/SVG, and a quarter less time drawing text in
+    # matplotlib 3.11 (its per-glyph rendering spends much of its time snapping outlines to pixels)
+    "text.hinting": "no_hinting",
 }
 
 _METADATA = {
