@@ -5,7 +5,7 @@ Three checks, one tidy row each (:data:`DIAGNOSTIC_COLUMNS`), plus a per-patient
 
 ``shapiro_wilk``
     Shapiro–Wilk test of the OLS residuals ``e = post - X b`` (Shapiro & Wilk, Biometrika
-    1965;52:591; Royston's algorithm AS R94, as R ``shapiro.test(residuals(fit))`` and scipy);
+    1965;52:591; Royston's algorithm AS R94 in :mod:`tme.stats.normality`, as R ``shapiro.test(residuals(fit))``);
     ``statistic`` = W. Needs 3–5000 patients. ANCOVA's t test is robust to moderate
     non-normality, so a small p is a prompt to look at the figure and the rank-based analyses,
     not a verdict.
