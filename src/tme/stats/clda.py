@@ -17,8 +17,9 @@ exactly; patients without a baseline sample (post only) add information beyond t
 Estimation is REML: ``Sigma`` maximises
 ``l(theta) = -1/2 [log|V| + log|X'V^-1 X| + r'V^-1 r]`` (``V`` block-diagonal with ``Sigma`` or its
 observed sub-block per patient, ``r`` the GLS residuals), found by Fisher scoring in
-``theta = (s_pre^2, s_post^2, s_pre_post)`` with step halving (keeping ``Sigma`` positive
-definite) to a relative step below 1e-12. Then ``b = Phi X'V^-1 y``, ``Phi = (X'V^-1 X)^-1``,
+``theta = (s_pre^2, s_post^2, s_pre_post)``, then Newton–Raphson near the optimum, with step
+halving (keeping ``Sigma`` positive definite) to a relative step below 1e-12; every term is a sum
+over the patients' 2 x 2 blocks (:class:`_Structure`). Then ``b = Phi X'V^-1 y``, ``Phi = (X'V^-1 X)^-1``,
 plug-in ``SE(beta) = sqrt(c'Phi c)``. This is R
 ``nlme::gls(value ~ timepoint + timepoint:z + trt_post, correlation = corSymm(form = ~ tnum |
 patient), weights = varIdent(form = ~ 1 | timepoint), method = "REML")`` with
@@ -59,7 +60,7 @@ _NEWTON_FROM = 1e-2  # relative Fisher step below which Newton steps are tried
 class CldaFit:
     """REML fit: fixed effects ``beta`` (order: intercept, post, treated x post, pre:z, post:z),
     their covariance ``phi``, ``Sigma`` as ``(s_pre^2, s_post^2, s_pre_post)``, the REML
-    log-likelihood (up to the constant ``-(n - p)/2 log 2 pi``) and whether Fisher scoring
+    log-likelihood (up to the constant ``-(n - p)/2 log 2 pi``) and whether the fit
     converged."""
 
     beta: np.ndarray
@@ -147,7 +148,7 @@ def _start(s: _Structure) -> np.ndarray:
 
 
 def fit_clda(pre, post, treated, covariates=None) -> CldaFit:
-    """REML fit of the cLDA model by Fisher scoring (see the module docstring).
+    """REML fit of the cLDA model (Fisher scoring, then Newton; see the module docstring).
 
     ``pre``, ``post``: per-patient values with NaN for a missing sample; ``treated``: 0/1 per
     patient; ``covariates``: (n_patients, k) baseline covariate matrix or None.
