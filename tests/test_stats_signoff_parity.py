@@ -114,6 +114,11 @@ def test_clda_not_estimable_when_reml_runs_to_a_singular_covariance():
     post = [-0.76189137, np.nan, np.nan, -1.3279093, -1.1375595, 0.01619465]
     result = clda(pre, post, [0, 1, 0, 1, 0, 1])
     assert np.isnan(result.estimate) and "singular or at its boundary" in result.note
+    # post equal to pre up to a shift: no residual variation (the old Fisher scoring returned an estimate
+    # with "did not converge")
+    pre = np.random.default_rng(3).normal(size=40)
+    result = clda(pre, pre + 0.3, np.arange(40) % 2)
+    assert np.isnan(result.estimate) and "singular or at its boundary" in result.note
 
 
 RANK = read("rank_expected.tsv")
