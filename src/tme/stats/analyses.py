@@ -72,9 +72,6 @@ class Patients:
         """``post - pre`` (NaN unless both samples are there)."""
         return self.post - self.pre
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
     def subset(self, mask: np.ndarray) -> Patients:
         return Patients(self.ids[mask], self.arm[mask], self.pre[mask], self.post[mask], self.treated[mask])
 
@@ -209,10 +206,10 @@ def _mixed_model(data: FeatureData) -> Estimate:
     """Every sample of every patient (patients with one sample included)."""
     patients = data.patients
     observed = np.column_stack([patients.pre, patients.post])
-    patient, post = np.nonzero(~np.isnan(observed))  # each patient's pre then post
-    post, treated, ids = post.astype(float), patients.treated[patient], patients.ids[patient]
+    patient, slot = np.nonzero(~np.isnan(observed))  # each patient's pre then post
+    post, treated, ids = slot.astype(float), patients.treated[patient], patients.ids[patient]
     covs, note = data.patient_covariates  # per patient; a covariate varies across samples iff across patients
-    result = stats.mixed_model_interaction(observed[patient, post.astype(int)], post, treated, ids,
+    result = stats.mixed_model_interaction(observed[patient, slot], post, treated, ids,
                                            None if covs is None else covs[patient], data.conf_level)  # fmt: skip
     if result.note == "mixed-model design is rank-deficient":
         per_sample = data.covariates.rows(ids)

@@ -77,7 +77,7 @@ def _profiled_reml_deviance(ratio: np.ndarray, sums: _PatientSums) -> tuple[np.n
     return deviance, var_residual
 
 
-def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
+def random_intercept_reml(sums: _PatientSums) -> tuple[float, float]:
     """REML estimates ``(s_p^2, s_e^2)`` of the random-intercept model.
 
     The REML deviance profiled over ``s_e^2`` (:func:`_profiled_reml_deviance`) is a function of
@@ -87,7 +87,6 @@ def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> t
     criterion lme4 minimises (in ``theta = s_p / s_e``); the estimates agree with lme4 to ~1e-8 and
     take a fraction of a general optimiser's time (statsmodels ``MixedLM`` was 50× slower here).
     """
-    sums = _PatientSums(y, x, np.asarray(groups))
 
     def deviance(ratio: float) -> float:
         return float(_profiled_reml_deviance(np.array([ratio]), sums)[0][0])
@@ -105,7 +104,7 @@ def random_intercept_reml(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> t
     return ratio * var_residual, var_residual
 
 
-def _satterthwaite_pieces(value, x, z, theta) -> tuple:
+def _satterthwaite_pieces(sums: _PatientSums, theta: np.ndarray) -> tuple:
     """GLS ``beta``, ``Phi``, the REML score on the log-variance scale, the observed information
     ``I_kl = -1/2 tr(P V_k P V_l) + y'P V_k P V_l P y`` and ``g = V^-1 X Phi`` for
     ``theta = (s_p^2, s_e^2)``, ``V_0 = ZZ'``, ``V_1 = I``.
@@ -114,8 +113,9 @@ def _satterthwaite_pieces(value, x, z, theta) -> tuple:
     the traces reduce to ``Z'PZ`` and ``PZ``: ``tr(P V_0 P V_0) = ||Z'PZ||^2``,
     ``tr(P V_0 P V_1) = ||PZ||^2``, ``tr(P V_1 P V_1) = ||P||^2`` (Frobenius norms).
     """
+    value, x, z = sums.y, sums.x, sums.z
     var_patient, var_residual = theta
-    w = var_patient / (var_residual + var_patient * z.sum(axis=0))
+    w = var_patient / (var_residual + var_patient * sums.m)
     v_inv = (np.eye(len(value)) - (z * w) @ z.T) / var_residual
     vx = v_inv @ x
     phi = np.linalg.inv(x.T @ vx)
@@ -152,11 +152,11 @@ def mixed_model_interaction(
     x = np.column_stack(columns if covariates is None else [*columns, covariates])
     if np.linalg.matrix_rank(x) < x.shape[1]:
         return not_estimable("mixed-model design is rank-deficient", _METHOD)
-    theta = np.array(random_intercept_reml(value, x, np.asarray(patient)))
-    z = (np.asarray(patient)[:, None] == np.unique(patient)[None, :]).astype(float)
-    beta, phi, score, info, g = _satterthwaite_pieces(value, x, z, theta)
+    sums = _PatientSums(value, x, np.asarray(patient))
+    theta = np.array(random_intercept_reml(sums))
+    beta, phi, score, info, g = _satterthwaite_pieces(sums, theta)
     variance = phi[3, 3]  # the interaction coefficient's
-    grad = np.array([np.sum((z.T @ g[:, 3]) ** 2), g[:, 3] @ g[:, 3]])  # c'Phi X'V^-1 V_k V^-1 X Phi c
+    grad = np.array([np.sum((sums.z.T @ g[:, 3]) ** 2), g[:, 3] @ g[:, 3]])  # c'Phi X'V^-1 V_k V^-1 X Phi c
     boundary = theta[0] <= 1e-8 * theta.sum()
     if boundary:
         note = "patient variance estimated at the boundary (0): df from the residual variance alone, as lmerTest"

@@ -131,7 +131,7 @@ BETWEEN_COLUMNS = [
 ]  # fmt: skip
 
 
-def _patients_by_feature(values: pd.DataFrame, design: Design) -> Iterator[tuple[str, Patients]]:
+def patients_by_feature(values: pd.DataFrame, design: Design) -> Iterator[tuple[str, Patients]]:
     """Each feature (in order of first appearance) with its patients that have at least one sample
     (sorted by patient; NaN where a sample is missing). One reshape of the whole table, then slices."""
     if values.empty:
@@ -158,11 +158,11 @@ def _constant(patients: Patients) -> bool:
     return bool((observed == observed[0]).all())
 
 
-def _summaries(pairs: dict[str, np.ndarray]) -> dict:
+def _summaries(pairs: Patients) -> dict:
     """Mean, median and SD (n - 1) of ``pre``, ``post`` and ``change``; NaN where there are too few values."""
     out = {}
     for column in ("pre", "post", "change"):
-        x = pairs[column]
+        x = getattr(pairs, column)
         out |= {
             f"{column}_mean": x.mean() if len(x) else np.nan,
             f"{column}_median": np.median(x) if len(x) else np.nan,
@@ -225,13 +225,12 @@ def changes_within_arm(
     values = validate_values(values, design)
     features = feature_table(values["feature"].unique(), feature_info, families)
     rows = []
-    for feature, patients in _patients_by_feature(values, design):
+    for feature, patients in patients_by_feature(values, design):
         pairs = patients.paired()
         constant = _constant(patients)
         for arm in design.arms:
             in_arm = pairs.subset(pairs.arm == arm)
-            arm_pairs = {"pre": in_arm.pre, "post": in_arm.post, "change": in_arm.change}
-            change = arm_pairs["change"]
+            change = in_arm.change
             if constant:
                 reason = "feature is constant in all samples"
             elif len(change) < MIN_PAIRS:
@@ -244,7 +243,7 @@ def changes_within_arm(
                 results = {"wilcoxon_signed_rank": rank_estimate(signed_rank_test(change, conf_level)),
                            "paired_t": paired_t(change, conf_level)}  # fmt: skip
             base = {"feature": feature, "arm": arm, "model": "post - pre", "covariates": "", "population": population,
-                    "n_pairs": len(change), **_summaries(arm_pairs)}  # fmt: skip
+                    "n_pairs": len(change), **_summaries(in_arm)}  # fmt: skip
             rows += [base | {"analysis": a} | r.as_dict() for a, r in results.items()]
     return _finish(rows, features, WITHIN_COLUMNS, multiplicity)
 
@@ -330,15 +329,15 @@ def effects_between_arms(
     if post_covariates is not None and post_covariates.shape[1]:
         with_post = PatientCovariates(covariates.join(post_covariates.add_prefix("post_")))
     rows = []
-    for feature, patients in _patients_by_feature(values, design):
+    for feature, patients in patients_by_feature(values, design):
         transform = transforms.get(feature, "none")
         data = FeatureData(feature, patients, baseline, design, conf_level, options, with_post,
                            transform if isinstance(transform, str) else "none")  # fmt: skip
-        n_pairs = _arm_counts(data.pairs, design)
+        n_pairs, n_patients = _arm_counts(data.pairs, design), _arm_counts(patients, design)
         reason = _not_estimable_reason(patients, n_pairs)
         for analysis in chosen:
             result = not_estimable(reason) if reason else analysis.run(data)
-            counts = _arm_counts(patients, design) if analysis.all_samples else n_pairs
+            counts = n_patients if analysis.all_samples else n_pairs
             readable = readable_columns(data, result) if analysis.readable else {}
             rows.append({"feature": feature, "analysis": analysis.name, "model": analysis.model(terms),
                          "covariates": ";".join(covariates.columns) if analysis.adjusted else "",

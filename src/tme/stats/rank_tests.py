@@ -192,7 +192,9 @@ def _uniroot(f: Callable[[float], float], lower: float, upper: float, f_lower: f
 
 def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ranks 1..n with ties given their average rank (R ``rank``, ``scipy.stats.rankdata``), and the
-    size of each group of tied values (1 for an untied value)."""
+    size of each group of tied values (1 for an untied value). (``tme.scoring._ranks`` ranks genes
+    within samples for the scorers; importing it loads the scoring package, ~1 s, and these samples
+    have tens of values.)"""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     edges = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
