@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tme.config import POOLED, Design, pooled_design
@@ -46,10 +47,11 @@ from tme.stats import (
     residual_diagnostics,
     sensitivity_analyses,
 )
+from tme.stats.analyses import Patients
 from tme.stats.design import covariate_matrix
 from tme.stats.imputation import default_deltas
 from tme.stats.multiplicity import add_adjusted_p
-from tme.stats.paired import CONFIRMATORY
+from tme.stats.paired import CONFIRMATORY, patients_by_feature
 
 #: Columns naming the plan endpoint in the confirmatory tables.
 ENDPOINT = ["endpoint", "display_name", "role", "unit"]
@@ -139,39 +141,34 @@ def _with_coverage(table: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _endpoint_arrays(values: pd.DataFrame, feature: str, design: Design) -> pd.DataFrame:
-    """One feature's patients with at least one sample: ``pre``, ``post`` (NaN if missing), ``treated``."""
-    sub = values[values["feature"] == feature].dropna(subset=["value"])
-    wide = sub.pivot(index="patient_id", columns="timepoint", values="value").reindex(columns=[design.pre, design.post])
-    wide.columns = ["pre", "post"]
-    arms = sub.drop_duplicates("patient_id").set_index("patient_id")["arm"]
-    return wide.assign(treated=(arms.reindex(wide.index) == design.treatment_arm).astype(float))
-
-
 def confirmatory_checks(
     plan: AnalysisPlan, design: Design, values: pd.DataFrame, covariates: pd.DataFrame, seed: int, conf_level: float
 ) -> dict[str, pd.DataFrame]:
     """Missing-post sensitivity and residual diagnostics of the plan's confirmatory endpoints."""
     settings = plan.missing_data or {}
     parts = {"sensitivity": [], "tipping_grid": [], "diagnostics": [], "residuals": []}
+    features = {endpoint.feature for endpoint in plan.confirmatory}
+    measured = values[values["feature"].isin(features)].dropna(subset=["value"])
+    by_feature = dict(patients_by_feature(measured, design))
     for endpoint in plan.confirmatory:
-        patients = _endpoint_arrays(values, endpoint.feature, design)
-        z = covariate_matrix(covariates.reindex(patients.index), list(covariates.columns)).to_numpy()
+        patients = by_feature.get(endpoint.feature, Patients(*[np.array([])] * 5))
+        z = covariate_matrix(covariates.reindex(patients.ids), list(covariates.columns)).to_numpy()
         z = z if z.shape[1] else None
+        with_pre = ~np.isnan(patients.pre)
         deltas = default_deltas(
-            patients["pre"].dropna(),
-            patients.loc[patients["pre"].notna(), "treated"],
+            patients.pre[with_pre],
+            patients.treated[with_pre],
             settings.get("tipping_max_sd", 2.0),
             settings.get("tipping_step_sd", 0.1),
         )
-        rows, grid = sensitivity_analyses(endpoint.feature, patients["pre"], patients["post"], patients["treated"], z,
+        rows, grid = sensitivity_analyses(endpoint.feature, patients.pre, patients.post, patients.treated, z,
                                           n_imputations=settings.get("n_imputations", 50), seed=seed, deltas=deltas,
                                           plausible_delta_sd=settings.get("plausible_delta_sd", 0.5),
                                           conf_level=conf_level)  # fmt: skip
-        paired = patients.dropna(subset=["pre", "post"])
-        checks, residuals = residual_diagnostics(endpoint.feature, paired["pre"], paired["post"], paired["treated"],
-                                                 None if z is None else z[patients.index.isin(paired.index)],
-                                                 patient_ids=paired.index)  # fmt: skip
+        paired = patients.paired()
+        checks, residuals = residual_diagnostics(endpoint.feature, paired.pre, paired.post, paired.treated,
+                                                 None if z is None else z[~np.isnan(patients.change)],
+                                                 patient_ids=paired.ids)  # fmt: skip
         for name, table in (("sensitivity", rows), ("tipping_grid", grid), ("diagnostics", checks),
                             ("residuals", residuals)):  # fmt: skip
             parts[name].append(

@@ -57,6 +57,7 @@ from tme.planning.moments import within_arm_sums
 from tme.planning.targets import nearest
 from tme.stats.bootstrap import bca_interval
 from tme.stats.design import MIN_PAIRS, validate_values
+from tme.stats.paired import patients_by_feature
 
 #: Estimated parameters, in table order.
 PARAMETERS = ("baseline_sd", "post_sd", "rho", "residual_sd", "drift_reference", "drift_treatment", "missing_post")
@@ -143,16 +144,6 @@ def check_priors(priors: Mapping[str, Mapping[str, float]], endpoints: Sequence[
                     column="priors",
                     fix=f"give {name} {what}",
                 )
-
-
-def _endpoint_arrays(sub: pd.DataFrame, design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    wide = sub.pivot(index="patient_id", columns="timepoint", values="value").reindex(columns=[design.pre, design.post])
-    arms = sub.drop_duplicates("patient_id").set_index("patient_id")["arm"].loc[wide.index]
-    return (
-        wide[design.pre].to_numpy(float),
-        wide[design.post].to_numpy(float),
-        (arms == design.treatment_arm).to_numpy(),
-    )
 
 
 def _require_estimable(
@@ -258,6 +249,7 @@ def estimate_nuisance(
     values = validate_values(values, design)
     present = set(values["feature"])
     rows = []
+    by_feature = dict(patients_by_feature(values[values["feature"].isin(set(features.values()))], design))
     for endpoint, feature in features.items():
         if feature not in present:
             raise TmeInputError(
@@ -266,7 +258,8 @@ def estimate_nuisance(
                 column="feature",
                 fix="point the endpoint at a feature tme produces",
             )
-        pre, post, treated = _endpoint_arrays(values[values["feature"] == feature], design)
+        patients = by_feature[feature]
+        pre, post, treated = patients.pre, patients.post, patients.treated == 1
         paired = np.isfinite(pre) & np.isfinite(post)
         n_pairs = (int((paired & ~treated).sum()), int((paired & treated).sum()))
         fixed = dict(priors.get(endpoint, {}))
