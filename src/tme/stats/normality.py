@@ -49,7 +49,7 @@ def _coefficients(n: int) -> np.ndarray:
         upper = -m / np.sqrt(norm2)
         fixed = 2 if n > 5 else 1
         upper[0] += polynomial.polyval(u, _C1)
-        if fixed == 2:
+        if n > 5:
             upper[1] += polynomial.polyval(u, _C2)
         phi = np.sqrt((norm2 - 2 * np.sum(m[:fixed] ** 2)) / (1 - 2 * np.sum(upper[:fixed] ** 2)))
         upper[fixed:] = -m[fixed:] / phi
@@ -64,7 +64,7 @@ def shapiro_wilk(x) -> tuple[float, float]:
         raise ValueError("Shapiro-Wilk needs 3 to 5000 values that are not all equal")
     a = _coefficients(n)
     a = a - a.mean()
-    x = (x - x[n // 2]) / (x[-1] - x[0])
+    x = (x - x[n // 2]) / (x[-1] - x[0])  # shifted and scaled first: values far from 0 keep their precision
     x = x - x.mean()
     ssa, ssx, sax = a @ a, x @ x, a @ x
     root = np.sqrt(ssa * ssx)
