@@ -42,7 +42,7 @@ config/example_cells/manifest.tsv: $(STAMP)
 # worker at a time (a module's workflow run is built once; the run several modules share is built
 # once for all workers: tests/conftest.py)
 test: lint
-	$(BIN)/python -m pytest -n $(CORES) --dist loadfile --durations=25
+	$(BIN)/python -m pytest -n $(CORES) --dist loadfile --no-loadscope-reorder --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
