@@ -280,3 +280,50 @@ def test_immune_errors(tmp_path, sheet, text, fragments):
     assert "immune.tsv" in message
     for fragment in fragments:
         assert fragment in message, message
+
+
+def test_expression_pca_matches_the_sample_covariance_eigendecomposition():
+    """Scores and variance explained equal an independent route: the eigendecomposition of the
+    centred samples' Gram matrix Z Zᵀ (scores = eigenvectors × √eigenvalues, up to sign); a planted
+    group shift on 40 genes is what PC1 separates; only the most variable genes enter."""
+    import anndata as ad
+
+    from tme.expression import expression_pca
+
+    rng = np.random.default_rng(3)
+    n, genes = 24, 500
+    group = np.arange(n) % 2
+    X = rng.normal(size=(n, genes))
+    X[:, :40] += 3.0 * group[:, None]
+    X[:, 450:] *= 1e-3  # nearly constant: never among the 300 most variable genes
+    obs = pd.DataFrame(
+        {"patient_id": [f"P{i // 2}" for i in range(n)], "arm": "a", "timepoint": ["pre", "post"] * (n // 2)},
+        index=[f"S{i}" for i in range(n)],
+    )
+    pca = expression_pca(ad.AnnData(X, obs=obs), n_top=300)
+
+    keep = np.argsort(-X.var(axis=0))[:300]
+    assert keep.max() < 450
+    Z = X[:, keep] - X[:, keep].mean(axis=0)
+    values, vectors = np.linalg.eigh(Z @ Z.T)
+    values, vectors = values[::-1], vectors[:, ::-1]
+    for j, pc in enumerate(("PC1", "PC2")):
+        reference = vectors[:, j] * np.sqrt(values[j])
+        sign = np.sign(reference @ pca[pc].to_numpy())
+        np.testing.assert_allclose(pca[pc].to_numpy(), sign * reference, rtol=1e-9, atol=1e-9)
+        assert pca[f"{pc}_variance_explained"].nunique() == 1
+        np.testing.assert_allclose(pca[f"{pc}_variance_explained"].iloc[0], values[j] / values.sum(), rtol=1e-10)
+    separated = pca.groupby(group)["PC1"].agg(["min", "max"])
+    assert separated.loc[0, "max"] < separated.loc[1, "min"] or separated.loc[1, "max"] < separated.loc[0, "min"]
+    assert list(pca["sample_id"]) == list(obs.index) and (pca["n_genes"] == 300).all()
+    assert pca.equals(expression_pca(ad.AnnData(X, obs=obs), n_top=300))  # signs fixed: deterministic
+
+
+def test_expression_pca_of_fewer_than_three_samples_has_no_rows():
+    import anndata as ad
+
+    from tme.expression import expression_pca
+
+    obs = pd.DataFrame({"patient_id": ["P1", "P1"], "arm": "a", "timepoint": ["pre", "post"]}, index=["S1", "S2"])
+    pca = expression_pca(ad.AnnData(np.ones((2, 5)), obs=obs))
+    assert pca.empty and {"sample_id", "PC1", "PC2", "n_genes"} <= set(pca.columns)

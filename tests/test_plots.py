@@ -364,8 +364,17 @@ def test_qc_and_pca(tables):
     rng = np.random.default_rng(0)
     obs = tables["scores"].drop_duplicates("sample_id")[["sample_id", "patient_id", "arm", "timepoint"]]
     obs = obs.assign(batch=np.where(np.arange(len(obs)) % 3 == 0, "run1", "run2"), exclude_reason="")
-    X = rng.normal(size=(len(obs), 300))
-    _draw(plot_pca(X, obs, ARMS, ["pre", "post"]))
+    pca = obs.assign(
+        PC1=rng.normal(size=len(obs)),
+        PC2=rng.normal(size=len(obs)),
+        PC1_variance_explained=0.3,
+        PC2_variance_explained=0.1,
+        n_genes=300,
+    )
+    fig = plot_pca(pca, ARMS, ["pre", "post"])
+    assert "300 most variable genes" in fig._suptitle.get_text()
+    assert {ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()} == {"PC1 (30.0% of variance)"}
+    _draw(fig)
     qc = obs.assign(library_size=rng.integers(50_000, 3e7, len(obs)), detected_genes=14000, median_log2_expression=3.0)
     qc.loc[qc.index[0], "exclude_reason"] = HOSTILE
     _draw(plot_expression_qc(qc, ARMS, ["pre", "post"], 100_000))

@@ -21,6 +21,10 @@ def test_workflow_writes_every_output(small_run):
     ):
         assert len(pd.read_csv(results / "tables" / f"{name}.tsv", sep="\t")) > 0, name
     assert (results / "provenance.json").exists() and (results / "expression" / "expression.h5ad").exists()
+    pca = pd.read_csv(results / "qc" / "expression_pca.tsv", sep="\t")
+    qc = pd.read_csv(results / "qc" / "expression_qc.tsv", sep="\t", keep_default_na=False)
+    assert set(pca["sample_id"]) == set(qc.loc[qc["exclude_reason"] == "", "sample_id"])  # the usable samples
+    assert pca[["PC1", "PC2"]].notna().all().all() and (pca["n_genes"] == 2000).all()
 
 
 def test_sample_flow(small_run, small_cohort):

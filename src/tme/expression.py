@@ -525,3 +525,50 @@ def expression_qc(adata: ad.AnnData) -> pd.DataFrame:
         out["detected_genes"] = (counts > 0).sum(axis=1)
     out["median_log2_expression"] = np.median(np.asarray(adata.X), axis=1)
     return out.reset_index()
+
+
+#: Genes the expression PCA uses: the most variable on the analysis (log) scale.
+PCA_TOP_GENES = 2000
+
+
+def principal_components(X: np.ndarray, n_top: int = PCA_TOP_GENES, n_components: int = 2):
+    """Scores (samples × components) and fraction of variance explained of the ``n_top`` genes with
+    the largest variance in ``X`` (samples × genes, log scale), each gene centred.
+
+    Exact SVD ``Z = U S Vᵀ``; scores ``U S``, variance explained ``s_j² / Σ s²``; each component's
+    sign is fixed so that its largest-magnitude loading is positive (deterministic across runs and
+    BLAS builds). Ties in variance keep the genes' order.
+    """
+    X = np.asarray(X, dtype=float)
+    keep = np.argsort(-X.var(axis=0), kind="stable")[: min(n_top, X.shape[1])]
+    Z = X[:, keep] - X[:, keep].mean(axis=0)
+    U, S, Vt = np.linalg.svd(Z, full_matrices=False)
+    k = min(n_components, len(S))
+    for j in range(k):
+        if Vt[j, np.argmax(np.abs(Vt[j]))] < 0:
+            U[:, j] *= -1
+    total = (S**2).sum()
+    explained = (S[:k] ** 2) / total if total > 0 else np.zeros(k)
+    return U[:, :k] * S[:k], explained
+
+
+def expression_pca(adata: ad.AnnData, n_top: int = PCA_TOP_GENES) -> pd.DataFrame:
+    """The table behind the expression PCA figure: every sample's scores on the first two principal
+    components of :func:`principal_components` (``PC1``, ``PC2``), the fraction of variance each
+    explains (``PC1_variance_explained``, ``PC2_variance_explained``: the same on every row) and the
+    number of genes used (``n_genes``), with the sample's patient, arm, timepoint and batch (when the
+    sheet has one). Fewer than 3 samples: no rows (no PCA is drawn)."""
+    columns = ["sample_id", "patient_id", "arm", "timepoint"] + (["batch"] if "batch" in adata.obs else [])
+    out = pd.DataFrame({c: adata.obs[c].to_numpy() for c in columns[1:]}, index=adata.obs_names)
+    out.index.name = "sample_id"
+    out = out.reset_index()
+    pcs = ["PC1", "PC2", "PC1_variance_explained", "PC2_variance_explained", "n_genes"]
+    if adata.n_obs < 3:
+        return out.iloc[:0].reindex(columns=columns + pcs)
+    scores, explained = principal_components(np.asarray(adata.X), n_top)
+    scores = np.pad(scores, ((0, 0), (0, 2 - scores.shape[1])), constant_values=np.nan)  # one gene: no PC2
+    explained = np.pad(explained, (0, 2 - len(explained)), constant_values=np.nan)
+    out["PC1"], out["PC2"] = scores[:, 0], scores[:, 1]
+    out["PC1_variance_explained"], out["PC2_variance_explained"] = explained
+    out["n_genes"] = min(n_top, adata.n_vars)
+    return out

@@ -40,7 +40,7 @@ rule plot_sample_flow:
 rule plot_expression_qc:
     input:
         qc="results/qc/expression_qc.tsv",
-        adata="results/expression/expression.h5ad",
+        pca="results/qc/expression_pca.tsv",
     output:
         qc=report(
             f"{FIGURES}/cohort/expression_qc.png",
@@ -62,7 +62,7 @@ rule plot_expression_qc:
     conda:
         "../../envs/tme.yaml"
     resources:
-        mem_mb=lambda wc, input, attempt: (1500 + 10 * int(input.size_mb)) * attempt,
+        mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,
     params:
         min_library_size=config["expression"]["min_library_size"] if has_counts(config.get("expression")) else None,

@@ -32,6 +32,7 @@ rule ingest_expression:
         adata="results/expression/expression.h5ad",
         unmapped="results/qc/unmapped_genes.tsv",
         qc="results/qc/expression_qc.tsv",
+        pca="results/qc/expression_pca.tsv",
         rule_warnings=f"{WARNINGS}/ingest_expression.tsv",
     log:
         "logs/ingest/expression.log",

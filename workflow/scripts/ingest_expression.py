@@ -1,9 +1,9 @@
-"""Expression data → harmonised AnnData (results/expression/expression.h5ad), its QC tables and the
-format's own QC tables (e.g. results/qc/nanostring_qc.tsv)."""
+"""Expression data → harmonised AnnData (results/expression/expression.h5ad), its QC tables (per-sample
+QC, the PCA of the usable samples) and the format's own QC tables (e.g. results/qc/nanostring_qc.tsv)."""
 
 import logging
 
-from tme.expression import expression_qc, read_expression
+from tme.expression import expression_pca, expression_qc, read_expression
 from tme.inputs import read_sheet
 from tme.io import atomic_path, write_tsv
 from tme.workflow import run
@@ -24,6 +24,7 @@ def main(snakemake):
     logging.info("%d samples x %d genes; %d identifiers unmapped", adata.n_obs, adata.n_vars, len(result.unmapped))
     write_tsv(result.unmapped, snakemake.output.unmapped)
     write_tsv(qc, snakemake.output.qc)
+    write_tsv(expression_pca(adata), snakemake.output.pca)
     for name, table in result.tables.items():
         write_tsv(table, snakemake.output[name])
     with atomic_path(snakemake.output.adata) as tmp:

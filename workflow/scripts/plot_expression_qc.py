@@ -1,8 +1,5 @@
 """Expression QC figures: library sizes / detected genes, and the PCA (tme.plots.qc)."""
 
-import anndata as ad
-import numpy as np
-
 from tme.config import Design
 from tme.plots import plot_expression_qc, plot_pca, save_figure
 from tme.plots.data import read_table
@@ -14,9 +11,7 @@ def main(snakemake):
     arms, timepoints = list(design.arms), list(design.timepoints)
     qc = read_table(snakemake.input.qc)
     save_figure(plot_expression_qc(qc, arms, timepoints, snakemake.params.min_library_size), snakemake.output.qc)
-    adata = ad.read_h5ad(snakemake.input.adata)
-    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    save_figure(plot_pca(X, adata.obs, arms, timepoints), snakemake.output.pca)
+    save_figure(plot_pca(read_table(snakemake.input.pca), arms, timepoints), snakemake.output.pca)
 
 
 run(snakemake, main)

@@ -1,7 +1,8 @@
 """Expression QC: library sizes, detected genes and a PCA joining each patient's pre → post samples.
 
-PCA: log2 CPM + 1 of the usable samples, the ``n_top`` most variable genes centred per gene, exact
-SVD (numpy), component signs fixed so the largest-magnitude loading is positive (deterministic).
+The PCA itself (log2 CPM + 1 of the usable samples, the most variable genes centred, exact SVD) is
+computed where the expression data are read, :func:`tme.expression.expression_pca`, and written as
+``results/qc/expression_pca.tsv``; the figure draws that table.
 """
 
 from __future__ import annotations
@@ -106,49 +107,25 @@ def plot_expression_qc(
     return fig
 
 
-def expression_pca(X: np.ndarray, n_top: int = 2000, n_components: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Scores (samples × components) and fraction of variance explained of the top-variance genes.
-
-    ``X`` is samples × genes on the log scale. Deterministic: exact SVD, signs fixed.
-    """
-    X = np.asarray(X, dtype=float)
-    var = X.var(axis=0)
-    keep = np.argsort(-var, kind="stable")[: min(n_top, X.shape[1])]
-    Z = X[:, keep] - X[:, keep].mean(axis=0)
-    U, S, Vt = np.linalg.svd(Z, full_matrices=False)
-    k = min(n_components, len(S))
-    for j in range(k):
-        if Vt[j, np.argmax(np.abs(Vt[j]))] < 0:
-            U[:, j] *= -1
-    total = (S**2).sum()
-    explained = (S[:k] ** 2) / total if total > 0 else np.zeros(k)
-    return U[:, :k] * S[:k], explained
-
-
 def plot_pca(
-    X: np.ndarray,
-    obs: pd.DataFrame,
+    pca: pd.DataFrame,
     arms: Sequence[str] | None = None,
     timepoints: Sequence[str] | None = None,
     colour_by: Sequence[str] = ("arm", "timepoint", "batch"),
-    n_top: int = 2000,
 ):
-    """PCA of usable samples in panels coloured by arm, timepoint and batch (when present).
+    """The expression PCA (:func:`tme.expression.expression_pca`: one row per usable sample) in panels
+    coloured by arm, timepoint and batch (when present).
 
     Each patient's samples are joined by a thin line in pre → post order; pre samples are open
     circles, post samples filled.
     """
-    obs = obs.reset_index(drop=True).copy()
-    for column in obs.columns:  # categoricals (AnnData) → plain strings
+    obs = pca.reset_index(drop=True).copy()
+    for column in obs.columns:  # identifiers as plain strings, whatever the table's types
         if not pd.api.types.is_numeric_dtype(obs[column]):
             obs[column] = obs[column].astype(str)
-    if "exclude_reason" in obs:
-        keep = ~_is_excluded(obs["exclude_reason"]).to_numpy()
-        X, obs = np.asarray(X)[keep], obs[keep].reset_index(drop=True)
     if len(obs) < 3:
         return empty_figure("Fewer than 3 usable samples: no PCA.", "Expression PCA")
-    scores, explained = expression_pca(X, n_top=n_top)
-    obs["PC1"], obs["PC2"] = scores[:, 0], scores[:, 1]
+    explained = obs.loc[0, ["PC1_variance_explained", "PC2_variance_explained"]].to_numpy(float)
     colour_by = [c for c in colour_by if c in obs and obs[c].notna().any()]
     tp_order = _timepoint_order(obs["timepoint"], timepoints)
     first_tp = tp_order[0] if tp_order else None
@@ -191,10 +168,10 @@ def plot_pca(
                 ]
             ax.legend(handles=handles, fontsize=7, loc="best", title=label(by, 20), title_fontsize=7)
             ax.set_xlabel(f"PC1 ({100 * explained[0]:.1f}% of variance)")
-            ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f}% of variance)" if len(explained) > 1 else "PC2")
+            ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f}% of variance)" if np.isfinite(explained[1]) else "PC2")
             ax.set_title(f"coloured by {label(by, 20)}")
         fig.suptitle(
-            f"PCA of log2 CPM+1, {min(n_top, np.asarray(X).shape[1])} most variable genes, {len(obs)} usable samples",
+            f"PCA of log2 CPM+1, {int(obs.loc[0, 'n_genes'])} most variable genes, {len(obs)} usable samples",
             fontsize=10,
         )
         tight_layout(fig)

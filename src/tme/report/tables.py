@@ -90,6 +90,14 @@ TABLES = (
         lambda c, g: bool(c.get("expression")),
     ),
     ReportTable(
+        "expression_pca",
+        "results/qc/expression_pca.tsv",
+        "Cohort & QC",
+        "Expression PCA of the usable samples: scores on PC1 and PC2, the variance each explains and the "
+        "number of most variable genes used (the values of the PCA figure).",
+        lambda c, g: bool(c.get("expression")),
+    ),
+    ReportTable(
         "effects",
         "results/tables/effects_between_arms.tsv",
         "Between-arm effects",
