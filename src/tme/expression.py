@@ -33,7 +33,7 @@ PAR_Y copies of Ensembl IDs); normalised log values keep the **row with the high
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -513,18 +513,22 @@ def has_counts(settings: Mapping[str, Any] | None) -> bool:
     return bool(settings) and FORMATS[settings.get("format", "counts")].has_counts
 
 
+def _per_sample(adata: ad.AnnData, columns: Sequence[str] = ("patient_id", "arm", "timepoint")) -> pd.DataFrame:
+    """One row per sample: ``sample_id`` and the sheet's ``columns``, the start of every per-sample table."""
+    out = pd.DataFrame({column: adata.obs[column].to_numpy() for column in columns})
+    out.insert(0, "sample_id", adata.obs_names.to_numpy())
+    return out
+
+
 def expression_qc(adata: ad.AnnData) -> pd.DataFrame:
     """Per-sample QC: library size and detected genes (counts > 0) for counts; median log expression always."""
-    out = pd.DataFrame(index=adata.obs_names)
-    out.index.name = "sample_id"
-    for column in ("patient_id", "arm", "timepoint"):
-        out[column] = adata.obs[column].to_numpy()
+    out = _per_sample(adata)
     if "counts" in adata.layers:
         counts = np.asarray(adata.layers["counts"])
         out["library_size"] = counts.sum(axis=1)
         out["detected_genes"] = (counts > 0).sum(axis=1)
     out["median_log2_expression"] = np.median(np.asarray(adata.X), axis=1)
-    return out.reset_index()
+    return out
 
 
 #: Genes the expression PCA uses: the most variable on the analysis (log) scale.
@@ -558,13 +562,10 @@ def expression_pca(adata: ad.AnnData, n_top: int = PCA_TOP_GENES) -> pd.DataFram
     explains (``PC1_variance_explained``, ``PC2_variance_explained``: the same on every row) and the
     number of genes used (``n_genes``), with the sample's patient, arm, timepoint and batch (when the
     sheet has one). Fewer than 3 samples: no rows (no PCA is drawn)."""
-    columns = ["sample_id", "patient_id", "arm", "timepoint"] + (["batch"] if "batch" in adata.obs else [])
-    out = pd.DataFrame({c: adata.obs[c].to_numpy() for c in columns[1:]}, index=adata.obs_names)
-    out.index.name = "sample_id"
-    out = out.reset_index()
-    pcs = ["PC1", "PC2", "PC1_variance_explained", "PC2_variance_explained", "n_genes"]
+    out = _per_sample(adata, ("patient_id", "arm", "timepoint", *(["batch"] if "batch" in adata.obs else [])))
     if adata.n_obs < 3:
-        return out.iloc[:0].reindex(columns=columns + pcs)
+        pcs = ["PC1", "PC2", "PC1_variance_explained", "PC2_variance_explained", "n_genes"]
+        return out.iloc[:0].reindex(columns=[*out.columns, *pcs])
     scores, explained = principal_components(np.asarray(adata.X), n_top)
     scores = np.pad(scores, ((0, 0), (0, 2 - scores.shape[1])), constant_values=np.nan)  # one gene: no PC2
     explained = np.pad(explained, (0, 2 - len(explained)), constant_values=np.nan)
