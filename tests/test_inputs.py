@@ -327,3 +327,21 @@ def test_expression_pca_of_fewer_than_three_samples_has_no_rows():
     obs = pd.DataFrame({"patient_id": ["P1", "P1"], "arm": "a", "timepoint": ["pre", "post"]}, index=["S1", "S2"])
     pca = expression_pca(ad.AnnData(np.ones((2, 5)), obs=obs))
     assert pca.empty and {"sample_id", "PC1", "PC2", "n_genes"} <= set(pca.columns)
+
+
+def test_expression_pca_of_one_gene_and_of_constant_data():
+    """One gene: PC1 is the centred values (largest loading positive: the same sign), no PC2; every
+    sample equal: scores 0 and no variance explained — never a division by zero."""
+    import anndata as ad
+
+    from tme.expression import expression_pca
+
+    obs = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4"], "arm": "a", "timepoint": "pre"}, index=list("ABCD"))
+    values = np.array([[1.0], [2.0], [4.0], [9.0]])
+    one = expression_pca(ad.AnnData(values, obs=obs))
+    np.testing.assert_allclose(one["PC1"], values[:, 0] - values.mean(), rtol=1e-12)
+    assert one["PC2"].isna().all() and one["PC2_variance_explained"].isna().all()
+    assert (one["PC1_variance_explained"] == 1.0).all() and (one["n_genes"] == 1).all()
+    flat = expression_pca(ad.AnnData(np.full((4, 30), 5.0), obs=obs))
+    assert (flat[["PC1", "PC2"]].to_numpy() == 0).all()
+    assert (flat[["PC1_variance_explained", "PC2_variance_explained"]].to_numpy() == 0).all()
